@@ -1,0 +1,189 @@
+"""The projection engine: read models built from the log, exactly once, rebuildable.
+
+A projection owns its tables and turns batches of events into rows. The runner owns the
+transaction: rows and the projection's checkpoint are written in one commit, with a
+compare-and-set on the old position so two runners (two processes on PostgreSQL) can never
+both apply the same batch (invariant 6).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.events import Recorded, UnreadableEvent
+from hub.health import ComponentHealth
+from hub.store import EventStore
+from hub.store.schema import projection_checkpoints, projection_failures
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (position reached, head)
+
+
+class Projection(Protocol):
+    """A read model: a name, a version (bump it to rebuild), its tables and an apply step."""
+
+    name: str
+    version: int
+    tables: sa.MetaData
+    # Event types it reads; None reads every event.
+    event_types: Collection[str] | None
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None: ...
+
+
+class ProjectionConflictError(RuntimeError):
+    """Another runner moved this projection's checkpoint first."""
+
+
+class ProjectionRunner:
+    """Catches a projection up, follows the log live, and rebuilds it from zero."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        projection: Projection,
+        *,
+        batch_size: int = 1000,
+        health: ComponentHealth | None = None,
+    ) -> None:
+        self.store = store
+        self.projection = projection
+        self.batch_size = batch_size
+        self.health = health or ComponentHealth(f"projection:{projection.name}")
+        self.position = 0
+        self._moved = asyncio.Event()
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    async def prepare(self) -> None:
+        """Creates the tables and checkpoint; rebuilds when the projection's version changed."""
+        async with self.store.db.write() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(projection_checkpoints.c.position, projection_checkpoints.c.version)
+                    .where(projection_checkpoints.c.name == self.name)
+                )
+            ).first()
+            if row is not None and row.version == self.projection.version:
+                await conn.run_sync(self.projection.tables.create_all)
+                self.position = int(row.position)
+                return
+            if row is not None:
+                log.info("projection %s: version %s -> %s, rebuilding", self.name, row.version,
+                         self.projection.version)
+            await self._reset(conn)
+
+    async def rebuild(self, progress: Progress | None = None) -> int:
+        """Drops the read model and replays the whole log into it."""
+        async with self.store.db.write() as conn:
+            await self._reset(conn)
+        return await self.catch_up(progress)
+
+    async def catch_up(self, progress: Progress | None = None) -> int:
+        """Applies everything up to the current head; returns the position reached."""
+        head = await self.store.head()
+        while self.position < head:
+            batch = await self.store.read_all(
+                self.position, self.batch_size, types=self.projection.event_types
+            )
+            if not batch:
+                await self._advance_to(head)
+                break
+            await self.apply(batch)
+            if progress:
+                progress(self.position, head)
+        if progress:
+            progress(self.position, head)
+        return self.position
+
+    async def run(self) -> None:
+        """Prepare, catch up, then follow the log until cancelled."""
+        self.health.set("starting")
+        await self.prepare()
+        await self.catch_up()
+        self.health.set("ok", position=self.position)
+        async for batch in self.store.subscribe(
+            self.position, batch_size=self.batch_size, types=self.projection.event_types
+        ):
+            await self.apply(batch)
+            self.health.set("ok", position=self.position)
+
+    async def apply(self, batch: Sequence[Recorded]) -> None:
+        """Applies one batch and moves the checkpoint in the same transaction."""
+        readable = [r for r in batch if not isinstance(r.event, UnreadableEvent)]
+        target = batch[-1].position
+        async with self.store.db.write() as conn:
+            for r in batch:
+                if isinstance(r.event, UnreadableEvent):
+                    await self._record_failure(conn, r.position, r.event.error)
+            if readable:
+                await self.projection.apply(conn, readable)
+            await self._move_checkpoint(conn, target)
+        self._moved_to(target)
+
+    async def wait_for(self, position: int) -> None:
+        """Returns once this projection has applied everything up to `position`."""
+        while self.position < position:
+            await self._moved.wait()
+
+    async def _advance_to(self, position: int) -> None:
+        async with self.store.db.write() as conn:
+            await self._move_checkpoint(conn, position)
+        self._moved_to(position)
+
+    def _moved_to(self, position: int) -> None:
+        self.position = position
+        self._moved.set()
+        self._moved = asyncio.Event()
+
+    async def _move_checkpoint(self, conn: AsyncConnection, target: int) -> None:
+        result = await conn.execute(
+            sa.update(projection_checkpoints)
+            .where(
+                projection_checkpoints.c.name == self.name,
+                projection_checkpoints.c.position == self.position,
+            )
+            .values(position=target, updated_at=datetime.now(UTC))
+        )
+        if result.rowcount != 1:
+            raise ProjectionConflictError(
+                f"projection {self.name}: checkpoint is no longer at {self.position}"
+            )
+
+    async def _record_failure(self, conn: AsyncConnection, position: int, error: str) -> None:
+        log.error("projection %s: event at position %d skipped: %s", self.name, position, error)
+        await conn.execute(
+            sa.insert(projection_failures).values(
+                name=self.name, position=position, error=error, recorded_at=datetime.now(UTC)
+            )
+        )
+        self.health.details["failures"] = self.health.details.get("failures", 0) + 1
+
+    async def _reset(self, conn: AsyncConnection) -> None:
+        await conn.run_sync(self.projection.tables.drop_all)
+        await conn.run_sync(self.projection.tables.create_all)
+        await conn.execute(
+            sa.delete(projection_failures).where(projection_failures.c.name == self.name)
+        )
+        await conn.execute(
+            sa.delete(projection_checkpoints).where(projection_checkpoints.c.name == self.name)
+        )
+        await conn.execute(
+            sa.insert(projection_checkpoints).values(
+                name=self.name,
+                position=0,
+                version=self.projection.version,
+                updated_at=datetime.now(UTC),
+            )
+        )
+        self.position = 0

@@ -1,0 +1,121 @@
+"""Connections to the one database that holds the log and the read models."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+class UnsupportedDatabaseError(ValueError):
+    """The configured URL names a database Kartei does not run on."""
+
+
+class Database:
+    """The writer and reader engines for SQLite or PostgreSQL, and the schema migrations.
+
+    SQLite allows one writer at a time: writes go through one connection that begins with
+    BEGIN IMMEDIATE (so a transaction never fails half-way on a lock upgrade) behind an
+    in-process lock, while readers use their own connections (WAL lets them read during a
+    write). PostgreSQL uses one pool for both.
+    """
+
+    def __init__(self, url: str | URL, *, pool_size: int = 5) -> None:
+        self.url = make_url(url)
+        backend = self.url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise UnsupportedDatabaseError(
+                f"database url {self.url.render_as_string()!r}: expected sqlite:/// or postgresql://"
+            )
+        self.dialect = backend
+        self._write_lock: asyncio.Lock | None = None
+        if backend == "sqlite":
+            async_url = self.url.set(drivername="sqlite+aiosqlite")
+            self.writer = _sqlite_engine(async_url, begin="BEGIN IMMEDIATE", pool_size=1)
+            self.reader = _sqlite_engine(async_url, begin="BEGIN", pool_size=pool_size)
+        else:
+            async_url = self.url.set(drivername="postgresql+psycopg")
+            self.writer = self.reader = create_async_engine(
+                async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+            )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    def libpq_conninfo(self) -> str:
+        """The PostgreSQL URL as libpq understands it (for LISTEN connections)."""
+        return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        if self.is_sqlite:
+            if self._write_lock is None:
+                self._write_lock = asyncio.Lock()
+            async with self._write_lock, self.writer.begin() as conn:
+                yield conn
+        else:
+            async with self.writer.begin() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only transaction with one consistent snapshot."""
+        async with self.reader.connect() as conn:
+            yield conn
+
+    def migrate(self) -> None:
+        """Creates or upgrades the kernel schema (blocking; call through a thread)."""
+        if self.is_sqlite:
+            database = self.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+        sync_url = self.url.set(drivername="sqlite" if self.is_sqlite else "postgresql+psycopg")
+        engine = sa.create_engine(sync_url, poolclass=sa.NullPool)
+        try:
+            with engine.begin() as conn:
+                config = AlembicConfig()
+                config.set_main_option("script_location", str(MIGRATIONS))
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        finally:
+            engine.dispose()
+
+    async def dispose(self) -> None:
+        await self.writer.dispose()
+        if self.reader is not self.writer:
+            await self.reader.dispose()
+
+
+def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the sqlite3 module, so BEGIN is ours to emit.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before the SMTP intake says 250 (acknowledge after commit).
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine

@@ -1,0 +1,1 @@
+"""Read models: pure "event in, rows out" code, checkpointed and rebuildable."""
