@@ -58,12 +58,11 @@ class ProjectionRunner:
         self.projection = projection
         self.batch_size = batch_size
         self.health = health or ComponentHealth(f"projection:{projection.name}")
+        # The supervisor's name for this component; the checkpoint row is keyed by
+        # `projection.name`.
+        self.name = self.health.name
         self.position = 0
         self._moved = asyncio.Event()
-
-    @property
-    def name(self) -> str:
-        return self.projection.name
 
     async def prepare(self) -> None:
         """Creates the tables and checkpoint; rebuilds when the projection's version changed."""
@@ -71,7 +70,7 @@ class ProjectionRunner:
             row = (
                 await conn.execute(
                     sa.select(projection_checkpoints.c.position, projection_checkpoints.c.version)
-                    .where(projection_checkpoints.c.name == self.name)
+                    .where(projection_checkpoints.c.name == self.projection.name)
                 )
             ).first()
             if row is not None and row.version == self.projection.version:
@@ -150,7 +149,7 @@ class ProjectionRunner:
         result = await conn.execute(
             sa.update(projection_checkpoints)
             .where(
-                projection_checkpoints.c.name == self.name,
+                projection_checkpoints.c.name == self.projection.name,
                 projection_checkpoints.c.position == self.position,
             )
             .values(position=target, updated_at=datetime.now(UTC))
@@ -164,7 +163,7 @@ class ProjectionRunner:
         log.error("projection %s: event at position %d skipped: %s", self.name, position, error)
         await conn.execute(
             sa.insert(projection_failures).values(
-                name=self.name, position=position, error=error, recorded_at=datetime.now(UTC)
+                name=self.projection.name, position=position, error=error, recorded_at=datetime.now(UTC)
             )
         )
         self.health.details["failures"] = self.health.details.get("failures", 0) + 1
@@ -173,14 +172,14 @@ class ProjectionRunner:
         await conn.run_sync(self.projection.tables.drop_all)
         await conn.run_sync(self.projection.tables.create_all)
         await conn.execute(
-            sa.delete(projection_failures).where(projection_failures.c.name == self.name)
+            sa.delete(projection_failures).where(projection_failures.c.name == self.projection.name)
         )
         await conn.execute(
-            sa.delete(projection_checkpoints).where(projection_checkpoints.c.name == self.name)
+            sa.delete(projection_checkpoints).where(projection_checkpoints.c.name == self.projection.name)
         )
         await conn.execute(
             sa.insert(projection_checkpoints).values(
-                name=self.name,
+                name=self.projection.name,
                 position=0,
                 version=self.projection.version,
                 updated_at=datetime.now(UTC),

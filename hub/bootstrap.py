@@ -1,0 +1,127 @@
+"""The composition root: builds Kartei from settings and runs it in one event loop.
+
+This is the only module of the hub that knows the adapters, projections and policies.
+Every part can be passed in, so tests build the real application with their own parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from hub.capture import Adapter, Capture
+from hub.health import HealthRegistry
+from hub.policy import Policy, PolicyRunner
+from hub.projection import Projection, ProjectionRunner
+from hub.runtime import Component, Supervisor
+from hub.settings import Settings
+from hub.store import Database, EventStore
+from hub.web.app import create_app
+from hub.web.server import WebServer
+from projections.event_stats import EventStats
+
+log = logging.getLogger(__name__)
+
+
+def default_projections(settings: Settings) -> list[Projection]:
+    return [EventStats()]
+
+
+def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
+    return []
+
+
+def default_adapters(settings: Settings) -> list[Adapter]:
+    return []
+
+
+@dataclass
+class Kartei:
+    """The object graph of one running Kartei."""
+
+    settings: Settings
+    store: EventStore
+    health: HealthRegistry
+    projections: dict[str, ProjectionRunner] = field(default_factory=dict)
+    policies: dict[str, PolicyRunner] = field(default_factory=dict)
+    adapters: list[Adapter] = field(default_factory=list)
+    scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
+    web: WebServer | None = None
+
+    def projection(self, name: str) -> Projection:
+        return self.projections[name].projection
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    store: EventStore | None = None,
+    projections: Sequence[Projection] | None = None,
+    policies: Sequence[Policy] | None = None,
+    adapters: Sequence[Adapter] | None = None,
+) -> Kartei:
+    """Builds every part of Kartei from the settings; nothing starts yet."""
+    health = HealthRegistry()
+    if store is None:
+        db = Database(settings.database_url, pool_size=settings.database.pool_size)
+        store = EventStore(db, max_event_bytes=settings.store.max_event_bytes)
+    kartei = Kartei(settings=settings, store=store, health=health)
+    for projection in default_projections(settings) if projections is None else projections:
+        name = f"projection:{projection.name}"
+        kartei.projections[projection.name] = ProjectionRunner(
+            store, projection, health=health.component(name)
+        )
+    for policy in default_policies(settings, kartei) if policies is None else policies:
+        runner = PolicyRunner(store, policy, health=health.component(f"policy:{policy.name}"))
+        kartei.policies[policy.name] = runner
+    kartei.adapters = list(default_adapters(settings) if adapters is None else adapters)
+    kartei.web = WebServer(
+        create_app(kartei), settings.web.host, settings.web.port, health.component("web")
+    )
+    return kartei
+
+
+class _AdapterComponent:
+    def __init__(self, adapter: Adapter, capture: Capture) -> None:
+        self.name = f"adapter:{adapter.name}"
+        self._adapter = adapter
+        self._capture = capture
+
+    async def run(self) -> None:
+        await self._adapter.run(self._capture)
+
+
+def components(kartei: Kartei, *, web: bool = True) -> list[Component]:
+    parts: list[Component] = [*kartei.projections.values(), *kartei.policies.values()]
+    for adapter in kartei.adapters:
+        name = f"adapter:{adapter.name}"
+        capture = Capture(kartei.store, adapter.name, kartei.health.component(name))
+        parts.append(_AdapterComponent(adapter, capture))
+    if web and kartei.web is not None:
+        parts.append(kartei.web)
+    return parts
+
+
+async def run(kartei: Kartei, stop: asyncio.Event, *, web: bool = True) -> None:
+    """Starts the store and every component; returns after `stop` is set, all stopped."""
+    await kartei.store.start()
+    kartei.health.component("store").set("ok", database=kartei.store.db.dialect)
+    supervisor = Supervisor(kartei.health)
+    kartei.scheduler.start()
+    task = asyncio.create_task(supervisor.run(components(kartei, web=web)), name="supervisor")
+    try:
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        kartei.scheduler.shutdown(wait=False)
+        await kartei.store.close()
+        log.info("Kartei stopped")

@@ -1,0 +1,178 @@
+"""The kernel's commands: run, init, rebuild, events, version."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+import hub
+from hub.bootstrap import Kartei, bootstrap, run
+from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.events import Recorded
+
+app = typer.Typer()
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "kartei.example.toml"
+
+
+@app.command("run")
+def run_command(config: ConfigOption = None) -> None:
+    """Start Kartei: store, projections, policies, adapters and the web server."""
+    loaded = settings(config)
+
+    async def main() -> None:
+        kartei = bootstrap(loaded)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print(
+            f"Kartei {hub.__version__} on http://{loaded.web.host}:{loaded.web.port} "
+            f"({kartei.store.db.dialect}); Ctrl+C stops it."
+        )
+        await run(kartei, stop)
+
+    run_async(main)
+
+
+@app.command("init")
+def init_command(
+    directory: Annotated[Path, typer.Argument(help="Data directory to create.")],
+    force: Annotated[bool, typer.Option(help="Overwrite an existing kartei.toml.")] = False,
+) -> None:
+    """Create a data directory with a working configuration (SQLite)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / "kartei.toml"
+    if target.exists() and not force:
+        fail(f"{target} exists already (use --force to overwrite)")
+    text = EXAMPLE.read_text(encoding="utf-8").replace('data_dir = "data"', 'data_dir = "."')
+    target.write_text(text, encoding="utf-8")
+    console.print(f"Created {target}. Start Kartei with: kartei run --config {target}")
+
+
+@app.command("rebuild")
+def rebuild_command(
+    name: Annotated[str | None, typer.Argument(help="One projection; all when omitted.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Drop read models and rebuild them from the event log."""
+    loaded = settings(config)
+
+    async def main() -> None:
+        kartei = bootstrap(loaded, adapters=[], policies=[])
+        if name is not None and name not in kartei.projections:
+            fail(f"no projection {name!r}; known: {', '.join(sorted(kartei.projections))}")
+        await kartei.store.start()
+        try:
+            await _rebuild(kartei, [name] if name else list(kartei.projections))
+        finally:
+            await kartei.store.close()
+
+    run_async(main)
+
+
+async def _rebuild(kartei: Kartei, names: list[str]) -> None:
+    columns = (
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+    )
+    with Progress(*columns, console=console) as progress:
+        for projection_name in names:
+            runner = kartei.projections[projection_name]
+            task = progress.add_task(projection_name, total=None)
+
+            def advance(position: int, head: int, task: int = task) -> None:
+                progress.update(task, completed=position, total=head)
+
+            await runner.rebuild(advance)
+
+
+@app.command("events")
+def events_command(
+    stream: Annotated[str | None, typer.Option(help="Only streams starting with this.")] = None,
+    type_: Annotated[
+        list[str] | None, typer.Option("--type", help="Only these event types (repeatable).")
+    ] = None,
+    after: Annotated[int, typer.Option(help="Start after this global position.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many (0: no limit).")] = 100,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events.")] = False,
+    json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Inspect the event log, or follow it live."""
+    loaded = settings(config)
+
+    async def main() -> None:
+        kartei = bootstrap(loaded, adapters=[], policies=[], projections=[])
+        store = kartei.store
+        await store.start()
+        shown = 0
+        try:
+            position = after
+            while limit == 0 or shown < limit:
+                batch_size = 500 if limit == 0 else min(500, limit - shown)
+                batch = await store.read_all(
+                    position, batch_size, types=type_, stream_prefix=stream
+                )
+                if not batch:
+                    if not follow:
+                        break
+                    generation = store.notifier.generation
+                    if not await store.read_all(position, 1, types=type_, stream_prefix=stream):
+                        await store.notifier.wait(generation)
+                    continue
+                for recorded in batch:
+                    _print_event(recorded, json)
+                shown += len(batch)
+                position = batch[-1].position
+        finally:
+            await store.close()
+
+    try:
+        run_async(main)
+    except KeyboardInterrupt:
+        pass
+
+
+def _print_event(r: Recorded, as_json: bool) -> None:
+    data = _event_data(r)
+    if as_json:
+        record = {
+            "position": r.position,
+            "stream": r.stream,
+            "version": r.version,
+            "type": r.type_name,
+            "recorded_at": r.recorded_at.isoformat(),
+            "idempotency_key": r.idempotency_key,
+            "metadata": r.metadata.as_dict(),
+            "data": data,
+        }
+        typer.echo(orjson.dumps(record, default=str).decode())
+        return
+    when = r.recorded_at.strftime("%Y-%m-%d %H:%M:%S")
+    fields = ", ".join(f"{k}={v!r}" for k, v in data.items())
+    if len(fields) > 160:
+        fields = fields[:157] + "..."
+    console.print(
+        f"[dim]{r.position:>8}[/dim] {when} [bold]{r.type_name}[/bold] "
+        f"[cyan]{r.stream}[/cyan]@{r.version} {fields}",
+        highlight=False,
+        markup=True,
+    )
+
+
+def _event_data(r: Recorded) -> dict[str, object]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(r.event) if is_dataclass(r.event) else {}
+
+
+@app.command("version")
+def version_command(config: ConfigOption = None) -> None:
+    """Print Kartei's version."""
+    typer.echo(f"kartei {hub.__version__}")

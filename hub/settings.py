@@ -1,0 +1,134 @@
+"""Kartei's configuration: one TOML file, validated once at start-up.
+
+Every section is a pydantic model that forbids unknown keys. A string value of the form
+``${NAME}`` (or ``${NAME:-default}``) is taken from the environment, so secrets need not
+live in the file. Any problem raises `ConfigError` naming the file, the key and what was
+expected; the CLI prints it without a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_REF = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?\}$")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and why."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KarteiSection(Section):
+    """Where Kartei keeps its data, and the firm's defaults."""
+
+    data_dir: Path = Path("data")
+    language: Literal["de", "en"] = "de"
+    timezone: str = "Europe/Berlin"
+
+
+class DatabaseSection(Section):
+    """The event store's database; empty means SQLite in the data directory."""
+
+    url: str | None = None
+    pool_size: int = Field(default=5, ge=1, le=100)
+
+
+class StoreSection(Section):
+    """Limits of the event store."""
+
+    max_event_bytes: int = Field(default=1_048_576, ge=1024)
+
+
+class WebSection(Section):
+    """The web server (UI, JSON API, webhooks, /healthz)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    base_url: str | None = None
+
+
+class LoggingSection(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(Section):
+    """The whole configuration file."""
+
+    kartei: KarteiSection = KarteiSection()
+    database: DatabaseSection = DatabaseSection()
+    store: StoreSection = StoreSection()
+    web: WebSection = WebSection()
+    logging: LoggingSection = LoggingSection()
+
+    # Where the file was read from; relative paths in it are relative to its folder.
+    source: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def data_dir(self) -> Path:
+        path = self.kartei.data_dir
+        if not path.is_absolute() and self.source is not None:
+            path = self.source.parent / path
+        return path.resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'kartei.db'}"
+
+
+def load_settings(path: Path) -> Settings:
+    """Reads and validates a configuration file."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such configuration file (try `kartei init DIR`)") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    return settings_from_dict(_expand_env(raw, path, ()), path)
+
+
+def settings_from_dict(raw: dict[str, Any], path: Path | None = None) -> Settings:
+    try:
+        return Settings.model_validate({**raw, "source": path})
+    except ValidationError as err:
+        raise ConfigError(_describe(err, path)) from None
+
+
+def _expand_env(value: Any, path: Path, key: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand_env(v, path, (*key, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand_env(v, path, (*key, str(i))) for i, v in enumerate(value)]
+    if isinstance(value, str) and (m := ENV_REF.match(value)):
+        found = os.environ.get(m["name"], m["default"])
+        if found is None:
+            raise ConfigError(
+                f"{path}: {'.'.join(key)}: environment variable {m['name']} is not set"
+            )
+        return found
+    return value
+
+
+def _describe(err: ValidationError, path: Path | None) -> str:
+    where = f"{path}: " if path else ""
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(part) for part in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{where}{key}: unknown key (check the spelling; see kartei.example.toml)")
+        elif e["type"] == "missing":
+            lines.append(f"{where}{key}: a value is required")
+        else:
+            lines.append(f"{where}{key}: expected {e['msg'].removeprefix('Input should be ')}"
+                         f" (got {e.get('input')!r})")
+    return "\n".join(lines)

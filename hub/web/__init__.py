@@ -1,0 +1,1 @@
+"""The web server: UI, JSON API, webhooks and /healthz."""
