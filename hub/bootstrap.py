@@ -24,12 +24,13 @@ from hub.store import Database, EventStore
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from projections.event_stats import EventStats
+from projections.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
 
 
 def default_projections(settings: Settings) -> list[Projection]:
-    return [EventStats()]
+    return [EventStats(), TaskQueue()]
 
 
 def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
