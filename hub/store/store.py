@@ -41,6 +41,7 @@ NO_STREAM = 0  # expected_version: the stream must not exist yet
 # committed event below N (invariant 5). Serializing appends costs little at Kartei's
 # write rates and is far simpler than tracking in-flight transaction ids.
 APPEND_LOCK_ID = 0x4B415254  # "KART"
+SQLITE_WATCH_SECONDS = 1.0
 
 _COLUMNS = (
     events.c.position,
@@ -102,14 +103,32 @@ class EventStore:
         self._listener: PostgresListener | None = None
 
     async def start(self) -> None:
-        """Migrates the schema and, on PostgreSQL, starts listening for other writers."""
+        """Migrates the schema and starts noticing other processes' appends."""
         await asyncio.to_thread(self.db.migrate)
-        if not self.db.is_sqlite:
+        if self.db.is_sqlite:
+            self._listener_task = asyncio.create_task(self._watch_sqlite(), name="sqlite-watch")
+        else:
             async with self.db.read() as conn:
                 schema = (await conn.execute(sa.text("SELECT current_schema()"))).scalar_one()
             self._listener = PostgresListener(self.db.libpq_conninfo(), schema, self.notifier)
             self._listener_task = asyncio.create_task(self._listener.run(), name="pg-listen")
             await self._listener.ready.wait()
+
+    async def _watch_sqlite(self) -> None:
+        """Notices appends by other processes on the same SQLite file (e.g. `kartei import`
+        while `kartei run` serves). In-process appends are pushed; SQLite has no
+        cross-process notification, so this checks the head once a second."""
+        seen = await self.head()
+        while True:
+            await asyncio.sleep(SQLITE_WATCH_SECONDS)
+            try:
+                head = await self.head()
+            except sa.exc.OperationalError as err:
+                log.warning("cannot read the log head: %s", err)
+                continue
+            if head != seen:
+                seen = head
+                self.notifier.bump()
 
     async def close(self) -> None:
         if self._listener_task is not None:

@@ -1,0 +1,208 @@
+"""The event store's contract, on SQLite and on PostgreSQL alike."""
+
+from __future__ import annotations
+
+import asyncio
+
+import orjson
+import pytest
+import sqlalchemy as sa
+
+from hub.events import NewEvent, UnknownEvent, UnreadableEvent
+from hub.store import ANY, NO_STREAM, ConcurrencyError, EventStore, EventTooLargeError
+from hub.store.schema import events, subject_keys
+from tests.hub.events import Pinged, Renamed, test_codec
+
+
+@pytest.fixture
+async def store(make_store) -> EventStore:  # type: ignore[no-untyped-def]
+    return await make_store(test_codec())
+
+
+async def test_append_and_read_stream(store: EventStore) -> None:
+    result = await store.append("s-1", NO_STREAM, [Pinged(n=1), Pinged(n=2)])
+    assert result.version == 2 and result.appended == 2
+    assert result.positions[1] == result.positions[0] + 1
+    await store.append("s-1", 2, [Pinged(n=3)])
+    recorded = await store.read_stream("s-1")
+    assert [r.event for r in recorded] == [Pinged(n=1), Pinged(n=2), Pinged(n=3)]
+    assert [r.version for r in recorded] == [1, 2, 3]
+    assert [r.event.n for r in await store.read_stream("s-1", from_version=3)] == [3]
+    assert recorded[0].recorded_at.tzinfo is not None
+
+
+async def test_wrong_expected_version_names_stream_and_versions(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=1)])
+    with pytest.raises(ConcurrencyError) as caught:
+        await store.append("s-1", NO_STREAM, [Pinged(n=2)])
+    assert (caught.value.stream, caught.value.expected, caught.value.actual) == ("s-1", 0, 1)
+    assert "'s-1'" in str(caught.value) and "version 1" in str(caught.value)
+    with pytest.raises(ConcurrencyError):
+        await store.append("s-1", 5, [Pinged(n=2)])
+    assert len(await store.read_stream("s-1")) == 1
+
+
+async def test_idempotency_key_appends_nothing_twice(store: EventStore) -> None:
+    first = await store.append("s-1", ANY, [NewEvent(Pinged(n=1), "mail:<a@b>")])
+    again = await store.append("s-2", ANY, [NewEvent(Pinged(n=1), "mail:<a@b>")])
+    assert again.positions == first.positions and again.appended == 0
+    # A redelivery is not a concurrency conflict, even with a stale expected version.
+    stale = await store.append("s-1", NO_STREAM, [NewEvent(Pinged(n=1), "mail:<a@b>")])
+    assert stale.positions == first.positions
+    assert await store.read_stream("s-2") == []
+    assert await store.head() == first.positions[0]
+
+
+async def test_repeated_key_within_one_batch(store: EventStore) -> None:
+    result = await store.append(
+        "s-1", NO_STREAM, [NewEvent(Pinged(n=1), "k"), NewEvent(Pinged(n=1), "k"), Pinged(n=2)]
+    )
+    assert result.appended == 2
+    assert result.positions[0] == result.positions[1] != result.positions[2]
+
+
+async def test_update_and_delete_are_refused_by_the_database(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=1)])
+    for statement in (
+        sa.update(events).values(type="Forged"),
+        sa.delete(events),
+    ):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            async with store.db.write() as conn:
+                await conn.execute(statement)
+    if not store.db.is_sqlite:
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+            async with store.db.write() as conn:
+                await conn.execute(sa.text("TRUNCATE events"))
+    assert [r.type_name for r in await store.read_all()] == ["Pinged"]
+
+
+async def test_too_large_event_writes_nothing(make_store) -> None:  # type: ignore[no-untyped-def]
+    store = await make_store(test_codec(), max_event_bytes=2048)
+    with pytest.raises(EventTooLargeError, match="limit is 2048"):
+        await store.append("s-1", NO_STREAM, [Pinged(n=1), Renamed(name="x" * 5000)])
+    assert await store.head() == 0
+
+
+async def test_corrupt_payload_is_reported_and_reading_goes_on(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=1)])
+    async with store.db.write() as conn:
+        row = {
+            "stream": "s-1", "version": 2, "type": "Pinged", "data": "{not json",
+            "metadata": "{}", "recorded_at": sa.func.now(),
+        }
+        await conn.execute(sa.insert(events).values(**row))
+    await store.append("s-1", 2, [Pinged(n=3)])
+    read = await store.read_all()
+    assert [type(r.event) for r in read] == [Pinged, UnreadableEvent, Pinged]
+    assert "corrupt JSON" in read[1].event.error  # type: ignore[attr-defined]
+
+
+async def test_unknown_and_newer_types_read_back(store: EventStore) -> None:
+    async with store.db.write() as conn:
+        for name, version in (("FromTheFuture", 1), ("Pinged", 9)):
+            await conn.execute(
+                sa.insert(events).values(
+                    stream=f"s-{name}", version=1, type=name, data='{"n": 1, "extra": true}',
+                    metadata=orjson.dumps({"schema_version": version}).decode(),
+                    recorded_at=sa.func.now(),
+                )
+            )
+    read = await store.read_all()
+    assert all(isinstance(r.event, UnknownEvent) for r in read)
+    assert read[1].event.stored_schema_version == 9  # type: ignore[attr-defined]
+
+
+async def test_old_schema_versions_are_upcast(store: EventStore) -> None:
+    async with store.db.write() as conn:
+        await conn.execute(
+            sa.insert(events).values(
+                stream="r", version=1, type="Renamed", data='{"title": "old"}',
+                metadata='{"schema_version": 1}', recorded_at=sa.func.now(),
+            )
+        )
+    [recorded] = await store.read_stream("r")
+    assert recorded.event == Renamed(name="old")
+
+
+async def test_personal_fields_are_sealed_and_erasable(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=1, who="Jörg Müller", contact="c9")])
+    await store.append("s-2", NO_STREAM, [Pinged(n=2, who="Anna", contact="c2")])
+    async with store.db.read() as conn:
+        raw = (await conn.execute(sa.select(events.c.data).order_by(events.c.position))).scalars()
+        stored = list(raw)
+    assert "Müller" not in stored[0] and "J\\u00f6rg" not in stored[0] and "$pd" in stored[0]
+    assert (await store.read_stream("s-1"))[0].event.who == "Jörg Müller"  # type: ignore[attr-defined]
+
+    async with store.db.write() as conn:
+        assert await store.keys.erase(conn, "contact:c9")
+    fresh = EventStore(store.db, test_codec())  # a process that never cached the key
+    [erased] = await fresh.read_stream("s-1")
+    assert erased.erased and erased.event == Pinged(n=1, who="", contact="c9")
+    [kept] = await fresh.read_stream("s-2")
+    assert not kept.erased and kept.event.who == "Anna"  # type: ignore[attr-defined]
+    async with store.db.read() as conn:
+        subjects = set((await conn.execute(sa.select(subject_keys.c.subject))).scalars())
+    assert subjects == {"contact:c2"}
+
+
+async def test_failed_append_leaves_no_key_behind(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=0, contact="other")])
+    with pytest.raises(ConcurrencyError):
+        await store.append("s-1", NO_STREAM, [Pinged(n=1, who="Eva", contact="c7")])
+    await store.append("s-2", NO_STREAM, [Pinged(n=2, who="Eva", contact="c7")])
+    fresh = EventStore(store.db, test_codec())
+    assert (await fresh.read_stream("s-2"))[0].event.who == "Eva"  # type: ignore[attr-defined]
+
+
+async def test_read_all_in_batches_and_filters(store: EventStore) -> None:
+    for i in range(25):
+        await store.append(f"a-{i % 3}", ANY, [Pinged(n=i)])
+    await store.append("b-1", ANY, [Renamed(name="x")])
+    batches = [len(b) async for b in store.iter_all(batch_size=10)]
+    assert batches == [10, 10, 6]
+    assert [r.type_name for r in await store.read_all(types=["Renamed"])] == ["Renamed"]
+    assert len(await store.read_all(stream_prefix="a-1")) == 8
+    assert len(await store.read_all(after=20)) == 6
+
+
+async def test_subscription_catches_up_then_follows_live(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=1), Pinged(n=2)])
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def follow() -> None:
+        async for batch in store.subscribe(0):
+            seen.extend(r.event.n for r in batch)  # type: ignore[attr-defined]
+            if len(seen) == 4:
+                done.set()
+                return
+
+    task = asyncio.create_task(follow())
+    for n in (3, 4):
+        await store.append("s-2", ANY, [Pinged(n=n)])
+    async with asyncio.timeout(10):
+        await done.wait()
+    await task
+    assert seen == [1, 2, 3, 4]
+
+
+async def test_subscription_sees_appends_of_another_store(make_store) -> None:  # type: ignore[no-untyped-def]
+    """Two stores on one database stand for two processes: live delivery crosses them
+    (PostgreSQL LISTEN/NOTIFY; on SQLite the file watch)."""
+    reader = await make_store(test_codec())
+    writer = await make_store(test_codec())
+    got = asyncio.Event()
+
+    async def follow() -> None:
+        async for batch in reader.subscribe(0):
+            if any(r.event.n == 42 for r in batch):  # type: ignore[attr-defined]
+                got.set()
+                return
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0)
+    await writer.append("s-1", NO_STREAM, [Pinged(n=42)])
+    async with asyncio.timeout(10):
+        await got.wait()
+    await task
