@@ -16,6 +16,8 @@ class ComponentHealth:
     name: str
     state: State = "starting"
     error: str | None = None
+    # The most recent error stays visible after a restart cleared `error`.
+    last_error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
     restarts: int = 0
     updated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -23,6 +25,8 @@ class ComponentHealth:
     def set(self, state: State, error: str | None = None, **details: Any) -> None:
         self.state = state
         self.error = error
+        if error is not None:
+            self.last_error = error
         self.details.update(details)
         self.updated_at = datetime.now(UTC)
 
@@ -30,6 +34,7 @@ class ComponentHealth:
         return {
             "state": self.state,
             "error": self.error,
+            "last_error": self.last_error,
             "restarts": self.restarts,
             "updated_at": self.updated_at.isoformat(),
             "details": self.details,

@@ -1,0 +1,5 @@
+"""`python -m hub.cli` runs the `kartei` command."""
+
+from hub.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Supervision, /healthz and a whole Kartei started and stopped in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import httpx
+
+from hub.bootstrap import bootstrap, run
+from hub.events.tasks import TaskOpened
+from hub.health import HealthRegistry
+from hub.runtime import Supervisor
+from hub.settings import settings_from_dict
+from hub.store import NO_STREAM
+
+
+class Flaky:
+    """Crashes twice, then runs until cancelled."""
+
+    name = "flaky"
+
+    def __init__(self) -> None:
+        self.starts = 0
+        self.running = asyncio.Event()
+
+    async def run(self) -> None:
+        self.starts += 1
+        if self.starts <= 2:
+            raise ConnectionError(f"boom {self.starts}")
+        self.running.set()
+        await asyncio.Event().wait()
+
+
+async def test_crashing_component_is_restarted_without_stopping_others() -> None:
+    health = HealthRegistry()
+    flaky = Flaky()
+    steady_ran = asyncio.Event()
+
+    class Steady:
+        name = "steady"
+
+        async def run(self) -> None:
+            steady_ran.set()
+            await asyncio.Event().wait()
+
+    supervisor = Supervisor(health, initial_backoff=0.01, max_backoff=0.05)
+    task = asyncio.create_task(supervisor.run([flaky, Steady()]))
+    async with asyncio.timeout(5):
+        await flaky.running.wait()
+        await steady_ran.wait()
+    assert health.component("flaky").restarts == 2
+    assert "boom 2" in (health.component("flaky").last_error or "")
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert health.component("steady").state == "stopped"
+
+
+async def test_kartei_runs_serves_healthz_and_stops(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = settings_from_dict(
+        {"kartei": {"data_dir": str(tmp_path)}, "database": {"url": database_url},
+         "web": {"port": 0}}
+    )
+    kartei = bootstrap(settings)
+    stop = asyncio.Event()
+    running = asyncio.create_task(run(kartei, stop))
+    assert kartei.web is not None
+    async with asyncio.timeout(20):
+        await kartei.web.ready.wait()
+        position = (await kartei.store.append("task-1", NO_STREAM, [TaskOpened(task_id="1", title="t")])).positions[0]
+        await kartei.projections["tasks"].wait_for(position)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{kartei.web.bound_port}") as client:
+            response = await client.get("/healthz")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "ok"
+    assert body["components"]["projection:tasks"]["state"] == "ok"
+    assert body["components"]["store"]["details"]["database"] in ("sqlite", "postgresql")
+    stop.set()
+    async with asyncio.timeout(10):
+        await running
