@@ -23,14 +23,21 @@ from hub.settings import Settings
 from hub.store import Database, EventStore
 from hub.web.app import create_app
 from hub.web.server import WebServer
+from projections.contacts import ContactDirectory
 from projections.event_stats import EventStats
+from projections.identity import IdentityIndex
 from projections.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
 
 
 def default_projections(settings: Settings) -> list[Projection]:
-    return [EventStats(), TaskQueue()]
+    return [EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings)]
+
+
+def identity_index(settings: Settings) -> IdentityIndex:
+    section = settings.contacts
+    return IdentityIndex(section.default_region, section.own_area_code or None)
 
 
 def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:

@@ -35,3 +35,28 @@ def normalize(raw: str | None, region: str = "DE", own_area_code: str | None = N
     if not phonenumbers.is_possible_number(parsed):
         return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+# An extension written after the number: "ext. 12", "x12", ";ext=12", "Durchwahl 12", "DW 12".
+_EXTENSION = re.compile(
+    r"(?:\s*;\s*ext=|\s*(?:ext\.?|extension|durchwahl|dw\.?|app\.?|x|#)\s*)(\d{1,6})\s*$",
+    re.IGNORECASE,
+)
+# "+49 30 1234-0": the German way of writing a company switchboard (extension 0).
+_SWITCHBOARD = re.compile(r"\d\s*[-‐–]\s*0\s*$")
+
+
+def split_extension(raw: str) -> tuple[str, str | None]:
+    """The number without a written extension suffix, and the extension (or None)."""
+    m = _EXTENSION.search(raw)
+    if m is None or not re.search(r"\d", raw[: m.start()]):
+        return raw, None
+    return raw[: m.start()], m.group(1)
+
+
+def switchboard_base(raw: str, e164: str) -> str | None:
+    """For a number written as a switchboard ("030 1234-0"), the E.164 prefix of its
+    direct dials ("+49301234"); None for other numbers."""
+    if _SWITCHBOARD.search(raw) and e164.endswith("0"):
+        return e164[:-1]
+    return None

@@ -56,6 +56,17 @@ class WebSection(Section):
     base_url: str | None = None
 
 
+class ContactsSection(Section):
+    """The contact directory: how phone numbers are read, how imports run."""
+
+    # Region for numbers written without a country code (ISO 3166, e.g. "DE", "AT").
+    default_region: str = Field(default="DE", pattern=r"^[A-Z]{2}$")
+    # The firm's own area code ("30" or "030"), for local calls sent without one.
+    own_area_code: str = Field(default="", pattern=r"^\d{0,6}$")
+    # What an import does with a row that matches an existing contact: merge or report.
+    on_duplicate: Literal["merge", "report"] = "merge"
+
+
 class LoggingSection(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -68,6 +79,7 @@ class Settings(Section):
     store: StoreSection = StoreSection()
     web: WebSection = WebSection()
     logging: LoggingSection = LoggingSection()
+    contacts: ContactsSection = ContactsSection()
 
     # Where the file was read from; relative paths in it are relative to its folder.
     source: Path | None = Field(default=None, exclude=True)

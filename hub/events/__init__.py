@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.events import tasks
+from hub.events import contacts, tasks
 from hub.events.base import Event, Metadata, NewEvent, Recorded, UnknownEvent, UnreadableEvent
 from hub.events.codec import EventCodec, UnregisteredEventError
 from hub.events.upcasting import UPCASTERS
@@ -16,6 +16,7 @@ from hub.events.upcasting import UPCASTERS
 # One line per domain module; each module keeps its own explicit name table.
 EVENT_TYPES: Mapping[str, type[Event]] = {
     **tasks.EVENTS,
+    **contacts.EVENTS,
 }
 
 

@@ -1,0 +1,104 @@
+"""What a command on a contact means, as events: pure decisions, no I/O."""
+
+from __future__ import annotations
+
+from hub.contacts.model import CARD_FIELDS, Contact
+from hub.events.contacts import Address, ContactChanged, ContactCreated, ContactsMerged, Phone
+
+
+class ContactError(ValueError):
+    """A command that cannot apply to the contact (unknown, merged, merging into itself)."""
+
+
+def create(contact_id: str, card: dict[str, object]) -> ContactCreated:
+    """A new contact from card fields (unknown keys are an error)."""
+    unknown = set(card) - set(CARD_FIELDS)
+    if unknown:
+        raise ContactError(f"unknown contact fields: {', '.join(sorted(unknown))}")
+    return ContactCreated(contact_id=contact_id, **card)  # type: ignore[arg-type]
+
+
+def change(contact: Contact, changes: dict[str, object]) -> ContactChanged | None:
+    """The change that makes the card say `changes`; None when it says so already."""
+    _require_live(contact)
+    unknown = set(changes) - set(CARD_FIELDS)
+    if unknown:
+        raise ContactError(f"unknown contact fields: {', '.join(sorted(unknown))}")
+    differing = {k: v for k, v in changes.items() if v is not None and getattr(contact, k) != v}
+    differing = {
+        k: v for k, v in differing.items() if not (v == "" and getattr(contact, k) is None)
+    }
+    if not differing:
+        return None
+    return ContactChanged(contact_id=contact.contact_id, **differing)  # type: ignore[arg-type]
+
+
+def absorb(contact: Contact, other: dict[str, object]) -> dict[str, object]:
+    """What `contact` takes over from another card: new emails, phones and tags, and
+    values for its empty fields. Never overwrites what it has."""
+    taken: dict[str, object] = {}
+    emails = _union(contact.emails, other.get("emails", ()), str.lower)  # type: ignore[arg-type]
+    if emails != contact.emails:
+        taken["emails"] = emails
+    phones = _union(contact.phones, other.get("phones", ()), _phone_key)  # type: ignore[arg-type]
+    if phones != contact.phones:
+        taken["phones"] = phones
+    tags = _union(contact.tags, other.get("tags", ()), str.lower)  # type: ignore[arg-type]
+    if tags != contact.tags:
+        taken["tags"] = tags
+    for name in (
+        "given_name",
+        "family_name",
+        "company",
+        "notes",
+        "customer_number",
+        "owner",
+        "language",
+        "company_id",
+    ):
+        mine, theirs = getattr(contact, name), other.get(name)
+        if not mine and theirs:
+            taken[name] = theirs
+    address = other.get("address")
+    if isinstance(address, Address) and _empty(contact.address) and not _empty(address):
+        taken["address"] = address
+    return taken
+
+
+def merge(
+    survivor: Contact, merged: Contact, by: str | None = None
+) -> tuple[ContactChanged | None, ContactsMerged]:
+    """Merging `merged` into `survivor`: what the survivor takes over, and the merge."""
+    _require_live(survivor)
+    _require_live(merged)
+    if survivor.contact_id == merged.contact_id:
+        raise ContactError("a contact cannot be merged into itself")
+    changed = change(survivor, absorb(survivor, merged.card()))
+    return changed, ContactsMerged(
+        survivor_id=survivor.contact_id, merged_id=merged.contact_id, by=by
+    )
+
+
+def _require_live(contact: Contact) -> None:
+    if not contact.exists:
+        raise ContactError(f"no contact {contact.contact_id}")
+    if contact.merged_into:
+        raise ContactError(f"contact {contact.contact_id} was merged into {contact.merged_into}")
+
+
+def _union(mine, theirs, key):  # type: ignore[no-untyped-def]
+    seen = {key(x) for x in mine}
+    extra = []
+    for item in theirs:
+        if key(item) not in seen:
+            seen.add(key(item))
+            extra.append(item)
+    return tuple(mine) + tuple(extra)
+
+
+def _phone_key(phone: Phone) -> str:
+    return phone.number
+
+
+def _empty(address: Address | None) -> bool:
+    return address is None or not any((address.street, address.postcode, address.city))

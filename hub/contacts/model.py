@@ -1,0 +1,107 @@
+"""A contact's state, folded from its events; pure, shared by the aggregate and read models."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+
+from hub.events import Event
+from hub.events.contacts import Address, ContactChanged, ContactCreated, ContactsMerged, Phone
+
+# The fields a card has; ContactCreated and ContactChanged carry the same names.
+CARD_FIELDS = (
+    "kind",
+    "given_name",
+    "family_name",
+    "company",
+    "emails",
+    "phones",
+    "address",
+    "notes",
+    "customer_number",
+    "tags",
+    "owner",
+    "language",
+    "company_id",
+)
+
+
+def new_contact_id() -> str:
+    """A short, unique contact id (16 hex digits of a UUID4)."""
+    return uuid.uuid4().hex[:16]
+
+
+def stream_of(contact_id: str) -> str:
+    return f"contact-{contact_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Contact:
+    """A contact's card as of some version of its stream."""
+
+    contact_id: str
+    version: int = 0
+    kind: str = "person"
+    given_name: str = ""
+    family_name: str = ""
+    company: str = ""
+    emails: tuple[str, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    address: Address | None = None
+    notes: str = ""
+    customer_number: str | None = None
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    language: str | None = None
+    company_id: str | None = None
+    merged_into: str | None = None
+
+    @property
+    def exists(self) -> bool:
+        return self.version > 0
+
+    @property
+    def display_name(self) -> str:
+        return display_name(self.given_name, self.family_name, self.company)
+
+    def card(self) -> dict[str, object]:
+        """The card's fields by name (as ContactCreated takes them)."""
+        return {name: getattr(self, name) for name in CARD_FIELDS}
+
+
+def display_name(given: str, family: str, company: str) -> str:
+    """ "Anna Schmidt", or the company's name for a company card."""
+    return " ".join(part for part in (given, family) if part) or company or "(ohne Namen)"
+
+
+def evolve(contact: Contact, event: Event, version: int | None = None) -> Contact:
+    """The contact after one of its events."""
+    next_version = contact.version + 1 if version is None else version
+    match event:
+        case ContactCreated():
+            return dataclasses.replace(contact, version=next_version, **_values(event, False))
+        case ContactChanged():
+            return dataclasses.replace(contact, version=next_version, **_values(event, True))
+        case ContactsMerged(survivor_id=survivor, merged_id=merged) if merged == contact.contact_id:
+            return dataclasses.replace(contact, version=next_version, merged_into=survivor)
+    return dataclasses.replace(contact, version=next_version)
+
+
+def fold(contact_id: str, events: list[Event]) -> Contact:
+    """A contact from its stream's events."""
+    contact = Contact(contact_id=contact_id)
+    for event in events:
+        contact = evolve(contact, event)
+    return contact
+
+
+def _values(event: ContactCreated | ContactChanged, skip_none: bool) -> dict[str, object]:
+    values = {name: getattr(event, name) for name in CARD_FIELDS}
+    if skip_none:
+        values = {k: v for k, v in values.items() if v is not None}
+    # "" clears an optional field in a change.
+    for name in ("customer_number", "owner", "language", "company_id"):
+        if values.get(name) == "":
+            values[name] = None
+    return values

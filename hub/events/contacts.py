@@ -1,0 +1,105 @@
+"""The contact directory's facts: contacts created, changed and merged (stream ``contact-<id>``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from hub.events.base import Event
+
+PHONE_LABELS = ("landline", "mobile", "fax", "switchboard", "home", "other")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Phone:
+    """A labelled phone or fax number, in E.164 (``raw`` keeps what was typed, e.g. "-0")."""
+
+    number: str
+    label: str = "landline"
+    raw: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Address:
+    """A postal address."""
+
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = ""
+
+
+# Fields a person's data is in; sealed with the contact's key (crypto-shredding).
+_PERSONAL = frozenset(
+    {"given_name", "family_name", "company", "emails", "phones", "address", "notes"}
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactCreated(Event):
+    """A contact (person or company) was added to the directory."""
+
+    personal_fields: ClassVar[frozenset[str]] = _PERSONAL
+
+    contact_id: str
+    kind: str = "person"  # person, company
+    given_name: str = ""
+    family_name: str = ""
+    company: str = ""
+    emails: tuple[str, ...] = ()
+    phones: tuple[Phone, ...] = ()
+    address: Address | None = None
+    notes: str = ""
+    customer_number: str | None = None
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    language: str | None = None
+    company_id: str | None = None  # the company contact a person belongs to
+
+    def data_subject(self) -> str | None:
+        return f"contact:{self.contact_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactChanged(Event):
+    """Some of a contact's fields changed; None means unchanged, lists are replaced whole."""
+
+    personal_fields: ClassVar[frozenset[str]] = _PERSONAL
+
+    contact_id: str
+    kind: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    company: str | None = None
+    emails: tuple[str, ...] | None = None
+    phones: tuple[Phone, ...] | None = None
+    address: Address | None = None
+    notes: str | None = None
+    customer_number: str | None = None
+    tags: tuple[str, ...] | None = None
+    owner: str | None = None
+    language: str | None = None
+    company_id: str | None = None
+
+    def data_subject(self) -> str | None:
+        return f"contact:{self.contact_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ContactsMerged(Event):
+    """A duplicate was merged into the survivor; its history follows the survivor.
+
+    Appended to the merged contact's stream; the survivor's stream gets a ContactChanged
+    with what it took over.
+    """
+
+    survivor_id: str
+    merged_id: str
+    by: str | None = None
+
+
+EVENTS: dict[str, type[Event]] = {
+    "ContactCreated": ContactCreated,
+    "ContactChanged": ContactChanged,
+    "ContactsMerged": ContactsMerged,
+}

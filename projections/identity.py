@@ -1,0 +1,329 @@
+"""The identity index: which contact an email address or a phone number belongs to.
+
+Every capture adapter asks it; the screen pop asks it while the phone rings, so a number
+lookup is one indexed query (exact number, or the longest switchboard prefix).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.contacts.model import Contact, evolve
+from hub.events import Recorded
+from hub.events.contacts import ContactsMerged, Phone
+from hub.phone import normalize, split_extension, switchboard_base
+from hub.sql import upsert
+
+# Direct-dial extensions behind a switchboard are at most this many digits long.
+MAX_EXTENSION_DIGITS = 5
+# A switchboard prefix shorter than this ("+49 30") would match half a city.
+MIN_PREFIX_LENGTH = 8
+_SWITCHBOARD_LABELS = ("landline", "switchboard", "fax", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMatch:
+    """Who a number or address belongs to, and how it was matched."""
+
+    contact_id: str
+    display_name: str
+    company: str | None
+    customer_number: str | None
+    how: str  # exact, switchboard, email
+    kind: str = "person"
+    number: str | None = None  # the E.164 number the lookup resolved to
+
+
+def normalize_email(address: str) -> str | None:
+    """The form addresses are indexed under: trimmed, lower case, without mailto: or <>."""
+    text = address.strip().strip("<>").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    text = text.strip().lower()
+    local, at, domain = text.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in text):
+        return None
+    return text
+
+
+class IdentityIndex:
+    """Email address and phone number -> contact (projection "identity")."""
+
+    name = "identity"
+    version = 1
+    event_types = ("ContactCreated", "ContactChanged", "ContactsMerged")
+    tables = sa.MetaData()
+    cards = sa.Table(
+        "identity_cards",
+        tables,
+        sa.Column("contact_id", sa.Text, primary_key=True),
+        sa.Column("kind", sa.Text, nullable=False),
+        sa.Column("given_name", sa.Text, nullable=False),
+        sa.Column("family_name", sa.Text, nullable=False),
+        sa.Column("company", sa.Text, nullable=False),
+        sa.Column("display_name", sa.Text, nullable=False),
+        sa.Column("customer_number", sa.Text),
+        sa.Column("merged_into", sa.Text, index=True),
+    )
+    numbers = sa.Table(
+        "identity_numbers",
+        tables,
+        sa.Column("number", sa.Text, primary_key=True),
+        sa.Column("contact_id", sa.Text, primary_key=True, index=True),
+        sa.Column("label", sa.Text, nullable=False),
+        sa.Column("raw", sa.Text, nullable=False),
+    )
+    switchboards = sa.Table(
+        "identity_switchboards",
+        tables,
+        sa.Column("prefix", sa.Text, primary_key=True),
+        sa.Column("contact_id", sa.Text, primary_key=True, index=True),
+    )
+    emails = sa.Table(
+        "identity_emails",
+        tables,
+        sa.Column("address", sa.Text, primary_key=True),
+        sa.Column("contact_id", sa.Text, primary_key=True, index=True),
+    )
+
+    def __init__(self, region: str = "DE", own_area_code: str | None = None) -> None:
+        self.region = region
+        self.own_area_code = own_area_code or None
+        self._by_number = _number_query(self)
+        self._by_email = _email_query(self)
+
+    # -- lookups (the hot path) ---------------------------------------------------
+
+    async def lookup_number(self, conn: AsyncConnection, raw: str) -> ContactMatch | None:
+        """The contact a caller number belongs to: exact first, then a company switchboard."""
+        number = self.normalize(raw)
+        if number is None:
+            return None
+        params: dict[str, Any] = {"number": number}
+        for k in range(1, MAX_EXTENSION_DIGITS + 1):
+            prefix = number[:-k]
+            params[f"p{k}"] = prefix if len(prefix) >= MIN_PREFIX_LENGTH else ""
+        row = (await conn.execute(self._by_number, params)).first()
+        if row is None:
+            return None
+        how = "exact" if row.rank == 0 else "switchboard"
+        return ContactMatch(
+            row.contact_id,
+            row.display_name,
+            row.company or None,
+            row.customer_number,
+            how,
+            row.kind,
+            number,
+        )
+
+    async def lookup_email(self, conn: AsyncConnection, address: str) -> ContactMatch | None:
+        """The contact an email address belongs to (case-insensitive)."""
+        normalized = normalize_email(address)
+        if normalized is None:
+            return None
+        row = (await conn.execute(self._by_email, {"address": normalized})).first()
+        if row is None:
+            return None
+        return ContactMatch(
+            row.contact_id,
+            row.display_name,
+            row.company or None,
+            row.customer_number,
+            "email",
+            row.kind,
+        )
+
+    def normalize(self, raw: str) -> str | None:
+        """E.164 for what a phone system sends, with a written extension dropped."""
+        base, _ = split_extension(raw or "")
+        return normalize(base, self.region, self.own_area_code)
+
+    # -- projection -----------------------------------------------------------------
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+        cards = await self._load(conn, {r.stream.removeprefix("contact-") for r in batch})
+        for r in batch:
+            contact_id = r.stream.removeprefix("contact-")
+            before = cards.get(contact_id) or Contact(contact_id=contact_id)
+            after = evolve(before, r.event, r.version)
+            cards[contact_id] = after
+            if isinstance(r.event, ContactsMerged):
+                await self._merge(conn, r.event)
+                cards = _redirect(cards, r.event)
+            if after.phones != before.phones or after.kind != before.kind:
+                await self._put_numbers(conn, after)
+            if after.emails != before.emails:
+                await self._put_emails(conn, after)
+        rows = [_card_row(c) for c in cards.values() if c.version]
+        if rows:
+            columns = [c for c in rows[0] if c != "contact_id"]
+            await conn.execute(upsert(conn, self.cards, ["contact_id"], columns), rows)
+
+    async def _load(self, conn: AsyncConnection, ids: set[str]) -> dict[str, Contact]:
+        c = self.cards.c
+        rows = await conn.execute(sa.select(self.cards).where(c.contact_id.in_(list(ids))))
+        cards = {row.contact_id: _card(row) for row in rows}
+        numbers = await conn.execute(
+            sa.select(self.numbers).where(self.numbers.c.contact_id.in_(list(cards)))
+        )
+        phones: dict[str, list[Phone]] = {}
+        for n in numbers:
+            phones.setdefault(n.contact_id, []).append(
+                Phone(number=n.number, label=n.label, raw=n.raw)
+            )
+        emails = await conn.execute(
+            sa.select(self.emails).where(self.emails.c.contact_id.in_(list(cards)))
+        )
+        addresses: dict[str, list[str]] = {}
+        for e in emails:
+            addresses.setdefault(e.contact_id, []).append(e.address)
+        return {
+            i: _with(card, tuple(phones.get(i, ())), tuple(addresses.get(i, ())))
+            for i, card in cards.items()
+        }
+
+    async def _merge(self, conn: AsyncConnection, event: ContactsMerged) -> None:
+        c = self.cards.c
+        await conn.execute(
+            sa.update(self.cards)
+            .where(sa.or_(c.contact_id == event.merged_id, c.merged_into == event.merged_id))
+            .values(merged_into=event.survivor_id)
+        )
+
+    async def _put_numbers(self, conn: AsyncConnection, contact: Contact) -> None:
+        cid = contact.contact_id
+        await conn.execute(sa.delete(self.numbers).where(self.numbers.c.contact_id == cid))
+        await conn.execute(
+            sa.delete(self.switchboards).where(self.switchboards.c.contact_id == cid)
+        )
+        numbers = {p.number: p for p in contact.phones if p.number}
+        if numbers:
+            await conn.execute(
+                sa.insert(self.numbers),
+                [
+                    {"number": n, "contact_id": cid, "label": p.label, "raw": p.raw}
+                    for n, p in numbers.items()
+                ],
+            )
+        prefixes = switchboard_prefixes(contact)
+        if prefixes:
+            await conn.execute(
+                sa.insert(self.switchboards), [{"prefix": p, "contact_id": cid} for p in prefixes]
+            )
+
+    async def _put_emails(self, conn: AsyncConnection, contact: Contact) -> None:
+        cid = contact.contact_id
+        await conn.execute(sa.delete(self.emails).where(self.emails.c.contact_id == cid))
+        addresses = {a for e in contact.emails if (a := normalize_email(e))}
+        if addresses:
+            await conn.execute(
+                sa.insert(self.emails), [{"address": a, "contact_id": cid} for a in addresses]
+            )
+
+
+def switchboard_prefixes(contact: Contact) -> set[str]:
+    """The number prefixes whose direct dials reach this contact's switchboard: a
+    company's fixed lines, and any number written with "-0" or labelled switchboard."""
+    prefixes: set[str] = set()
+    for p in contact.phones:
+        base = switchboard_base(p.raw, p.number) if p.raw else None
+        if base:
+            prefixes.add(base)
+        if p.label == "switchboard" or (
+            contact.kind == "company" and p.label in _SWITCHBOARD_LABELS
+        ):
+            prefixes.add(p.number)
+    return {p for p in prefixes if len(p) >= MIN_PREFIX_LENGTH}
+
+
+def _number_query(index: IdentityIndex) -> sa.Select[Any]:
+    """One statement, built once: the exact number (rank 0), else the longest switchboard
+    prefix (rank k = digits dropped); a person before a company at the same rank."""
+    n, sw = index.numbers, index.switchboards
+    exact = sa.select(n.c.contact_id, sa.literal(0).label("rank")).where(
+        n.c.number == sa.bindparam("number")
+    )
+    parts = [exact]
+    for k in range(1, MAX_EXTENSION_DIGITS + 1):
+        parts.append(
+            sa.select(sw.c.contact_id, sa.literal(k).label("rank")).where(
+                sw.c.prefix == sa.bindparam(f"p{k}")
+            )
+        )
+    hits = sa.union_all(*parts).subquery("hits")
+    return _resolved(index, hits)
+
+
+def _email_query(index: IdentityIndex) -> sa.Select[Any]:
+    e = index.emails
+    hits = (
+        sa.select(e.c.contact_id, sa.literal(0).label("rank"))
+        .where(e.c.address == sa.bindparam("address"))
+        .subquery("hits")
+    )
+    return _resolved(index, hits)
+
+
+def _resolved(index: IdentityIndex, hits: Any) -> sa.Select[Any]:
+    """The live card behind each hit (a merged contact's survivor), best hit first."""
+    found = index.cards.alias("found")
+    live = index.cards.alias("live")
+    return (
+        sa.select(
+            live.c.contact_id,
+            live.c.display_name,
+            live.c.company,
+            live.c.customer_number,
+            live.c.kind,
+            hits.c.rank,
+        )
+        .select_from(hits)
+        .join(found, found.c.contact_id == hits.c.contact_id)
+        .join(live, live.c.contact_id == sa.func.coalesce(found.c.merged_into, found.c.contact_id))
+        .order_by(hits.c.rank, sa.case((live.c.kind == "person", 0), else_=1), live.c.contact_id)
+        .limit(1)
+    )
+
+
+def _redirect(cards: dict[str, Contact], event: ContactsMerged) -> dict[str, Contact]:
+    """Cards that pointed at the merged contact now point at its survivor."""
+    return {
+        i: replace(c, merged_into=event.survivor_id) if c.merged_into == event.merged_id else c
+        for i, c in cards.items()
+    }
+
+
+def _card_row(c: Contact) -> dict[str, Any]:
+    return {
+        "contact_id": c.contact_id,
+        "kind": c.kind,
+        "given_name": c.given_name,
+        "family_name": c.family_name,
+        "company": c.company,
+        "display_name": c.display_name,
+        "customer_number": c.customer_number,
+        "merged_into": c.merged_into,
+    }
+
+
+def _card(row: Any) -> Contact:
+    return Contact(
+        contact_id=row.contact_id,
+        version=1,
+        kind=row.kind,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        company=row.company,
+        customer_number=row.customer_number,
+        merged_into=row.merged_into,
+    )
+
+
+def _with(card: Contact, phones: tuple[Phone, ...], emails: tuple[str, ...]) -> Contact:
+    return replace(card, phones=phones, emails=emails)
