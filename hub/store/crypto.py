@@ -8,6 +8,7 @@ a person deletes their key row; the log itself is never rewritten (invariant 8).
 from __future__ import annotations
 
 import base64
+import functools
 import os
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -82,7 +83,7 @@ def seal(data: dict[str, Any], fields: Collection[str], subject: str, key: bytes
     """Moves `fields` of `data` into one sealed document."""
     personal = {name: data.pop(name) for name in fields if name in data}
     nonce = os.urandom(12)
-    ciphertext = AESGCM(key).encrypt(nonce, orjson.dumps(personal), subject.encode())
+    ciphertext = _cipher(key).encrypt(nonce, orjson.dumps(personal), subject.encode())
     data[SEALED] = {"s": subject, "c": base64.b64encode(nonce + ciphertext).decode()}
     return data
 
@@ -97,8 +98,13 @@ def unseal(data: dict[str, Any], key: bytes) -> dict[str, Any]:
     sealed = data.pop(SEALED)
     raw = base64.b64decode(sealed["c"])
     try:
-        personal = orjson.loads(AESGCM(key).decrypt(raw[:12], raw[12:], sealed["s"].encode()))
+        personal = orjson.loads(_cipher(key).decrypt(raw[:12], raw[12:], sealed["s"].encode()))
     except InvalidTag as err:
         raise ValueError(f"sealed fields of subject {sealed['s']!r} do not open") from err
     data.update(personal)
     return data
+
+
+@functools.lru_cache(maxsize=4096)
+def _cipher(key: bytes) -> AESGCM:
+    return AESGCM(key)

@@ -12,7 +12,7 @@ Position = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 events = sa.Table(
     "events",
     metadata,
-    sa.Column("position", Position, primary_key=True, autoincrement=True),
+    sa.Column("position", Position, primary_key=True, autoincrement=False),
     sa.Column("stream", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("type", sa.Text, nullable=False),

@@ -174,12 +174,10 @@ class EventStore:
     ) -> AppendResult:
         conn = tx.connection
         pending = [e if isinstance(e, NewEvent) else NewEvent(e) for e in new_events]
-        if not self.db.is_sqlite:
-            await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(APPEND_LOCK_ID)))
         keys = [p.idempotency_key for p in pending if p.idempotency_key is not None]
-        current, stored = await self._stream_state(conn, stream, keys)
+        head, current, stored = await self._append_state(conn, stream, keys)
 
-        positions: list[int | None] = []
+        positions: list[int] = []
         rows: list[dict[str, Any]] = []
         now = datetime.now(UTC)
         for p in pending:
@@ -187,53 +185,55 @@ class EventStore:
             if key is not None and key in stored:
                 positions.append(stored[key])
                 continue
+            row = await self._encode(tx, p, stream, current + len(rows) + 1, now)
+            row["position"] = head + len(rows) + 1
             if key is not None:
-                stored[key] = -1  # a second event with the same key in this batch
-            positions.append(None)
-            rows.append(await self._encode(tx, p, stream, current + len(rows) + 1, now))
+                stored[key] = row["position"]  # a repeat of the key later in this batch
+            positions.append(row["position"])
+            rows.append(row)
         if not rows:
-            return AppendResult(tuple(_resolve(positions, [], stored, pending)), current, 0)
+            return AppendResult(tuple(positions), current, 0)
         if expected_version is not None and expected_version != current:
             raise ConcurrencyError(stream, expected_version, current)
         try:
-            result = await conn.execute(
-                sa.insert(events).returning(events.c.position, sort_by_parameter_order=True),
-                rows,
-            )
+            await conn.execute(sa.insert(events), rows)
         except IntegrityError as err:
             # Only a writer bypassing the append lock can get here; report what we know.
             raise ConcurrencyError(stream, current, current + 1) from err
-        new_positions = list(result.scalars())
-        return AppendResult(
-            tuple(_resolve(positions, new_positions, stored, pending)),
-            current + len(rows),
-            len(rows),
-        )
+        return AppendResult(tuple(positions), current + len(rows), len(rows))
 
-    async def _stream_state(
+    async def _append_state(
         self, conn: AsyncConnection, stream: str, keys: list[str]
-    ) -> tuple[int, dict[str, int]]:
-        """The stream's version and the positions of already stored keys, in one query."""
-        version_query = sa.select(
-            sa.literal(None, sa.Text).label("key"),
-            sa.func.coalesce(sa.func.max(events.c.version), 0).label("n"),
-        ).where(events.c.stream == stream)
-        query: sa.Select[Any] | sa.CompoundSelect = version_query
-        if keys:
-            query = sa.union_all(
-                version_query,
-                sa.select(events.c.idempotency_key, events.c.position).where(
-                    events.c.idempotency_key.in_(keys)
-                ),
+    ) -> tuple[int, int, dict[str, int]]:
+        """Takes the append lock; returns the head, the stream's version and the
+        positions of already stored keys, in one round trip."""
+        if self.db.is_sqlite:
+            # BEGIN IMMEDIATE has taken SQLite's write lock already.
+            query: Any = sa.union_all(
+                sa.select(sa.literal("head"), sa.literal(None, sa.Text),
+                          sa.func.coalesce(sa.func.max(events.c.position), 0)),
+                sa.select(sa.literal("version"), sa.literal(None, sa.Text),
+                          sa.func.coalesce(sa.func.max(events.c.version), 0))
+                .where(events.c.stream == stream),
+                sa.select(sa.literal("key"), events.c.idempotency_key, events.c.position)
+                .where(events.c.idempotency_key.in_(keys)),
             )
-        current = 0
+            rows = (await conn.execute(query)).all()
+        else:
+            rows = (await conn.execute(
+                sa.text("SELECT kind, key, n FROM events_append_state(:lock, :stream, :keys)"),
+                {"lock": APPEND_LOCK_ID, "stream": stream, "keys": keys},
+            )).all()
+        head = current = 0
         stored: dict[str, int] = {}
-        for key, n in (await conn.execute(query)).all():
-            if key is None:
+        for kind, key, n in rows:
+            if kind == "head":
+                head = int(n)
+            elif kind == "version":
                 current = int(n)
             else:
                 stored[key] = int(n)
-        return current, stored
+        return head, current, stored
 
     async def _encode(
         self, tx: Transaction, p: NewEvent, stream: str, version: int, now: datetime
@@ -395,25 +395,3 @@ def _metadata(meta: dict[str, Any]) -> Metadata:
         causation_id=meta.get("causation_id"),
         schema_version=int(meta.get("schema_version", 1)),
     )
-
-
-def _resolve(
-    positions: list[int | None],
-    new_positions: list[int],
-    stored: dict[str, int],
-    pending: list[NewEvent],
-) -> list[int]:
-    """Fills in the positions of new events, and of in-batch repeats of a new key."""
-    fresh = iter(new_positions)
-    by_key: dict[str, int] = {}
-    out: list[int] = []
-    for position, p in zip(positions, pending, strict=True):
-        key = p.idempotency_key
-        if position is None:
-            position = next(fresh)
-            if key is not None:
-                by_key[key] = position
-        elif position == -1 and key is not None:
-            position = by_key[key]
-        out.append(position)
-    return out

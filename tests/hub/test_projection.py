@@ -86,7 +86,7 @@ async def test_unreadable_event_is_recorded_and_skipped(store: EventStore) -> No
     async with store.db.write() as conn:
         await conn.execute(
             sa.insert(events).values(
-                stream="task-2", version=1, type="TaskOpened", data="][",
+                position=2, stream="task-2", version=1, type="TaskOpened", data="][",
                 metadata="{}", recorded_at=sa.func.now(),
             )
         )

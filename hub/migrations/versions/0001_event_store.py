@@ -34,13 +34,33 @@ POSTGRES_TRIGGERS = [
        BEGIN PERFORM pg_notify('kartei_events', current_schema()); RETURN NULL; END $$""",
     """CREATE TRIGGER events_notify AFTER INSERT ON events
        FOR EACH STATEMENT EXECUTE FUNCTION events_notify()""",
+    # The first step of every append, in one round trip: take the append lock, then read
+    # the head, the stream's version and the positions of already stored keys. A VOLATILE
+    # function takes a fresh snapshot per statement, so the reads see every append that
+    # committed before the lock was granted (a plain SELECT calling the lock would read
+    # with the snapshot taken before it waited).
+    """CREATE FUNCTION events_append_state(p_lock bigint, p_stream text, p_keys text[])
+       RETURNS TABLE(kind text, key text, n bigint) LANGUAGE plpgsql VOLATILE AS $$
+       BEGIN
+         PERFORM pg_advisory_xact_lock(p_lock);
+         RETURN QUERY
+           SELECT 'head', NULL::text, coalesce(max(e.position), 0)::bigint FROM events e
+           UNION ALL
+           SELECT 'version', NULL::text, coalesce(max(e.version), 0)::bigint
+             FROM events e WHERE e.stream = p_stream
+           UNION ALL
+           SELECT 'key', e.idempotency_key, e.position::bigint
+             FROM events e WHERE e.idempotency_key = ANY(p_keys);
+       END $$""",
 ]
 
 
 def upgrade() -> None:
     op.create_table(
         "events",
-        sa.Column("position", Position, primary_key=True, autoincrement=True),
+        # Positions are assigned by the appender while it holds the append lock (no
+        # sequence): they are gap-free and in commit order.
+        sa.Column("position", Position, primary_key=True, autoincrement=False),
         sa.Column("stream", sa.Text, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("type", sa.Text, nullable=False),
