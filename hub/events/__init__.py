@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.events import contacts, tasks
+from hub.events import calls, contacts, tasks
 from hub.events.base import Event, Metadata, NewEvent, Recorded, UnknownEvent, UnreadableEvent
 from hub.events.codec import EventCodec, UnregisteredEventError
 from hub.events.upcasting import UPCASTERS
 
 # One line per domain module; each module keeps its own explicit name table.
 EVENT_TYPES: Mapping[str, type[Event]] = {
+    **calls.EVENTS,
     **tasks.EVENTS,
     **contacts.EVENTS,
 }
