@@ -96,6 +96,11 @@ class ContactDirectory:
         cards = await self._load(conn, set(ids))
         return [cards[i] for i in ids if i in cards]
 
+    async def all(self, conn: AsyncConnection) -> list[Contact]:
+        """Every contact, merged ones included (for duplicate search in imports)."""
+        rows = await conn.execute(sa.select(self.contacts))
+        return [_contact(row) for row in rows]
+
     async def count(self, conn: AsyncConnection) -> int:
         query = sa.select(sa.func.count()).where(self.contacts.c.merged_into.is_(None))
         return int((await conn.execute(query)).scalar_one())

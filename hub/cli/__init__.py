@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import kernel
+from hub.cli import contacts, kernel
 
 app = typer.Typer(
     help="Kartei: the customer card index that fills itself.",
@@ -13,6 +13,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.registered_commands.extend(kernel.app.registered_commands)
+app.add_typer(contacts.app, name="contacts")
+app.command("import")(contacts.import_command)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from pathlib import Path
 from typing import Annotated
@@ -45,6 +46,7 @@ def run_command(config: ConfigOption = None) -> None:
 def init_command(
     directory: Annotated[Path, typer.Argument(help="Data directory to create.")],
     force: Annotated[bool, typer.Option(help="Overwrite an existing kartei.toml.")] = False,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed generated demo customers.")] = False,
 ) -> None:
     """Create a data directory with a working configuration (SQLite)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -53,6 +55,10 @@ def init_command(
         fail(f"{target} exists already (use --force to overwrite)")
     text = EXAMPLE.read_text(encoding="utf-8").replace('data_dir = "data"', 'data_dir = "."')
     target.write_text(text, encoding="utf-8")
+    if demo:
+        from hub.demo import seed_config
+
+        console.print(f"Seeded {run_async(lambda: seed_config(target))} demo contacts.")
     console.print(f"Created {target}. Start Kartei with: kartei run --config {target}")
 
 
@@ -79,7 +85,10 @@ def rebuild_command(
 
 async def _rebuild(kartei: Kartei, names: list[str]) -> None:
     columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn()
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=console) as progress:
         for projection_name in names:
@@ -100,7 +109,9 @@ def events_command(
     ] = None,
     after: Annotated[int, typer.Option(help="Start after this global position.")] = 0,
     limit: Annotated[int, typer.Option(help="At most this many (0: no limit).")] = 100,
-    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events.")] = False,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new events.")
+    ] = False,
     json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
@@ -133,10 +144,8 @@ def events_command(
         finally:
             await store.close()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         run_async(main)
-    except KeyboardInterrupt:
-        pass
 
 
 def _print_event(r: Recorded, as_json: bool) -> None:

@@ -1,0 +1,1 @@
+"""Importing contacts from the files firms have: CSV and XLSX exports, vCard address books."""

@@ -1,0 +1,288 @@
+"""`kartei contacts find|lookup|show|merge` and `kartei import FILE`."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from adapters.importers.columns import MappingError, parse_mapping
+from adapters.importers.run import ImportReport, import_file
+from adapters.importers.tabular import FileFormatError
+from hub.bootstrap import Kartei, bootstrap, identity_index
+from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.contacts import Contact, ContactError, ContactService
+from hub.projection import ProjectionConflictError
+from hub.settings import Settings
+from hub.store.errors import ConcurrencyError
+from projections.contacts import ContactDirectory
+from projections.identity import IdentityIndex
+
+app = typer.Typer(help="The contact directory: find, look up, show and merge contacts.")
+
+
+@contextlib.asynccontextmanager
+async def opened(loaded: Settings) -> AsyncIterator[tuple[Kartei, ContactDirectory, IdentityIndex]]:
+    """The store with the directory and identity index caught up to the log's head."""
+    directory, identity = ContactDirectory(), identity_index(loaded)
+    kartei = bootstrap(loaded, adapters=[], policies=[], projections=[directory, identity])
+    await kartei.store.start()
+    try:
+        await catch_up(kartei)
+        yield kartei, directory, identity
+    finally:
+        await kartei.store.close()
+
+
+async def catch_up(kartei: Kartei) -> None:
+    for runner in kartei.projections.values():
+        await runner.prepare()
+        # A running `kartei run` may move the checkpoint first; it catches up for us.
+        with contextlib.suppress(ProjectionConflictError):
+            await runner.catch_up()
+
+
+@app.command("find")
+def find_command(
+    text: Annotated[str, typer.Argument(help="Any part of a name, firm, email, number, city.")],
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 20,
+    json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Search the directory."""
+
+    async def main() -> list[Contact]:
+        async with (
+            opened(settings(config)) as (kartei, directory, _),
+            kartei.store.db.read() as conn,
+        ):
+            return await directory.search(conn, text, limit)
+
+    found = run_async(main)
+    if json:
+        typer.echo(orjson.dumps([card_json(c) for c in found]).decode())
+        return
+    table = Table("name", "company", "email", "phone", "city", "id")
+    for c in found:
+        city = c.address.city if c.address else ""
+        phone = c.phones[0].number if c.phones else ""
+        email = c.emails[0] if c.emails else ""
+        cells = (c.display_name, c.company, email, phone, city, c.contact_id)
+        table.add_row(*(escape(cell) for cell in cells))
+    console.print(table if found else "nothing found")
+
+
+@app.command("lookup")
+def lookup_command(
+    number: Annotated[str, typer.Argument(help="A caller number as a phone system sends it.")],
+    json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Who a caller number (or an email address) belongs to, as the screen pop sees it."""
+
+    async def main() -> Any:
+        async with (
+            opened(settings(config)) as (kartei, _, identity),
+            kartei.store.db.read() as conn,
+        ):
+            if "@" in number:
+                return await identity.lookup_email(conn, number)
+            return await identity.lookup_number(conn, number)
+
+    match = run_async(main)
+    if json:
+        typer.echo(orjson.dumps(dataclasses.asdict(match) if match else None).decode())
+    elif match is None:
+        console.print(f"{number}: unknown caller")
+    else:
+        company = f" ({match.company})" if match.company and match.kind == "person" else ""
+        console.print(
+            f"{match.number or number}: {match.display_name}{company} [{match.how}] "
+            f"id {match.contact_id}"
+            + (f", Kd.-Nr. {match.customer_number}" if match.customer_number else ""),
+            highlight=False,
+            markup=False,
+        )
+
+
+@app.command("show")
+def show_command(
+    contact_id: Annotated[str, typer.Argument(help="The contact's id.")],
+    json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show a contact's card."""
+
+    async def main() -> Contact | None:
+        async with (
+            opened(settings(config)) as (kartei, directory, _),
+            kartei.store.db.read() as conn,
+        ):
+            return await directory.get(conn, contact_id)
+
+    card = run_async(main)
+    if card is None:
+        fail(f"no contact {contact_id}", code=1)
+    if json:
+        typer.echo(orjson.dumps(card_json(card)).decode())
+        return
+    print_card(card)
+
+
+@app.command("merge")
+def merge_command(
+    survivor: Annotated[str, typer.Argument(help="The contact that stays.")],
+    duplicate: Annotated[str, typer.Argument(help="The duplicate merged into it.")],
+    json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Merge a duplicate into another contact; its history follows the survivor."""
+
+    async def main() -> Contact:
+        async with opened(settings(config)) as (kartei, _, _):
+            try:
+                merged = await ContactService(kartei.store, "cli").merge(survivor, duplicate)
+            except ContactError as err:
+                fail(str(err), code=1)
+            except ConcurrencyError:
+                fail("one of the contacts changed meanwhile; try again", code=1)
+            await catch_up(kartei)
+            return merged
+
+    card = run_async(main)
+    if json:
+        typer.echo(orjson.dumps(card_json(card)).decode())
+        return
+    console.print(f"merged {duplicate} into {survivor}:", highlight=False)
+    print_card(card)
+
+
+def import_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV, XLSX or vCard file.", exists=True, dir_okay=False, readable=True),
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would happen.")] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--mapping",
+            "-m",
+            help="COLUMN=FIELD, e.g. 'Kd.Nr.=customer_number' "
+            "(repeatable; fields: name, given_name, family_name, company, email, "
+            "phone, mobile, fax, street, postcode, city, notes, tags, ...).",
+        ),
+    ] = None,
+    on_duplicate: Annotated[
+        str | None, typer.Option(help="merge or report (default from [contacts]).")
+    ] = None,
+    json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Import contacts from a CSV/Excel export or a vCard file (resumable: run it again)."""
+    loaded = settings(config)
+    try:
+        columns = parse_mapping(mapping or [])
+    except MappingError as err:
+        fail(str(err))
+    policy = on_duplicate or loaded.contacts.on_duplicate
+    if policy not in ("merge", "report"):
+        fail("--on-duplicate: expected merge or report")
+    report = run_async(lambda: _import(loaded, file, columns, dry_run, policy, json))
+    print_report(report, json)
+    if report.count("error") and not json:
+        raise typer.Exit(1)
+
+
+async def _import(
+    loaded: Settings,
+    file: Path,
+    mapping: dict[str, str],
+    dry_run: bool,
+    policy: str,
+    quiet: bool,
+) -> ImportReport:
+    async with opened(loaded) as (kartei, directory, _):
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console, disable=quiet or dry_run) as bar:
+            task = bar.add_task(f"importing {file.name}", total=None)
+            try:
+                report = await import_file(
+                    file,
+                    kartei.store,
+                    directory,
+                    mapping=mapping,
+                    dry_run=dry_run,
+                    on_duplicate=policy,
+                    region=loaded.contacts.default_region,
+                    own_area_code=loaded.contacts.own_area_code or None,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            except (FileFormatError, MappingError) as err:
+                fail(f"{file}: {err}")
+        await catch_up(kartei)
+        return report
+
+
+def print_report(report: ImportReport, as_json: bool) -> None:
+    if as_json:
+        body = {
+            "file": report.file,
+            "format": report.format,
+            "dry_run": report.dry_run,
+            "summary": report.summary(),
+            "appended": report.appended,
+            "rows": [dataclasses.asdict(o) for o in report.outcomes],
+        }
+        typer.echo(orjson.dumps(body).decode())
+        return
+    verb = "would be" if report.dry_run else "were"
+    counts = ", ".join(f"{n} {action}" for action, n in report.summary().items())
+    console.print(f"{report.file} ({report.format}): {counts}", highlight=False)
+    shown = [o for o in report.outcomes if o.action != "create" or o.warnings]
+    if report.dry_run:
+        shown = report.outcomes
+    for o in shown[:200]:
+        note = "; ".join(filter(None, [o.reason, *o.warnings]))
+        console.print(
+            f"  line {o.line}: {o.action} {o.name} {note}".rstrip(), highlight=False, markup=False
+        )
+    if len(shown) > 200:
+        console.print(f"  ... and {len(shown) - 200} more rows (use --json for all)")
+    if report.dry_run:
+        console.print(f"Dry run: nothing {verb} written.")
+
+
+def card_json(card: Contact) -> dict[str, Any]:
+    return {**dataclasses.asdict(card), "display_name": card.display_name}
+
+
+def print_card(card: Contact) -> None:
+    lines = ["", f"{card.kind}, id {card.contact_id}"]
+    if card.merged_into:
+        lines.append(f"merged into {card.merged_into}")
+    if card.company and card.kind == "person":
+        lines.append(f"Firma: {card.company}")
+    if card.customer_number:
+        lines.append(f"Kundennummer: {card.customer_number}")
+    lines += [f"E-Mail: {e}" for e in card.emails]
+    lines += [f"{p.label}: {p.number}" for p in card.phones]
+    if a := card.address:
+        lines.append(f"Adresse: {a.street}, {a.postcode} {a.city} {a.country}".strip())
+    if card.tags:
+        lines.append("Tags: " + ", ".join(card.tags))
+    if card.owner:
+        lines.append(f"Betreuer: {card.owner}")
+    if card.notes:
+        lines.append(f"Notizen: {card.notes}")
+    console.print(f"[bold]{escape(card.display_name)}[/bold]", highlight=False)
+    for line in lines[1:]:
+        console.print(line, highlight=False, markup=False)
