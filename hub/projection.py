@@ -69,8 +69,9 @@ class ProjectionRunner:
         async with self.store.db.write() as conn:
             row = (
                 await conn.execute(
-                    sa.select(projection_checkpoints.c.position, projection_checkpoints.c.version)
-                    .where(projection_checkpoints.c.name == self.projection.name)
+                    sa.select(
+                        projection_checkpoints.c.position, projection_checkpoints.c.version
+                    ).where(projection_checkpoints.c.name == self.projection.name)
                 )
             ).first()
             if row is not None and row.version == self.projection.version:
@@ -78,8 +79,12 @@ class ProjectionRunner:
                 self.position = int(row.position)
                 return
             if row is not None:
-                log.info("projection %s: version %s -> %s, rebuilding", self.name, row.version,
-                         self.projection.version)
+                log.info(
+                    "projection %s: version %s -> %s, rebuilding",
+                    self.name,
+                    row.version,
+                    self.projection.version,
+                )
             await self._reset(conn)
 
     async def rebuild(self, progress: Progress | None = None) -> int:
@@ -163,7 +168,10 @@ class ProjectionRunner:
         log.error("projection %s: event at position %d skipped: %s", self.name, position, error)
         await conn.execute(
             sa.insert(projection_failures).values(
-                name=self.projection.name, position=position, error=error, recorded_at=datetime.now(UTC)
+                name=self.projection.name,
+                position=position,
+                error=error,
+                recorded_at=datetime.now(UTC),
             )
         )
         self.health.details["failures"] = self.health.details.get("failures", 0) + 1
@@ -175,7 +183,9 @@ class ProjectionRunner:
             sa.delete(projection_failures).where(projection_failures.c.name == self.projection.name)
         )
         await conn.execute(
-            sa.delete(projection_checkpoints).where(projection_checkpoints.c.name == self.projection.name)
+            sa.delete(projection_checkpoints).where(
+                projection_checkpoints.c.name == self.projection.name
+            )
         )
         await conn.execute(
             sa.insert(projection_checkpoints).values(

@@ -64,9 +64,16 @@ class TaskQueue:
                 case TaskOpened() as e:
                     await conn.execute(
                         sa.insert(t).values(
-                            task_id=e.task_id, title=e.title, kind=e.kind, status="open",
-                            contact_id=e.contact_id, assignee=e.assignee, due=e.due,
-                            reason=e.reason, opened_at=r.recorded_at, dedupe_key=e.dedupe_key,
+                            task_id=e.task_id,
+                            title=e.title,
+                            kind=e.kind,
+                            status="open",
+                            contact_id=e.contact_id,
+                            assignee=e.assignee,
+                            due=e.due,
+                            reason=e.reason,
+                            opened_at=r.recorded_at,
+                            dedupe_key=e.dedupe_key,
                             cause_position=e.cause_position,
                         )
                     )
@@ -78,7 +85,9 @@ class TaskQueue:
                     await self._update(conn, task_id, status="done", completed_at=r.recorded_at)
 
     async def _update(self, conn: AsyncConnection, task_id: str, **values: Any) -> None:
-        await conn.execute(sa.update(self.tasks).where(self.tasks.c.task_id == task_id).values(**values))
+        await conn.execute(
+            sa.update(self.tasks).where(self.tasks.c.task_id == task_id).values(**values)
+        )
 
     async def get(self, conn: AsyncConnection, task_id: str) -> TaskRow | None:
         row = (await conn.execute(self._select().where(self.tasks.c.task_id == task_id))).first()
@@ -121,8 +130,18 @@ class TaskQueue:
     def _select(self) -> sa.Select[Any]:
         t = self.tasks
         return sa.select(
-            t.c.task_id, t.c.title, t.c.kind, t.c.status, t.c.contact_id, t.c.assignee, t.c.due,
-            t.c.snoozed_until, t.c.reason, t.c.opened_at, t.c.completed_at, t.c.dedupe_key,
+            t.c.task_id,
+            t.c.title,
+            t.c.kind,
+            t.c.status,
+            t.c.contact_id,
+            t.c.assignee,
+            t.c.due,
+            t.c.snoozed_until,
+            t.c.reason,
+            t.c.opened_at,
+            t.c.completed_at,
+            t.c.dedupe_key,
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -45,8 +46,9 @@ class EventCodec:
             ) from None
 
     def to_data(self, event: Event) -> dict[str, Any]:
-        data: dict[str, Any] = self._adapter(type(event)).dump_python(event, mode="json")
-        return data
+        """The event's fields; values stay Python objects that orjson writes natively
+        (datetimes as RFC 3339, tuples as arrays, nested dataclasses as objects)."""
+        return {name: getattr(event, name) for name in _field_names(type(event))}
 
     def from_data(self, name: str, stored_version: int, data: dict[str, Any]) -> Event:
         cls = self._types.get(name)
@@ -86,6 +88,18 @@ class EventCodec:
         if adapter is None:
             adapter = self._adapters[cls] = TypeAdapter(cls)
         return adapter
+
+
+def json_default(value: Any) -> Any:
+    """Values orjson does not write by itself (sets, paths, decimals) as plain JSON."""
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    return str(value)
+
+
+@functools.cache
+def _field_names(cls: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _check_personal_fields(cls: type[Event]) -> None:

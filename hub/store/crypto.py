@@ -8,6 +8,7 @@ a person deletes their key row; the log itself is never rewritten (invariant 8).
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 import os
 from collections.abc import Collection
@@ -20,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.events.codec import json_default
 from hub.store.schema import subject_keys
 
 SEALED = "$pd"
@@ -30,6 +32,9 @@ class KeyRing:
 
     def __init__(self) -> None:
         self._cache: dict[str, bytes] = {}
+
+    def cached(self, subject: str) -> bytes | None:
+        return self._cache.get(subject)
 
     async def key_for_writing(
         self, conn: AsyncConnection, subject: str, created: dict[str, bytes]
@@ -75,7 +80,9 @@ class KeyRing:
     async def erase(self, conn: AsyncConnection, subject: str) -> bool:
         """Deletes a subject's key, making their sealed fields unrecoverable."""
         self._cache.pop(subject, None)
-        result = await conn.execute(sa.delete(subject_keys).where(subject_keys.c.subject == subject))
+        result = await conn.execute(
+            sa.delete(subject_keys).where(subject_keys.c.subject == subject)
+        )
         return bool(result.rowcount)
 
 
@@ -83,20 +90,16 @@ def seal(data: dict[str, Any], fields: Collection[str], subject: str, key: bytes
     """Moves `fields` of `data` into one sealed document."""
     personal = {name: data.pop(name) for name in fields if name in data}
     nonce = os.urandom(12)
-    ciphertext = _cipher(key).encrypt(nonce, orjson.dumps(personal), subject.encode())
+    plain = orjson.dumps(personal, default=json_default)
+    ciphertext = _cipher(key).encrypt(nonce, plain, subject.encode())
     data[SEALED] = {"s": subject, "c": base64.b64encode(nonce + ciphertext).decode()}
     return data
-
-
-def sealed_subject(data: dict[str, Any]) -> str | None:
-    sealed = data.get(SEALED)
-    return sealed["s"] if isinstance(sealed, dict) else None
 
 
 def unseal(data: dict[str, Any], key: bytes) -> dict[str, Any]:
     """Puts the sealed fields back; raises ValueError when they cannot be opened."""
     sealed = data.pop(SEALED)
-    raw = base64.b64decode(sealed["c"])
+    raw = binascii.a2b_base64(sealed["c"])
     try:
         personal = orjson.loads(_cipher(key).decrypt(raw[:12], raw[12:], sealed["s"].encode()))
     except InvalidTag as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -25,7 +26,8 @@ from hub.events import (
     UnreadableEvent,
     default_codec,
 )
-from hub.store.crypto import KeyRing, seal, sealed_subject, unseal
+from hub.events.codec import json_default
+from hub.store.crypto import SEALED, KeyRing, seal, unseal
 from hub.store.database import Database
 from hub.store.errors import ConcurrencyError, EventTooLargeError
 from hub.store.notify import Notifier, PostgresListener
@@ -42,6 +44,27 @@ NO_STREAM = 0  # expected_version: the stream must not exist yet
 # write rates and is far simpler than tracking in-flight transaction ids.
 APPEND_LOCK_ID = 0x4B415254  # "KART"
 SQLITE_WATCH_SECONDS = 1.0
+
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(:lock)")
+
+# One event, checks included: the next position and version are computed in the
+# statement, which inserts nothing when the key is stored or the version is not expected.
+_INSERT_ONE = sa.text(
+    """
+    INSERT INTO events (position, stream, version, type, data, metadata, idempotency_key,
+                        recorded_at)
+    SELECT (SELECT coalesce(max(position), 0) + 1 FROM events), :stream, v.n + 1, :type,
+           :data, :metadata, :idempotency_key, :recorded_at
+    FROM (SELECT coalesce(max(version), 0) AS n FROM events WHERE stream = :stream) AS v
+    WHERE (CAST(:expected AS BIGINT) IS NULL OR v.n = CAST(:expected AS BIGINT))
+      AND NOT EXISTS (SELECT 1 FROM events WHERE idempotency_key = :idempotency_key)
+    RETURNING position, version
+    """
+).bindparams(
+    sa.bindparam("recorded_at", type_=events.c.recorded_at.type),
+    sa.bindparam("idempotency_key", type_=sa.Text),
+    sa.bindparam("expected", type_=sa.BigInteger),
+)
 
 _COLUMNS = (
     events.c.position,
@@ -174,6 +197,10 @@ class EventStore:
     ) -> AppendResult:
         conn = tx.connection
         pending = [e if isinstance(e, NewEvent) else NewEvent(e) for e in new_events]
+        if len(pending) == 1:
+            single = await self._append_one(tx, stream, expected_version, pending[0])
+            if single is not None:
+                return single
         keys = [p.idempotency_key for p in pending if p.idempotency_key is not None]
         head, current, stored = await self._append_state(conn, stream, keys)
 
@@ -202,6 +229,22 @@ class EventStore:
             raise ConcurrencyError(stream, current, current + 1) from err
         return AppendResult(tuple(positions), current + len(rows), len(rows))
 
+    async def _append_one(
+        self, tx: Transaction, stream: str, expected_version: int | None, p: NewEvent
+    ) -> AppendResult | None:
+        """The common case in one statement: insert unless the key is stored or the stream
+        moved. None sends the caller to the general path, which says which it was."""
+        if not self.db.is_sqlite:
+            await tx.connection.execute(_LOCK, {"lock": APPEND_LOCK_ID})
+        row = await self._encode(tx, p, stream, 0, datetime.now(UTC))
+        del row["version"]
+        inserted = (
+            await tx.connection.execute(_INSERT_ONE, {**row, "expected": expected_version})
+        ).first()
+        if inserted is None:
+            return None
+        return AppendResult((int(inserted.position),), int(inserted.version), 1)
+
     async def _append_state(
         self, conn: AsyncConnection, stream: str, keys: list[str]
     ) -> tuple[int, int, dict[str, int]]:
@@ -210,20 +253,33 @@ class EventStore:
         if self.db.is_sqlite:
             # BEGIN IMMEDIATE has taken SQLite's write lock already.
             query: Any = sa.union_all(
-                sa.select(sa.literal("head"), sa.literal(None, sa.Text),
-                          sa.func.coalesce(sa.func.max(events.c.position), 0)),
-                sa.select(sa.literal("version"), sa.literal(None, sa.Text),
-                          sa.func.coalesce(sa.func.max(events.c.version), 0))
-                .where(events.c.stream == stream),
-                sa.select(sa.literal("key"), events.c.idempotency_key, events.c.position)
-                .where(events.c.idempotency_key.in_(keys)),
+                sa.select(
+                    sa.literal("head"),
+                    sa.literal(None, sa.Text),
+                    sa.func.coalesce(sa.func.max(events.c.position), 0),
+                ),
+                sa.select(
+                    sa.literal("version"),
+                    sa.literal(None, sa.Text),
+                    sa.func.coalesce(sa.func.max(events.c.version), 0),
+                ).where(events.c.stream == stream),
+                # One JSON parameter instead of an IN list: the statement stays cached.
+                sa.select(sa.literal("key"), events.c.idempotency_key, events.c.position).where(
+                    events.c.idempotency_key.in_(
+                        sa.select(sa.column("value")).select_from(
+                            sa.func.json_each(sa.bindparam("keys"))
+                        )
+                    )
+                ),
             )
-            rows = (await conn.execute(query)).all()
+            rows = (await conn.execute(query, {"keys": orjson.dumps(keys).decode()})).all()
         else:
-            rows = (await conn.execute(
-                sa.text("SELECT kind, key, n FROM events_append_state(:lock, :stream, :keys)"),
-                {"lock": APPEND_LOCK_ID, "stream": stream, "keys": keys},
-            )).all()
+            rows = (
+                await conn.execute(
+                    sa.text("SELECT kind, key, n FROM events_append_state(:lock, :stream, :keys)"),
+                    {"lock": APPEND_LOCK_ID, "stream": stream, "keys": keys},
+                )
+            ).all()
         head = current = 0
         stored: dict[str, int] = {}
         for kind, key, n in rows:
@@ -243,11 +299,11 @@ class EventStore:
         data = self.codec.to_data(event)
         subject = event.data_subject()
         if subject is not None and event.personal_fields:
-            key = await self.keys.key_for_writing(tx.connection, subject, tx.created_keys)
+            key = self.keys.cached(subject) or await self.keys.key_for_writing(
+                tx.connection, subject, tx.created_keys
+            )
             data = seal(data, event.personal_fields, subject, key)
-        meta = p.metadata.as_dict()
-        meta["schema_version"] = type(event).schema_version
-        encoded = orjson.dumps(data).decode()
+        encoded = orjson.dumps(data, default=json_default).decode()
         if len(encoded) > self.max_event_bytes:
             raise EventTooLargeError(name, len(encoded), self.max_event_bytes)
         return {
@@ -255,7 +311,7 @@ class EventStore:
             "version": version,
             "type": name,
             "data": encoded,
-            "metadata": orjson.dumps(meta).decode(),
+            "metadata": _encode_metadata(p.metadata, type(event).schema_version),
             "idempotency_key": p.idempotency_key,
             "recorded_at": now,
         }
@@ -298,7 +354,9 @@ class EventStore:
             rows = (await conn.execute(query)).all()
             return await self._decode_rows(conn, rows)
 
-    async def iter_all(self, after: int = 0, batch_size: int = 1000) -> AsyncIterator[list[Recorded]]:
+    async def iter_all(
+        self, after: int = 0, batch_size: int = 1000
+    ) -> AsyncIterator[list[Recorded]]:
         """The whole log after a position, in batches, up to the head as it was at the start."""
         while batch := await self.read_all(after, batch_size):
             yield batch
@@ -323,71 +381,73 @@ class EventStore:
                 await self.notifier.wait(generation)
 
     async def _decode_rows(self, conn: AsyncConnection, rows: Sequence[Any]) -> list[Recorded]:
-        parsed: list[tuple[Any, dict[str, Any] | Exception, dict[str, Any]]] = []
+        parsed: list[tuple[Any, dict[str, Any] | str]] = []
         subjects: set[str] = set()
         for row in rows:
-            data: dict[str, Any] | Exception
+            data: dict[str, Any] | str
             try:
-                data = orjson.loads(row.data)
-                meta = orjson.loads(row.metadata)
+                data = orjson.loads(row[4])
             except orjson.JSONDecodeError as err:
-                log.error("event at position %d (%s) has corrupt JSON: %s", row.position, row.type, err)
-                data, meta = err, {}
-            if isinstance(data, dict) and (subject := sealed_subject(data)):
-                subjects.add(subject)
-            parsed.append((row, data, meta))
+                log.error("event at position %d (%s) has corrupt JSON: %s", row[0], row[3], err)
+                data = f"corrupt JSON: {err}"
+            else:
+                sealed = data.get(SEALED)
+                if sealed is not None:
+                    subjects.add(sealed["s"])
+            parsed.append((row, data))
         keys = await self.keys.load(conn, subjects) if subjects else {}
-        return [self._decode(row, data, meta, keys) for row, data, meta in parsed]
+        return [self._decode(row, data, keys) for row, data in parsed]
 
-    def _decode(
-        self,
-        row: Any,
-        data: dict[str, Any] | Exception,
-        meta: dict[str, Any],
-        keys: dict[str, bytes],
-    ) -> Recorded:
-        version = int(meta.get("schema_version", 1))
+    def _decode(self, row: Any, data: dict[str, Any] | str, keys: dict[str, bytes]) -> Recorded:
+        position, stream, version, type_name, _, raw_meta, recorded_at, key = row
+        metadata = _parse_metadata(raw_meta)
         erased = False
         event: Event
-        if isinstance(data, Exception):
-            event = UnreadableEvent(type_name=row.type, error=f"corrupt JSON: {data}")
+        if isinstance(data, str):
+            event = UnreadableEvent(type_name=type_name, error=data)
+        elif metadata is None:
+            event = UnreadableEvent(type_name=type_name, error="corrupt metadata JSON")
+            metadata = Metadata()
         else:
-            subject = sealed_subject(data)
+            sealed = data.get(SEALED)
             try:
-                if subject is None:
-                    event = self.codec.from_data(row.type, version, data)
-                elif subject in keys:
-                    event = self.codec.from_data(row.type, version, unseal(data, keys[subject]))
+                if sealed is None:
+                    event = self.codec.from_data(type_name, metadata.schema_version, data)
+                elif sealed["s"] in keys:
+                    data = unseal(data, keys[sealed["s"]])
+                    event = self.codec.from_data(type_name, metadata.schema_version, data)
                 else:
-                    event = self._erased(row.type, version, data)
+                    event = self._erased(type_name, metadata.schema_version, data)
                     erased = True
             except ValueError as err:
-                log.error("event at position %d (%s) is unreadable: %s", row.position, row.type, err)
-                event = UnreadableEvent(type_name=row.type, error=str(err))
-        recorded_at = row.recorded_at
+                log.error("event at position %d (%s) is unreadable: %s", position, type_name, err)
+                event = UnreadableEvent(type_name=type_name, error=str(err))
         if recorded_at.tzinfo is None:  # SQLite returns naive timestamps; they are UTC
             recorded_at = recorded_at.replace(tzinfo=UTC)
         return Recorded(
-            position=row.position,
-            stream=row.stream,
-            version=row.version,
-            type_name=row.type,
-            event=event,
-            metadata=_metadata(meta),
-            recorded_at=recorded_at,
-            idempotency_key=row.idempotency_key,
-            erased=erased,
+            position, stream, version, type_name, event, metadata, recorded_at, key, erased
         )
 
     def _erased(self, name: str, version: int, data: dict[str, Any]) -> Event:
-        data.pop("$pd")
+        data.pop(SEALED)
         cls = self.codec.type_for(name)
         if cls is not None:
             data.update(self.codec.erased_values(cls))
         return self.codec.from_data(name, version, data)
 
 
-def _metadata(meta: dict[str, Any]) -> Metadata:
+@functools.lru_cache(maxsize=1024)
+def _encode_metadata(metadata: Metadata, schema_version: int) -> str:
+    return orjson.dumps({**metadata.as_dict(), "schema_version": schema_version}).decode()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_metadata(raw: str) -> Metadata | None:
+    """Metadata repeats from event to event; each distinct document is parsed once."""
+    try:
+        meta = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
     return Metadata(
         source=meta.get("source"),
         actor=meta.get("actor"),

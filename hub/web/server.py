@@ -43,7 +43,11 @@ class WebServer:
 
     async def run(self) -> None:
         config = uvicorn.Config(
-            self.app, host=self.host, port=self.port, log_level="warning", lifespan="off",
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
             access_log=False,
         )
         self._server = _EmbeddedServer(config)

@@ -32,8 +32,12 @@ def test_init_run_healthz_and_clean_shutdown(tmp_path: Path) -> None:
     config = data / "kartei.toml"
     port = free_port()
     config.write_text(config.read_text().replace("port = 8080", f"port = {port}"))
-    proc = subprocess.Popen([*KARTEI, "run", "--config", str(config)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [*KARTEI, "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -49,7 +53,7 @@ def test_init_run_healthz_and_clean_shutdown(tmp_path: Path) -> None:
         assert response.status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
     assert (data / "kartei.db").exists()
@@ -65,7 +69,8 @@ def test_events_json_prints_one_object_per_line(tmp_path: Path) -> None:
         "async def main():\n"
         f"    s = EventStore(Database('sqlite:///{tmp_path}/kartei.db'))\n"
         "    await s.start()\n"
-        "    await s.append('task-1', NO_STREAM, [TaskOpened(task_id='1', title='Rückruf Müller')])\n"
+        "    await s.append('task-1', NO_STREAM,\n"
+        "        [TaskOpened(task_id='1', title='Rückruf Müller')])\n"
         "    await s.append('task-2', NO_STREAM, [TaskOpened(task_id='2', title='Brief')])\n"
         "    await s.close()\n"
         "asyncio.run(main())\n"
@@ -90,8 +95,9 @@ def test_bad_config_is_a_message_not_a_traceback(tmp_path: Path) -> None:
 
 def test_config_defaults_to_environment_then_working_directory(tmp_path: Path) -> None:
     env = {**os.environ, "KARTEI_CONFIG": str(tmp_path / "elsewhere.toml")}
-    result = subprocess.run([*KARTEI, "events"], capture_output=True, text=True, env=env,
-                            timeout=60)
+    result = subprocess.run(
+        [*KARTEI, "events"], capture_output=True, text=True, env=env, timeout=60
+    )
     assert "elsewhere.toml" in result.stderr
     result = kartei("events", cwd=tmp_path)
     assert "kartei.toml" in result.stderr and "kartei init" in result.stderr

@@ -32,7 +32,9 @@ def _writer(url: str, writer: int, start: multiprocessing.synchronize.Event) -> 
         try:
             for i in range(TRANSACTIONS):
                 async with store.transaction() as tx:
-                    batch = [Pinged(n=writer * 10_000 + i * 10 + k) for k in range(rng.randint(1, 3))]
+                    batch = [
+                        Pinged(n=writer * 10_000 + i * 10 + k) for k in range(rng.randint(1, 3))
+                    ]
                     await tx.append(f"w{writer}-{i % 7}", ANY, batch)
                     await asyncio.sleep(rng.random() * 0.004)
         finally:
@@ -74,7 +76,11 @@ async def test_concurrent_writer_processes_leave_no_gaps(pg_database: str) -> No
         assert all(p.exitcode == 0 for p in procs)
 
         async with store.db.read() as conn:
-            stored = list((await conn.execute(sa.select(events.c.position).order_by(events.c.position))).scalars())
+            stored = list(
+                (
+                    await conn.execute(sa.select(events.c.position).order_by(events.c.position))
+                ).scalars()
+            )
         assert len(stored) > WRITERS * TRANSACTIONS
         assert seen == stored, "the subscriber skipped or repeated events"
     finally:

@@ -86,8 +86,13 @@ async def test_unreadable_event_is_recorded_and_skipped(store: EventStore) -> No
     async with store.db.write() as conn:
         await conn.execute(
             sa.insert(events).values(
-                position=2, stream="task-2", version=1, type="TaskOpened", data="][",
-                metadata="{}", recorded_at=sa.func.now(),
+                position=2,
+                stream="task-2",
+                version=1,
+                type="TaskOpened",
+                data="][",
+                metadata="{}",
+                recorded_at=sa.func.now(),
             )
         )
     await store.append("task-3", NO_STREAM, [TaskOpened(task_id="3", title="c")])
@@ -142,7 +147,9 @@ async def test_task_queue_lifecycle(store: EventStore) -> None:
     from hub.events.tasks import TaskAssigned, TaskCompleted, TaskSnoozed
 
     now = datetime.now(UTC)
-    await store.append("task-a", NO_STREAM, [TaskOpened(task_id="a", title="Rückruf", dedupe_key="cb:+4930")])
+    await store.append(
+        "task-a", NO_STREAM, [TaskOpened(task_id="a", title="Rückruf", dedupe_key="cb:+4930")]
+    )
     await store.append("task-b", NO_STREAM, [TaskOpened(task_id="b", title="Brief", due=now)])
     await store.append("task-a", 1, [TaskAssigned(task_id="a", assignee="eva")])
     await store.append("task-b", 1, [TaskSnoozed(task_id="b", until=now + timedelta(days=1))])

@@ -59,8 +59,11 @@ async def test_crashing_component_is_restarted_without_stopping_others() -> None
 
 async def test_kartei_runs_serves_healthz_and_stops(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = settings_from_dict(
-        {"kartei": {"data_dir": str(tmp_path)}, "database": {"url": database_url},
-         "web": {"port": 0}}
+        {
+            "kartei": {"data_dir": str(tmp_path)},
+            "database": {"url": database_url},
+            "web": {"port": 0},
+        }
     )
     kartei = bootstrap(settings)
     stop = asyncio.Event()
@@ -68,9 +71,13 @@ async def test_kartei_runs_serves_healthz_and_stops(database_url: str, tmp_path)
     assert kartei.web is not None
     async with asyncio.timeout(20):
         await kartei.web.ready.wait()
-        position = (await kartei.store.append("task-1", NO_STREAM, [TaskOpened(task_id="1", title="t")])).positions[0]
+        position = (
+            await kartei.store.append("task-1", NO_STREAM, [TaskOpened(task_id="1", title="t")])
+        ).positions[0]
         await kartei.projections["tasks"].wait_for(position)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{kartei.web.bound_port}") as client:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{kartei.web.bound_port}"
+        ) as client:
             response = await client.get("/healthz")
     assert response.status_code == 200
     body = response.json()

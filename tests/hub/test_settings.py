@@ -31,10 +31,15 @@ def test_the_example_config_is_valid_and_complete() -> None:
         ("[web]\nprot = 8080\n", "web.prot: unknown key"),
         ("[kartei]\nlanguage = 'fr'\n", "kartei.language: expected 'de' or 'en'"),
         ("[web\nport = 1\n", "not valid TOML"),
-        ("[database]\nurl = '${KARTEI_TEST_UNSET_VARIABLE}'\n", "KARTEI_TEST_UNSET_VARIABLE is not set"),
+        (
+            "[database]\nurl = '${KARTEI_TEST_UNSET_VARIABLE}'\n",
+            "KARTEI_TEST_UNSET_VARIABLE is not set",
+        ),
     ],
 )
-def test_bad_config_names_file_key_and_expectation(tmp_path: Path, text: str, expected: str) -> None:
+def test_bad_config_names_file_key_and_expectation(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
@@ -44,7 +49,10 @@ def test_bad_config_names_file_key_and_expectation(tmp_path: Path, text: str, ex
 
 def test_secrets_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KARTEI_TEST_DB", "postgresql://kartei@db/kartei")
-    path = write(tmp_path, "[database]\nurl = '${KARTEI_TEST_DB}'\n[web]\nhost = '${KARTEI_NO_SUCH:-0.0.0.0}'\n")
+    path = write(
+        tmp_path,
+        "[database]\nurl = '${KARTEI_TEST_DB}'\n[web]\nhost = '${KARTEI_NO_SUCH:-0.0.0.0}'\n",
+    )
     settings = load_settings(path)
     assert settings.database_url == "postgresql://kartei@db/kartei"
     assert settings.web.host == "0.0.0.0"

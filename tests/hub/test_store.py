@@ -88,8 +88,13 @@ async def test_corrupt_payload_is_reported_and_reading_goes_on(store: EventStore
     await store.append("s-1", NO_STREAM, [Pinged(n=1)])
     async with store.db.write() as conn:
         row = {
-            "position": 2, "stream": "s-1", "version": 2, "type": "Pinged", "data": "{not json",
-            "metadata": "{}", "recorded_at": sa.func.now(),
+            "position": 2,
+            "stream": "s-1",
+            "version": 2,
+            "type": "Pinged",
+            "data": "{not json",
+            "metadata": "{}",
+            "recorded_at": sa.func.now(),
         }
         await conn.execute(sa.insert(events).values(**row))
     await store.append("s-1", 2, [Pinged(n=3)])
@@ -103,7 +108,11 @@ async def test_unknown_and_newer_types_read_back(store: EventStore) -> None:
         for position, (name, version) in enumerate((("FromTheFuture", 1), ("Pinged", 9)), 1):
             await conn.execute(
                 sa.insert(events).values(
-                    position=position, stream=f"s-{name}", version=1, type=name, data='{"n": 1, "extra": true}',
+                    position=position,
+                    stream=f"s-{name}",
+                    version=1,
+                    type=name,
+                    data='{"n": 1, "extra": true}',
                     metadata=orjson.dumps({"schema_version": version}).decode(),
                     recorded_at=sa.func.now(),
                 )
@@ -117,8 +126,13 @@ async def test_old_schema_versions_are_upcast(store: EventStore) -> None:
     async with store.db.write() as conn:
         await conn.execute(
             sa.insert(events).values(
-                position=1, stream="r", version=1, type="Renamed", data='{"title": "old"}',
-                metadata='{"schema_version": 1}', recorded_at=sa.func.now(),
+                position=1,
+                stream="r",
+                version=1,
+                type="Renamed",
+                data='{"title": "old"}',
+                metadata='{"schema_version": 1}',
+                recorded_at=sa.func.now(),
             )
         )
     [recorded] = await store.read_stream("r")
