@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -71,6 +72,51 @@ class LoggingSection(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class ImapAccount(Section):
+    """One mailbox Kartei reads (never changes: BODY.PEEK, no flags, nothing deleted)."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+    host: str
+    port: int = Field(default=993, ge=1, le=65535)
+    security: Literal["tls", "starttls", "none"] = "tls"
+    username: str
+    password: str = ""
+    # Folders besides INBOX and the Sent folder; the Sent folder is found by SPECIAL-USE
+    # \Sent, else by `sent_folder` (e.g. "Gesendete Objekte").
+    folders: list[str] = []
+    sent_folder: str | None = None
+    since: date | None = None  # first sync: only mail from this day on (empty: all)
+    exclude_folders: list[str] = []
+    exclude_keywords: list[str] = ["$Private", "Privat"]
+    idle: bool = True
+    poll_seconds: int = Field(default=300, ge=5)
+    idle_seconds: int = Field(default=1500, ge=10, le=1740)  # re-issue IDLE before 29 min
+    verify_tls: bool = True
+
+
+class SmtpIntake(Section):
+    """The SMTP journal intake: the firm's mail server BCCs or journals mail to it."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=0, le=65535)
+    accept_recipients: list[str] = []  # empty: any recipient
+    client_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    max_message_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+
+
+class MailSection(Section):
+    """Email capture: the firm's own addresses, mailboxes, the SMTP intake, exclusions."""
+
+    own_addresses: list[str] = []
+    own_domains: list[str] = []
+    skip_internal: bool = True
+    exclude_senders: list[str] = []
+    exclude_domains: list[str] = []
+    imap: list[ImapAccount] = []
+    smtp: SmtpIntake = SmtpIntake()
+
+
 class Settings(Section):
     """The whole configuration file."""
 
@@ -80,6 +126,7 @@ class Settings(Section):
     web: WebSection = WebSection()
     logging: LoggingSection = LoggingSection()
     contacts: ContactsSection = ContactsSection()
+    mail: MailSection = MailSection()
 
     # Where the file was read from; relative paths in it are relative to its folder.
     source: Path | None = Field(default=None, exclude=True)
@@ -141,6 +188,8 @@ def _describe(err: ValidationError, path: Path | None) -> str:
         elif e["type"] == "missing":
             lines.append(f"{where}{key}: a value is required")
         else:
-            lines.append(f"{where}{key}: expected {e['msg'].removeprefix('Input should be ')}"
-                         f" (got {e.get('input')!r})")
+            lines.append(
+                f"{where}{key}: expected {e['msg'].removeprefix('Input should be ')}"
+                f" (got {e.get('input')!r})"
+            )
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.events import calls, contacts, tasks
+from hub.events import calls, contacts, mail, tasks
 from hub.events.base import Event, Metadata, NewEvent, Recorded, UnknownEvent, UnreadableEvent
 from hub.events.codec import EventCodec, UnregisteredEventError
 from hub.events.upcasting import UPCASTERS
@@ -18,6 +18,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
     **calls.EVENTS,
     **tasks.EVENTS,
     **contacts.EVENTS,
+    **mail.EVENTS,
 }
 
 

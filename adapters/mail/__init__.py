@@ -1,0 +1,1 @@
+"""Email capture: parsing, the SMTP journal intake, the shared capture pipeline."""

@@ -1,0 +1,318 @@
+"""Raw RFC 5322 bytes in, the facts of an email out; pure, no I/O.
+
+Written for the real world's mail: legacy and unknown charsets, RFC 2047 words, missing or
+duplicate headers, broken MIME. Whatever cannot be read raises `MailParseError` (the
+caller archives the raw bytes with a CaptureFailed event); small damage is repaired and
+listed in `defects`.
+"""
+
+from __future__ import annotations
+
+import email
+import email.utils
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage, Message
+from typing import Any
+
+from adapters.mail.text import html_to_text, signature_numbers
+
+MAX_TEXT = 200_000  # characters of body text kept in the event; the raw message has all
+MAX_SUBJECT = 998  # RFC 5322 line limit
+MAX_ADDRESSES = 500
+MAX_PARTS = 1_000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MSGID = re.compile(r"<[^<>\s]{1,900}>")
+
+
+class MailParseError(ValueError):
+    """The bytes are not an email we can read."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentData:
+    name: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(slots=True)
+class ParsedEmail:
+    """What one email says; `html` and attachment bytes go to the archive."""
+
+    message_id: str | None
+    sender: str
+    sender_name: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...]
+    bcc: tuple[str, ...]
+    subject: str
+    text: str
+    text_truncated: bool
+    html: str | None
+    attachments: list[AttachmentData]
+    date: datetime | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    signature_numbers: tuple[str, ...]
+    defects: list[str] = field(default_factory=list)
+
+    @property
+    def participants(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a for a in (self.sender, *self.to, *self.cc, *self.bcc) if a))
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Reads one message; raises MailParseError when there is nothing to read."""
+    if not raw.strip():
+        raise MailParseError("empty message")
+    head = raw[:65536]
+    if b":" not in head.split(b"\n\n", 1)[0] and b":" not in head.split(b"\r\n\r\n", 1)[0]:
+        raise MailParseError("no header fields")
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+    except Exception as err:  # the parser itself is robust; this is a last line of defence
+        raise MailParseError(f"unparseable: {type(err).__name__}: {err}") from err
+    defects = [type(d).__name__ for d in msg.defects]
+    sender_name, sender = _first_address(msg, "from", defects)
+    if not sender:
+        sender_name, sender = _first_address(msg, "sender", defects)
+    to, cc, bcc = (_addresses(msg, name, defects) for name in ("to", "cc", "bcc"))
+    if not msg.keys():
+        raise MailParseError("no header fields")
+    text, html, attachments = _body(msg, defects)
+    text = text.replace("\r\n", "\n")
+    truncated = len(text) > MAX_TEXT
+    return ParsedEmail(
+        message_id=_message_id(_header(msg, "message-id", defects)),
+        sender=sender,
+        sender_name=sender_name,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        subject=_one_line(_header(msg, "subject", defects))[:MAX_SUBJECT],
+        text=text[:MAX_TEXT],
+        text_truncated=truncated,
+        html=html,
+        attachments=attachments,
+        date=_date(_header(msg, "date", defects)),
+        in_reply_to=_message_id(_header(msg, "in-reply-to", defects)),
+        references=tuple(_MSGID.findall(_header(msg, "references", defects)))[-50:],
+        signature_numbers=signature_numbers(text),
+        defects=sorted(set(defects)),
+    )
+
+
+def capture_key(raw: bytes, message_id: str | None) -> str:
+    """The exactly-once key: the Message-ID plus a hash of the content.
+
+    The content is the body with the headers that say how to read it (Content-*), not the
+    whole message: one mail delivered to two mailboxes differs in Received/Delivered-To
+    but is one email. The hash keeps a different message that reuses a Message-ID. Without
+    a Message-ID, every header but the trace and X- headers counts.
+    """
+    fields, body = _split(raw)
+    if message_id:
+        kept = [f for f in fields if f.split(b":", 1)[0].strip().lower().startswith(b"content-")]
+        return f"email:{message_id}:{_digest(kept, body)}"
+    kept = [f for f in fields if not _is_trace(f.split(b":", 1)[0].strip().lower())]
+    return f"email:nomsgid:{_digest(kept, body)}"
+
+
+_TRACE = (
+    b"received",
+    b"delivered-to",
+    b"return-path",
+    b"x-",
+    b"authentication-results",
+    b"arc-",
+    b"envelope-to",
+    b"dkim-signature",
+)
+
+
+def _is_trace(name: bytes) -> bool:
+    return name.startswith(_TRACE)
+
+
+def _digest(fields: list[bytes], body: bytes) -> str:
+    h = hashlib.sha256()
+    for f in fields:
+        h.update(b" ".join(f.split()) + b"\n")
+    h.update(b"\n" + body)
+    return h.hexdigest()[:32]
+
+
+def _split(raw: bytes) -> tuple[list[bytes], bytes]:
+    """Unfolded header fields and the body, line endings made uniform."""
+    text = raw.replace(b"\r\n", b"\n")
+    head, _, body = text.partition(b"\n\n")
+    fields: list[bytes] = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line
+        else:
+            fields.append(line)
+    return fields, body
+
+
+def _header(msg: Message, name: str, defects: list[str]) -> str:
+    try:
+        value = msg.get(name)
+    except Exception as err:  # a malformed header the default policy chokes on
+        defects.append(f"bad {name} header: {type(err).__name__}")
+        value = None
+        for key, raw_value in msg.raw_items():
+            if key.lower() == name:
+                value = raw_value
+                break
+    return "" if value is None else str(value)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(_CONTROL.sub(" ", value).split())
+
+
+def _message_id(value: str) -> str | None:
+    found = _MSGID.search(value)
+    if found:
+        return found.group(0)
+    value = _one_line(value)
+    return f"<{value[:900]}>" if value else None
+
+
+def _date(value: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _address_pairs(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
+    values: list[Any]
+    try:
+        values = msg.get_all(name) or []
+        texts = [str(v) for v in values]
+    except Exception as err:
+        defects.append(f"bad {name} header: {type(err).__name__}")
+        texts = [str(v) for k, v in msg.raw_items() if k.lower() == name]
+    pairs = []
+    for real, addr in email.utils.getaddresses(texts):
+        addr = _one_line(addr).strip("<>").lower()
+        if "@" in addr and len(addr) <= 320:
+            pairs.append((_one_line(real)[:200], addr))
+    return pairs[:MAX_ADDRESSES]
+
+
+def _first_address(msg: Message, name: str, defects: list[str]) -> tuple[str, str]:
+    pairs = _address_pairs(msg, name, defects)
+    return pairs[0] if pairs else ("", "")
+
+
+def _addresses(msg: Message, name: str, defects: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(addr for _, addr in _address_pairs(msg, name, defects)))
+
+
+def _body(msg: Message, defects: list[str]) -> tuple[str, str | None, list[AttachmentData]]:
+    """The plain text, the HTML and the attachments, walking the MIME tree once."""
+    plain: str | None = None
+    html: str | None = None
+    attachments: list[AttachmentData] = []
+    for index, part in enumerate(_leaves(msg)):
+        if index >= MAX_PARTS:
+            defects.append("too many MIME parts")
+            break
+        ctype = part.get_content_type()
+        disposition = (part.get_content_disposition() or "").lower()
+        name = _filename(part, defects)
+        is_body = disposition != "attachment" and not name
+        if is_body and ctype == "text/plain" and plain is None:
+            plain = _text_of(part, defects)
+        elif is_body and ctype == "text/html" and html is None:
+            html = _text_of(part, defects)
+        else:
+            data = _message_bytes(part) if ctype.startswith("message/") else _payload(part)
+            if data or name:
+                attachments.append(AttachmentData(name or _default_name(ctype), ctype, data))
+    if plain is None and html is not None:
+        plain = html_to_text(html)
+    return plain or "", html, attachments
+
+
+def _leaves(msg: Message) -> Iterator[Message]:
+    """The non-multipart parts; an attached message (message/*) is one leaf, not descended."""
+    stack = [msg]
+    while stack:
+        part = stack.pop()
+        if part.get_content_maintype() == "message" and part is not msg:
+            yield part
+        elif part.is_multipart():
+            payload = part.get_payload()
+            stack.extend(reversed(payload if isinstance(payload, list) else []))
+        else:
+            yield part
+
+
+def _message_bytes(part: Message) -> bytes:
+    try:
+        return _split(part.as_bytes())[1]
+    except Exception:  # a damaged attached message: keep what the parser has
+        return _payload(part)
+
+
+def _payload(part: Message) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:  # broken base64 / quoted-printable: keep the transfer-encoded bytes
+        data = None
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _text_of(part: Message, defects: list[str]) -> str:
+    if isinstance(part, EmailMessage):
+        try:
+            content = part.get_content()
+            if isinstance(content, str):
+                return content
+        except (LookupError, UnicodeError, ValueError, AssertionError, KeyError) as err:
+            defects.append(f"text part: {type(err).__name__}")
+    data = _payload(part)
+    charset = part.get_content_charset() or "utf-8"
+    for candidate in (charset, "utf-8", "cp1252"):
+        try:
+            return data.decode(candidate)
+        except (LookupError, UnicodeDecodeError):
+            continue
+    return data.decode("latin-1")
+
+
+def _filename(part: Message, defects: list[str]) -> str:
+    try:
+        name = part.get_filename() or ""
+    except Exception as err:
+        defects.append(f"attachment name: {type(err).__name__}")
+        name = ""
+    # A stranger's file name: never a path, no control characters, bounded.
+    name = _CONTROL.sub("", str(name)).replace("\\", "/").rsplit("/", 1)[-1].strip()
+    return name.lstrip(".")[:255]
+
+
+def _default_name(ctype: str) -> str:
+    return {
+        "text/calendar": "invite.ics",
+        "message/rfc822": "message.eml",
+        "message/delivery-status": "delivery-status.txt",
+        "application/ms-tnef": "winmail.dat",
+    }.get(ctype, "attachment.bin")

@@ -1,0 +1,216 @@
+"""From raw bytes to stored facts: decide, archive, build the event, append exactly once.
+
+`prepare` is the CPU part (parse, archive, build the event) and runs in worker processes
+for throughput; `store_prepared` appends inside the caller's transaction, so an IMAP
+checkpoint or an SMTP acknowledgement follows the very commit that holds the events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+
+from adapters.mail.parsing import MailParseError, ParsedEmail, capture_key, parse_email
+from hub.archive import Archive
+from hub.events import Metadata, NewEvent
+from hub.events.mail import Attachment, CaptureFailed, EmailReceived, EmailSeenInMailbox, EmailSent
+from hub.phone import normalize
+from hub.store import ANY, Transaction
+from hub.store.schema import events
+
+MailEvent = EmailReceived | EmailSent | CaptureFailed
+
+
+@dataclass(frozen=True, slots=True)
+class MailRules:
+    """Which mail is the firm's own, and which is kept out of the shared history."""
+
+    own_addresses: frozenset[str] = frozenset()
+    own_domains: frozenset[str] = frozenset()
+    skip_internal: bool = True
+    exclude_senders: frozenset[str] = frozenset()
+    exclude_domains: frozenset[str] = frozenset()
+    region: str = "DE"
+    own_area_code: str | None = None
+
+    def is_own(self, address: str) -> bool:
+        return address in self.own_addresses or address.rpartition("@")[2] in self.own_domains
+
+    def excluded(self, mail: ParsedEmail) -> str | None:
+        """Why this mail is not captured, or None."""
+        for address in mail.participants:
+            if (
+                address in self.exclude_senders
+                or address.rpartition("@")[2] in self.exclude_domains
+            ):
+                return "excluded"
+        if self.skip_internal and mail.participants and all(map(self.is_own, mail.participants)):
+            return "internal"
+        return None
+
+
+@dataclass(slots=True)
+class Prepared:
+    """One message ready to append (or skipped, with only the reason kept)."""
+
+    stream: str
+    key: str
+    mailbox: str
+    event: MailEvent | None = None
+    skipped: str | None = None
+    refs: tuple[str, ...] = field(default_factory=tuple)
+
+
+def stream_for(key: str) -> str:
+    return "email-" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def prepare(raw: bytes, mailbox: str, rules: MailRules, archive_root: str) -> Prepared:
+    """Parses and archives one message; never raises for bad input (CaptureFailed)."""
+    archive = Archive(Path(archive_root))
+    try:
+        mail = parse_email(raw)
+    except MailParseError as err:
+        return _failed(raw, mailbox, archive, str(err))
+    except Exception as err:  # a parser bug must not lose the message either
+        return _failed(raw, mailbox, archive, f"parser error: {type(err).__name__}: {err}")
+    key = capture_key(raw, mail.message_id)
+    stream = stream_for(key)
+    if reason := rules.excluded(mail):
+        return Prepared(stream, key, mailbox, skipped=reason)
+    raw_ref = archive.put(raw, sync=False)
+    html_ref = (
+        archive.put(mail.html.encode("utf-8", "surrogatepass"), sync=False) if mail.html else None
+    )
+    attachments = tuple(
+        Attachment(
+            name=a.name,
+            content_type=a.content_type,
+            size=len(a.data),
+            ref=archive.put(a.data, sync=False),
+        )
+        for a in mail.attachments
+    )
+    sent = rules.is_own(mail.sender)
+    cls = EmailSent if sent else EmailReceived
+    event = cls(
+        message_id=mail.message_id,
+        sender=mail.sender,
+        sender_name=mail.sender_name,
+        to=mail.to,
+        cc=mail.cc,
+        bcc=mail.bcc,
+        subject=mail.subject,
+        text=mail.text,
+        text_truncated=mail.text_truncated,
+        html_ref=html_ref,
+        attachments=attachments,
+        raw_ref=raw_ref,
+        raw_size=len(raw),
+        date=mail.date,
+        in_reply_to=mail.in_reply_to,
+        references=mail.references,
+        mailboxes=(mailbox,),
+        signature_phones=_numbers(mail.signature_numbers, rules),
+        defects=tuple(mail.defects),
+    )
+    refs = (raw_ref, *((html_ref,) if html_ref else ()), *(a.ref for a in attachments))
+    return Prepared(stream, key, mailbox, event=event, refs=refs)
+
+
+def _failed(raw: bytes, mailbox: str, archive: Archive, error: str) -> Prepared:
+    raw_ref = archive.put(raw, sync=False)
+    digest = raw_ref.removeprefix("sha256:")
+    key = f"email:failed:{digest}"
+    event = CaptureFailed(
+        source=mailbox, error=error[:2000], raw_sha256=digest, raw_size=len(raw), raw_ref=raw_ref
+    )
+    return Prepared(stream_for(key), key, mailbox, event=event, refs=(raw_ref,))
+
+
+def _numbers(found: Sequence[str], rules: MailRules) -> tuple[str, ...]:
+    numbers = []
+    for item in found:
+        kind, _, written = item.partition(":")
+        e164 = normalize(written, rules.region, rules.own_area_code)
+        if e164:
+            numbers.append(f"{kind}:{e164}")
+    return tuple(dict.fromkeys(numbers))
+
+
+async def store_prepared(tx: Transaction, items: Sequence[Prepared], source: str) -> int:
+    """Appends each message once; a message seen before adds only its new mailbox."""
+    meta = Metadata(source=source)
+    appended = 0
+    for item in items:
+        if item.event is None:
+            continue
+        result = await tx.append(item.stream, ANY, [NewEvent(item.event, item.key, meta)])
+        if result.appended:
+            appended += 1
+        elif not isinstance(item.event, CaptureFailed) and not await _first_seen_in(tx, item):
+            seen = EmailSeenInMailbox(mailbox=item.mailbox, capture_key=item.key)
+            await tx.append(item.stream, ANY, [NewEvent(seen, f"{item.key}@{item.mailbox}", meta)])
+    return appended
+
+
+async def _first_seen_in(tx: Transaction, item: Prepared) -> bool:
+    """Whether the stored email was first captured in this same mailbox (a re-read)."""
+    row = await tx.connection.execute(
+        sa.select(events.c.data).where(events.c.idempotency_key == item.key)
+    )
+    data = row.scalar_one_or_none()
+    return data is not None and item.mailbox in orjson.loads(data).get("mailboxes", ())
+
+
+class MailIntake:
+    """Parses (in worker processes for big batches), archives and appends email."""
+
+    def __init__(self, archive: Archive, rules: MailRules, *, workers: int | None = None) -> None:
+        self.archive = archive
+        self.rules = rules
+        self.workers = workers or max(1, min(4, os.cpu_count() or 1))
+        self._pool: ProcessPoolExecutor | None = None
+        self.skipped: dict[str, int] = {}
+
+    async def prepare_many(self, raws: Sequence[tuple[bytes, str]]) -> list[Prepared]:
+        """Prepares (raw, mailbox) pairs; blobs are made durable before this returns."""
+        root = str(self.archive.root)
+        loop = asyncio.get_running_loop()
+        if len(raws) < 8 or self.workers == 1:
+            items = await asyncio.to_thread(
+                lambda: [prepare(raw, box, self.rules, root) for raw, box in raws]
+            )
+        else:
+            pool = self._executor()
+            futures = [
+                loop.run_in_executor(pool, prepare, raw, box, self.rules, root) for raw, box in raws
+            ]
+            items = list(await asyncio.gather(*futures))
+        refs = [ref for item in items for ref in item.refs]
+        if refs:
+            await asyncio.to_thread(self.archive.sync, refs)
+        for item in items:
+            if item.skipped:
+                self.skipped[item.skipped] = self.skipped.get(item.skipped, 0) + 1
+        return items
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

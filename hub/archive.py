@@ -1,0 +1,148 @@
+"""The archive: raw emails, attachments and faxes, content-addressed, compressed, sealed.
+
+A blob's reference is ``sha256:<hex>``, the SHA-256 of its plaintext. The blob is stored
+zstd-compressed and AES-GCM encrypted with that hash as its key (convergent encryption),
+in a file named by the SHA-256 *of the hash*. So identical content is stored once
+(deduplicated), and only someone who holds the reference can read it. References live in
+events' sealed personal fields: erasing a data subject's key (crypto-shredding) loses the
+reference and with it the way to open the blob (invariant 8). Known trade-off of
+convergent encryption: whoever already has a file can confirm that the archive holds it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import os
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import zstandard
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+PREFIX = "sha256:"
+_NONCE = bytes(12)  # the key is unique per content, so a fixed nonce never repeats a pair
+_MAGIC = b"KA1\n"
+_local = threading.local()
+
+
+class ArchiveError(Exception):
+    """A blob is missing, corrupt or could not be written."""
+
+
+def reference(data: bytes) -> str:
+    """The reference `put` will return for these bytes."""
+    return PREFIX + hashlib.sha256(data).hexdigest()
+
+
+class Archive:
+    """Blobs under ``<data_dir>/archive``; safe to share between processes."""
+
+    def __init__(self, root: Path, *, level: int = 3) -> None:
+        self.root = Path(root)
+        self.level = level
+
+    def path_of(self, ref: str) -> Path:
+        name = hashlib.sha256(_digest(ref)).hexdigest()
+        return self.root / name[:2] / name[2:4] / name
+
+    def put(self, data: bytes, *, sync: bool = True) -> str:
+        """Stores `data` (once) and returns its reference; durable on return when `sync`."""
+        ref = reference(data)
+        path = self.path_of(ref)
+        if path.exists():
+            return ref
+        key = _digest(ref)
+        blob = _MAGIC + AESGCM(key).encrypt(_NONCE, _compressor(self.level).compress(data), None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        try:
+            with open(tmp, "wb") as out:
+                out.write(blob)
+                if sync:
+                    os.fsync(out.fileno())
+            os.replace(tmp, path)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise ArchiveError(f"cannot store blob: {err}") from err
+        if sync:
+            _fsync_dir(path.parent)
+        return ref
+
+    def get(self, ref: str) -> bytes:
+        """The bytes stored under `ref`; raises ArchiveError when missing or corrupt."""
+        key = _digest(ref)
+        try:
+            blob = self.path_of(ref).read_bytes()
+        except FileNotFoundError:
+            raise ArchiveError(f"{ref}: not in the archive") from None
+        if not blob.startswith(_MAGIC):
+            raise ArchiveError(f"{ref}: not an archive blob")
+        try:
+            packed = AESGCM(key).decrypt(_NONCE, blob[len(_MAGIC) :], None)
+            data = zstandard.ZstdDecompressor().decompress(packed)
+        except Exception as err:  # InvalidTag, ZstdError: both mean a damaged file
+            raise ArchiveError(f"{ref}: damaged ({type(err).__name__})") from err
+        if reference(data) != ref:
+            raise ArchiveError(f"{ref}: content does not match its reference")
+        return data
+
+    def has(self, ref: str) -> bool:
+        return self.path_of(ref).exists()
+
+    def sync(self, refs: Iterable[str] = ()) -> None:
+        """Makes blobs written with ``sync=False`` durable (one syncfs where available)."""
+        if not self.root.exists():
+            return
+        if _syncfs(self.root):
+            return
+        dirs = set()
+        for ref in refs:
+            path = self.path_of(ref)
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+            dirs.add(path.parent)
+        for d in dirs:
+            _fsync_dir(d)
+
+
+def _digest(ref: str) -> bytes:
+    if not ref.startswith(PREFIX) or len(ref) != len(PREFIX) + 64:
+        raise ArchiveError(f"{ref!r}: not an archive reference")
+    try:
+        return bytes.fromhex(ref[len(PREFIX) :])
+    except ValueError:
+        raise ArchiveError(f"{ref!r}: not an archive reference") from None
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    # ZstdCompressor is not thread-safe; one per thread (and per process in the pool).
+    comp = getattr(_local, "compressor", None)
+    if comp is None:
+        comp = _local.compressor = zstandard.ZstdCompressor(level=level)
+    return comp
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def _syncfs(path: Path) -> bool:
+    """Flushes the whole file system holding `path` in one call (Linux); False if absent."""
+    syncfs = getattr(_libc, "syncfs", None)
+    if syncfs is None:
+        return False
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return bool(syncfs(fd) == 0)
+    finally:
+        os.close(fd)

@@ -1,0 +1,93 @@
+"""Parse, archive and append on both databases: exactly once, nothing lost."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from adapters.mail.pipeline import MailIntake, store_prepared
+from hub.archive import Archive
+from hub.events.mail import CaptureFailed, EmailReceived, EmailSeenInMailbox, EmailSent
+from hub.store import EventStore
+from tests.mail import messages
+from tests.mail.test_parsing import CORPUS
+
+
+async def capture(store: EventStore, intake: MailIntake, raws: list[bytes], box: str) -> int:
+    items = await intake.prepare_many([(raw, box) for raw in raws])
+    async with store.transaction() as tx:
+        return await store_prepared(tx, items, "test")
+
+
+async def test_corpus_all_captured_or_failed_with_raw(
+    store: EventStore, intake: MailIntake, archive: Archive
+) -> None:
+    raws = [p.read_bytes() for p in CORPUS]
+    assert await capture(store, intake, raws, "import:corpus") == len(set(raws))
+    recorded = await store.read_all(0, 10_000)
+    kinds = {type(r.event) for r in recorded}
+    assert kinds <= {EmailReceived, CaptureFailed}
+    stored_raws = {archive.get(r.event.raw_ref) for r in recorded}
+    assert stored_raws == set(raws)  # every message's bytes are in the archive, none lost
+    failed = [r.event for r in recorded if isinstance(r.event, CaptureFailed)]
+    assert all(f.error for f in failed)
+    assert await capture(store, intake, raws, "import:corpus") == 0  # exactly once
+
+
+async def test_same_message_in_two_mailboxes_is_one_email(
+    store: EventStore, intake: MailIntake
+) -> None:
+    raw = messages.simple(7)
+    assert await capture(store, intake, [raw], "imap:anna/INBOX") == 1
+    again = b"Delivered-To: bernd@firma.example\r\n" + raw
+    assert await capture(store, intake, [again], "imap:bernd/INBOX") == 0
+    assert await capture(store, intake, [again], "imap:bernd/INBOX") == 0
+    events = [r.event for r in await store.read_all(0, 100)]
+    assert [type(e) for e in events] == [EmailReceived, EmailSeenInMailbox]
+    assert events[1].mailbox == "imap:bernd/INBOX"
+
+
+async def test_reused_message_id_keeps_both(store: EventStore, intake: MailIntake) -> None:
+    first = messages.simple(1, message_id="<same@x>")
+    second = messages.simple(1, message_id="<same@x>", body="Etwas ganz anderes\n")
+    assert await capture(store, intake, [first, second], "smtp") == 2
+
+
+async def test_direction_internal_and_attachments(
+    store: EventStore, intake: MailIntake, archive: Archive
+) -> None:
+    big = bytes(range(256)) * 40_000  # a 10 MB attachment goes to the archive, not the event
+    sent = messages.simple(2, sender="info@firma.example", to="kunde@extern.example")
+    internal = messages.simple(3, sender="a@firma.example", to="b@firma.example")
+    received = messages.simple(4, attachment=big, html="<p>Hallo</p>")
+    assert await capture(store, intake, [sent, internal, received], "smtp") == 2
+    assert intake.skipped == {"internal": 1}
+    out, into = (r.event for r in await store.read_all(0, 100))
+    assert isinstance(out, EmailSent) and out.data_subject() == "email:kunde@extern.example"
+    assert isinstance(into, EmailReceived) and into.data_subject() == "email:mueller@kunde.example"
+    assert archive.get(into.attachments[0].ref) == big
+    assert into.html_ref is not None and archive.get(into.html_ref) == "<p>Hallo</p>\n".encode()
+
+
+async def test_erasing_the_sender_forgets_the_message(
+    store: EventStore, intake: MailIntake
+) -> None:
+    await capture(store, intake, [messages.simple(5)], "smtp")
+    async with store.db.write() as conn:
+        assert await store.keys.erase(conn, "email:mueller@kunde.example")
+    [recorded] = await store.read_all(0, 10)
+    assert recorded.event.sender == "" and recorded.event.raw_ref == ""
+
+
+def test_archive_dedupes_and_detects_damage(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    ref = archive.put(b"hello")
+    assert archive.put(b"hello") == ref
+    assert len([p for p in tmp_path.rglob("*") if p.is_file()]) == 1
+    assert b"hello" not in archive.path_of(ref).read_bytes()  # compressed and sealed
+    archive.path_of(ref).write_bytes(archive.path_of(ref).read_bytes()[:-1] + b"!")
+    try:
+        archive.get(ref)
+    except Exception as err:
+        assert "damaged" in str(err)
+    else:
+        raise AssertionError("damage not detected")
