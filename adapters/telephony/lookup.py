@@ -1,0 +1,55 @@
+"""Caller-name lookup for PBXs (3CX, Asterisk, FRITZ!Box online phone books, ...).
+
+``GET /telephony/lookup/<token>?number=<as the PBX sends it>`` answers with the contact's
+name, company and the URL of its card, as JSON. The token is a secret of its own (a PBX
+holds it in its configuration); a wrong one is a 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from adapters.telephony.webhooks import token_matches
+from hub.store import Database
+
+
+class NumberIndex(Protocol):
+    """What the lookup needs of the identity index (projections.identity.IdentityIndex)."""
+
+    async def lookup_number(self, conn: AsyncConnection, raw: str) -> Any: ...
+
+    def normalize(self, raw: str) -> str | None: ...
+
+
+def lookup_router(db: Database, index: NumberIndex, token: str, base_url: str = "") -> APIRouter:
+    """The lookup endpoint; `base_url` makes the card links absolute."""
+    router = APIRouter(prefix="/telephony", tags=["telephony"])
+    base = base_url.rstrip("/")
+
+    @router.get("/lookup/{given}", include_in_schema=False)
+    async def lookup(given: str, number: str = Query("", max_length=64)) -> JSONResponse:
+        if not token_matches(given, token):
+            raise HTTPException(status_code=404)
+        async with db.read() as conn:
+            match = await index.lookup_number(conn, number) if number else None
+        answer: dict[str, Any] = {"number": index.normalize(number) if number else None}
+        if match is None:
+            return JSONResponse({**answer, "found": False})
+        return JSONResponse(
+            {
+                **answer,
+                "found": True,
+                "contact_id": match.contact_id,
+                "name": match.display_name,
+                "company": match.company or "",
+                "customer_number": match.customer_number or "",
+                "url": f"{base}/contacts/{match.contact_id}",
+                "how": match.how,
+            }
+        )
+
+    return router

@@ -1,0 +1,67 @@
+"""Builds the telephony parts from the `[telephony]` settings (called by hub.bootstrap)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter
+
+from adapters.telephony.fritzbox import FritzBoxMonitor
+from adapters.telephony.lookup import NumberIndex, lookup_router
+from adapters.telephony.model import CallTracker
+from adapters.telephony.webhooks import WebhookIntake
+from hub.capture import Adapter, Capture
+from hub.health import HealthRegistry
+from hub.phone import normalize, split_extension
+from hub.settings import Settings
+from hub.store import EventStore
+
+WEBHOOK_SOURCE = "telephony-webhooks"
+
+
+def number_normalizer(settings: Settings) -> Callable[[str], str | None]:
+    """E.164 for a number as phone systems send it, with the firm's region and area code."""
+    region = settings.contacts.default_region
+    area = settings.contacts.own_area_code or None
+
+    def to_e164(raw: str) -> str | None:
+        return normalize(split_extension(raw)[0], region, area)
+
+    return to_e164
+
+
+def telephony_adapters(settings: Settings) -> list[Adapter]:
+    """One adapter per configured FRITZ!Box and Asterisk server."""
+    section = settings.telephony
+    tz = ZoneInfo(settings.kartei.timezone)
+    to_e164 = number_normalizer(settings)
+    adapters: list[Adapter] = []
+    for box in section.fritzbox:
+        tracker = CallTracker(
+            box.name, to_e164, ids_reused=True, ring_timeout=section.ring_timeout_seconds
+        )
+        adapters.append(FritzBoxMonitor(box.name, box.host, box.port, tracker, tz))
+    return adapters
+
+
+def telephony_routers(
+    settings: Settings, store: EventStore, health: HealthRegistry, index: NumberIndex | None
+) -> list[APIRouter]:
+    """The webhook and lookup endpoints that have a token configured."""
+    section = settings.telephony
+    base_url = settings.web.base_url
+    routers: list[APIRouter] = []
+    if section.webhook_token:
+        capture = Capture(store, WEBHOOK_SOURCE, health.component(f"adapter:{WEBHOOK_SOURCE}"))
+        intake = WebhookIntake(
+            capture,
+            section.webhook_token,
+            number_normalizer(settings),
+            ring_timeout=section.ring_timeout_seconds,
+            base_url=base_url,
+        )
+        routers.append(intake.router())
+    if section.lookup_token and index is not None:
+        routers.append(lookup_router(store.db, index, section.lookup_token, base_url or ""))
+    return routers
