@@ -135,8 +135,8 @@ class AsteriskServer(Section):
     name: str = Field(default="asterisk", pattern=_SOURCE_NAME)
     host: str
     port: int = Field(default=5038, ge=1, le=65535)
-    username: str
-    secret: str
+    username: str = Field(pattern=r"^[^\r\n]+$")
+    secret: str = Field(pattern=r"^[^\r\n]+$")
 
 
 class TelephonySection(Section):

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 
+from adapters.telephony.ami import AsteriskMonitor
 from adapters.telephony.fritzbox import FritzBoxMonitor
 from adapters.telephony.lookup import NumberIndex, lookup_router
 from adapters.telephony.model import CallTracker
@@ -42,6 +43,11 @@ def telephony_adapters(settings: Settings) -> list[Adapter]:
             box.name, to_e164, ids_reused=True, ring_timeout=section.ring_timeout_seconds
         )
         adapters.append(FritzBoxMonitor(box.name, box.host, box.port, tracker, tz))
+    for pbx in section.asterisk:
+        tracker = CallTracker(pbx.name, to_e164, ring_timeout=section.ring_timeout_seconds)
+        adapters.append(
+            AsteriskMonitor(pbx.name, pbx.host, pbx.port, pbx.username, pbx.secret, tracker)
+        )
     return adapters
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class TcpPeer:
@@ -71,4 +72,75 @@ class FritzBoxPeer(TcpPeer):
             data = "".join(line + eol for line in data).encode()
         writer = self.writers[-1]
         writer.write(data)
+        await writer.drain()
+
+
+AMI_FIXTURES = Path(__file__).parent / "fixtures" / "ami"
+
+
+def ami_exchange(name: str) -> tuple[str, list[str]]:
+    """A recorded exchange: the greeting and the server's reply blocks (after the action)."""
+    text = (AMI_FIXTURES / name).read_text().replace("\r\n", "\n")
+    greeting, _, rest = text.partition("\n")
+    blocks = [b for b in rest.split("\n\n") if b.strip()]
+    return greeting, blocks[1:]  # blocks[0] is the client's action
+
+
+def ami_message(fields: dict[str, str] | str) -> bytes:
+    """One AMI message, CRLF-terminated lines and an empty line at the end."""
+    if isinstance(fields, dict):
+        fields = "\n".join(f"{k}: {v}" for k, v in fields.items())
+    return ("\r\n".join(fields.strip("\n").split("\n")) + "\r\n\r\n").encode()
+
+
+class AsteriskPeer(TcpPeer):
+    """An Asterisk manager: greeting, Login answered from the recorded fixtures, then the
+    call events a test emits, sent only to sessions that logged in with events on."""
+
+    def __init__(self, username: str = "kartei", secret: str = "geheim") -> None:
+        super().__init__()
+        self.username = username
+        self.secret = secret
+        self.logins: list[dict[str, str]] = []
+        self.listeners: list[asyncio.StreamWriter] = []
+        self._logged_in = asyncio.Condition()
+
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        greeting, _ = ami_exchange("login_ok.yaml")
+        writer.write(greeting.encode() + b"\r\n")
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            while True:
+                raw = await reader.readuntil(b"\r\n\r\n")
+                fields = dict(
+                    line.split(": ", 1) for line in raw.decode().split("\r\n") if ": " in line
+                )
+                await self._answer(fields, writer)
+
+    async def _answer(self, fields: dict[str, str], writer: asyncio.StreamWriter) -> None:
+        if fields.get("Action", "").lower() != "login":
+            writer.write(ami_message({"Response": "Error", "Message": "Invalid/unknown command"}))
+            return
+        ok = fields.get("Username") == self.username and fields.get("Secret") == self.secret
+        _, blocks = ami_exchange("login_ok.yaml" if ok else "login_failed.yaml")
+        action_id = fields.get("ActionID", "")
+        for block in blocks:
+            block = block.replace("action/transaction_uid/1/1", action_id)
+            writer.write(ami_message(block))
+        await writer.drain()
+        async with self._logged_in:
+            self.logins.append({**fields, "ok": str(ok)})
+            if ok and fields.get("Events", "on").lower() != "off":
+                self.listeners.append(writer)
+            self._logged_in.notify_all()
+
+    async def wait_logins(self, count: int) -> list[dict[str, str]]:
+        async with asyncio.timeout(10), self._logged_in:
+            await self._logged_in.wait_for(lambda: len(self.logins) >= count)
+        return self.logins
+
+    async def emit(self, *events: dict[str, str]) -> None:
+        """Pushes events to the newest logged-in session."""
+        writer = self.listeners[-1]
+        for event in events:
+            writer.write(ami_message({"Privilege": "call,all", **event}))
         await writer.drain()
