@@ -127,6 +127,8 @@ def _names(draft: Draft) -> tuple[str, str, str]:
     family = " ".join(v.get("family_name", []))
     company = " ".join(v.get("company", []))
     full = " ".join(v.get("name", []))
+    if full == company:  # an address book's card of a firm: FN repeats ORG
+        full = ""
     if full and not family:
         if given:
             family = full

@@ -14,6 +14,9 @@ from adapters.importers.tabular import FileFormatError, Record, decode
 _BEGIN = re.compile(r"^BEGIN:VCARD\s*$", re.I)
 _END = re.compile(r"^END:VCARD\s*$", re.I)
 MAX_CARD_LINES = 5000
+_FOLD = re.compile(r"\r?\n[ \t]")
+_TEXT_PROPERTY = re.compile(r"^(?:[\w-]+\.)?(NOTE|FN|ORG|ADR|N|TITLE)[;:]", re.I)
+_BARE_COMMA = re.compile(r"(?<!\\),")
 
 
 def read_vcards(data: bytes) -> list[Record]:
@@ -46,9 +49,31 @@ def _cards(text: str) -> Iterator[tuple[int, str]]:
         yield start, "\n".join(lines)
 
 
+def _escaped(chunk: str) -> str:
+    """The card unfolded, with bare commas in text values escaped: many writers leave them
+    bare, and vobject would keep only the text before the first one."""
+    lines = []
+    for line in _FOLD.sub("", chunk).splitlines():
+        if _TEXT_PROPERTY.match(line):
+            head, sep, value = _split_value(line)
+            line = head + sep + _BARE_COMMA.sub(r"\\,", value)
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _split_value(line: str) -> tuple[str, str, str]:
+    quoted = False
+    for i, char in enumerate(line):
+        if char == '"':
+            quoted = not quoted
+        elif char == ":" and not quoted:
+            return line[:i], ":", line[i + 1 :]
+    return line, "", ""
+
+
 def _record(line: int, chunk: str) -> Record:
     try:
-        card = vobject.readOne(chunk, ignoreUnreadable=True)
+        card = vobject.readOne(_escaped(chunk), ignoreUnreadable=True)
     except Exception as err:  # vobject raises many kinds (ParseError, ValueError, ...)
         return Record(line, None, f"unreadable vCard: {str(err).splitlines()[0][:200]}")
     try:
