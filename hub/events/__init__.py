@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.events import calls, contacts, mail, tasks
+from hub.events import calls, classification, contacts, mail, tasks
 from hub.events.base import Event, Metadata, NewEvent, Recorded, UnknownEvent, UnreadableEvent
 from hub.events.codec import EventCodec, UnregisteredEventError
 from hub.events.upcasting import UPCASTERS
@@ -19,6 +19,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
     **tasks.EVENTS,
     **contacts.EVENTS,
     **mail.EVENTS,
+    **classification.EVENTS,
 }
 
 

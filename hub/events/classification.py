@@ -1,0 +1,97 @@
+"""Interpretations of what customers wrote, the churn risk they add up to, and alerts sent.
+
+A classification is derived, never a fact about the message itself (invariant 7): it names
+the model and version that made it and points at the classified event by position.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from hub.events.base import Event
+
+LABELS = ("complaint", "praise", "neutral")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageClassified(Event):
+    """A model labelled a customer's message (stream ``classification-<position>``)."""
+
+    message_position: int
+    message_stream: str
+    message_type: str
+    label: str  # complaint, praise, neutral
+    confidence: float
+    model: str
+    model_version: str
+    contact_id: str | None = None
+    # When the customer wrote it (the message's own time), for time windows.
+    message_at: datetime | None = None
+    # Per-label probabilities, for thresholds and audits.
+    scores: dict[str, float] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClassificationCorrected(Event):
+    """Staff said what a message really was; the correction is training data."""
+
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"text"})
+
+    message_position: int
+    label: str
+    previous_label: str | None = None
+    by: str | None = None
+    contact_id: str | None = None
+    # The cleaned text as classified, kept so corrections can be exported for training.
+    text: str = ""
+    # The data subject of the classified message (e.g. ``email:<sender>``), so erasing
+    # that person also forgets the words copied here.
+    text_subject: str | None = None
+
+    def data_subject(self) -> str | None:
+        if self.text_subject:
+            return self.text_subject
+        return f"contact:{self.contact_id}" if self.contact_id else None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerAtRisk(Event):
+    """A customer's complaints crossed the churn rule (stream ``risk-<contact_id>``)."""
+
+    contact_id: str
+    complaints: tuple[int, ...]  # positions of the MessageClassified events that caused it
+    score: float
+    reason: str
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RiskAcknowledged(Event):
+    """A staff member took care of a customer at risk and said how."""
+
+    contact_id: str
+    comment: str = ""
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertSent(Event):
+    """An alert went out to a staff member (stream ``alert-<key>``); never sent twice."""
+
+    alert_key: str
+    channel: str  # telegram, email
+    recipient: str
+    contact_id: str | None = None
+    cause_position: int | None = None
+    subject: str = ""
+
+
+EVENTS: dict[str, type[Event]] = {
+    "MessageClassified": MessageClassified,
+    "ClassificationCorrected": ClassificationCorrected,
+    "CustomerAtRisk": CustomerAtRisk,
+    "RiskAcknowledged": RiskAcknowledged,
+    "AlertSent": AlertSent,
+}

