@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter
 
+from adapters.mail.build import mail_adapters
 from adapters.telephony.setup import telephony_adapters, telephony_routers
 from hub.capture import Adapter, Capture
 from hub.health import HealthRegistry
@@ -47,7 +48,7 @@ def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:
-    return [*telephony_adapters(settings)]
+    return [*telephony_adapters(settings), *mail_adapters(settings)]
 
 
 def default_routers(settings: Settings, kartei: Kartei) -> list[APIRouter]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import UTC, datetime
 
 
 def simple(
@@ -68,7 +68,8 @@ CALENDAR = (
     b"Message-ID: <cal@partner.example>\r\nMIME-Version: 1.0\r\n"
     b'Content-Type: multipart/mixed; boundary="b1"\r\n\r\n'
     b"--b1\r\nContent-Type: text/plain\r\n\r\nEinladung\r\n"
-    b"--b1\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
+    b"--b1\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n"
+    b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"
     b"--b1\r\nContent-Type: application/ms-tnef\r\nContent-Transfer-Encoding: base64\r\n\r\n"
     b"eJ8+IgEAAA==\r\n--b1--\r\n"
 )
@@ -79,7 +80,8 @@ BOUNCE = (
     b'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n'
     b"--r\r\nContent-Type: text/plain\r\n\r\nCould not deliver.\r\n"
     b"--r\r\nContent-Type: message/delivery-status\r\n\r\nStatus: 5.1.1\r\n"
-    b"--r\r\nContent-Type: message/rfc822\r\n\r\nFrom: info@firma.example\r\nSubject: x\r\n\r\nhi\r\n"
+    b"--r\r\nContent-Type: message/rfc822\r\n\r\n"
+    b"From: info@firma.example\r\nSubject: x\r\n\r\nhi\r\n"
     b"--r--\r\n"
 )
 

@@ -1,0 +1,1 @@
+"""IMAP capture: several accounts, first sync, IDLE or polling, checkpoints."""

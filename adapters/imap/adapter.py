@@ -1,0 +1,102 @@
+"""One IMAP account's capture: first sync, then IDLE (or polling), reconnecting as needed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from datetime import UTC, datetime
+
+from imapclient import IMAPClient
+
+from adapters.imap import client
+from adapters.imap.sync import sync_folder
+from adapters.mail.pipeline import MailIntake
+from hub.capture import Capture
+from hub.settings import ImapAccount
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 300.0
+
+
+class ImapAccountCapture:
+    """Captures INBOX, the Sent folder and configured folders of one account."""
+
+    def __init__(self, account: ImapAccount, intake: MailIntake) -> None:
+        self.account = account
+        self.intake = intake
+        self.name = f"imap:{account.name}"
+        self.passes = 0  # completed sync passes over all folders
+        self.synced = asyncio.Event()  # set after each pass (tests and `capture status`)
+        self.folders: dict[str, dict[str, object]] = {}
+
+    async def run(self, capture: Capture) -> None:
+        backoff = 1.0
+        while True:
+            try:
+                await self._session(capture)
+            except client.TRANSPORT_ERRORS as err:
+                message = f"{type(err).__name__}: {err}"
+                log.warning(
+                    "%s: connection lost (%s); retrying in %.0f s", self.name, message, backoff
+                )
+                capture.health.set("degraded", message, reconnect_in=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+                if self.passes:
+                    backoff = min(backoff, 30.0)
+
+    async def _session(self, capture: Capture) -> None:
+        imap = await asyncio.to_thread(client.connect, self.account)
+        try:
+            folders = await asyncio.to_thread(client.folders, imap, self.account)
+            idle = self.account.idle and await asyncio.to_thread(client.has_idle, imap)
+            while True:
+                await self._pass(imap, folders, capture)
+                wait = min(self.account.idle_seconds, self.account.poll_seconds)
+                if idle:
+                    await asyncio.to_thread(client.select, imap, "INBOX")
+                    await asyncio.to_thread(client.idle_wait, imap, wait)
+                else:
+                    await asyncio.sleep(self.account.poll_seconds)  # polling fallback
+        finally:
+            _interrupt(imap)  # wakes a thread blocked in IDLE, so stopping is prompt
+            await asyncio.to_thread(client.logout, imap)
+
+    async def _pass(self, imap: IMAPClient, folders: list[str], capture: Capture) -> None:
+        keywords = frozenset(self.account.exclude_keywords)
+        for folder in folders:
+            state = self.folders.setdefault(folder, {})
+
+            def progress(
+                name: str, done: int, total: int, state: dict[str, object] = state
+            ) -> None:
+                state.update(progress=f"{done}/{total}")
+                capture.health.set("ok", folders=self.folders)
+
+            result = await sync_folder(
+                imap,
+                self.account.name,
+                folder,
+                self.intake,
+                capture,
+                since=self.account.since,
+                exclude_keywords=keywords,
+                progress=progress,
+            )
+            state.update(
+                last_sync=datetime.now(UTC).isoformat(timespec="seconds"),
+                captured=int(state.get("captured", 0)) + result.captured,  # type: ignore[call-overload]
+                skipped=int(state.get("skipped", 0)) + result.skipped,  # type: ignore[call-overload]
+                progress=None,
+            )
+        self.passes += 1
+        capture.health.set("ok", folders=self.folders, passes=self.passes)
+        self.synced.set()
+
+
+def _interrupt(imap: IMAPClient) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        imap.socket().shutdown(socket.SHUT_RDWR)

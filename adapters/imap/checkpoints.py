@@ -1,0 +1,101 @@
+"""Per-folder IMAP checkpoints: (UIDVALIDITY, highest UID captured), and the last sync.
+
+The checkpoint row moves in the same transaction as the events it covers (invariant 3):
+after a crash, capture resumes exactly after the last committed message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.sql import dialect_insert
+
+tables = sa.MetaData()
+checkpoints = sa.Table(
+    "imap_checkpoints",
+    tables,
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("folder", sa.Text, primary_key=True),
+    sa.Column("uidvalidity", sa.BigInteger, nullable=False),
+    sa.Column("last_uid", sa.BigInteger, nullable=False),
+    sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("last_sync", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    uidvalidity: int
+    last_uid: int
+
+
+async def ensure_table(conn: AsyncConnection) -> None:
+    await conn.run_sync(tables.create_all, checkfirst=True)
+
+
+async def load(conn: AsyncConnection, account: str, folder: str) -> Checkpoint | None:
+    c = checkpoints.c
+    row = (
+        await conn.execute(
+            sa.select(c.uidvalidity, c.last_uid).where(c.account == account, c.folder == folder)
+        )
+    ).first()
+    return Checkpoint(int(row.uidvalidity), int(row.last_uid)) if row else None
+
+
+async def save(
+    conn: AsyncConnection, account: str, folder: str, point: Checkpoint, captured: int
+) -> None:
+    """Moves the checkpoint (call inside the transaction that appended the events)."""
+    c = checkpoints.c
+    stmt = dialect_insert(conn, checkpoints)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account", "folder"],
+        set_={
+            "uidvalidity": stmt.excluded.uidvalidity,
+            "last_uid": stmt.excluded.last_uid,
+            "last_sync": stmt.excluded.last_sync,
+            "last_error": None,
+            "messages": c.messages + stmt.excluded.messages,
+        },
+    )
+    await conn.execute(
+        stmt,
+        {
+            "account": account,
+            "folder": folder,
+            "uidvalidity": point.uidvalidity,
+            "last_uid": point.last_uid,
+            "messages": captured,
+            "last_sync": datetime.now(UTC),
+        },
+    )
+
+
+async def reset(conn: AsyncConnection, account: str, folder: str | None) -> int:
+    """Makes the next sync re-read the folder(s) from the start (keys prevent duplicates)."""
+    c = checkpoints.c
+    where = [c.account == account] + ([c.folder == folder] if folder else [])
+    result = await conn.execute(sa.update(checkpoints).where(*where).values(last_uid=0))
+    return int(result.rowcount or 0)
+
+
+async def record_error(conn: AsyncConnection, account: str, folder: str, error: str) -> None:
+    c = checkpoints.c
+    await conn.execute(
+        sa.update(checkpoints)
+        .where(c.account == account, c.folder == folder)
+        .values(last_error=error[:500])
+    )
+
+
+async def all_rows(conn: AsyncConnection) -> list[dict[str, object]]:
+    rows = await conn.execute(
+        sa.select(checkpoints).order_by(checkpoints.c.account, checkpoints.c.folder)
+    )
+    return [dict(r._mapping) for r in rows]

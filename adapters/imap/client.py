@@ -1,0 +1,140 @@
+"""Blocking IMAP calls (imapclient), run through asyncio.to_thread; read-only by design.
+
+Folders are selected read-only and bodies fetched with BODY.PEEK[], so Kartei never sets
+\\Seen, never changes flags, never deletes anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import socket
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError
+
+from hub.settings import ImapAccount
+
+# Errors of the connection (retry with backoff); anything else is a bug or a refusal.
+TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    socket.timeout,
+    ssl.SSLError,
+    imaplib.IMAP4.abort,
+    IMAPClientError,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderState:
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    uid: int
+    raw: bytes
+    flags: tuple[str, ...]
+
+
+def connect(account: ImapAccount, timeout: float = 60.0) -> IMAPClient:
+    """Opens and logs in (TLS, STARTTLS or plain as configured)."""
+    context = ssl.create_default_context()
+    if not account.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    client = IMAPClient(
+        account.host,
+        port=account.port,
+        ssl=account.security == "tls",
+        ssl_context=context,
+        timeout=timeout,
+    )
+    try:
+        if account.security == "starttls":
+            client.starttls(context)
+        client.login(account.username, account.password)
+    except BaseException:
+        _close(client)
+        raise
+    return client
+
+
+def folders(client: IMAPClient, account: ImapAccount) -> list[str]:
+    """INBOX, the Sent folder (SPECIAL-USE \\Sent, else by name) and configured folders."""
+    listed = client.list_folders()
+    names = [name for _, _, name in listed]
+    wanted = ["INBOX"]
+    sent = next((name for flags, _, name in listed if b"\\Sent" in flags), None)
+    if sent is None and account.sent_folder in names:
+        sent = account.sent_folder
+    if sent is not None:
+        wanted.append(sent)
+    wanted += [f for f in account.folders if f in names]
+    excluded = set(account.exclude_folders)
+    return [f for f in dict.fromkeys(wanted) if f not in excluded]
+
+
+def select(client: IMAPClient, folder: str) -> FolderState:
+    info = client.select_folder(folder, readonly=True)
+    uidnext = info.get(b"UIDNEXT")
+    return FolderState(
+        int(info[b"UIDVALIDITY"]), int(uidnext) if uidnext else None, int(info.get(b"EXISTS", 0))
+    )
+
+
+def new_uids(client: IMAPClient, after: int, since: date | None) -> list[int]:
+    """UIDs above `after` (the selected folder), ascending."""
+    criteria: list[object] = ["UID", f"{after + 1}:*"]
+    if since is not None:
+        criteria += ["SINCE", since]
+    uids = client.search(criteria)
+    return sorted(u for u in uids if u > after)
+
+
+def fetch(client: IMAPClient, uids: Iterable[int]) -> list[Fetched]:
+    """Raw bytes and flags of the given UIDs, without marking anything as read."""
+    response = client.fetch(list(uids), ["BODY.PEEK[]", "FLAGS"])
+    found = []
+    for uid, data in sorted(response.items()):
+        raw = data.get(b"BODY[]")
+        if raw is None:
+            continue  # expunged meanwhile
+        flags = tuple(
+            f.decode("utf-8", "replace") if isinstance(f, bytes) else str(f)
+            for f in data.get(b"FLAGS", ())
+        )
+        found.append(Fetched(int(uid), bytes(raw), flags))
+    return found
+
+
+def has_idle(client: IMAPClient) -> bool:
+    return client.has_capability("IDLE")
+
+
+def idle_wait(client: IMAPClient, seconds: float) -> bool:
+    """IDLE on the selected folder until something changes or `seconds` pass."""
+    client.idle()
+    try:
+        responses = client.idle_check(timeout=seconds)
+    finally:
+        client.idle_done()
+    return bool(responses)
+
+
+def _close(client: IMAPClient) -> None:
+    with contextlib.suppress(Exception):  # closing a broken connection: nothing more to do
+        client.shutdown()
+
+
+def logout(client: IMAPClient) -> None:
+    try:
+        client.logout()
+    except Exception:  # the server may be gone already
+        _close(client)

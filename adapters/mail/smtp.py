@@ -1,0 +1,178 @@
+"""The SMTP journal intake: the firm's mail server BCCs or journals mail to Kartei.
+
+A message is answered 250 only after its event is committed (invariant 3); a storage
+problem is answered 451 so the sender keeps the message and retries; a permanent refusal
+(client network, recipient, size) is a 5xx. Concurrent deliveries share one commit
+(group commit), which is what makes several connections fast on SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from adapters.mail.pipeline import MailIntake, Prepared, store_prepared
+from hub.capture import Capture
+
+log = logging.getLogger(__name__)
+
+MAILBOX = "smtp:journal"
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeRules:
+    """Who may deliver, to which recipients, how large."""
+
+    accept_recipients: frozenset[str] = frozenset()  # empty: any
+    client_networks: tuple[_Network, ...] = (ipaddress.ip_network("127.0.0.0/8"),)
+    max_message_bytes: int = 50 * 1024 * 1024
+
+    @classmethod
+    def of(cls, recipients: Sequence[str], networks: Sequence[str], size: int) -> IntakeRules:
+        nets = tuple(ipaddress.ip_network(n, strict=False) for n in networks)
+        return cls(frozenset(r.lower() for r in recipients), nets, size)
+
+    def client_allowed(self, peer: Any) -> bool:
+        try:
+            address = ipaddress.ip_address(peer[0] if isinstance(peer, tuple) else peer)
+        except (ValueError, TypeError, IndexError):
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address in net for net in self.client_networks)
+
+
+@dataclass(slots=True)
+class _Delivery:
+    item: Prepared
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class JournalHandler:
+    """aiosmtpd hooks: refuse early, store on DATA, answer after commit."""
+
+    def __init__(self, rules: IntakeRules, intake: MailIntake, capture: Capture) -> None:
+        self.rules = rules
+        self.intake = intake
+        self.capture = capture
+        self.accepted = 0
+        self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        return responses
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if not self.rules.client_allowed(session.peer):
+            return "554 5.7.1 Client host not allowed to deliver here"
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if not self.rules.client_allowed(session.peer):
+            return "554 5.7.1 Client host not allowed to deliver here"
+        accepted = self.rules.accept_recipients
+        if accepted and address.lower() not in accepted:
+            return "550 5.1.1 Recipient not accepted by this journal intake"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content or b""
+        if len(raw) > self.rules.max_message_bytes:
+            return "552 5.3.4 Message too big"
+        try:
+            [item] = await self.intake.prepare_many([(raw, MAILBOX)])
+            if item.event is not None:
+                delivery = _Delivery(item)
+                self._queue.put_nowait(delivery)
+                await delivery.done
+        except Exception as err:  # storage trouble: the sender keeps the mail and retries
+            log.warning("journal intake could not store a message: %s", err)
+            self.capture.health.set("degraded", f"storage: {err}")
+            return "451 4.3.0 Temporary storage problem, try again later"
+        self.accepted += 1
+        return "250 2.0.0 OK: stored"
+
+    async def commit_loop(self) -> None:
+        """Commits whatever deliveries are waiting in one transaction, again and again."""
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 256:
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self.capture.transaction() as tx:
+                    await store_prepared(tx, [d.item for d in batch], self.capture.source)
+            except Exception as err:
+                for d in batch:
+                    if not d.done.done():
+                        d.done.set_exception(err)
+                continue
+            for d in batch:
+                if not d.done.done():
+                    d.done.set_result(None)
+
+
+class SmtpJournalIntake:
+    """The adapter: an aiosmtpd server inside Kartei's own event loop."""
+
+    name = "smtp"
+
+    def __init__(self, host: str, port: int, rules: IntakeRules, intake: MailIntake) -> None:
+        self.host = host
+        self.port = port
+        self.rules = rules
+        self.intake = intake
+        self.bound_port: int | None = None
+        self.ready = asyncio.Event()
+        self.handler: JournalHandler | None = None
+
+    async def run(self, capture: Capture) -> None:
+        handler = self.handler = JournalHandler(self.rules, self.intake, capture)
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(
+            lambda: SMTP(
+                handler,
+                data_size_limit=self.rules.max_message_bytes,
+                enable_SMTPUTF8=True,
+                decode_data=False,
+                hostname="kartei",
+                ident="Kartei journal intake",
+            ),
+            self.host,
+            self.port,
+        )
+        self.bound_port = server.sockets[0].getsockname()[1]
+        capture.health.set("ok", listening=f"{self.host}:{self.bound_port}")
+        self.ready.set()
+        committer = asyncio.create_task(handler.commit_loop(), name="smtp-commit")
+        try:
+            async with server:
+                await asyncio.gather(server.serve_forever(), committer)
+        finally:
+            committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await committer
+            self.ready.clear()

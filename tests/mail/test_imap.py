@@ -1,0 +1,184 @@
+"""IMAP capture against a real Dovecot: first sync, checkpoints, UIDVALIDITY, IDLE, restarts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+
+from adapters.imap import checkpoints
+from adapters.imap.adapter import ImapAccountCapture
+from adapters.mail.pipeline import MailIntake
+from hub.capture import Capture
+from hub.events.mail import EmailReceived, EmailSeenInMailbox, EmailSent
+from hub.health import ComponentHealth
+from hub.settings import ImapAccount
+from hub.store import EventStore
+from tests.mail import messages
+from tests.mail.conftest import account_for, imap_login
+from tests.mail.dovecot import Dovecot
+
+SENT = "Gesendete Objekte"
+
+
+def append(
+    dovecot: Dovecot, user: str, folder: str, raws: list[bytes], flags: tuple[str, ...] = ()
+) -> None:
+    imap = imap_login(dovecot, user)
+    try:
+        if folder not in [name for _, _, name in imap.list_folders()]:
+            imap.create_folder(folder)
+        for raw in raws:
+            imap.append(folder, raw, flags=flags)
+    finally:
+        imap.logout()
+
+
+@asynccontextmanager
+async def running(
+    store: EventStore, account: ImapAccount, intake: MailIntake
+) -> AsyncIterator[ImapAccountCapture]:
+    adapter = ImapAccountCapture(account, intake)
+    task = asyncio.create_task(
+        adapter.run(Capture(store, adapter.name, ComponentHealth(adapter.name)))
+    )
+    try:
+        yield adapter
+    finally:
+        task.cancel()
+        with suppress(asyncio.CancelledError):
+            await task
+
+
+async def until(condition: Callable[[], object], seconds: float = 20) -> None:
+    async with asyncio.timeout(seconds):
+        while not await _value(condition()):  # noqa: ASYNC110 - a poll under a timeout
+            await asyncio.sleep(0.05)
+
+
+async def _value(value: object) -> object:
+    return await value if asyncio.iscoroutine(value) else value
+
+
+async def emails(store: EventStore) -> list[object]:
+    return [r.event for r in await store.read_all(0, 10_000)]
+
+
+async def test_first_sync_inbox_and_sent_without_touching_the_mailbox(
+    store: EventStore, dovecot: Dovecot, mailbox_user: str, intake: MailIntake
+) -> None:
+    inbox = [messages.simple(n) for n in range(30)]
+    sent = [
+        messages.simple(100 + n, sender="info@firma.example", to=f"k{n}@extern.example")
+        for n in range(5)
+    ]
+    await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", inbox)
+    await asyncio.to_thread(append, dovecot, mailbox_user, SENT, sent)
+    account = account_for(dovecot, mailbox_user)
+    async with running(store, account, intake) as adapter:
+        await until(lambda: adapter.passes >= 1)
+    events = await emails(store)
+    assert sum(isinstance(e, EmailReceived) for e in events) == 30
+    assert sum(isinstance(e, EmailSent) for e in events) == 5
+    assert {e.mailboxes for e in events if isinstance(e, EmailSent)} == {
+        (f"imap:{mailbox_user}/{SENT}",)
+    }
+    imap = imap_login(dovecot, mailbox_user)
+    imap.select_folder("INBOX", readonly=True)
+    assert all(
+        b"\\Seen" not in f[b"FLAGS"] for f in imap.fetch(imap.search("ALL"), ["FLAGS"]).values()
+    )
+    imap.logout()
+    async with store.db.read() as conn:
+        rows = {r["folder"]: r for r in await checkpoints.all_rows(conn)}
+    assert rows["INBOX"]["last_uid"] == 30 and rows["INBOX"]["messages"] == 30
+
+
+async def test_resumes_after_checkpoint_and_idle_brings_new_mail(
+    store: EventStore, dovecot: Dovecot, mailbox_user: str, intake: MailIntake
+) -> None:
+    await asyncio.to_thread(
+        append, dovecot, mailbox_user, "INBOX", [messages.simple(n) for n in range(5)]
+    )
+    account = account_for(dovecot, mailbox_user, poll_seconds=600, idle_seconds=600)
+    async with running(store, account, intake) as adapter:
+        await until(lambda: adapter.passes >= 1)
+    assert len(await emails(store)) == 5
+    await asyncio.to_thread(
+        append, dovecot, mailbox_user, "INBOX", [messages.simple(n) for n in range(5, 8)]
+    )
+    async with running(store, account, intake) as adapter:
+        await until(lambda: adapter.passes >= 1)
+        assert len(await emails(store)) == 8
+        # Polling is 10 minutes away: only IDLE can bring this one in time.
+        await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", [messages.simple(99)])
+        await until(lambda: adapter.passes >= 2, seconds=10)
+    assert len(await emails(store)) == 9
+
+
+async def test_uidvalidity_change_resyncs_without_duplicates(
+    store: EventStore, dovecot: Dovecot, mailbox_user: str, intake: MailIntake
+) -> None:
+    raws = [messages.simple(n) for n in range(4)]
+    await asyncio.to_thread(append, dovecot, mailbox_user, "Projekte", raws)
+    account = account_for(dovecot, mailbox_user, folders=["Projekte"])
+    async with running(store, account, intake) as adapter:
+        await until(lambda: adapter.passes >= 1)
+
+    def recreate() -> None:
+        imap = imap_login(dovecot, mailbox_user)
+        imap.delete_folder("Projekte")
+        imap.logout()
+        append(dovecot, mailbox_user, "Projekte", [*raws, messages.simple(50)])
+
+    await asyncio.to_thread(recreate)
+    async with running(store, account, intake) as adapter:
+        await until(lambda: adapter.passes >= 1)
+    assert [type(e) for e in await emails(store)] == [EmailReceived] * 5
+
+
+async def test_same_mail_in_two_mailboxes_is_one_email_with_both(
+    store: EventStore, dovecot: Dovecot, intake: MailIntake
+) -> None:
+    anna, bernd = dovecot.take_user(), dovecot.take_user()
+    raw = messages.simple(1, to="anna@firma.example, bernd@firma.example")
+    await asyncio.to_thread(
+        append, dovecot, anna, "INBOX", [b"Delivered-To: anna@firma.example\r\n" + raw]
+    )
+    await asyncio.to_thread(
+        append, dovecot, bernd, "INBOX", [b"Delivered-To: bernd@firma.example\r\n" + raw]
+    )
+    for user in (anna, bernd, anna):
+        async with running(store, account_for(dovecot, user), intake) as adapter:
+            await until(lambda: adapter.passes >= 1)
+    received, seen = await emails(store)
+    assert isinstance(received, EmailReceived) and received.mailboxes == (f"imap:{anna}/INBOX",)
+    assert isinstance(seen, EmailSeenInMailbox) and seen.mailbox == f"imap:{bernd}/INBOX"
+
+
+async def test_private_keyword_is_not_captured(
+    store: EventStore, dovecot: Dovecot, mailbox_user: str, intake: MailIntake
+) -> None:
+    await asyncio.to_thread(
+        append, dovecot, mailbox_user, "INBOX", [messages.simple(1)], ("$Private",)
+    )
+    await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", [messages.simple(2)])
+    async with running(store, account_for(dovecot, mailbox_user), intake) as adapter:
+        await until(lambda: adapter.passes >= 1)
+    [only] = await emails(store)
+    assert only.message_id == "<msg-2@kunde.example>"
+
+
+async def test_reconnects_after_dovecot_restart(
+    store: EventStore, dovecot: Dovecot, mailbox_user: str, intake: MailIntake
+) -> None:
+    account = account_for(dovecot, mailbox_user, poll_seconds=600, idle_seconds=600)
+    async with running(store, account, intake) as adapter:
+        await until(lambda: adapter.passes >= 1)
+        await asyncio.to_thread(dovecot.restart)
+        await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", [messages.simple(7)])
+        await until(lambda: emails_count(store, 1), seconds=30)
+
+
+async def emails_count(store: EventStore, n: int) -> bool:
+    return len(await store.read_all(0, 100)) >= n
