@@ -53,7 +53,9 @@ def test_huge_headers_are_bounded() -> None:
     assert len(mail.subject) <= 998
 
 
-@pytest.mark.parametrize("raw", [b"", b"   \r\n", b"no headers at all, just text", b"\x00\xff" * 50])
+@pytest.mark.parametrize(
+    "raw", [b"", b"   \r\n", b"no headers at all, just text", b"\x00\xff" * 50]
+)
 def test_garbage_is_a_parse_error(raw: bytes) -> None:
     with pytest.raises(MailParseError):
         parse_email(raw)

@@ -65,7 +65,7 @@ async def test_direction_internal_and_attachments(
     assert isinstance(out, EmailSent) and out.data_subject() == "email:kunde@extern.example"
     assert isinstance(into, EmailReceived) and into.data_subject() == "email:mueller@kunde.example"
     assert archive.get(into.attachments[0].ref) == big
-    assert into.html_ref is not None and archive.get(into.html_ref) == "<p>Hallo</p>\n".encode()
+    assert into.html_ref is not None and archive.get(into.html_ref) == b"<p>Hallo</p>\n"
 
 
 async def test_erasing_the_sender_forgets_the_message(
