@@ -26,6 +26,8 @@ from hub.settings import Settings
 from hub.store import Database, EventStore
 from hub.web.app import create_app
 from hub.web.server import WebServer
+from policies.callbacks import CallbackPolicy
+from projections.calls import CallLog
 from projections.contacts import ContactDirectory
 from projections.event_stats import EventStats
 from projections.identity import IdentityIndex
@@ -35,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 def default_projections(settings: Settings) -> list[Projection]:
-    return [EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings)]
+    return [EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings), CallLog()]
 
 
 def identity_index(settings: Settings) -> IdentityIndex:
@@ -44,7 +46,15 @@ def identity_index(settings: Settings) -> IdentityIndex:
 
 
 def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
-    return []
+    return [*callback_policy(settings, kartei)]
+
+
+def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:
+    if "identity" not in kartei.projections or "tasks" not in kartei.projections:
+        return []
+    identity, tasks = kartei.projection("identity"), kartei.projection("tasks")
+    lang = settings.kartei.language
+    return [CallbackPolicy(kartei.store.db, identity, tasks, lang)]  # type: ignore[arg-type]
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:
