@@ -31,13 +31,17 @@ from projections.calls import CallLog
 from projections.contacts import ContactDirectory
 from projections.event_stats import EventStats
 from projections.identity import IdentityIndex
+from projections.mail import MailIndex
 from projections.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
 
 
 def default_projections(settings: Settings) -> list[Projection]:
-    return [EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings), CallLog()]
+    return [
+        EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings), CallLog(),
+        MailIndex(),
+    ]
 
 
 def identity_index(settings: Settings) -> IdentityIndex:

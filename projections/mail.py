@@ -1,0 +1,207 @@
+"""Email read model: messages, their participants, mailboxes and threads; unknown senders.
+
+Which contact a message belongs to is not stored here (invariant 7): the timeline joins
+participants with the identity index at read time, so a contact who gains an address
+later sees their old mail. Staff assignments (CommunicationLinked) are kept as links.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.events import Recorded
+from hub.events.mail import (
+    CaptureFailed,
+    CommunicationLinked,
+    EmailReceived,
+    EmailSeenInMailbox,
+    EmailSent,
+)
+from hub.sql import dialect_insert
+from projections.identity import IdentityIndex
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownSender:
+    address: str
+    name: str
+    messages: int
+    last_subject: str
+    last_stream: str
+
+
+class MailIndex:
+    """Messages by participant and thread, for timelines and the "unknown senders" list."""
+
+    name = "mail"
+    version = 1
+    event_types = frozenset(
+        {"EmailReceived", "EmailSent", "EmailSeenInMailbox", "CaptureFailed", "CommunicationLinked"}
+    )
+    tables = sa.MetaData()
+    messages = sa.Table(
+        "mail_messages",
+        tables,
+        sa.Column("stream", sa.Text, primary_key=True),
+        sa.Column("position", sa.BigInteger, nullable=False, index=True),
+        sa.Column("direction", sa.Text, nullable=False),  # in, out, failed
+        sa.Column("sender", sa.Text, nullable=False, index=True),
+        sa.Column("sender_name", sa.Text, nullable=False),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("date", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("message_id", sa.Text, nullable=True, index=True),
+        sa.Column("thread", sa.Text, nullable=False, index=True),
+        sa.Column("attachments", sa.Integer, nullable=False),
+    )
+    participants = sa.Table(
+        "mail_participants",
+        tables,
+        sa.Column("stream", sa.Text, primary_key=True),
+        sa.Column("address", sa.Text, primary_key=True, index=True),
+        sa.Column("role", sa.Text, primary_key=True),  # from, to, cc, bcc
+    )
+    mailboxes = sa.Table(
+        "mail_mailboxes",
+        tables,
+        sa.Column("stream", sa.Text, primary_key=True),
+        sa.Column("mailbox", sa.Text, primary_key=True),
+    )
+    links = sa.Table(
+        "mail_links",
+        tables,
+        sa.Column("stream", sa.Text, primary_key=True),
+        sa.Column("contact_id", sa.Text, primary_key=True, index=True),
+    )
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+        for r in batch:
+            match r.event:
+                case EmailReceived() | EmailSent() as mail:
+                    await self._message(conn, r, mail)
+                case EmailSeenInMailbox(mailbox=mailbox):
+                    await self._insert(
+                        conn, self.mailboxes, [{"stream": r.stream, "mailbox": mailbox}]
+                    )
+                case CaptureFailed(source=source):
+                    await self._insert(conn, self.messages, [_row(r, "failed", "", "", source)])
+                case CommunicationLinked(message_stream=stream, contact_id=contact):
+                    await self._insert(
+                        conn, self.links, [{"stream": stream, "contact_id": contact}]
+                    )
+
+    async def _message(
+        self, conn: AsyncConnection, r: Recorded, mail: EmailReceived | EmailSent
+    ) -> None:
+        direction = "out" if isinstance(mail, EmailSent) else "in"
+        row = _row(r, direction, mail.sender, mail.sender_name, mail.subject)
+        row.update(
+            date=mail.date,
+            message_id=mail.message_id,
+            thread=thread_of(mail, r.stream),
+            attachments=len(mail.attachments),
+        )
+        await self._insert(conn, self.messages, [row])
+        roles = [("from", mail.sender)] + [
+            (role, a)
+            for role, group in (("to", mail.to), ("cc", mail.cc), ("bcc", mail.bcc))
+            for a in group
+        ]
+        people = [{"stream": r.stream, "address": a, "role": role} for role, a in roles if a]
+        await self._insert(conn, self.participants, people)
+        boxes = [{"stream": r.stream, "mailbox": m} for m in mail.mailboxes]
+        await self._insert(conn, self.mailboxes, boxes)
+
+    @staticmethod
+    async def _insert(
+        conn: AsyncConnection, table: sa.Table, rows: list[dict[str, object]]
+    ) -> None:
+        if rows:
+            await conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), rows)
+
+    # -- queries -------------------------------------------------------------------
+
+    async def streams_for(
+        self, conn: AsyncConnection, addresses: Sequence[str], limit: int = 200
+    ) -> list[str]:
+        """Messages any of these addresses took part in, newest first."""
+        p, m = self.participants.c, self.messages.c
+        rows = await conn.execute(
+            sa.select(m.stream, m.position)
+            .distinct()
+            .join(self.participants, p.stream == m.stream)
+            .where(p.address.in_([a.lower() for a in addresses]))
+            .order_by(m.position.desc())
+            .limit(limit)
+        )
+        return [s for s, _ in rows]
+
+    async def thread(self, conn: AsyncConnection, stream: str) -> list[str]:
+        m = self.messages.c
+        root = sa.select(m.thread).where(m.stream == stream).scalar_subquery()
+        rows = await conn.execute(sa.select(m.stream).where(m.thread == root).order_by(m.position))
+        return [s for (s,) in rows]
+
+    async def mailboxes_of(self, conn: AsyncConnection, stream: str) -> list[str]:
+        c = self.mailboxes.c
+        rows = await conn.execute(
+            sa.select(c.mailbox).where(c.stream == stream).order_by(c.mailbox)
+        )
+        return [b for (b,) in rows]
+
+    async def unknown_senders(
+        self, conn: AsyncConnection, identity: IdentityIndex, limit: int = 100
+    ) -> list[UnknownSender]:
+        """Senders of received mail who match no contact and whose mail nobody assigned."""
+        m, links = self.messages.c, self.links.c
+        rows = await conn.execute(
+            sa.select(
+                m.sender, sa.func.max(m.sender_name), sa.func.count(), sa.func.max(m.position)
+            )
+            .where(m.direction == "in", m.sender != "", ~m.stream.in_(sa.select(links.stream)))
+            .group_by(m.sender)
+            .order_by(sa.func.max(m.position).desc())
+            .limit(limit * 3)
+        )
+        found = []
+        for address, name, count, position in rows.all():
+            if await identity.lookup_email(conn, address) is not None:
+                continue
+            last = (
+                await conn.execute(sa.select(m.stream, m.subject).where(m.position == position))
+            ).one()
+            found.append(UnknownSender(address, name or "", int(count), last.subject, last.stream))
+            if len(found) >= limit:
+                break
+        return found
+
+
+def thread_of(mail: EmailReceived | EmailSent, stream: str) -> str:
+    """The thread's root: the first Reference, else the replied-to id, else itself."""
+    return (
+        (mail.references[0] if mail.references else None)
+        or mail.in_reply_to
+        or mail.message_id
+        or stream
+    )
+
+
+def _row(r: Recorded, direction: str, sender: str, name: str, subject: str) -> dict[str, object]:
+    return {
+        "stream": r.stream,
+        "position": r.position,
+        "direction": direction,
+        "sender": sender,
+        "sender_name": name,
+        "subject": subject,
+        "date": None,
+        "message_id": None,
+        "thread": r.stream,
+        "attachments": 0,
+    }
+
+
+__all__ = ["MailIndex", "UnknownSender", "thread_of"]
