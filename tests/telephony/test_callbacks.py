@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx
 
@@ -22,6 +24,8 @@ from projections.tasks import TaskQueue
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KNOWN = "030 555111"
 LOOKUP_TOKEN = "lookup-token-0123456789"
+TEMPLATE = Path(__file__).parents[2] / "config" / "3cx-crm-template.xml"
+FOUND_FIELDS = {"number", "found", "contact_id", "name", "company", "customer_number", "url", "how"}
 
 
 async def setup(store: EventStore) -> tuple[Kartei, Capture, CallTracker]:
@@ -117,7 +121,19 @@ async def test_lookup_endpoint_names_the_caller(store: EventStore) -> None:
         found = (await client.get(url, params={"number": "030555111"})).json()
         unknown = (await client.get(url, params={"number": "+49 89 1234567"})).json()
         refused = await client.get("/telephony/lookup/wrong-token", params={"number": KNOWN})
+    assert set(found) == FOUND_FIELDS
     assert found["found"] and found["name"] == "Erika Muster"
     assert found["company"] == "Muster GmbH" and found["url"].endswith("/contacts/c1")
     assert unknown == {"number": "+49891234567", "found": False}
     assert refused.status_code == 404
+
+
+def test_3cx_template_asks_the_lookup_endpoint_for_fields_it_answers() -> None:
+    root = ElementTree.parse(TEMPLATE).getroot()
+    request = root.find("Scenarios/Scenario/Request")
+    assert request is not None
+    assert request.get("Url") == "[KarteiUrl]/telephony/lookup/[LookupToken]"
+    (query,) = root.iterfind("Scenarios/Scenario/Request/Query/Parameter")
+    assert query.get("Name") == "number"
+    paths = {v.get("Path") for v in root.iterfind("Scenarios/Scenario/Variables/Variable")}
+    assert paths <= FOUND_FIELDS
