@@ -98,4 +98,4 @@ async def all_rows(conn: AsyncConnection) -> list[dict[str, object]]:
     rows = await conn.execute(
         sa.select(checkpoints).order_by(checkpoints.c.account, checkpoints.c.folder)
     )
-    return [dict(r._mapping) for r in rows]
+    return [{str(k): v for k, v in r._mapping.items()} for r in rows]

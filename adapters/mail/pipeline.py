@@ -147,8 +147,11 @@ def _numbers(found: Sequence[str], rules: MailRules) -> tuple[str, ...]:
     return tuple(dict.fromkeys(numbers))
 
 
-async def store_prepared(tx: Transaction, items: Sequence[Prepared], source: str) -> int:
-    """Appends each message once; a message seen before adds only its new mailbox."""
+async def store_prepared(
+    tx: Transaction, items: Sequence[Prepared], source: str, *, sightings: bool = True
+) -> int:
+    """Appends each message once; a message seen before adds only its new mailbox
+    (unless `sightings` is off, as for imports: an imported copy adds nothing)."""
     meta = Metadata(source=source)
     appended = 0
     for item in items:
@@ -157,7 +160,11 @@ async def store_prepared(tx: Transaction, items: Sequence[Prepared], source: str
         result = await tx.append(item.stream, ANY, [NewEvent(item.event, item.key, meta)])
         if result.appended:
             appended += 1
-        elif not isinstance(item.event, CaptureFailed) and not await _first_seen_in(tx, item):
+        elif (
+            sightings
+            and not isinstance(item.event, CaptureFailed)
+            and not await _first_seen_in(tx, item)
+        ):
             seen = EmailSeenInMailbox(mailbox=item.mailbox, capture_key=item.key)
             await tx.append(item.stream, ANY, [NewEvent(seen, f"{item.key}@{item.mailbox}", meta)])
     return appended

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import contacts, kernel
+from hub.cli import contacts, kernel, mail
 
 app = typer.Typer(
     help="Kartei: the customer card index that fills itself.",
@@ -15,6 +15,8 @@ app = typer.Typer(
 app.registered_commands.extend(kernel.app.registered_commands)
 app.add_typer(contacts.app, name="contacts")
 app.command("import")(contacts.import_command)
+app.add_typer(mail.app, name="capture")
+app.command("import-mail")(mail.import_mail_command)
 
 
 def main() -> None:

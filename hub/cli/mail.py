@@ -1,0 +1,196 @@
+"""`kartei capture status|resync` and `kartei import-mail`: email capture from the shell."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import sqlalchemy as sa
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from adapters.imap import checkpoints, client
+from adapters.imap.sync import sync_folder
+from adapters.mail.build import mail_intake
+from adapters.mail.importing import ImportSourceError, count, messages, sources
+from adapters.mail.pipeline import MailIntake, store_prepared
+from hub.capture import Capture
+from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.health import ComponentHealth
+from hub.settings import Settings
+from hub.store import Database, EventStore
+from hub.store.schema import events
+
+app = typer.Typer(help="Email and other capture: state, resync.", no_args_is_help=True)
+IMPORT_BATCH = 200
+
+
+def _store(loaded: Settings) -> EventStore:
+    db = Database(loaded.database_url, pool_size=loaded.database.pool_size)
+    return EventStore(db, max_event_bytes=loaded.store.max_event_bytes)
+
+
+def _columns() -> tuple[Any, ...]:
+    return (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+    )
+
+
+@app.command("status")
+def status_command(json: JsonOption = False, config: ConfigOption = None) -> None:
+    """Each mailbox folder's last successful sync, UID checkpoint and last error."""
+    loaded = settings(config)
+
+    async def main() -> dict[str, Any]:
+        store = _store(loaded)
+        await store.start()
+        try:
+            async with store.transaction() as tx:
+                await checkpoints.ensure_table(tx.connection)
+            async with store.db.read() as conn:
+                rows = await checkpoints.all_rows(conn)
+                typed = events.c.type.in_(
+                    ["EmailReceived", "EmailSent", "CaptureFailed", "EmailSeenInMailbox"]
+                )
+                result = await conn.execute(
+                    sa.select(events.c.type, sa.func.count()).where(typed).group_by(events.c.type)
+                )
+                counts = {name: int(n) for name, n in result}
+        finally:
+            await store.close()
+        return {
+            "folders": rows,
+            "events": counts,
+            "accounts": [a.name for a in loaded.mail.imap],
+            "smtp": loaded.mail.smtp.enabled,
+        }
+
+    state = run_async(main)
+    if json:
+        console.print_json(orjson.dumps(state, default=str).decode())
+        return
+    table = Table("account", "folder", "uidvalidity", "last UID", "captured", "last sync", "error")
+    for r in state["folders"]:
+        table.add_row(
+            str(r["account"]),
+            str(r["folder"]),
+            str(r["uidvalidity"]),
+            str(r["last_uid"]),
+            str(r["messages"]),
+            str(r["last_sync"] or "-"),
+            str(r["last_error"] or ""),
+        )
+    console.print(table)
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(state["events"].items())) or "no mail")
+
+
+@app.command("resync")
+def resync_command(
+    account: Annotated[str, typer.Argument(help="The [[mail.imap]] account's name.")],
+    folder: Annotated[str | None, typer.Argument(help="One folder; all when omitted.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Re-read a mailbox folder from the start; nothing already captured is added twice."""
+    loaded = settings(config)
+    found = [a for a in loaded.mail.imap if a.name == account]
+    if not found:
+        fail(
+            escape(
+                f"no [[mail.imap]] account {account!r}; known: "
+                f"{', '.join(a.name for a in loaded.mail.imap) or 'none'}"
+            )
+        )
+    acct = found[0]
+
+    async def main() -> int:
+        store, intake = _store(loaded), mail_intake(loaded)
+        await store.start()
+        imap = await asyncio.to_thread(client.connect, acct)
+        captured = 0
+        try:
+            names = [folder] if folder else await asyncio.to_thread(client.folders, imap, acct)
+            async with store.transaction() as tx:
+                await checkpoints.ensure_table(tx.connection)
+                await checkpoints.reset(tx.connection, acct.name, folder)
+            capture = Capture(store, f"imap:{acct.name}", ComponentHealth("resync"))
+            with Progress(*_columns(), console=console) as progress:
+                for name in names:
+                    task = progress.add_task(name, total=None)
+
+                    def advance(_: str, done: int, total: int, task: Any = task) -> None:
+                        progress.update(task, completed=done, total=total)
+
+                    result = await sync_folder(
+                        imap, acct.name, name, intake, capture, since=acct.since, progress=advance
+                    )
+                    captured += result.captured
+        finally:
+            await asyncio.to_thread(client.logout, imap)
+            intake.close()
+            await store.close()
+        return captured
+
+    console.print(f"{run_async(main)} new messages captured (the rest were there already).")
+
+
+def import_mail_command(
+    paths: Annotated[list[Path], typer.Argument(help=".eml files, mbox files, Maildir folders.")],
+    config: ConfigOption = None,
+) -> None:
+    """Import old mail; importing twice, or mail IMAP captured too, adds nothing new."""
+    loaded = settings(config)
+    try:
+        found = sources(paths)
+    except ImportSourceError as err:
+        fail(str(err))
+
+    async def main() -> tuple[int, int, int]:
+        store, intake = _store(loaded), mail_intake(loaded)
+        await store.start()
+        try:
+            added, total = await import_sources(store, intake, found)
+        finally:
+            intake.close()
+            await store.close()
+        return added, total, sum(intake.skipped.values())
+
+    added, total, skipped = run_async(main)
+    console.print(f"{added} of {total} messages were new; {skipped} skipped (internal/excluded).")
+
+
+async def import_sources(
+    store: EventStore, intake: MailIntake, found: list[Path]
+) -> tuple[int, int]:
+    """Parses and appends in batches, with a progress bar; returns (new, read)."""
+    total = sum(await asyncio.to_thread(lambda: [count(p) for p in found]))
+    added = read = 0
+    with Progress(*_columns(), console=console) as progress:
+        task = progress.add_task("importing", total=total)
+        for path in found:
+            batches = _batches(path)
+            while batch := await asyncio.to_thread(next, batches, []):
+                prepared = await intake.prepare_many(batch)
+                async with store.transaction() as tx:
+                    added += await store_prepared(tx, prepared, "import", sightings=False)
+                read += len(batch)
+                progress.update(task, completed=read)
+    return added, read
+
+
+def _batches(path: Path) -> Iterator[list[tuple[bytes, str]]]:
+    batch: list[tuple[bytes, str]] = []
+    for item in messages(path):
+        batch.append(item)
+        if len(batch) >= IMPORT_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

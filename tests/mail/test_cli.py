@@ -1,0 +1,74 @@
+"""`kartei import-mail`, `kartei capture status` and `kartei capture resync`, end to end."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from hub.cli import app
+from tests.mail import messages
+from tests.mail.conftest import imap_login
+from tests.mail.dovecot import Dovecot
+
+runner = CliRunner()
+
+
+def config(tmp_path: Path, database_url: str, extra: str = "") -> Path:
+    path = tmp_path / "kartei.toml"
+    path.write_text(
+        f'[kartei]\ndata_dir = "{tmp_path / "data"}"\n[database]\nurl = "{database_url}"\n'
+        f'[mail]\nown_domains = ["firma.example"]\n{extra}'
+    )
+    return path
+
+
+def kartei(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_import_eml_mbox_maildir_twice_adds_nothing(tmp_path: Path, database_url: str) -> None:
+    cfg = str(config(tmp_path, database_url))
+    (tmp_path / "one.eml").write_bytes(messages.simple(1))
+    box = mailbox.mbox(tmp_path / "Archiv")
+    for n in range(2, 6):
+        box.add(messages.simple(n))
+    box.close()
+    maildir = mailbox.Maildir(tmp_path / "Maildir")
+    for n in (5, 6, 7):  # 5 is in the mbox too
+        maildir.add(messages.simple(n))
+    paths = [str(tmp_path / "one.eml"), str(tmp_path / "Archiv"), str(tmp_path / "Maildir")]
+    assert "7 of 8 messages were new" in kartei("import-mail", "-c", cfg, *paths)
+    assert "0 of 8 messages were new" in kartei("import-mail", "-c", cfg, *paths)
+    status = json.loads(kartei("capture", "status", "-c", cfg, "--json"))
+    assert status["events"] == {"EmailReceived": 7}
+
+
+def test_import_of_a_missing_path_fails_clearly(tmp_path: Path, database_url: str) -> None:
+    result = runner.invoke(app, ["import-mail", "-c", str(config(tmp_path, database_url)), "/nope"])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def test_resync_rereads_without_duplicates(
+    tmp_path: Path, database_url: str, dovecot: Dovecot, mailbox_user: str
+) -> None:
+    imap = imap_login(dovecot, mailbox_user)
+    for n in range(6):
+        imap.append("INBOX", messages.simple(n))
+    imap.logout()
+    account = (
+        f'[[mail.imap]]\nname = "info"\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
+        f'security = "none"\nusername = "{mailbox_user}"\npassword = "{Dovecot.PASSWORD}"\n'
+    )
+    cfg = str(config(tmp_path, database_url, account))
+    assert "6 new messages" in kartei("capture", "resync", "-c", cfg, "info")
+    assert "0 new messages" in kartei("capture", "resync", "-c", cfg, "info", "INBOX")
+    status = json.loads(kartei("capture", "status", "-c", cfg, "--json"))
+    [inbox] = [f for f in status["folders"] if f["folder"] == "INBOX"]
+    assert inbox["last_uid"] == 6 and inbox["last_sync"]
+    result = runner.invoke(app, ["capture", "resync", "-c", cfg, "nobody"])
+    assert result.exit_code == 2 and "no [[mail.imap]] account" in result.output
