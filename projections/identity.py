@@ -13,17 +13,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.contacts.keys import MIN_PREFIX_LENGTH, normalize_email, switchboard_prefixes
 from hub.contacts.model import Contact, evolve
 from hub.events import Recorded
 from hub.events.contacts import ContactsMerged, Phone
-from hub.phone import normalize, split_extension, switchboard_base
+from hub.phone import normalize, split_extension
 from hub.sql import upsert
 
 # Direct-dial extensions behind a switchboard are at most this many digits long.
 MAX_EXTENSION_DIGITS = 5
-# A switchboard prefix shorter than this ("+49 30") would match half a city.
-MIN_PREFIX_LENGTH = 8
-_SWITCHBOARD_LABELS = ("landline", "switchboard", "fax", "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,18 +35,6 @@ class ContactMatch:
     how: str  # exact, switchboard, email
     kind: str = "person"
     number: str | None = None  # the E.164 number the lookup resolved to
-
-
-def normalize_email(address: str) -> str | None:
-    """The form addresses are indexed under: trimmed, lower case, without mailto: or <>."""
-    text = address.strip().strip("<>").strip()
-    if text.lower().startswith("mailto:"):
-        text = text[7:]
-    text = text.strip().lower()
-    local, at, domain = text.rpartition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in text):
-        return None
-    return text
 
 
 class IdentityIndex:
@@ -148,6 +134,8 @@ class IdentityIndex:
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
         cards = await self._load(conn, {r.stream.removeprefix("contact-") for r in batch})
+        numbers_changed: set[str] = set()
+        emails_changed: set[str] = set()
         for r in batch:
             contact_id = r.stream.removeprefix("contact-")
             before = cards.get(contact_id) or Contact(contact_id=contact_id)
@@ -157,9 +145,11 @@ class IdentityIndex:
                 await self._merge(conn, r.event)
                 cards = _redirect(cards, r.event)
             if after.phones != before.phones or after.kind != before.kind:
-                await self._put_numbers(conn, after)
+                numbers_changed.add(contact_id)
             if after.emails != before.emails:
-                await self._put_emails(conn, after)
+                emails_changed.add(contact_id)
+        await self._put_numbers(conn, [cards[i] for i in numbers_changed])
+        await self._put_emails(conn, [cards[i] for i in emails_changed])
         rows = [_card_row(c) for c in cards.values() if c.version]
         if rows:
             columns = [c for c in rows[0] if c != "contact_id"]
@@ -196,50 +186,42 @@ class IdentityIndex:
             .values(merged_into=event.survivor_id)
         )
 
-    async def _put_numbers(self, conn: AsyncConnection, contact: Contact) -> None:
-        cid = contact.contact_id
-        await conn.execute(sa.delete(self.numbers).where(self.numbers.c.contact_id == cid))
+    async def _put_numbers(self, conn: AsyncConnection, contacts: list[Contact]) -> None:
+        """Replaces the numbers and switchboard prefixes of these contacts."""
+        if not contacts:
+            return
+        ids = [c.contact_id for c in contacts]
+        await conn.execute(sa.delete(self.numbers).where(self.numbers.c.contact_id.in_(ids)))
         await conn.execute(
-            sa.delete(self.switchboards).where(self.switchboards.c.contact_id == cid)
+            sa.delete(self.switchboards).where(self.switchboards.c.contact_id.in_(ids))
         )
-        numbers = {p.number: p for p in contact.phones if p.number}
+        numbers, prefixes = [], []
+        for contact in contacts:
+            cid = contact.contact_id
+            unique = {p.number: p for p in contact.phones if p.number}
+            numbers += [
+                {"number": n, "contact_id": cid, "label": p.label, "raw": p.raw}
+                for n, p in unique.items()
+            ]
+            prefixes += [{"prefix": p, "contact_id": cid} for p in switchboard_prefixes(contact)]
         if numbers:
-            await conn.execute(
-                sa.insert(self.numbers),
-                [
-                    {"number": n, "contact_id": cid, "label": p.label, "raw": p.raw}
-                    for n, p in numbers.items()
-                ],
-            )
-        prefixes = switchboard_prefixes(contact)
+            await conn.execute(sa.insert(self.numbers), numbers)
         if prefixes:
-            await conn.execute(
-                sa.insert(self.switchboards), [{"prefix": p, "contact_id": cid} for p in prefixes]
-            )
+            await conn.execute(sa.insert(self.switchboards), prefixes)
 
-    async def _put_emails(self, conn: AsyncConnection, contact: Contact) -> None:
-        cid = contact.contact_id
-        await conn.execute(sa.delete(self.emails).where(self.emails.c.contact_id == cid))
-        addresses = {a for e in contact.emails if (a := normalize_email(e))}
-        if addresses:
-            await conn.execute(
-                sa.insert(self.emails), [{"address": a, "contact_id": cid} for a in addresses]
-            )
-
-
-def switchboard_prefixes(contact: Contact) -> set[str]:
-    """The number prefixes whose direct dials reach this contact's switchboard: a
-    company's fixed lines, and any number written with "-0" or labelled switchboard."""
-    prefixes: set[str] = set()
-    for p in contact.phones:
-        base = switchboard_base(p.raw, p.number) if p.raw else None
-        if base:
-            prefixes.add(base)
-        if p.label == "switchboard" or (
-            contact.kind == "company" and p.label in _SWITCHBOARD_LABELS
-        ):
-            prefixes.add(p.number)
-    return {p for p in prefixes if len(p) >= MIN_PREFIX_LENGTH}
+    async def _put_emails(self, conn: AsyncConnection, contacts: list[Contact]) -> None:
+        """Replaces the addresses of these contacts."""
+        if not contacts:
+            return
+        ids = [c.contact_id for c in contacts]
+        await conn.execute(sa.delete(self.emails).where(self.emails.c.contact_id.in_(ids)))
+        rows = [
+            {"address": address, "contact_id": c.contact_id}
+            for c in contacts
+            for address in {normalize_email(e) for e in c.emails} - {None}
+        ]
+        if rows:
+            await conn.execute(sa.insert(self.emails), rows)
 
 
 def _number_query(index: IdentityIndex) -> sa.Select[Any]:

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import phonenumbers
 
 from adapters.importers.columns import Column
+from hub.contacts.keys import normalize_email
 from hub.events.contacts import Address, Phone
 from hub.phone import normalize, split_extension
-from projections.identity import normalize_email
 
 # Placeholders people type into cells instead of leaving them empty.
 _BLANK = re.compile(r"^(n/?a|k\.?\s?a\.?|-+|\?+|keine?|none|null|unbekannt|unknown|x)$", re.I)

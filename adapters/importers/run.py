@@ -11,11 +11,10 @@ from pathlib import Path
 from adapters.importers.plan import Directory, Outcome, Plan, Write, plan_import
 from adapters.importers.tabular import FileFormatError, Record, read_csv, read_xlsx
 from adapters.importers.vcard import read_vcards
-from hub.contacts.model import stream_of
+from hub.contacts.model import Contact, stream_of
 from hub.events import Metadata, NewEvent
 from hub.store import EventStore
 from hub.store.errors import ConcurrencyError
-from projections.contacts import ContactDirectory
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
 ROWS_PER_COMMIT = 250  # rows are all-or-nothing each; committing many at once is faster
@@ -69,7 +68,7 @@ def read_records(fmt: str, data: bytes, mapping: dict[str, str] | None) -> list[
 async def import_file(
     path: Path,
     store: EventStore,
-    directory: ContactDirectory,
+    known: list[Contact],
     *,
     mapping: dict[str, str] | None = None,
     dry_run: bool = False,
@@ -79,13 +78,12 @@ async def import_file(
     progress: Progress | None = None,
     actor: str | None = None,
 ) -> ImportReport:
-    """Imports a file; `directory` must be caught up (duplicates are found in it)."""
+    """Imports a file; duplicates are looked for among the `known` contacts (all of the
+    directory, merged ones included: `ContactDirectory.all`)."""
     data = await asyncio.to_thread(_read, path)
     fmt = detect_format(path, data)
     file_hash = hashlib.sha256(data).hexdigest()[:16]
     records = await asyncio.to_thread(read_records, fmt, data, mapping)
-    async with store.db.read() as conn:
-        known = await directory.all(conn)
     plan = await asyncio.to_thread(
         plan_import,
         records,

@@ -211,6 +211,8 @@ async def _import(
     quiet: bool,
 ) -> ImportReport:
     async with opened(loaded) as (kartei, directory, _):
+        async with kartei.store.db.read() as conn:
+            known = await directory.all(conn)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=console, disable=quiet or dry_run) as bar:
             task = bar.add_task(f"importing {file.name}", total=None)
@@ -218,7 +220,7 @@ async def _import(
                 report = await import_file(
                     file,
                     kartei.store,
-                    directory,
+                    known,
                     mapping=mapping,
                     dry_run=dry_run,
                     on_duplicate=policy,

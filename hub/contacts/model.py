@@ -65,6 +65,11 @@ class Contact:
     def display_name(self) -> str:
         return display_name(self.given_name, self.family_name, self.company)
 
+    @property
+    def name(self) -> str:
+        """The name the card is shown under (same as `display_name`)."""
+        return self.display_name
+
     def card(self) -> dict[str, object]:
         """The card's fields by name (as ContactCreated takes them)."""
         return {name: getattr(self, name) for name in CARD_FIELDS}

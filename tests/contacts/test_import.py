@@ -19,7 +19,9 @@ CARDS = customers(40, seed=3)
 
 async def run_import(contacts: Directory, path: Path, **options: object):  # type: ignore[no-untyped-def]
     await contacts.sync()
-    report = await import_file(path, contacts.store, contacts.directory, **options)  # type: ignore[arg-type]
+    async with contacts.store.db.read() as conn:
+        known = await contacts.directory.all(conn)
+    report = await import_file(path, contacts.store, known, **options)  # type: ignore[arg-type]
     await contacts.sync()
     return report
 
