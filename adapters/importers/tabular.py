@@ -80,6 +80,7 @@ def sniff_delimiter(text: str) -> str:
 def read_csv(data: bytes, mapping: dict[str, str] | None = None) -> Table:
     """A CSV export as a table."""
     text, encoding = decode(data)
+    text = text.replace("\x00", "")  # the csv module refuses NUL; cells never need it
     if not text.strip():
         raise FileFormatError("the file is empty")
     delimiter = sniff_delimiter(text)

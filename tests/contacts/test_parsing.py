@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 
 import openpyxl
@@ -147,3 +148,25 @@ def test_xlsx_with_merged_header_cells_and_numeric_cells() -> None:
 def test_a_broken_workbook_is_a_format_error() -> None:
     with pytest.raises(FileFormatError, match="xlsx"):
         read_xlsx(b"PK\x03\x04 this is no workbook")
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_bytes_never_crash_the_readers(seed: int) -> None:
+    """Garbage in any reader ends as a clear error or as per-row results, never a crash."""
+    import random
+
+    from adapters.importers.vcard import read_vcards
+
+    rng = random.Random(seed)
+    alphabet = b'Name;Vorname;E-Mail;Telefon\n\r,"\t\x00\xff\xfe:BEGIN:VCARD\nEND:VCARD\n0123+'
+    data = bytes(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+    for reader in (read_csv, read_vcards, read_xlsx):
+        try:
+            records = reader(data)
+        except FileFormatError:
+            continue
+        records = records.records if hasattr(records, "records") else records
+        for record in records:
+            if record.draft is not None:
+                with contextlib.suppress(RowError):
+                    build_card(record.draft)
