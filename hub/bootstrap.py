@@ -27,11 +27,13 @@ from hub.store import Database, EventStore
 from hub.web.app import create_app
 from hub.web.server import WebServer
 from policies.callbacks import CallbackPolicy
+from policies.classifier.setup import churn_rule, risk_policies
 from projections.calls import CallLog
 from projections.contacts import ContactDirectory
 from projections.event_stats import EventStats
 from projections.identity import IdentityIndex
 from projections.mail import MailIndex
+from projections.risk import RiskList
 from projections.tasks import TaskQueue
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 def default_projections(settings: Settings) -> list[Projection]:
     return [
         EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings), CallLog(),
+        RiskList(churn_rule(settings)),
         MailIndex(),
     ]
 
@@ -50,7 +53,7 @@ def identity_index(settings: Settings) -> IdentityIndex:
 
 
 def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
-    return [*callback_policy(settings, kartei)]
+    return [*callback_policy(settings, kartei), *risk_policies(settings, kartei)]
 
 
 def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:

@@ -16,7 +16,7 @@ MAX_CHARS = 2000
 
 _REPLY_HEADER = re.compile(
     r"^\s*(?:"
-    r"am\s.{0,80}\s(?:schrieb|hat\s.{0,40}geschrieben)"
+    r"am\s.{0,80}\s(?:schrieb\b.{0,120}|hat\s.{0,120}geschrieben)"
     r"|on\s.{0,120}\swrote"
     r"|le\s.{0,80}\sa\sécrit"
     r")\s*:?\s*$",
