@@ -104,25 +104,26 @@ async def _find_sqlite(
     conn: AsyncConnection, table: sa.Table, found: list[str], limit: int
 ) -> list[str]:
     long_terms = [t for t in found if len(t) >= 3]
-    short_terms = [t for t in found if len(t) < 3]
+    short_terms = [t for t in found if len(t) < 3]  # trigrams need three characters
     conditions = [table.c.body.like(f"%{_escape(t)}%", escape="\\") for t in short_terms]
     if not long_terms:
         query = sa.select(table.c.contact_id).where(*conditions).order_by(table.c.body)
     else:
         match = " ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
-        query = sa.text(
-            "SELECT s.contact_id FROM contact_fts f JOIN contact_search s ON s.id = f.rowid "
-            "WHERE contact_fts MATCH :match ORDER BY f.rank"
-        ).bindparams(match=match)
-        if conditions:
-            inner = query.columns(contact_id=sa.Text).subquery()
-            query = (
-                sa.select(inner.c.contact_id)
-                .join(table, table.c.contact_id == inner.c.contact_id)
-                .where(*conditions)
+        hits = (
+            sa.text(
+                "SELECT s.contact_id AS contact_id, f.rank AS rank FROM contact_fts f "
+                "JOIN contact_search s ON s.id = f.rowid WHERE contact_fts MATCH :match"
             )
-    rows = await conn.execute(query.limit(limit) if hasattr(query, "limit") else query)
-    return list(rows.scalars())[:limit]
+            .bindparams(match=match)
+            .columns(contact_id=sa.Text, rank=sa.Float)
+            .subquery()
+        )
+        query = sa.select(hits.c.contact_id).order_by(hits.c.rank)
+        if conditions:
+            query = query.join(table, table.c.contact_id == hits.c.contact_id).where(*conditions)
+    rows = await conn.execute(query.limit(limit))
+    return list(rows.scalars())
 
 
 def _escape(term: str) -> str:

@@ -121,3 +121,11 @@ async def test_a_rebuild_yields_the_same_directory(
         after = [await contacts.directory.get(conn, i) for i in people.values()]
         assert len(await contacts.directory.search(conn, "3344")) == 1
     assert before == after
+
+
+@pytest.mark.parametrize("query", ["e", "mue"])
+async def test_search_stops_at_the_limit(
+    contacts: Directory, people: dict[str, str], query: str
+) -> None:
+    async with contacts.store.db.read() as conn:
+        assert len(await contacts.directory.search(conn, query, limit=1)) == 1
