@@ -61,6 +61,8 @@ class AsteriskMonitor:
         self._login = action("Login", LOGIN_ID, Username=username, Secret=secret, Events="call")
         self.logins = 0
         self.login_failures = 0
+        # Kept across reconnects: a call that rang before a drop can end after it.
+        self.mapper = AmiCallMapper()
 
     async def run(self, capture: Capture) -> None:
         async with asyncio.TaskGroup() as tasks:
@@ -94,10 +96,9 @@ class AsteriskMonitor:
             self.logins += 1
             self.backoff.reset()
             capture.health.set("ok", connected=f"{self.host}:{self.port}")
-            mapper = AmiCallMapper()
-            await self._follow(capture, mapper, pending)
+            await self._follow(capture, pending)
             while data := await reader.read(65536):
-                await self._follow(capture, mapper, framer.feed(data))
+                await self._follow(capture, framer.feed(data))
         finally:
             await close_quietly(writer)
 
@@ -119,14 +120,12 @@ class AsteriskMonitor:
                     return messages[i + 1 :]
         raise EOFError("Asterisk closed the connection during login")
 
-    async def _follow(
-        self, capture: Capture, mapper: AmiCallMapper, messages: list[Message]
-    ) -> None:
+    async def _follow(self, capture: Capture, messages: list[Message]) -> None:
         captured = [
             c
             for m in messages
             if "event" in m
-            for signal in mapper.feed(m)
+            for signal in self.mapper.feed(m)
             for c in self.tracker.feed(signal)
         ]
         await record_calls(capture, captured)

@@ -25,6 +25,8 @@ Message = dict[str, str]  # keys in lower case
 
 # An AMI message of a call event has ~20 lines; more than this is not one.
 MAX_MESSAGE_LINES = 200
+# Calls whose Hangup never came are forgotten, oldest first, past this many.
+MAX_TRACKED_CALLS = 10_000
 _DIAL_CAUSES = {"BUSY": "busy", "NOANSWER": "missed", "CANCEL": "missed", "CONGESTION": "unknown"}
 _HANGUP_CAUSES = {"17": "busy", "21": "rejected"}  # Q.850 user busy, call rejected
 
@@ -111,6 +113,8 @@ class AmiCallMapper:
         first = m.get("uniqueid") == linked
         if event == "Newchannel" and first:
             number = _cid(m.get("calleridnum", ""))
+            if len(self._calls) >= MAX_TRACKED_CALLS:
+                del self._calls[next(iter(self._calls))]
             self._calls[linked] = _Call(
                 number,
                 _cid(m.get("calleridname", "")),

@@ -170,3 +170,20 @@ def test_framer_refuses_a_peer_that_is_not_asterisk() -> None:
 def test_actions_cannot_smuggle_lines() -> None:
     with pytest.raises(ValueError, match="line break"):
         action("Login", "x", Username="a\r\nAction: Originate")
+
+
+async def test_connection_dropped_mid_call_keeps_the_call(
+    store: EventStore, capture: Capture, peer: AsteriskPeer, running
+) -> None:
+    asterisk = monitor(peer)
+    running(asterisk.run(capture))
+    await peer.wait_logins(1)
+    await peer.emit(*ringing_extension_201())
+    await wait_for_calls(store, lambda e: len(e) == 1)
+    await peer.drop()
+    await peer.wait_logins(2)
+    dial_end = {"DestCallerIDNum": "201", "DestUniqueid": DEST, "DialStatus": "ANSWER"}
+    await peer.emit({"Event": "DialEnd", **caller_channel(), **dial_end}, *hangups())
+    events = await wait_for_calls(store, lambda e: len(of_type(e, "CallEnded")) == 1)
+    assert [r.type_name for r in events] == ["CallRinging", "CallAnswered", "CallEnded"]
+    assert events[-1].event.cause == "answered" and asterisk.logins == 2
