@@ -35,6 +35,7 @@ from projections.identity import IdentityIndex
 from projections.mail import MailIndex
 from projections.risk import RiskList
 from projections.tasks import TaskQueue
+from projections.timeline import Timeline
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ def default_projections(settings: Settings) -> list[Projection]:
         EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings), CallLog(),
         RiskList(churn_rule(settings)),
         MailIndex(),
+        Timeline(identity_index(settings)),
     ]
 
 

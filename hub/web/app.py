@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.staticfiles import StaticFiles
 
 import hub
+from hub.web import api, pages_account, pages_contacts, pages_tasks, screenpop
+from hub.web.auth import Accounts
+from hub.web.render import HERE
+from hub.web.security import gate
 
 if TYPE_CHECKING:
     from hub.bootstrap import Kartei
@@ -18,12 +25,24 @@ def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
     """Builds the web app for a bootstrapped Kartei.
 
     `routers` come from the composition root (e.g. phone-system webhooks of an adapter);
-    the web package itself knows no adapter.
+    the web package itself knows no adapter. Their routes check their own secret token;
+    every other route requires a login (see hub/web/security.py).
     """
     app = FastAPI(title="Kartei", version=hub.__version__)
     app.state.kartei = kartei
+    app.state.accounts = Accounts(kartei.store.db)
+    app.state.language = kartei.settings.kartei.language
+    app.state.tz = ZoneInfo(kartei.settings.kartei.timezone)
+    app.state.pop = screenpop.PopHub(kartei)
+    external: list[APIRoute] = []
     for router in routers:
         app.include_router(router)
+        external.extend(r for r in router.routes if isinstance(r, APIRoute))
+    app.state.external_routes = tuple(external)
+    app.middleware("http")(gate(app.state.accounts, app.state.external_routes))
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    for module in (pages_account, pages_contacts, pages_tasks, screenpop, api):
+        app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> JSONResponse:
@@ -33,3 +52,12 @@ def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
         return JSONResponse(snapshot, status_code=200 if snapshot["status"] == "ok" else 503)
 
     return app
+
+
+def app_routes(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
+    """Every (path, methods) the app serves, included routers flattened; mounts as "GET"."""
+    out = []
+    for context in iter_route_contexts(app.routes):
+        methods = getattr(context, "methods", None) or {"GET"}
+        out.append((context.path, frozenset(methods)))
+    return out

@@ -1,0 +1,182 @@
+"""What pages and the API show, read from the projections (each one optional)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from projections.timeline import Entry, entry_from_row, mail_party, tel_party
+
+if TYPE_CHECKING:
+    from hub.bootstrap import Kartei
+    from hub.contacts.model import Contact
+
+PAGE_SIZE = 50
+
+
+def projection(kartei: Kartei, name: str) -> Any:
+    runner = kartei.projections.get(name)
+    return runner.projection if runner is not None else None
+
+
+@dataclass
+class Card:
+    """A contact's card: the contact, its history page, open tasks, risk."""
+
+    contact: Contact
+    entries: list[Entry] = field(default_factory=list)
+    tasks: list[Any] = field(default_factory=list)
+    risk: dict[str, Any] | None = None
+    merged_ids: list[str] = field(default_factory=list)
+    more: bool = False
+
+
+async def merged_into(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> list[str]:
+    """The ids of contacts merged into this one (directly or through a chain)."""
+    directory = projection(kartei, "contacts")
+    if directory is None:
+        return []
+    table = directory.contacts
+    rows = await conn.execute(
+        sa.select(table.c.contact_id).where(table.c.merged_into == contact_id)
+    )
+    return [row.contact_id for row in rows]
+
+
+def parties_of(contact: Contact) -> list[str]:
+    return [mail_party(a) for a in contact.emails] + [tel_party(p.number) for p in contact.phones]
+
+
+async def card(
+    kartei: Kartei,
+    contact_id: str,
+    *,
+    kinds: tuple[str, ...] = (),
+    since: datetime | None = None,
+    page: int = 0,
+    limit: int = PAGE_SIZE,
+) -> Card | None:
+    directory = projection(kartei, "contacts")
+    if directory is None:
+        return None
+    async with kartei.store.db.read() as conn:
+        contact = await directory.get(conn, contact_id)
+        if contact is None:
+            return None
+        result = Card(contact)
+        if contact.merged_into:
+            return result
+        result.merged_ids = await merged_into(conn, kartei, contact_id)
+        ids = [contact_id, *result.merged_ids]
+        timeline = projection(kartei, "timeline")
+        if timeline is not None:
+            entries = await timeline.for_contact(
+                conn,
+                ids,
+                parties_of(contact),
+                kinds=kinds,
+                since=since,
+                limit=limit + 1,
+                offset=page * limit,
+            )
+            result.more = len(entries) > limit
+            result.entries = entries[:limit]
+        tasks = projection(kartei, "tasks")
+        if tasks is not None:
+            for cid in ids:
+                result.tasks.extend(await tasks.unfinished(conn, contact_id=cid, limit=20))
+        result.risk = await risk_of(conn, kartei, contact_id)
+    return result
+
+
+async def risk_of(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> dict[str, Any] | None:
+    risk = projection(kartei, "risk")
+    if risk is None:
+        return None
+    t = risk.risks
+    row = (
+        await conn.execute(
+            sa.select(t.c.at_risk, t.c.score, t.c.reason).where(t.c.contact_id == contact_id)
+        )
+    ).first()
+    return dict(row._mapping) if row is not None and row.at_risk else None
+
+
+async def search(kartei: Kartei, text: str) -> dict[str, list[Any]]:
+    """Contacts by name, number, address; messages by subject and text."""
+    found: dict[str, list[Any]] = {"contacts": [], "entries": []}
+    async with kartei.store.db.read() as conn:
+        directory = projection(kartei, "contacts")
+        if directory is not None:
+            found["contacts"] = await directory.search(conn, text, 20)
+        timeline = projection(kartei, "timeline")
+        if timeline is not None:
+            t = timeline.entries
+            needle = text.strip().lower()
+            query = (
+                sa.select(t)
+                .where(
+                    t.c.kind.in_(["email", "note"]),
+                    sa.func.lower(t.c.data).contains(needle, autoescape=True),
+                )
+                .order_by(t.c.at.desc())
+                .limit(20)
+            )
+            found["entries"] = [entry_from_row(row) for row in await conn.execute(query)]
+    return found
+
+
+async def dashboard(kartei: Kartei, username: str, now: datetime) -> dict[str, Any]:
+    board: dict[str, Any] = {"calls": [], "my_tasks": [], "team_tasks": 0, "risks": []}
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    async with kartei.store.db.read() as conn:
+        timeline = projection(kartei, "timeline")
+        if timeline is not None:
+            calls = await timeline.recent(conn, "call", midnight, 100)
+            board["calls"] = sorted(calls, key=lambda e: e.data.get("status") != "missed")
+            weeks = await labelled_per_week(conn, timeline, now, 8)
+            board["weeks"] = weeks
+        tasks = projection(kartei, "tasks")
+        if tasks is not None:
+            board["my_tasks"] = await tasks.unfinished(conn, assignee=username, now=now, limit=20)
+            board["team_tasks"] = len(await tasks.unfinished(conn, now=now, limit=500))
+        risk = projection(kartei, "risk")
+        directory = projection(kartei, "contacts")
+        if risk is not None:
+            rows = [r for r in await risk.ranked(conn, 20) if r["at_risk"]]
+            for row in rows:
+                contact = await directory.get(conn, row["contact_id"]) if directory else None
+                row["name"] = contact.display_name if contact else row["contact_id"]
+            board["risks"] = rows
+    board["health"] = kartei.health.snapshot()["components"]
+    return board
+
+
+async def labelled_per_week(
+    conn: AsyncConnection, timeline: Any, now: datetime, weeks: int
+) -> list[dict[str, Any]]:
+    """Complaints and praise per calendar week, oldest first."""
+    t = timeline.entries
+    start = now - timedelta(weeks=weeks)
+    rows = await conn.execute(
+        sa.select(t.c.at, t.c.label).where(t.c.at >= start, t.c.label.in_(["complaint", "praise"]))
+    )
+    counts: Counter[tuple[int, str]] = Counter()
+    for row in rows:
+        at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=now.tzinfo)
+        counts[((now - at).days // 7, row.label)] += 1
+    out = []
+    for back in range(weeks - 1, -1, -1):
+        out.append(
+            {
+                "week": (now - timedelta(weeks=back)).isocalendar().week,
+                "complaint": counts[(back, "complaint")],
+                "praise": counts[(back, "praise")],
+            }
+        )
+    return out

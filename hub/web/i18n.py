@@ -1,0 +1,150 @@
+"""German (default) and English UI texts, and dates and numbers formatted per language."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+# English text -> German. English is the key, so a missing entry still reads sensibly.
+GERMAN: dict[str, str] = {
+    "Dashboard": "Übersicht",
+    "Contacts": "Kontakte",
+    "Tasks": "Aufgaben",
+    "Settings": "Einstellungen",
+    "Users": "Benutzer",
+    "Log out": "Abmelden",
+    "Log in": "Anmelden",
+    "User name": "Benutzername",
+    "Password": "Passwort",
+    "Wrong user name or password, or the account is locked for a while.": (
+        "Benutzername oder Passwort falsch, oder das Konto ist vorübergehend gesperrt."
+    ),
+    "Search": "Suchen",
+    "Search contacts, numbers, subjects": "Kontakte, Nummern, Betreffe suchen",
+    "Results": "Ergebnisse",
+    "Nothing found.": "Nichts gefunden.",
+    "Messages": "Nachrichten",
+    "Company": "Firma",
+    "Customer number": "Kundennummer",
+    "Email": "E-Mail",
+    "Phone": "Telefon",
+    "Notes": "Notizen",
+    "Edit": "Bearbeiten",
+    "Save": "Speichern",
+    "Add note": "Notiz speichern",
+    "Note": "Notiz",
+    "Open task": "Aufgabe anlegen",
+    "Title": "Titel",
+    "Due": "Fällig",
+    "All": "Alle",
+    "Calls": "Anrufe",
+    "Emails": "E-Mails",
+    "Risk": "Risiko",
+    "At risk": "Abwanderungsgefahr",
+    "Complaint": "Beschwerde",
+    "Praise": "Lob",
+    "Neutral": "Neutral",
+    "Older": "Ältere",
+    "Newer": "Neuere",
+    "incoming call": "Eingehender Anruf",
+    "outgoing call": "Ausgehender Anruf",
+    "answered": "angenommen",
+    "missed": "verpasst",
+    "busy": "besetzt",
+    "rejected": "abgewiesen",
+    "voicemail": "Mailbox",
+    "ringing": "klingelt",
+    "unknown": "unbekannt",
+    "by": "von",
+    "from": "von",
+    "to": "an",
+    "Attachments": "Anhänge",
+    "Show images": "Bilder anzeigen",
+    "Remote images are blocked.": "Externe Bilder sind blockiert.",
+    "My tasks": "Meine Aufgaben",
+    "Team tasks": "Team-Aufgaben",
+    "Complete": "Erledigt",
+    "Snooze": "Zurückstellen",
+    "Assign": "Zuweisen",
+    "overdue": "überfällig",
+    "today": "heute",
+    "open": "offen",
+    "snoozed": "zurückgestellt",
+    "done": "erledigt",
+    "No open tasks.": "Keine offenen Aufgaben.",
+    "New contact": "Neuer Kontakt",
+    "Create contact": "Kontakt anlegen",
+    "Given name": "Vorname",
+    "Family name": "Nachname",
+    "Merge duplicate into this contact": "Dublette in diesen Kontakt zusammenführen",
+    "Merge": "Zusammenführen",
+    "Contact id of the duplicate": "Kontakt-ID der Dublette",
+    "Assign to contact": "Kontakt zuordnen",
+    "Language": "Sprache",
+    "Lines and extensions for the call pop-up (comma-separated, empty: all)": (
+        "Leitungen und Nebenstellen für das Anruf-Fenster (durch Komma getrennt, leer: alle)"
+    ),
+    "Change password": "Passwort ändern",
+    "New password": "Neues Passwort",
+    "Saved.": "Gespeichert.",
+    "Role": "Rolle",
+    "Add user": "Benutzer anlegen",
+    "Display name": "Anzeigename",
+    "Today's calls": "Heutige Anrufe",
+    "Customers at risk": "Kunden mit Abwanderungsgefahr",
+    "Complaints and praise": "Beschwerden und Lob",
+    "Capture health": "Erfassung",
+    "Open tasks": "Offene Aufgaben",
+    "Last interactions": "Letzte Kontakte",
+    "Unknown caller": "Unbekannter Anrufer",
+    "Call ended": "Anruf beendet",
+    "Outcome": "Ergebnis",
+    "Save note": "Notiz speichern",
+    "Follow-up task": "Folgeaufgabe",
+    "Close": "Schließen",
+    "Call": "Anruf",
+    "week": "Woche",
+    "API tokens": "API-Tokens",
+    "New API token": "Neues API-Token",
+    "Copy this token now; it is not shown again:": (
+        "Dieses Token jetzt kopieren, es wird nicht wieder angezeigt:"
+    ),
+    "Label": "Bezeichnung",
+    "Unknown senders": "Unbekannte Absender",
+    "Mark missed calls seen": "Verpasste Anrufe als gesehen markieren",
+    "Not found.": "Nicht gefunden.",
+    "Forbidden.": "Nicht erlaubt.",
+    "Last complaint": "Letzte Beschwerde",
+}
+
+
+def translator(language: str):  # type: ignore[no-untyped-def]
+    """The `t(text)` function templates use."""
+    if language == "en":
+        return lambda text: text
+    return lambda text: GERMAN.get(text, text)
+
+
+def format_datetime(moment: datetime | None, language: str, tz: ZoneInfo) -> str:
+    if moment is None:
+        return ""
+    local = moment.astimezone(tz)
+    if language == "en":
+        return local.strftime("%Y-%m-%d %H:%M")
+    return local.strftime("%d.%m.%Y %H:%M")
+
+
+def format_number(value: float | int | None, language: str, digits: int = 0) -> str:
+    if value is None:
+        return ""
+    text = f"{value:,.{digits}f}"
+    if language == "de":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text
+
+
+def format_duration(seconds: int | None) -> str:
+    if not seconds:
+        return ""
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"

@@ -1,0 +1,290 @@
+"""The contact card (history, notes, tasks), editing, merging, and the email viewer."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import nh3
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hub.archive import Archive, ArchiveError
+from hub.contacts.decisions import ContactError
+from hub.contacts.service import ContactService
+from hub.events import Metadata, NewEvent
+from hub.events.contacts import Phone
+from hub.events.mail import CommunicationLinked, EmailReceived, EmailSent
+from hub.events.notes import NoteAdded
+from hub.events.tasks import TaskOpened
+from hub.phone import normalize
+from hub.store import ConcurrencyError
+from hub.web import data
+from hub.web.render import page, user_of
+from hub.web.security import harden
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form()]
+Optional = Annotated[str, Form()]
+KIND_FILTERS = ("email", "call", "note", "task", "risk")
+PERIODS = {"30": 30, "90": 90, "365": 365}
+FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; base-uri 'none'"
+FRAME_CSP_IMAGES = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; base-uri 'none'"
+)
+ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
+
+
+def kartei(request: Request) -> Any:
+    return request.app.state.kartei
+
+
+def meta(request: Request) -> Metadata:
+    return Metadata(source="web", actor=user_of(request).username)
+
+
+def _not_found(request: Request) -> HTMLResponse:
+    return page(request, "message.html", 404, message="Not found.")
+
+
+@router.get("/contacts/new")
+async def new_contact_form(request: Request, phone: str = "", email: str = "") -> Response:
+    return page(request, "contact_edit.html", contact=None, phone=phone[:64], email=email[:254])
+
+
+@router.post("/contacts")
+async def create_contact(request: Request) -> Response:
+    form = await request.form()
+    card = _card_fields({k: str(v) for k, v in form.items()}, request.app.state.kartei)
+    service = ContactService(kartei(request).store, source="web")
+    try:
+        contact_id = await service.create(card, actor=user_of(request).username)
+    except (ContactError, ValueError) as err:
+        return page(request, "message.html", 400, message=str(err))
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+
+@router.get("/contacts/{contact_id}")
+async def contact_card(
+    request: Request, contact_id: str, kind: str = "", period: str = "", page_no: int = 0
+) -> Response:
+    if not ID.match(contact_id):
+        return _not_found(request)
+    kinds = (kind,) if kind in KIND_FILTERS else ()
+    days = PERIODS.get(period)
+    since = datetime.now(UTC) - timedelta(days=days) if days else None
+    found = await data.card(
+        kartei(request), contact_id, kinds=kinds, since=since, page=max(0, min(page_no, 10_000))
+    )
+    if found is None:
+        return _not_found(request)
+    if found.contact.merged_into:
+        return RedirectResponse(f"/contacts/{found.contact.merged_into}", status_code=303)
+    return page(
+        request,
+        "contact.html",
+        card=found,
+        contact=found.contact,
+        kind=kind if kinds else "",
+        period=period if days else "",
+        page_no=page_no,
+        kinds=KIND_FILTERS,
+    )
+
+
+@router.get("/contacts/{contact_id}/edit")
+async def edit_form(request: Request, contact_id: str) -> Response:
+    service = ContactService(kartei(request).store)
+    contact = await service.load(contact_id[:200])
+    if not contact.exists:
+        return _not_found(request)
+    return page(request, "contact_edit.html", contact=contact, phone="", email="")
+
+
+@router.post("/contacts/{contact_id}/edit")
+async def save_contact(request: Request, contact_id: str) -> Response:
+    form = await request.form()
+    card = _card_fields({k: str(v) for k, v in form.items()}, kartei(request))
+    service = ContactService(kartei(request).store, source="web")
+    try:
+        version = int(str(form.get("version", "")) or 0) or None
+        await service.change(
+            contact_id[:200], card, expected_version=version, actor=user_of(request).username
+        )
+    except ConcurrencyError:
+        return page(request, "message.html", 409, message="Someone else changed this contact.")
+    except (ContactError, ValueError) as err:
+        return page(request, "message.html", 400, message=str(err))
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+
+@router.post("/contacts/{contact_id}/merge")
+async def merge(request: Request, contact_id: str, duplicate: Text) -> Response:
+    service = ContactService(kartei(request).store, source="web")
+    try:
+        await service.merge(
+            contact_id[:200], duplicate.strip()[:200], actor=user_of(request).username
+        )
+    except (ContactError, ConcurrencyError, ValueError) as err:
+        return page(request, "message.html", 400, message=str(err))
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+
+@router.post("/contacts/{contact_id}/notes")
+async def add_note(
+    request: Request, contact_id: str, text: Text, about: Optional = "", back: Optional = ""
+) -> Response:
+    text = text.strip()[:5000]
+    if text:
+        note = NoteAdded(
+            note_id=uuid.uuid4().hex,
+            contact_id=contact_id[:200],
+            text=text,
+            by=user_of(request).username,
+            about_stream=about[:200] or None,
+        )
+        await kartei(request).store.append(
+            f"contact-{contact_id[:200]}", None, [NewEvent(note, None, meta(request))]
+        )
+    if back == "none":
+        return Response(status_code=204)
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+
+@router.post("/contacts/{contact_id}/tasks")
+async def open_task(
+    request: Request,
+    contact_id: str,
+    title: Text,
+    due: Optional = "",
+    assignee: Optional = "",
+    back: Optional = "",
+) -> Response:
+    title = title.strip()[:300]
+    if title:
+        await append_task(
+            request, title, contact_id[:200], due, assignee or user_of(request).username
+        )
+    if back == "none":
+        return Response(status_code=204)
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+
+async def append_task(
+    request: Request, title: str, contact_id: str | None, due: str, assignee: str
+) -> str:
+    task_id = uuid.uuid4().hex
+    due_at = None
+    if due:
+        try:
+            due_at = datetime.fromisoformat(due).replace(tzinfo=request.app.state.tz)
+        except ValueError:
+            due_at = None
+    event = TaskOpened(
+        task_id=task_id,
+        title=title,
+        kind="manual",
+        contact_id=contact_id,
+        assignee=assignee[:64] or None,
+        due=due_at,
+    )
+    await kartei(request).store.append(f"task-{task_id}", 0, [NewEvent(event, None, meta(request))])
+    return task_id
+
+
+@router.get("/messages/{stream}")
+async def message(request: Request, stream: str) -> Response:
+    email = await _email(request, stream)
+    if email is None:
+        return _not_found(request)
+    return page(request, "message_view.html", email=email, stream=stream)
+
+
+@router.get("/messages/{stream}/html")
+async def message_html(request: Request, stream: str, images: bool = False) -> Response:
+    """The email's HTML, sanitized, for a sandboxed frame; remote images only on request."""
+    email = await _email(request, stream)
+    if email is None or not email.html_ref:
+        return HTMLResponse("", status_code=404)
+    try:
+        raw = Archive(kartei(request).settings.data_dir / "archive").get(email.html_ref)
+    except (ArchiveError, OSError, ValueError):
+        return HTMLResponse("", status_code=404)
+    clean = sanitize(raw.decode("utf-8", "replace"))
+    response = HTMLResponse(clean)
+    return harden(response, FRAME_CSP_IMAGES if images else FRAME_CSP)
+
+
+@router.get("/messages/{stream}/attachments/{index}")
+async def attachment(request: Request, stream: str, index: int) -> Response:
+    email = await _email(request, stream)
+    if email is None or not 0 <= index < len(email.attachments):
+        return _not_found(request)
+    item = email.attachments[index]
+    try:
+        body = Archive(kartei(request).settings.data_dir / "archive").get(item.ref)
+    except (ArchiveError, OSError, ValueError):
+        return _not_found(request)
+    safe = re.sub(r"[^A-Za-z0-9._ -]", "_", item.name)[:120] or "attachment"
+    return Response(
+        body,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
+
+
+@router.post("/messages/{stream}/link")
+async def link_message(request: Request, stream: str, contact_id: Text) -> Response:
+    if await _email(request, stream) is None or not ID.match(contact_id.strip()):
+        return _not_found(request)
+    event = CommunicationLinked(
+        message_stream=stream, contact_id=contact_id.strip(), by=user_of(request).username
+    )
+    await kartei(request).store.append(stream, None, [NewEvent(event, None, meta(request))])
+    return RedirectResponse(f"/contacts/{contact_id.strip()}", status_code=303)
+
+
+async def _email(request: Request, stream: str) -> EmailReceived | EmailSent | None:
+    if not stream.startswith("email-") or not ID.match(stream):
+        return None
+    for r in await kartei(request).store.read_stream(stream):
+        if isinstance(r.event, EmailReceived | EmailSent):
+            return r.event
+    return None
+
+
+def sanitize(html: str) -> str:
+    """Email HTML without scripts, handlers, forms or remote loads other than images."""
+    return nh3.clean(
+        html,
+        url_schemes={"https", "http", "mailto", "cid", "data"},
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+
+
+def _card_fields(form: dict[str, str], kartei_: Any) -> dict[str, object]:
+    region = kartei_.settings.contacts.default_region
+    area = kartei_.settings.contacts.own_area_code or None
+    card: dict[str, object] = {}
+    for name in ("given_name", "family_name", "company", "customer_number", "notes"):
+        if name in form:
+            card[name] = form[name].strip()[:2000]
+    if "kind" in form and form["kind"] in ("person", "company"):
+        card["kind"] = form["kind"]
+    if "emails" in form:
+        card["emails"] = tuple(
+            e.strip().lower() for e in re.split(r"[\s,;]+", form["emails"]) if "@" in e
+        )[:20]
+    if "phones" in form:
+        phones = []
+        for raw in re.split(r"[,;\n]+", form["phones"]):
+            number = normalize(raw.strip(), region, area) if raw.strip() else None
+            if number:
+                phones.append(Phone(number=number, raw=raw.strip()[:64]))
+        card["phones"] = tuple(phones[:20])
+    if card.get("customer_number") == "":
+        card["customer_number"] = None
+    return card

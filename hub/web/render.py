@@ -1,0 +1,47 @@
+"""Templates and the request context every page gets (user, language, CSRF token)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from hub.web.auth import User
+from hub.web.i18n import format_datetime, format_duration, format_number, translator
+
+HERE = Path(__file__).parent
+
+environment = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters["duration"] = format_duration
+
+
+def user_of(request: Request) -> User:
+    """The signed-in user the security middleware put on the request."""
+    return request.state.user  # type: ignore[no-any-return]
+
+
+def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """Renders a page in the user's language (German before login)."""
+    user: User | None = getattr(request.state, "user", None)
+    language = user.language if user is not None else request.app.state.language
+    tz: ZoneInfo = request.app.state.tz
+    html = environment.get_template(template).render(
+        request=request,
+        user=user,
+        lang=language,
+        t=translator(language),
+        dt=lambda moment: format_datetime(moment, language, tz),
+        num=lambda value, digits=0: format_number(value, language, digits),
+        csrf=user.csrf if user is not None else "",
+        **context,
+    )
+    return HTMLResponse(html, status_code=status_code)
