@@ -15,8 +15,9 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from hub.events import NewEvent, Recorded, UnreadableEvent
+from hub.health import ComponentHealth
 from hub.projection import ProjectionRunner
-from hub.store import ANY
+from hub.store import ANY, EventStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +54,20 @@ class _NoTables:
 class PolicyRunner(ProjectionRunner):
     """Feeds a policy the log, appending its reactions with the checkpoint."""
 
-    def __init__(self, store, policy: Policy, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(store, _NoTables(policy), **kwargs)
+    def __init__(
+        self,
+        store: EventStore,
+        policy: Policy,
+        *,
+        batch_size: int = 1000,
+        health: ComponentHealth | None = None,
+    ) -> None:
+        super().__init__(
+            store,
+            _NoTables(policy),
+            batch_size=batch_size,
+            health=health or ComponentHealth(f"policy:{policy.name}"),
+        )
         self.policy = policy
 
     async def apply(self, batch: Sequence[Recorded]) -> None:
