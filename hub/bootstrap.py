@@ -16,6 +16,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter
 
 from adapters.mail.build import mail_adapters
+from adapters.telegram.setup import alert_channels
 from adapters.telephony.setup import telephony_adapters, telephony_routers
 from hub.capture import Adapter, Capture
 from hub.health import HealthRegistry
@@ -55,7 +56,10 @@ def identity_index(settings: Settings) -> IdentityIndex:
 
 
 def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
-    return [*callback_policy(settings, kartei), *risk_policies(settings, kartei)]
+    return [
+        *callback_policy(settings, kartei),
+        *risk_policies(settings, kartei, alert_channels(settings)),
+    ]
 
 
 def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:

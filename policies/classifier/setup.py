@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from hub.settings import Settings
+from policies.alerts import AlertPolicy, Card, Deliverer
 from policies.churn import ChurnPolicy
 from policies.classifier.model import DEFAULT_HEAD, load_model
 from policies.classifier.policy import ClassifierPolicy, Model
+from policies.digest import Digest
 from projections.risk import Rule
 
 
@@ -76,7 +78,7 @@ def classifier_policy(settings: Settings, kartei: Any) -> ClassifierPolicy | Non
     health = kartei.health.component("classifier")
     reason = unavailable_reason(settings)
     if reason is not None:
-        health.set("off", reason)
+        health.set("off", why=reason)
         return None
     health.set("ok", model=settings.classifier.model, head=str(head_path(settings)))
 
@@ -106,8 +108,8 @@ def churn_rule(settings: Settings) -> Rule:
     )
 
 
-def risk_policies(settings: Settings, kartei: Any) -> list[Any]:
-    """The classifier (when it can run here) and the churn rule, wired from settings."""
+def risk_policies(settings: Settings, kartei: Any, channels: Sequence[Any] = ()) -> list[Any]:
+    """The classifier (when it can run here), the churn rule and alerts, from settings."""
     parts: list[Any] = []
     classifier = classifier_policy(settings, kartei)
     if classifier is not None:
@@ -132,4 +134,73 @@ def risk_policies(settings: Settings, kartei: Any) -> list[Any]:
             language=settings.kartei.language,
         )
     )
+    parts += alert_policies(settings, kartei, channels)
     return parts
+
+
+def alert_policies(settings: Settings, kartei: Any, channels: Sequence[Any]) -> list[Any]:
+    """The alert policy and the scheduled daily digest, when a channel is configured."""
+    section = settings.alerts
+    health = kartei.health.component("alerts")
+    if not channels:
+        health.set("off", why="no alert channel configured ([alerts.telegram] or [alerts.email])")
+        return []
+    health.set("ok", channels=[c.name for c in channels])
+    deliverer = Deliverer(
+        kartei.store,
+        channels,
+        health,
+        initial_delay=section.retry_initial_seconds,
+        max_delay=section.retry_max_seconds,
+    )
+    base = (settings.web.base_url or f"http://{settings.web.host}:{settings.web.port}").rstrip("/")
+
+    async def describe(contact_id: str) -> Card:
+        directory = kartei.projections.get("contacts")
+        contact = None
+        if directory is not None:
+            async with kartei.store.db.read() as conn:
+                contact = await directory.projection.get(conn, contact_id)
+        if contact is None:
+            return Card(contact_id, contact_id)
+        return Card(contact_id, contact.display_name or contact_id, contact.owner, contact.tags)
+
+    if section.digest_enabled:
+        schedule_digest(settings, kartei, deliverer)
+    return [
+        AlertPolicy(
+            deliverer,
+            describe,
+            section.staff,
+            fallback=section.fallback,
+            key_customer_tag=section.key_customer_tag,
+            card_url=lambda contact_id: f"{base}/contacts/{contact_id}",
+            language=settings.kartei.language,
+        )
+    ]
+
+
+def schedule_digest(settings: Settings, kartei: Any, deliverer: Deliverer) -> None:
+    """Adds the daily digest job to Kartei's scheduler at [alerts] digest_time."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    hour, minute = (int(x) for x in settings.alerts.digest_time.split(":"))
+    tasks = kartei.projections.get("tasks")
+    calls = kartei.projections.get("calls")
+    digest = Digest(
+        kartei.store,
+        deliverer,
+        settings.alerts.staff,
+        tasks=tasks.projection if tasks else None,
+        calls=calls.projection if calls else None,
+        language=settings.kartei.language,
+    )
+    trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.kartei.timezone)
+    kartei.scheduler.add_job(
+        digest.send,
+        trigger,
+        id="alerts-digest",
+        replace_existing=True,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )

@@ -1,0 +1,1 @@
+"""Alerts to staff by email, through the firm's SMTP server."""

@@ -1,0 +1,1 @@
+"""Telegram: alerts to staff through a bot (python-telegram-bot)."""
