@@ -39,6 +39,15 @@ async def wait_for_calls(
             await asyncio.sleep(0.05)
 
 
+async def wait_for_head(store: EventStore, position: int, seconds: float = 60) -> None:
+    """Polls the log's head (cheap) until it reaches `position`."""
+    async with asyncio.timeout(seconds):
+        while True:
+            if await store.head() >= position:
+                return
+            await asyncio.sleep(0.05)
+
+
 def of_type(events: list[Recorded], name: str) -> list[Any]:
     return [r.event for r in events if r.type_name == name]
 
