@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,6 +22,17 @@ from hub.sql import upsert
 
 # Direct-dial extensions behind a switchboard are at most this many digits long.
 MAX_EXTENSION_DIGITS = 5
+
+
+class _Hit(NamedTuple):
+    """A row of the lookup statements (see `_resolved`)."""
+
+    contact_id: str
+    display_name: str
+    company: str
+    customer_number: str | None
+    kind: str
+    rank: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +93,7 @@ class IdentityIndex:
         self.own_area_code = own_area_code or None
         self._by_number = _number_query(self)
         self._by_email = _email_query(self)
+        self._compiled: dict[int, sa.engine.Compiled] = {}
 
     # -- lookups (the hot path) ---------------------------------------------------
 
@@ -94,7 +106,7 @@ class IdentityIndex:
         for k in range(1, MAX_EXTENSION_DIGITS + 1):
             prefix = number[:-k]
             params[f"p{k}"] = prefix if len(prefix) >= MIN_PREFIX_LENGTH else ""
-        row = (await conn.execute(self._by_number, params)).first()
+        row = await self._first(conn, self._by_number, params)
         if row is None:
             return None
         how = "exact" if row.rank == 0 else "switchboard"
@@ -113,7 +125,7 @@ class IdentityIndex:
         normalized = normalize_email(address)
         if normalized is None:
             return None
-        row = (await conn.execute(self._by_email, {"address": normalized})).first()
+        row = await self._first(conn, self._by_email, {"address": normalized})
         if row is None:
             return None
         return ContactMatch(
@@ -124,6 +136,23 @@ class IdentityIndex:
             "email",
             row.kind,
         )
+
+    async def _first(
+        self, conn: AsyncConnection, statement: sa.Select[Any], params: dict[str, Any]
+    ) -> Any:
+        if conn.dialect.name != "sqlite":
+            return (await conn.execute(statement, params)).first()
+        # One trip to aiosqlite's thread instead of SQLAlchemy's several (cursor, execute,
+        # fetch, close): each trip is a chance to wait for the GIL on the screen-pop path.
+        compiled = self._compiled.get(id(statement))
+        if compiled is None:
+            compiled = self._compiled[id(statement)] = statement.compile(dialect=conn.dialect)
+        values = compiled.construct_params(params)
+        driver = (await conn.get_raw_connection()).driver_connection
+        rows = await driver.execute_fetchall(
+            compiled.string, [values[name] for name in compiled.positiontup or ()]
+        )
+        return _Hit(*rows[0]) if rows else None
 
     def normalize(self, raw: str) -> str | None:
         """E.164 for what a phone system sends, with a written extension dropped."""
