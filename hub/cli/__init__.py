@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import classify, contacts, kernel, mail
+from hub.cli import classify, contacts, kernel, mail, users
 
 app = typer.Typer(
     help="Kartei: the customer card index that fills itself.",
@@ -15,6 +15,7 @@ app = typer.Typer(
 app.registered_commands.extend(kernel.app.registered_commands)
 app.add_typer(contacts.app, name="contacts")
 app.add_typer(classify.app, name="classify")
+app.add_typer(users.app, name="users")
 app.command("import")(contacts.import_command)
 app.add_typer(mail.app, name="capture")
 app.command("import-mail")(mail.import_mail_command)

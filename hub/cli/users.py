@@ -1,0 +1,125 @@
+"""`kartei users add|list|passwd|token`: staff accounts for the web app."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.settings import Settings
+from hub.store import Database, EventStore
+from hub.web.auth import Accounts, UserError
+
+app = typer.Typer(help="Staff accounts for the web app: add, list, change passwords.")
+
+
+@contextlib.asynccontextmanager
+async def opened(loaded: Settings) -> AsyncIterator[Accounts]:
+    store = EventStore(Database(loaded.database_url, pool_size=1))
+    await store.start()
+    try:
+        yield Accounts(store.db)
+    finally:
+        await store.close()
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return typer.get_text_stream("stdin").readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Repeat: "):
+        fail("the passwords differ")
+    return first
+
+
+@app.command("add")
+def add_command(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin or staff")] = "staff",
+    language: Annotated[str, typer.Option(help="de or en")] = "de",
+    name: Annotated[str, typer.Option("--name", help="Display name")] = "",
+    stdin: Annotated[bool, typer.Option("--password-stdin", help="Password from stdin.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Adds a user (asks for the password)."""
+    loaded = settings(config)
+    password = _password(stdin)
+
+    async def main() -> None:
+        async with opened(loaded) as accounts:
+            await accounts.add(username, password, role=role, language=language, display_name=name)
+
+    try:
+        run_async(main)
+    except UserError as err:
+        fail(str(err))
+    console.print(f"added {escape(username)} ({role})")
+
+
+@app.command("passwd")
+def passwd_command(
+    username: str,
+    stdin: Annotated[bool, typer.Option("--password-stdin", help="Password from stdin.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Sets a user's password, unlocks the account and ends its sessions."""
+    loaded = settings(config)
+    password = _password(stdin)
+
+    async def main() -> None:
+        async with opened(loaded) as accounts:
+            await accounts.set_password(username, password)
+
+    try:
+        run_async(main)
+    except UserError as err:
+        fail(str(err))
+    console.print(f"password of {escape(username)} changed")
+
+
+@app.command("list")
+def list_command(config: ConfigOption = None, as_json: JsonOption = False) -> None:
+    """Lists the users."""
+    loaded = settings(config)
+
+    async def main() -> list[dict[str, object]]:
+        async with opened(loaded) as accounts:
+            return await accounts.list()
+
+    users = run_async(main)
+    if as_json:
+        print(orjson.dumps(users, default=str).decode())
+        return
+    table = Table("user", "name", "role", "language", "locked until")
+    for u in users:
+        table.add_row(
+            *(
+                escape(str(u[k] or ""))
+                for k in ("username", "display_name", "role", "language", "locked_until")
+            )
+        )
+    console.print(table)
+
+
+@app.command("token")
+def token_command(username: str, label: str = "api", config: ConfigOption = None) -> None:
+    """Creates an API token for a user (printed once)."""
+    loaded = settings(config)
+
+    async def main() -> str:
+        async with opened(loaded) as accounts:
+            if username not in {u["username"] for u in await accounts.list()}:
+                raise UserError(f"no user {username!r}")
+            return await accounts.new_token(username, label)
+
+    try:
+        print(run_async(main))
+    except UserError as err:
+        fail(str(err))
