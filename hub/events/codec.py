@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -77,7 +76,7 @@ class EventCodec:
                 if f.default is not dataclasses.MISSING:
                     values[f.name] = f.default
                 else:
-                    values[f.name] = f.default_factory()  # type: ignore[misc]
+                    values[f.name] = f.default_factory()  # type: ignore[misc,operator]
         return values
 
     def type_for(self, name: str) -> type[Event] | None:
@@ -97,9 +96,14 @@ def json_default(value: Any) -> Any:
     return str(value)
 
 
-@functools.cache
+_FIELD_NAMES: dict[type[Event], tuple[str, ...]] = {}
+
+
 def _field_names(cls: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _check_personal_fields(cls: type[Event]) -> None:

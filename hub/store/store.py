@@ -388,12 +388,13 @@ class EventStore:
             try:
                 data = orjson.loads(row[4])
             except orjson.JSONDecodeError as err:
-                log.error("event at position %d (%s) has corrupt JSON: %s", row[0], row[3], err)
                 data = f"corrupt JSON: {err}"
-            else:
-                sealed = data.get(SEALED)
-                if sealed is not None:
-                    subjects.add(sealed["s"])
+            if not isinstance(data, dict | str):
+                data = f"corrupt payload: a JSON {type(data).__name__}, not an object"
+            if isinstance(data, str):
+                log.error("event at position %d (%s) is unreadable: %s", row[0], row[3], data)
+            elif isinstance(sealed := data.get(SEALED), dict):
+                subjects.add(str(sealed.get("s")))
             parsed.append((row, data))
         keys = await self.keys.load(conn, subjects) if subjects else {}
         return [self._decode(row, data, keys) for row, data in parsed]
@@ -403,11 +404,11 @@ class EventStore:
         metadata = _parse_metadata(raw_meta)
         erased = False
         event: Event
-        if isinstance(data, str):
-            event = UnreadableEvent(type_name=type_name, error=data)
-        elif metadata is None:
+        if metadata is None:
             event = UnreadableEvent(type_name=type_name, error="corrupt metadata JSON")
             metadata = Metadata()
+        elif isinstance(data, str):
+            event = UnreadableEvent(type_name=type_name, error=data)
         else:
             sealed = data.get(SEALED)
             try:
@@ -419,7 +420,8 @@ class EventStore:
                 else:
                     event = self._erased(type_name, metadata.schema_version, data)
                     erased = True
-            except ValueError as err:
+            except (ValueError, KeyError, TypeError) as err:
+                # ValueError: the seal does not open; Key/TypeError: a mangled seal.
                 log.error("event at position %d (%s) is unreadable: %s", position, type_name, err)
                 event = UnreadableEvent(type_name=type_name, error=str(err))
         if recorded_at.tzinfo is None:  # SQLite returns naive timestamps; they are UTC

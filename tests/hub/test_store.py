@@ -97,10 +97,24 @@ async def test_corrupt_payload_is_reported_and_reading_goes_on(store: EventStore
             "recorded_at": sa.func.now(),
         }
         await conn.execute(sa.insert(events).values(**row))
-    await store.append("s-1", 2, [Pinged(n=3)])
+    async with store.db.write() as conn:
+        for position, data in ((3, "[1, 2]"), (4, '{"$pd": {"s": "contact:x", "c": 5}}')):
+            await conn.execute(
+                sa.insert(events).values(
+                    **{**row, "position": position, "version": position, "data": data}
+                )
+            )
+    await store.append("s-1", 4, [Pinged(n=5)])
     read = await store.read_all()
-    assert [type(r.event) for r in read] == [Pinged, UnreadableEvent, Pinged]
+    assert [type(r.event) for r in read] == [
+        Pinged,
+        UnreadableEvent,
+        UnreadableEvent,
+        UnreadableEvent,
+        Pinged,
+    ]
     assert "corrupt JSON" in read[1].event.error  # type: ignore[attr-defined]
+    assert "not an object" in read[2].event.error  # type: ignore[attr-defined]
 
 
 async def test_unknown_and_newer_types_read_back(store: EventStore) -> None:
