@@ -195,7 +195,8 @@ class Accounts:
         await self.ensure()
         async with self.db.read() as conn:
             rows = await conn.execute(sa.select(users).order_by(users.c.username))
-            return [{k: v for k, v in row._mapping.items() if k != "password_hash"} for row in rows]
+            fields = [c.name for c in users.columns if c.name != "password_hash"]
+            return [{name: getattr(row, name) for name in fields} for row in rows]
 
     async def count(self) -> int:
         await self.ensure()
