@@ -195,7 +195,7 @@ class Accounts:
         await self.ensure()
         async with self.db.read() as conn:
             rows = await conn.execute(sa.select(users).order_by(users.c.username))
-            fields = [c.name for c in users.columns if c.name != "password_hash"]
+            fields = [str(c.name) for c in users.columns if c.name != "password_hash"]
             return [{name: getattr(row, name) for name in fields} for row in rows]
 
     async def count(self) -> int:
