@@ -78,49 +78,31 @@ class MailIndex:
     )
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+        rows: dict[str, list[dict[str, object]]] = {
+            "messages": [],
+            "participants": [],
+            "mailboxes": [],
+            "links": [],
+        }
         for r in batch:
             match r.event:
                 case EmailReceived() | EmailSent() as mail:
-                    await self._message(conn, r, mail)
+                    _message_rows(rows, r, mail)
                 case EmailSeenInMailbox(mailbox=mailbox):
-                    await self._insert(
-                        conn, self.mailboxes, [{"stream": r.stream, "mailbox": mailbox}]
-                    )
+                    rows["mailboxes"].append({"stream": r.stream, "mailbox": mailbox})
                 case CaptureFailed(source=source):
-                    await self._insert(conn, self.messages, [_row(r, "failed", "", "", source)])
+                    rows["messages"].append(_row(r, "failed", "", "", source))
                 case CommunicationLinked(message_stream=stream, contact_id=contact):
-                    await self._insert(
-                        conn, self.links, [{"stream": stream, "contact_id": contact}]
-                    )
-
-    async def _message(
-        self, conn: AsyncConnection, r: Recorded, mail: EmailReceived | EmailSent
-    ) -> None:
-        direction = "out" if isinstance(mail, EmailSent) else "in"
-        row = _row(r, direction, mail.sender, mail.sender_name, mail.subject)
-        row.update(
-            date=mail.date,
-            message_id=mail.message_id,
-            thread=thread_of(mail, r.stream),
-            attachments=len(mail.attachments),
-        )
-        await self._insert(conn, self.messages, [row])
-        roles = [("from", mail.sender)] + [
-            (role, a)
-            for role, group in (("to", mail.to), ("cc", mail.cc), ("bcc", mail.bcc))
-            for a in group
-        ]
-        people = [{"stream": r.stream, "address": a, "role": role} for role, a in roles if a]
-        await self._insert(conn, self.participants, people)
-        boxes = [{"stream": r.stream, "mailbox": m} for m in mail.mailboxes]
-        await self._insert(conn, self.mailboxes, boxes)
-
-    @staticmethod
-    async def _insert(
-        conn: AsyncConnection, table: sa.Table, rows: list[dict[str, object]]
-    ) -> None:
-        if rows:
-            await conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), rows)
+                    rows["links"].append({"stream": stream, "contact_id": contact})
+        # One statement per table and batch: capture appends thousands of messages at once.
+        for name, table in (
+            ("messages", self.messages),
+            ("participants", self.participants),
+            ("mailboxes", self.mailboxes),
+            ("links", self.links),
+        ):
+            if rows[name]:
+                await conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), rows[name])
 
     # -- queries -------------------------------------------------------------------
 
@@ -177,6 +159,31 @@ class MailIndex:
             if len(found) >= limit:
                 break
         return found
+
+
+def _message_rows(
+    rows: dict[str, list[dict[str, object]]], r: Recorded, mail: EmailReceived | EmailSent
+) -> None:
+    direction = "out" if isinstance(mail, EmailSent) else "in"
+    row = _row(r, direction, mail.sender, mail.sender_name, mail.subject)
+    row.update(
+        date=mail.date,
+        message_id=mail.message_id,
+        thread=thread_of(mail, r.stream),
+        attachments=len(mail.attachments),
+    )
+    rows["messages"].append(row)
+    roles = [("from", mail.sender)] + [
+        (role, a)
+        for role, group in (("to", mail.to), ("cc", mail.cc), ("bcc", mail.bcc))
+        for a in group
+    ]
+    seen = set()
+    for role, address in roles:
+        if address and (address, role) not in seen:
+            seen.add((address, role))
+            rows["participants"].append({"stream": r.stream, "address": address, "role": role})
+    rows["mailboxes"].extend({"stream": r.stream, "mailbox": m} for m in mail.mailboxes)
 
 
 def thread_of(mail: EmailReceived | EmailSent, stream: str) -> str:

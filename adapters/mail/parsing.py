@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import policy
-from email.message import EmailMessage, Message
-from typing import Any
+from email.header import Header, decode_header
+from email.message import Message
 
 from adapters.mail.text import html_to_text, signature_numbers
 
@@ -74,7 +74,9 @@ def parse_email(raw: bytes) -> ParsedEmail:
     if b":" not in head.split(b"\n\n", 1)[0] and b":" not in head.split(b"\r\n\r\n", 1)[0]:
         raise MailParseError("no header fields")
     try:
-        msg = email.message_from_bytes(raw, policy=policy.default)
+        # compat32 builds the MIME tree without parsing every header into objects (a third
+        # of the cost with policy.default); the few headers we use are decoded below.
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
     except Exception as err:  # the parser itself is robust; this is a last line of defence
         raise MailParseError(f"unparseable: {type(err).__name__}: {err}") from err
     defects = [type(d).__name__ for d in msg.defects]
@@ -160,17 +162,56 @@ def _split(raw: bytes) -> tuple[list[bytes], bytes]:
     return fields, body
 
 
-def _header(msg: Message, name: str, defects: list[str]) -> str:
+def _raw_header(msg: Message, name: str) -> str:
+    """The first field of that name, as text (8-bit bytes read as UTF-8, else cp1252)."""
+    for key, value in msg.raw_items():
+        if key.lower() == name:
+            return _text(value)
+    return ""
+
+
+def _text(value: object) -> str:
+    if isinstance(value, Header):
+        value = str(value)
+    text = str(value)
     try:
-        value = msg.get(name)
-    except Exception as err:  # a malformed header the default policy chokes on
-        defects.append(f"bad {name} header: {type(err).__name__}")
-        value = None
-        for key, raw_value in msg.raw_items():
-            if key.lower() == name:
-                value = raw_value
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # undecodable 8-bit bytes, kept as surrogates by the parser
+        data = text.encode("utf-8", "surrogateescape")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("cp1252", "replace")
+    return text
+
+
+def _header(msg: Message, name: str, defects: list[str]) -> str:
+    """A header with RFC 2047 encoded words decoded; unknown charsets fall back."""
+    return _decode_words(_raw_header(msg, name), defects)
+
+
+def _decode_words(value: str, defects: list[str]) -> str:
+    if "=?" not in value:
+        return value
+    try:
+        chunks = decode_header(value)
+    except (ValueError, LookupError, AssertionError) as err:
+        defects.append(f"encoded words: {type(err).__name__}")
+        return value
+    out = []
+    for chunk, charset in chunks:
+        if isinstance(chunk, str):
+            out.append(chunk)
+            continue
+        for candidate in (charset or "ascii", "utf-8", "cp1252"):
+            try:
+                out.append(chunk.decode(candidate))
                 break
-    return "" if value is None else str(value)
+            except (LookupError, UnicodeDecodeError):
+                continue
+        else:
+            out.append(chunk.decode("latin-1"))
+    return "".join(out)
 
 
 def _one_line(value: str) -> str:
@@ -198,18 +239,12 @@ def _date(value: str) -> datetime | None:
 
 
 def _address_pairs(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
-    values: list[Any]
-    try:
-        values = msg.get_all(name) or []
-        texts = [str(v) for v in values]
-    except Exception as err:
-        defects.append(f"bad {name} header: {type(err).__name__}")
-        texts = [str(v) for k, v in msg.raw_items() if k.lower() == name]
+    texts = [_text(v) for k, v in msg.raw_items() if k.lower() == name]
     pairs = []
     for real, addr in email.utils.getaddresses(texts):
         addr = _one_line(addr).strip("<>").lower()
         if "@" in addr and len(addr) <= 320:
-            pairs.append((_one_line(real)[:200], addr))
+            pairs.append((_one_line(_decode_words(real, defects))[:200], addr))
     return pairs[:MAX_ADDRESSES]
 
 
@@ -281,15 +316,11 @@ def _payload(part: Message) -> bytes:
 
 
 def _text_of(part: Message, defects: list[str]) -> str:
-    if isinstance(part, EmailMessage):
-        try:
-            content = part.get_content()
-            if isinstance(content, str):
-                return content
-        except (LookupError, UnicodeError, ValueError, AssertionError, KeyError) as err:
-            defects.append(f"text part: {type(err).__name__}")
     data = _payload(part)
-    charset = part.get_content_charset() or "utf-8"
+    try:
+        charset = part.get_content_charset() or "utf-8"
+    except (LookupError, ValueError):
+        charset = "utf-8"
     for candidate in (charset, "utf-8", "cp1252"):
         try:
             return data.decode(candidate)
@@ -300,8 +331,8 @@ def _text_of(part: Message, defects: list[str]) -> str:
 
 def _filename(part: Message, defects: list[str]) -> str:
     try:
-        name = part.get_filename() or ""
-    except Exception as err:
+        name = _decode_words(_text(part.get_filename() or ""), defects)
+    except Exception as err:  # RFC 2231 in a stranger's spelling
         defects.append(f"attachment name: {type(err).__name__}")
         name = ""
     # A stranger's file name: never a path, no control characters, bounded.

@@ -8,6 +8,7 @@ checkpoint or an SMTP acknowledgement follows the very commit that holds the eve
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import multiprocessing
 import os
@@ -141,10 +142,15 @@ def _numbers(found: Sequence[str], rules: MailRules) -> tuple[str, ...]:
     numbers = []
     for item in found:
         kind, _, written = item.partition(":")
-        e164 = normalize(written, rules.region, rules.own_area_code)
+        e164 = _normalize(written, rules.region, rules.own_area_code)
         if e164:
             numbers.append(f"{kind}:{e164}")
     return tuple(dict.fromkeys(numbers))
+
+
+@functools.lru_cache(maxsize=4096)
+def _normalize(written: str, region: str, area_code: str | None) -> str | None:
+    return normalize(written, region, area_code)  # phonenumbers is slow; signatures repeat
 
 
 async def store_prepared(

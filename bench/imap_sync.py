@@ -1,0 +1,300 @@
+"""Email capture throughput: IMAP first sync against mbsync, SMTP intake against a file sink.
+
+IMAP: one mailbox on a local Dovecot (10,000 messages, mixed sizes, 10% with a 200 KB
+attachment; --quick: 500), copied by `mbsync` (Debian isync) into a Maildir, then captured
+by Kartei (fetch + parse in worker processes + archive + append + checkpoint + the mail
+projections) into a fresh SQLite store, from the same server, in the same run.
+SMTP: 4 connections delivering the same messages to Kartei's journal intake (250 after
+commit, SQLite) and to a bare aiosmtpd server that writes and fsyncs each message to a file.
+
+    python bench/imap_sync.py [--quick] [--messages N] [--smtp-messages N]
+
+The last line printed is one JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import smtplib
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from adapters.imap import client
+from adapters.imap.sync import sync_folder
+from adapters.mail.pipeline import MailIntake, MailRules
+from adapters.mail.smtp import IntakeRules, SmtpJournalIntake
+from hub.archive import Archive
+from hub.capture import Capture
+from hub.health import ComponentHealth
+from hub.projection import ProjectionRunner
+from hub.settings import ImapAccount
+from hub.store import Database, EventStore
+from projections.event_stats import EventStats
+from projections.mail import MailIndex
+from tests.mail.dovecot import Dovecot
+
+WORDS = (
+    "Angebot",
+    "Rechnung",
+    "Lieferung",
+    "Termin",
+    "Rückfrage",
+    "bitte",
+    "danke",
+    "Grüße",
+    "Kunde",
+    "Auftrag",
+    "Bestellung",
+    "Frist",
+    "Zahlung",
+    "Muster",
+    "Ware",
+    "Größe",
+    "Straße",
+)
+RULES = MailRules(own_domains=frozenset({"firma.example"}))
+
+
+def message(n: int, rng: random.Random) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = f"Kunde {n} <kunde{n % 700}@kunde{n % 50}.example>"
+    msg["To"] = "info@firma.example"
+    msg["Subject"] = f"Anfrage {n}: {' '.join(rng.choices(WORDS, k=5))}"
+    msg["Date"] = "Sat, 01 Mar 2025 12:00:00 +0100"
+    msg["Message-ID"] = f"<bench-{n}@kunde.example>"
+    size = int(rng.expovariate(1 / 12_000)) + 500
+    words = []
+    while sum(len(w) + 1 for w in words) < size:
+        words.extend(rng.choices(WORDS, k=50))
+    body = textwrap.fill(" ".join(words), 76)
+    msg.set_content(body + "\n--\nKunde\nTel.: 030 1234567\n")
+    if n % 10 == 0:
+        msg.add_attachment(
+            rng.randbytes(200_000),
+            maintype="application",
+            subtype="pdf",
+            filename=f"Rechnung-{n}.pdf",
+        )
+    return msg.as_bytes()
+
+
+def fill_maildir(dovecot: Dovecot, user: str, raws: list[bytes]) -> None:
+    """Puts the messages straight into the user's Maildir (quicker than APPEND)."""
+    cur = dovecot.root / "home" / user / "Maildir" / "cur"
+    cur.mkdir(parents=True, exist_ok=True)
+    for n, raw in enumerate(raws):
+        (cur / f"{1700000000 + n}.M{n}P1.bench:2,").write_bytes(raw)
+    subprocess.run(
+        [
+            "chown",
+            "-R",
+            f"{os.getuid() if os.geteuid() else 'dovecot'}",
+            str(dovecot.root / "home" / user),
+        ],
+        check=False,
+    )
+
+
+def warm_up(dovecot: Dovecot, user: str) -> None:
+    """Lets Dovecot index the folder before anything is timed."""
+    imap = client.IMAPClient("127.0.0.1", dovecot.port, ssl=False)
+    imap.login(user, Dovecot.PASSWORD)
+    imap.select_folder("INBOX", readonly=True)
+    imap.fetch(imap.search("ALL"), ["RFC822.SIZE"])
+    imap.logout()
+
+
+def run_mbsync(dovecot: Dovecot, user: str, work: Path) -> float:
+    target = work / "mbsync"
+    target.mkdir()
+    config = work / "mbsyncrc"
+    config.write_text(
+        f"IMAPAccount bench\nHost 127.0.0.1\nPort {dovecot.port}\nUser {user}\n"
+        f"Pass {Dovecot.PASSWORD}\nSSLType None\nAuthMechs LOGIN\n\n"
+        f"IMAPStore remote\nAccount bench\n\n"
+        f"MaildirStore local\nPath {target}/\nInbox {target}/INBOX\n\n"
+        f"Channel bench\nFar :remote:INBOX\nNear :local:INBOX\nCreate Near\nSync Pull\n"
+        f"SyncState *\n"
+    )
+    started = time.perf_counter()
+    subprocess.run(["mbsync", "-q", "-c", str(config), "bench"], check=True)
+    return time.perf_counter() - started
+
+
+async def run_kartei(dovecot: Dovecot, user: str, work: Path, workers: int) -> dict[str, float]:
+    store = EventStore(Database(f"sqlite:///{work / 'kartei.db'}"))
+    await store.start()
+    intake = MailIntake(Archive(work / "archive"), RULES, workers=workers)
+    await intake.prepare_many([(message(0, random.Random(0)), "warm")] * 16)  # start the pool
+    account = ImapAccount(
+        name="bench",
+        host="127.0.0.1",
+        port=dovecot.port,
+        security="none",
+        username=user,
+        password=Dovecot.PASSWORD,
+    )
+    capture = Capture(store, "imap:bench", ComponentHealth("bench"))
+    runners = [ProjectionRunner(store, p) for p in (EventStats(), MailIndex())]
+    for runner in runners:
+        await runner.prepare()
+    started = time.perf_counter()
+    imap = await asyncio.to_thread(client.connect, account)
+    try:
+        done = asyncio.Event()
+        following = asyncio.create_task(_follow(runners, done))
+        result = await sync_folder(imap, "bench", "INBOX", intake, capture)
+        synced = time.perf_counter() - started
+        done.set()
+        await following
+        head = await store.head()
+        for runner in runners:
+            await runner.catch_up()
+            assert runner.position >= head
+    finally:
+        await asyncio.to_thread(client.logout, imap)
+    total = time.perf_counter() - started
+    intake.close()
+    await store.close()
+    return {"captured": result.captured, "sync_s": synced, "total_s": total}
+
+
+async def _follow(runners: list[ProjectionRunner], done: asyncio.Event) -> None:
+    """Projections keep up while capture runs, as they do in `kartei run`."""
+    while not done.is_set():
+        for runner in runners:
+            await runner.catch_up()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), 0.2)
+
+
+def deliver(port: int, raws: list[bytes]) -> None:
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+        for raw in raws:
+            smtp.sendmail("mx@firma.example", ["journal@kartei.example"], raw)
+
+
+async def smtp_rate(port: int, raws: list[bytes]) -> float:
+    parts = [raws[i::4] for i in range(4)]
+    started = time.perf_counter()
+    await asyncio.gather(*(asyncio.to_thread(deliver, port, part) for part in parts))
+    return len(raws) / (time.perf_counter() - started)
+
+
+class FileSink:
+    """The baseline: accept, write the message to a file, fsync, answer 250."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.count = 0
+
+    async def handle_DATA(self, server: SMTP, session: object, envelope: object) -> str:
+        self.count += 1
+        path = self.folder / f"{self.count}.eml"
+        data = envelope.original_content  # type: ignore[attr-defined]
+        await asyncio.to_thread(_write_synced, path, data)
+        return "250 OK"
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+async def run_smtp(work: Path, raws: list[bytes]) -> dict[str, float]:
+    sink_dir = work / "sink"
+    sink_dir.mkdir()
+    loop = asyncio.get_running_loop()
+    sink = await loop.create_server(lambda: SMTP(FileSink(sink_dir)), "127.0.0.1", 0)
+    sink_rate = await smtp_rate(sink.sockets[0].getsockname()[1], raws)
+    sink.close()
+    store = EventStore(Database(f"sqlite:///{work / 'smtp.db'}"))
+    await store.start()
+    intake = MailIntake(Archive(work / "smtp-archive"), RULES, workers=1)
+    adapter = SmtpJournalIntake("127.0.0.1", 0, IntakeRules.of([], ["127.0.0.0/8"], 10**8), intake)
+    task = asyncio.create_task(adapter.run(Capture(store, "smtp", ComponentHealth("smtp"))))
+    await adapter.ready.wait()
+    assert adapter.bound_port is not None
+    kartei_rate = await smtp_rate(adapter.bound_port, raws)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    stored = await store.head()
+    await store.close()
+    assert stored == len(raws), (stored, len(raws))
+    return {
+        "sink_msgs_per_s": sink_rate,
+        "kartei_msgs_per_s": kartei_rate,
+        "ratio": kartei_rate / sink_rate,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--messages", type=int)
+    parser.add_argument("--smtp-messages", type=int)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    args = parser.parse_args()
+    count = args.messages or (500 if args.quick else 10_000)
+    smtp_count = args.smtp_messages or (200 if args.quick else 2_000)
+    rng = random.Random(4)
+    raws = [message(n, rng) for n in range(count)]
+    mean_kb = sum(map(len, raws)) / len(raws) / 1024
+    work = Path(tempfile.mkdtemp(prefix="kartei-bench-"))
+    dovecot = Dovecot()
+    dovecot.start()
+    try:
+        fill_maildir(dovecot, "bench", raws)
+        warm_up(dovecot, "bench")
+        mbsync_s = run_mbsync(dovecot, "bench", work)
+        print(f"mbsync: {count} messages in {mbsync_s:.2f} s", file=sys.stderr)
+        kartei = await run_kartei(dovecot, "bench", work, args.workers)
+        print(f"kartei: {kartei}", file=sys.stderr)
+        assert kartei["captured"] == count
+        # SMTP carries CRLF line ends (smtplib sends bytes as they are).
+        wire = [raw.replace(b"\n", b"\r\n") for raw in raws[:smtp_count]]
+        smtp = await run_smtp(work, wire)
+        print(f"smtp: {smtp}", file=sys.stderr)
+    finally:
+        dovecot.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        json.dumps(
+            {
+                "messages": count,
+                "mean_kb": round(mean_kb, 1),
+                "workers": args.workers,
+                "mbsync_s": round(mbsync_s, 2),
+                "kartei_sync_s": round(kartei["sync_s"], 2),
+                "kartei_total_s": round(kartei["total_s"], 2),
+                "ratio_to_mbsync": round(kartei["total_s"] / mbsync_s, 2),
+                "target_ratio": 1.5,
+                "smtp_messages": smtp_count,
+                "smtp_sink_msgs_per_s": round(smtp["sink_msgs_per_s"], 1),
+                "smtp_kartei_msgs_per_s": round(smtp["kartei_msgs_per_s"], 1),
+                "smtp_ratio": round(smtp["ratio"], 2),
+                "smtp_target_ratio": 0.5,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
