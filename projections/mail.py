@@ -38,7 +38,7 @@ class MailIndex:
     """Messages by participant and thread, for timelines and the "unknown senders" list."""
 
     name = "mail"
-    version = 1
+    version = 2
     event_types = frozenset(
         {"EmailReceived", "EmailSent", "EmailSeenInMailbox", "CaptureFailed", "CommunicationLinked"}
     )
@@ -70,6 +70,16 @@ class MailIndex:
         sa.Column("stream", sa.Text, primary_key=True),
         sa.Column("mailbox", sa.Text, primary_key=True),
     )
+    # Phone/fax numbers from the signatures of a sender's mail, offered on their contact
+    # ("from signature") so a later call from that number is recognised.
+    signature_numbers = sa.Table(
+        "mail_signature_numbers",
+        tables,
+        sa.Column("address", sa.Text, primary_key=True),
+        sa.Column("number", sa.Text, primary_key=True),
+        sa.Column("kind", sa.Text, nullable=False),  # phone, fax
+        sa.Column("stream", sa.Text, nullable=False),
+    )
     links = sa.Table(
         "mail_links",
         tables,
@@ -83,6 +93,7 @@ class MailIndex:
             "participants": [],
             "mailboxes": [],
             "links": [],
+            "numbers": [],
         }
         for r in batch:
             match r.event:
@@ -100,6 +111,7 @@ class MailIndex:
             ("participants", self.participants),
             ("mailboxes", self.mailboxes),
             ("links", self.links),
+            ("numbers", self.signature_numbers),
         ):
             if rows[name]:
                 await conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), rows[name])
@@ -133,6 +145,19 @@ class MailIndex:
             sa.select(c.mailbox).where(c.stream == stream).order_by(c.mailbox)
         )
         return [b for (b,) in rows]
+
+    async def numbers_from_signatures(
+        self, conn: AsyncConnection, addresses: Sequence[str]
+    ) -> list[tuple[str, str]]:
+        """(E.164 number, phone/fax) found in signatures of mail from these addresses."""
+        c = self.signature_numbers.c
+        rows = await conn.execute(
+            sa.select(c.number, c.kind)
+            .distinct()
+            .where(c.address.in_([a.lower() for a in addresses]))
+            .order_by(c.number)
+        )
+        return [(n, k) for n, k in rows]
 
     async def unknown_senders(
         self, conn: AsyncConnection, identity: IdentityIndex, limit: int = 100
@@ -184,6 +209,12 @@ def _message_rows(
             seen.add((address, role))
             rows["participants"].append({"stream": r.stream, "address": address, "role": role})
     rows["mailboxes"].extend({"stream": r.stream, "mailbox": m} for m in mail.mailboxes)
+    if direction == "in":
+        for item in mail.signature_phones:
+            kind, _, number = item.partition(":")
+            rows["numbers"].append(
+                {"address": mail.sender, "number": number, "kind": kind, "stream": r.stream}
+            )
 
 
 def thread_of(mail: EmailReceived | EmailSent, stream: str) -> str:

@@ -19,7 +19,7 @@ async def test_timeline_threads_and_unknown_senders(store: EventStore, intake: M
         2, sender="info@firma.example", to="eva@neu.example", body="Antwort\n"
     ).replace(b"Message-ID:", b"In-Reply-To: <msg-1@kunde.example>\r\nMessage-ID:", 1)
     other = messages.simple(3, sender="kunde@bekannt.example")
-    await capture(store, intake, [first, reply, other], "imap:info/INBOX")
+    await capture(store, intake, [first, reply, other, messages.CP1252], "imap:info/INBOX")
     await capture(store, intake, [b"Delivered-To: x\r\n" + first], "imap:anna/INBOX")
     await store.append(
         "contact-1", None, [ContactCreated(contact_id="1", emails=("kunde@bekannt.example",))]
@@ -34,11 +34,15 @@ async def test_timeline_threads_and_unknown_senders(store: EventStore, intake: M
         assert len(eva) == 2
         assert await mail.thread(conn, eva[0]) == list(reversed(eva))
         assert await mail.mailboxes_of(conn, eva[1]) == ["imap:anna/INBOX", "imap:info/INBOX"]
-        [unknown] = await mail.unknown_senders(conn, identity)
+        _, unknown = await mail.unknown_senders(conn, identity)
+        assert await mail.numbers_from_signatures(conn, ["jw@alt.example"]) == [
+            ("+49301234567", "phone"),
+            ("+49301234568", "fax"),
+        ]
     assert (unknown.address, unknown.name, unknown.messages) == ("eva@neu.example", "Eva Neu", 1)
     await store.append(
         "links", None, [CommunicationLinked(message_stream=unknown.last_stream, contact_id="1")]
     )
     await runners[0].catch_up()
     async with store.db.read() as conn:
-        assert await mail.unknown_senders(conn, identity) == []
+        assert [u.address for u in await mail.unknown_senders(conn, identity)] == ["jw@alt.example"]
