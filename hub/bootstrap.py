@@ -67,7 +67,7 @@ def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:
         return []
     identity, tasks = kartei.projection("identity"), kartei.projection("tasks")
     lang = settings.kartei.language
-    return [CallbackPolicy(kartei.store.db, identity, tasks, lang)]  # type: ignore[arg-type]
+    return [CallbackPolicy(kartei.store.db, identity, tasks, lang)]  # type: ignore[arg-type,list-item]
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:

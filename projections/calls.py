@@ -91,17 +91,16 @@ class CallLog:
         name: str,
     ) -> None:
         e = r.event
+        assert isinstance(e, CallRinging | CallPlaced)
         values = {
             "number": number,
             "number_raw": raw,
             "caller_name": name,
             "line": e.line,
-            "started_at": e.at or r.recorded_at,  # type: ignore[attr-defined]
+            "started_at": e.at or r.recorded_at,
         }
         stmt = dialect_insert(conn, self.calls).values(
-            **self._row(r, direction, "ringing"),
-            **values,
-            extension=e.extension,  # type: ignore[attr-defined]
+            **self._row(r, direction, "ringing"), **values, extension=e.extension
         )
         # A late ring after the hang-up fills in what it knows; the status stays.
         await conn.execute(stmt.on_conflict_do_update(index_elements=["stream"], set_=values))
@@ -169,10 +168,11 @@ class CallLog:
 
     def _row(self, r: Recorded, direction: str, status: str) -> dict[str, Any]:
         e = r.event
+        assert isinstance(e, CallRinging | CallPlaced | CallAnswered | CallEnded)
         return {
             "stream": r.stream,
             "call_id": e.call_id,
-            "source": e.source,  # type: ignore[attr-defined]
+            "source": e.source,
             "direction": direction,
             "status": status,
             "recorded_at": r.recorded_at,
