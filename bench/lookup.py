@@ -20,6 +20,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -109,7 +110,7 @@ async def bench_lookup(contacts: int, lookups: int, workdir: Path) -> dict[str, 
         async with store.db.read() as conn:
             for raw in asked[:200]:  # warm the statement cache and the page cache
                 await identity.lookup_number(conn, raw)
-            driver = (await conn.get_raw_connection()).driver_connection
+            driver: Any = (await conn.get_raw_connection()).driver_connection
             for _ in range(ROUNDS):
                 held = []
                 for raw in asked:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import random
 from pathlib import Path
+from typing import Any
 
 from hub.events.contacts import Address, Phone
 from hub.phone import normalize
 
-Card = dict[str, object]
+Card = dict[str, Any]
 
 GIVEN = [
     "Anna",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
@@ -25,7 +25,7 @@ class ContactDirectory:
 
     name = "contacts"
     version = 1
-    event_types = ("ContactCreated", "ContactChanged", "ContactsMerged")
+    event_types: Collection[str] | None = ("ContactCreated", "ContactChanged", "ContactsMerged")
     tables = sa.MetaData()
     contacts = sa.Table(
         "contacts",

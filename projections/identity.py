@@ -6,12 +6,13 @@ lookup is one indexed query (exact number, or the longest switchboard prefix).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from hub.contacts.keys import MIN_PREFIX_LENGTH, normalize_email, switchboard_prefixes
 from hub.contacts.model import Contact, evolve
@@ -53,7 +54,7 @@ class IdentityIndex:
 
     name = "identity"
     version = 1
-    event_types = ("ContactCreated", "ContactChanged", "ContactsMerged")
+    event_types: Collection[str] | None = ("ContactCreated", "ContactChanged", "ContactsMerged")
     tables = sa.MetaData()
     cards = sa.Table(
         "identity_cards",
@@ -93,7 +94,7 @@ class IdentityIndex:
         self.own_area_code = own_area_code or None
         self._by_number = _number_query(self)
         self._by_email = _email_query(self)
-        self._compiled: dict[int, sa.engine.Compiled] = {}
+        self._compiled: dict[int, SQLCompiler] = {}
 
     # -- lookups (the hot path) ---------------------------------------------------
 
@@ -146,9 +147,10 @@ class IdentityIndex:
         # fetch, close): each trip is a chance to wait for the GIL on the screen-pop path.
         compiled = self._compiled.get(id(statement))
         if compiled is None:
-            compiled = self._compiled[id(statement)] = statement.compile(dialect=conn.dialect)
-        values = compiled.construct_params(params)
-        driver = (await conn.get_raw_connection()).driver_connection
+            compiled = cast(SQLCompiler, statement.compile(dialect=conn.dialect))
+            self._compiled[id(statement)] = compiled
+        values = compiled.construct_params(params) or {}
+        driver: Any = (await conn.get_raw_connection()).driver_connection
         rows = await driver.execute_fetchall(
             compiled.string, [values[name] for name in compiled.positiontup or ()]
         )

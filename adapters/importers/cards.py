@@ -76,11 +76,11 @@ def build_card(
     given, family, company = _names(draft)
     emails = []
     for raw in _split_many(v.get("email", []) + draft.private.get("email", [])):
-        address = normalize_email(raw)
-        if address is None:
+        normalized = normalize_email(raw)
+        if normalized is None:
             warnings.append(f"email {raw!r} is not an address; left out")
-        elif address not in emails:
-            emails.append(address)
+        elif normalized not in emails:
+            emails.append(normalized)
     phones: list[Phone] = []
     for raw, label in draft.phones:
         base, _ = split_extension(raw)

@@ -34,7 +34,7 @@ def read_vcards(data: bytes) -> list[Record]:
 
 def _cards(text: str) -> Iterator[tuple[int, str]]:
     """Each card's text and the line it begins on; folded lines stay with their card."""
-    start, lines = 0, []
+    start, lines = 0, list[str]()
     for number, line in enumerate(text.splitlines(), start=1):
         if _BEGIN.match(line):
             if lines:  # a card without END: give what we have, let the parser judge
@@ -129,7 +129,7 @@ def _tel_field(tel: vobject.base.ContentLine) -> str:
 
 
 def _types(line: vobject.base.ContentLine) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for value in line.params.get("TYPE", []):
         found.update(part.strip().upper() for part in value.split(","))
     # vCard 2.1 writes TEL;CELL;WORK:...

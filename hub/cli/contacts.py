@@ -131,6 +131,7 @@ def show_command(
     card = run_async(main)
     if card is None:
         fail(f"no contact {contact_id}", code=1)
+        return
     if json:
         typer.echo(orjson.dumps(card_json(card)).decode())
         return

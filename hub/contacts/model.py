@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from hub.events import Event
 from hub.events.contacts import Address, ContactChanged, ContactCreated, ContactsMerged, Phone
@@ -101,7 +102,7 @@ def fold(contact_id: str, events: list[Event]) -> Contact:
     return contact
 
 
-def _values(event: ContactCreated | ContactChanged, skip_none: bool) -> dict[str, object]:
+def _values(event: ContactCreated | ContactChanged, skip_none: bool) -> dict[str, Any]:
     values = {name: getattr(event, name) for name in CARD_FIELDS}
     if skip_none:
         values = {k: v for k, v in values.items() if v is not None}
