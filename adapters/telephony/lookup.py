@@ -13,6 +13,7 @@ from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.telephony.ratelimit import RateLimit
 from adapters.telephony.webhooks import token_matches
 from hub.store import Database
 
@@ -29,9 +30,11 @@ def lookup_router(db: Database, index: NumberIndex, token: str, base_url: str = 
     """The lookup endpoint; `base_url` makes the card links absolute."""
     router = APIRouter(prefix="/telephony", tags=["telephony"])
     base = base_url.rstrip("/")
+    limit = RateLimit()
 
     @router.get("/lookup/{given}", include_in_schema=False)
     async def lookup(given: str, number: str = Query("", max_length=64)) -> JSONResponse:
+        limit.check()
         if not token_matches(given, token):
             raise HTTPException(status_code=404)
         async with db.read() as conn:

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from adapters.telephony.model import CallTracker, Signal
+from adapters.telephony.ratelimit import RateLimit
 from adapters.telephony.recording import record_calls
 from adapters.telephony.webhook_parsing import (
     MAX_BODY_BYTES,
@@ -59,6 +60,7 @@ class WebhookIntake:
     ) -> None:
         self.capture = capture
         self.token = token
+        self.limit = RateLimit()
         self.base_url = base_url.rstrip("/") if base_url else None
         self.trackers = {
             name: CallTracker(name, normalize, ring_timeout=ring_timeout) for name in PROVIDERS
@@ -69,6 +71,7 @@ class WebhookIntake:
 
         @router.post("/{provider}/{token}", include_in_schema=False)
         async def webhook(provider: str, token: str, request: Request) -> Response:
+            self.limit.check()
             if provider not in PROVIDERS or not token_matches(token, self.token):
                 raise HTTPException(status_code=404)
             return await self.receive(provider, request)

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import HTTPException
 
+from adapters.telephony.ratelimit import BURST, RateLimit
 from hub.bootstrap import bootstrap
 from hub.settings import settings_from_dict
 from hub.store import EventStore
@@ -127,3 +129,15 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient, store: Event
         headers={"content-type": "application/x-www-form-urlencoded"},
     )
     assert reply.status_code == 400 and await store.head() == 0
+
+
+def test_rate_limit_refuses_a_flood_and_recovers() -> None:
+    now = [0.0]
+    limit = RateLimit(rate=10, burst=BURST, clock=lambda: now[0])
+    assert all(limit.allow() for _ in range(BURST))
+    assert not limit.allow()
+    with pytest.raises(HTTPException) as refused:
+        limit.check()
+    assert refused.value.status_code == 429
+    now[0] += 0.1
+    assert limit.allow() and not limit.allow()
