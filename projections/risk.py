@@ -272,7 +272,7 @@ class RiskList:
             .order_by(t.c.at_risk.desc(), t.c.score.desc(), t.c.updated_at.desc())
             .limit(limit)
         )
-        rows = [dict(row._mapping) for row in await conn.execute(query)]
+        rows = [{str(k): v for k, v in row._mapping.items()} for row in await conn.execute(query)]
         for row in rows:
             row["complaints"] = orjson.loads(row["complaints"])
         return rows

@@ -24,7 +24,7 @@ app = typer.Typer(help="Complaint/praise classifier and churn risk.", no_args_is
 
 @app.callback(invoke_without_command=True)
 def backlog_command(ctx: typer.Context, config: ConfigOption = None) -> None:
-    """Classify every message not classified yet (resumable), with progress."""
+    """Classify every message not classified yet (resumable), then apply the churn rule."""
     if ctx.invoked_subcommand is not None:
         return
     loaded = settings(config)
@@ -34,7 +34,7 @@ def backlog_command(ctx: typer.Context, config: ConfigOption = None) -> None:
         kartei = bootstrap(loaded, adapters=[])
         await kartei.store.start()
         try:
-            await _catch_up(kartei, ["identity", "contacts"], ["classifier"])
+            await _catch_up(kartei, ["identity", "contacts"], ["classifier", "churn"])
         finally:
             await kartei.store.close()
 
@@ -79,8 +79,10 @@ def eval_command(
     _require_classifier(loaded)
     try:
         examples = read_csv(file)
-    except (OSError, ValueError, KeyError) as err:
-        fail(f"{file}: {err}")
+    except ValueError as err:
+        fail(str(err))
+    except (OSError, UnicodeDecodeError) as err:
+        fail(f"{file}: cannot read: {err}")
     model = _model(loaded)
     predicted = [p.label for p in _predict_all(model, [e.text for e in examples])]
     scores = score([e.label for e in examples], predicted)
@@ -94,47 +96,44 @@ def eval_command(
 
 @app.command("train")
 def train_command(
-    extra: Annotated[list[Path] | None, typer.Argument(help="More labeled CSV files.")] = None,
+    files: Annotated[list[Path] | None, typer.Argument(help="More labeled CSV files.")] = None,
     json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
     """Refit the head on the shipped data plus the firm's corrections (and CSV files)."""
     from policies.classifier.setup import cache_dir, trained_head
-    from policies.classifier.train import CORRECTION_WEIGHT, SHIPPED, Example, read_csv, train
+    from policies.classifier.train import CORRECTION_WEIGHT, Example, read_csv, train
 
     loaded = settings(config)
     _require_classifier(loaded)
     if loaded.classifier.model != "builtin":
         fail("`classify train` trains the builtin model's head; [classifier] model is not builtin")
     corrections = run_async(lambda: _corrections(loaded))
-    examples = read_csv(SHIPPED)
-    examples += [Example(t, label, "correction", CORRECTION_WEIGHT) for t, label in corrections]
-    for path in extra or []:
+    extra = [Example(t, label, "correction", CORRECTION_WEIGHT) for t, label in corrections]
+    for path in files or []:
         try:
-            examples += read_csv(path, CORRECTION_WEIGHT)
-        except (OSError, ValueError, KeyError) as err:
-            fail(f"{path}: {err}")
+            extra += read_csv(path, CORRECTION_WEIGHT)
+        except ValueError as err:
+            fail(str(err))
+        except (OSError, UnicodeDecodeError) as err:
+            fail(f"{path}: cannot read: {err}")
     model = _model(loaded)
-    head = train(
-        model.encoder,
-        examples,
-        cache=cache_dir(loaded),  # type: ignore[union-attr]
-        trained_on=f"shipped + {len(corrections)} corrections + {len(extra or [])} files",
-    )
+    trained_on = f"shipped + {len(corrections)} corrections + {len(files or [])} files"
+    head = train(model.encoder, extra, cache=cache_dir(loaded), trained_on=trained_on)
     target = trained_head(loaded)
     target.parent.mkdir(parents=True, exist_ok=True)
     head.save(target)
     summary = {
         "head": str(target),
         "version": head.version,
-        "examples": len(examples),
+        "extra_examples": len(extra),
         "corrections": len(corrections),
     }
     if json:
         sys.stdout.write(orjson.dumps(summary).decode() + "\n")
     else:
         console.print(
-            f"head {head.version} trained on {len(examples)} examples "
+            f"head {head.version}: shipped data + {len(extra)} examples "
             f"({len(corrections)} corrections) -> {target}",
             highlight=False,
         )

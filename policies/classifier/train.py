@@ -88,11 +88,17 @@ def _examples(inner: tarfile.TarFile) -> list[Example]:
 def read_csv(path: Path, weight: float = 1.0) -> list[Example]:
     """Examples from a CSV with columns text and label (source optional)."""
     with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    bad = [r for r in rows if r.get("label") not in LABELS]
-    if bad:
-        raise ValueError(f"{path}: label must be one of {', '.join(LABELS)} (got {bad[0]!r})")
-    return [Example(r["text"], r["label"], r.get("source", ""), weight) for r in rows]
+        reader = csv.DictReader(f)
+        if not {"text", "label"} <= set(reader.fieldnames or ()):
+            raise ValueError(f"{path}: needs the columns text and label")
+        rows = list(reader)
+    for line, row in enumerate(rows, start=2):
+        if row["label"] not in LABELS or not isinstance(row["text"], str):
+            got = str(row["label"])[:40]
+            raise ValueError(
+                f"{path}: line {line}: label must be one of {', '.join(LABELS)} (got {got!r})"
+            )
+    return [Example(r["text"], r["label"], r.get("source") or "", weight) for r in rows]
 
 
 def write_csv(path: Path, examples: Iterable[Example]) -> None:
