@@ -10,6 +10,8 @@ import phonenumbers
 # brackets; "(0)" is the German habit of showing the trunk prefix inside +49 (0) 30 ...
 _TRUNK_IN_BRACKETS = re.compile(r"\(\s*0\s*\)")
 _NOISE = re.compile(r"[\s/\-.()]")
+# Longer text is not a phone number (the longest written forms are about 40 characters).
+MAX_NUMBER_TEXT = 64
 
 
 def normalize(raw: str | None, region: str = "DE", own_area_code: str | None = None) -> str | None:
@@ -18,7 +20,7 @@ def normalize(raw: str | None, region: str = "DE", own_area_code: str | None = N
     `own_area_code` (e.g. "30" or "030") completes local numbers sent without an area
     code, as many PBXs do for calls from the same city.
     """
-    if not raw:
+    if not raw or len(raw) > MAX_NUMBER_TEXT:
         return None
     text = _TRUNK_IN_BRACKETS.sub("", raw.strip())
     text = _NOISE.sub("", text)
@@ -48,6 +50,8 @@ _SWITCHBOARD = re.compile(r"\d\s*[-‐–]\s*0\s*$")
 
 def split_extension(raw: str) -> tuple[str, str | None]:
     """The number without a written extension suffix, and the extension (or None)."""
+    if len(raw) > MAX_NUMBER_TEXT:  # no phone number is this long; spare the regex
+        return raw, None
     m = _EXTENSION.search(raw)
     if m is None or not re.search(r"\d", raw[: m.start()]):
         return raw, None

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+MAX_QUERY = 200  # characters of a search that count; nobody types more into a search box
 _PHONEISH = re.compile(r"^[\d\s+/().\-]+$")
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
@@ -79,7 +80,7 @@ def document(parts: Iterable[str | None]) -> str:
 
 def terms(query: str) -> list[str]:
     """The fragments all of which a card must contain; a phone number is one fragment."""
-    text = unicodedata.normalize("NFC", query).strip().lower()
+    text = unicodedata.normalize("NFC", query[:MAX_QUERY]).strip().lower()
     if _PHONEISH.match(text) and sum(c.isdigit() for c in text) >= 3:
         digits = re.sub(r"\D", "", text)
         return [digits[2:] if digits.startswith("00") else digits]

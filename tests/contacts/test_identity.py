@@ -151,3 +151,8 @@ async def test_rebuilding_the_index_gives_the_same_answers(firm: Directory) -> N
     async with firm.store.db.read() as conn:
         assert (await firm.identity.lookup_number(conn, "+49 30 5550-77")).how == "switchboard"
         assert await firm.identity.lookup_email(conn, "anna.schulz@baeckerei-schulz.de")
+
+
+async def test_a_huge_caller_string_is_refused_quickly(firm: Directory) -> None:
+    async with firm.store.db.read() as conn:
+        assert await firm.identity.lookup_number(conn, "0" + " " * 100_000 + "x1") is None
