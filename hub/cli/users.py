@@ -14,7 +14,7 @@ from rich.table import Table
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
 from hub.settings import Settings
-from hub.store import Database, EventStore
+from hub.store import Database
 from hub.web.auth import Accounts, UserError
 
 app = typer.Typer(help="Staff accounts for the web app: add, list, change passwords.")
@@ -22,12 +22,13 @@ app = typer.Typer(help="Staff accounts for the web app: add, list, change passwo
 
 @contextlib.asynccontextmanager
 async def opened(loaded: Settings) -> AsyncIterator[Accounts]:
-    store = EventStore(Database(loaded.database_url, pool_size=1))
-    await store.start()
+    if loaded.database.url is None:
+        loaded.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(loaded.database_url, pool_size=1)
     try:
-        yield Accounts(store.db)
+        yield Accounts(db)
     finally:
-        await store.close()
+        await db.dispose()
 
 
 def _password(from_stdin: bool) -> str:

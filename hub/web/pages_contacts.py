@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,7 @@ FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; 
 FRAME_CSP_IMAGES = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; base-uri 'none'"
 )
+WRITE_WAIT_SECONDS = 2.0
 ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 
 
@@ -43,6 +46,25 @@ def kartei(request: Request) -> Any:
 
 def meta(request: Request) -> Metadata:
     return Metadata(source="web", actor=user_of(request).username)
+
+
+async def caught_up(request: Request, position: int, *names: str) -> None:
+    """Read-your-writes: waits (briefly) until running projections have applied `position`."""
+    projections = request.app.state.kartei.projections
+    for name in names:
+        runner = projections.get(name)
+        if runner is None or runner.health.state != "ok":
+            continue
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(WRITE_WAIT_SECONDS):
+                await runner.wait_for(position)
+
+
+async def contact_written(request: Request, contact_id: str) -> None:
+    """Waits until the directory and identity index show a contact's latest event."""
+    stream = await kartei(request).store.read_stream(f"contact-{contact_id}")
+    if stream:
+        await caught_up(request, stream[-1].position, "contacts", "identity")
 
 
 def _not_found(request: Request) -> HTMLResponse:
@@ -63,6 +85,7 @@ async def create_contact(request: Request) -> Response:
         contact_id = await service.create(card, actor=user_of(request).username)
     except (ContactError, ValueError) as err:
         return page(request, "message.html", 400, message=str(err))
+    await contact_written(request, contact_id)
     return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
 
 
@@ -117,6 +140,7 @@ async def save_contact(request: Request, contact_id: str) -> Response:
         return page(request, "message.html", 409, message="Someone else changed this contact.")
     except (ContactError, ValueError) as err:
         return page(request, "message.html", 400, message=str(err))
+    await contact_written(request, contact_id[:200])
     return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
 
 
@@ -129,6 +153,7 @@ async def merge(request: Request, contact_id: str, duplicate: Text) -> Response:
         )
     except (ContactError, ConcurrencyError, ValueError) as err:
         return page(request, "message.html", 400, message=str(err))
+    await contact_written(request, duplicate.strip()[:200])
     return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
 
 
@@ -145,9 +170,10 @@ async def add_note(
             by=user_of(request).username,
             about_stream=about[:200] or None,
         )
-        await kartei(request).store.append(
+        done = await kartei(request).store.append(
             f"contact-{contact_id[:200]}", None, [NewEvent(note, None, meta(request))]
         )
+        await caught_up(request, done.positions[-1], "timeline")
     if back == "none":
         return Response(status_code=204)
     return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
@@ -190,7 +216,10 @@ async def append_task(
         assignee=assignee[:64] or None,
         due=due_at,
     )
-    await kartei(request).store.append(f"task-{task_id}", 0, [NewEvent(event, None, meta(request))])
+    done = await kartei(request).store.append(
+        f"task-{task_id}", 0, [NewEvent(event, None, meta(request))]
+    )
+    await caught_up(request, done.positions[-1], "tasks", "timeline")
     return task_id
 
 
@@ -242,7 +271,8 @@ async def link_message(request: Request, stream: str, contact_id: Text) -> Respo
     event = CommunicationLinked(
         message_stream=stream, contact_id=contact_id.strip(), by=user_of(request).username
     )
-    await kartei(request).store.append(stream, None, [NewEvent(event, None, meta(request))])
+    done = await kartei(request).store.append(stream, None, [NewEvent(event, None, meta(request))])
+    await caught_up(request, done.positions[-1], "timeline")
     return RedirectResponse(f"/contacts/{contact_id.strip()}", status_code=303)
 
 

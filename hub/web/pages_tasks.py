@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from hub.events import NewEvent
 from hub.events.tasks import TaskAssigned, TaskCompleted, TaskSnoozed
 from hub.web import data
-from hub.web.pages_contacts import append_task, meta
+from hub.web.pages_contacts import append_task, caught_up, meta
 from hub.web.render import page, user_of
 
 router = APIRouter(include_in_schema=False)
@@ -57,9 +57,10 @@ async def _known(request: Request, task_id: str) -> bool:
 async def _append(request: Request, task_id: str, event: Any) -> Response:
     if not await _known(request, task_id):
         return page(request, "message.html", 404, message="Not found.")
-    await request.app.state.kartei.store.append(
+    done = await request.app.state.kartei.store.append(
         f"task-{task_id}", None, [NewEvent(event, None, meta(request))]
     )
+    await caught_up(request, done.positions[-1], "tasks", "timeline")
     return RedirectResponse(request.headers.get("x-back") or "/tasks", status_code=303)
 
 

@@ -1,0 +1,102 @@
+"""End to end in a real headless Chromium: log in, create a contact, see a captured email on
+the card, complete a task, and the screen pop from a RING line on the FRITZ!Box socket.
+
+The FRITZ!Box is the protocol peer from tests/telephony (a TCP server speaking the call
+monitor's line format on the real socket the driver connects to).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from hub.events.notes import NoteAdded
+from hub.store import EventStore
+from tests.web.events import email
+from tests.web.live import DOCS, running
+
+pytestmark = pytest.mark.slow
+
+
+def ring_line(kind: str, cid: int, *fields: str) -> str:
+    stamp = datetime.now().strftime("%d.%m.%y %H:%M:%S")
+    return ";".join([stamp, kind, str(cid), *fields]) + ";"
+
+
+async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, backend: str) -> None:
+    async with running(store, tmp_path) as live:
+        page = await live.page()
+        # A new contact through the form.
+        await page.click("text=Neuer Kontakt")
+        await page.fill("input[name=given_name]", "Erika")
+        await page.fill("input[name=family_name]", "Muster")
+        await page.fill("input[name=company]", "Muster GmbH")
+        await page.fill("input[name=customer_number]", "K-1001")
+        await page.fill("input[name=emails]", "erika@kunde.example")
+        await page.fill("input[name=phones]", "030 123456")
+        await page.click("main button[type=submit]")
+        await page.wait_for_url(re.compile(r"/contacts/[0-9a-f]+$"))
+        card_url = page.url
+        # A captured email shows on the card.
+        _, position = await email(
+            live.kartei.store,
+            "erika@kunde.example",
+            "Reklamation Lieferung 4711",
+            text="Die Lieferung kam beschädigt an.",
+        )
+        await live.caught_up("timeline", position)
+        await page.goto(card_url)
+        await page.wait_for_selector("text=Reklamation Lieferung 4711")
+        # A task from the card, completed in the queue.
+        await page.fill("input[name=title]", "Ersatz schicken")
+        await page.click(".task-form button")
+        await page.wait_for_selector("text=Ersatz schicken")
+        if backend == "sqlite":
+            await page.screenshot(path=str(DOCS / "screenshot-card.png"), full_page=True)
+        await page.goto(f"{live.base_url}/tasks")
+        await page.click("tr.task:has-text('Ersatz schicken') button.complete")
+        await page.wait_for_selector("text=Keine offenen Aufgaben.")
+        # The screen pop: the pop slides in on whatever page is open.
+        await page.goto(f"{live.base_url}/")
+        await page.wait_for_selector("body[data-pop=connected]", state="attached")
+        await live.peer.send([ring_line("RING", 0, "030123456", "3012345", "SIP0")])
+        pop = page.locator(".pop")
+        await pop.locator(".pop-name").wait_for(timeout=5000)
+        assert await pop.locator(".pop-name").text_content() == "Erika Muster"
+        assert "K-1001" in (await pop.text_content() or "")
+        assert "Reklamation Lieferung 4711" in (
+            await pop.locator(".pop-recent").text_content() or ""
+        )
+        if backend == "sqlite":
+            await page.screenshot(path=str(DOCS / "screenshot-pop.png"))
+        await live.peer.send([ring_line("CONNECT", 0, "4", "030123456")])
+        await page.locator(".pop.answered").wait_for(timeout=5000)
+        await live.peer.send([ring_line("DISCONNECT", 0, "42")])
+        await page.locator(".pop.ended .pop-note").wait_for(timeout=5000)
+        await page.fill(".pop-note", "Ersatz zugesagt")
+        await page.check(".pop-follow")
+        await page.click(".pop-save")
+        await page.locator(".pop").wait_for(state="detached", timeout=5000)
+        notes = [r.event for r in await live.kartei.store.read_all(0, 1000, types=["NoteAdded"])]
+        assert [n.text for n in notes if isinstance(n, NoteAdded)] == ["Ersatz zugesagt"]
+        tasks = await live.kartei.store.read_all(0, 1000, types=["TaskOpened"])
+        assert [r.event.title for r in tasks][-1] == "Ersatz zugesagt"  # type: ignore[attr-defined]
+        if backend == "sqlite":
+            await live.caught_up("timeline", tasks[-1].position)
+            await page.goto(f"{live.base_url}/")
+            await page.screenshot(path=str(DOCS / "screenshot-dashboard.png"), full_page=True)
+
+
+async def test_unknown_caller_and_reconnect(store: EventStore, tmp_path: Path) -> None:
+    """An unknown number offers "create contact"; a reloaded page resumes without doubles."""
+    async with running(store, tmp_path) as live:
+        page = await live.page()
+        await page.wait_for_selector("body[data-pop=connected]", state="attached")
+        await live.peer.send([ring_line("RING", 1, "01761234567", "3012345", "SIP0")])
+        await page.locator(".pop .pop-create").wait_for(timeout=5000)
+        href = await page.locator(".pop .pop-create").get_attribute("href")
+        assert href == "/contacts/new?phone=%2B491761234567"
+        assert await page.locator(".pop").count() == 1
