@@ -165,6 +165,9 @@ class ClassifierSection(Section):
     batch_size: int = Field(default=16, ge=1, le=512)
     device: Literal["cpu"] = "cpu"
     threads: int = Field(default=0, ge=0, le=256)  # 0: torch decides
+    # "process": the model runs in a niced worker process (capture keeps its pace);
+    # "thread": in a thread of the Kartei process (less memory, slows capture).
+    worker: Literal["process", "thread"] = "process"
     # Where the converted encoder is built; empty: <data_dir>/models.
     cache_dir: Path | None = None
 

@@ -303,7 +303,7 @@ def _model(loaded: Settings):  # type: ignore[no-untyped-def]
     from policies.classifier.setup import model_loader
 
     try:
-        return model_loader(loaded)()
+        return model_loader(loaded, in_process=True)()
     except ModelUnavailableError as err:
         fail(str(err))
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 QK = 32
+ENCODER_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 

@@ -1,10 +1,11 @@
 """Whenever a customer writes (email, fax, a note of what they said), classify it.
 
-Runs behind capture as a policy: batches of messages go to the model in a worker thread
-(torch releases the GIL while it computes), so the event loop and capture never wait on
-it. Each MessageClassified carries an idempotency key made of the model version and the
-cause's position, and the runner moves the checkpoint in the same commit, so a restart
-resumes where it stopped and never classifies a message twice with the same model.
+Runs behind capture as a policy: batches of messages go to the model through a worker
+thread (by default the model itself runs in a niced worker process, see worker.py), so
+the event loop and capture never wait on it. Each MessageClassified carries an
+idempotency key made of the model version and the cause's position, and the runner
+moves the checkpoint in the same commit, so a restart resumes where it stopped and
+never classifies a message twice with the same model.
 """
 
 from __future__ import annotations
@@ -142,3 +143,6 @@ class ClassifierPolicy:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+        close = getattr(self._model, "close", None)
+        if close is not None:
+            close()

@@ -13,6 +13,7 @@ from policies.alerts import AlertPolicy, Card, Deliverer
 from policies.churn import ChurnPolicy
 from policies.classifier.model import DEFAULT_HEAD, load_model
 from policies.classifier.policy import ClassifierPolicy, Model
+from policies.classifier.worker import WorkerModel
 from policies.digest import Digest
 from projections.risk import Rule
 
@@ -57,18 +58,21 @@ def head_path(settings: Settings) -> Path:
     return own if own.is_file() else DEFAULT_HEAD
 
 
-def model_loader(settings: Settings) -> Callable[[], Model]:
+def model_loader(settings: Settings, *, in_process: bool = False) -> Callable[[], Model]:
     """A function that loads the configured model (call it off the event loop)."""
     section = settings.classifier
+    kwargs = {
+        "model": section.model,
+        "cache_dir": cache_dir(settings),
+        "head": head_path(settings),
+        "label_map": dict(section.label_map),
+        "threads": section.threads,
+    }
 
     def load() -> Any:
-        return load_model(
-            section.model,
-            cache_dir=cache_dir(settings),
-            head=head_path(settings),
-            label_map=dict(section.label_map),
-            threads=section.threads,
-        )
+        if section.worker == "process" and not in_process:
+            return WorkerModel(kwargs)
+        return load_model(**kwargs)  # type: ignore[arg-type]
 
     return load
 
