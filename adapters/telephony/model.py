@@ -39,6 +39,7 @@ class Signal:
     answered_by: str | None = None
     duration: int | None = None
     cause: str | None = None  # an explicit cause from the PBX (busy, rejected, voicemail)
+    direction: str | None = None  # when a later phase says it (for calls not seen starting)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +167,7 @@ class CallTracker:
     def _late_or_missing(self, s: Signal) -> _Call:
         """A call we did not see start: missing phases, or phases arriving late."""
         key = self._call_key(s.call_id, s.at) if self.ids_reused else s.call_id
-        call = _Call(key, "inbound", s.at, self.clock())
+        call = _Call(key, s.direction or "inbound", s.at, self.clock())
         if key not in self._ended and s.phase == "answered":
             self._open[s.call_id] = call
         return call

@@ -88,6 +88,11 @@ def sipgate_signal(fields: Fields, now: datetime) -> Signal | None:
     call_id = _call_id(fields, "callId")
     inbound = _one(fields, "direction") != "out"
     users = [_clip(u) for u in fields.get("user", []) if u][:10]
+    # Later events repeat who calls whom: enough for a call whose newCall we never saw.
+    party = {
+        "number_raw": _number(fields, "from" if inbound else "to"),
+        "direction": "inbound" if inbound else "outbound",
+    }
     if event == "newCall":
         if inbound:
             return Signal(
@@ -113,12 +118,13 @@ def sipgate_signal(fields: Fields, now: datetime) -> Signal | None:
             now,
             extension=_one(fields, "answeringNumber") or None,
             answered_by=users[0] if users else None,
+            **party,
         )
     if event == "hangup":
         cause = _one(fields, "cause")
         if cause not in _SIPGATE_CAUSES:
             raise WebhookBodyError(f"unknown hangup cause {cause[:40]!r}")
-        return Signal("ended", call_id, now, cause=_SIPGATE_CAUSES[cause])
+        return Signal("ended", call_id, now, cause=_SIPGATE_CAUSES[cause], **party)
     if event in ("dtmf", ""):
         return None
     raise WebhookBodyError(f"unknown event {event[:40]!r}")

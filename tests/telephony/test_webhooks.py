@@ -141,3 +141,13 @@ def test_rate_limit_refuses_a_flood_and_recovers() -> None:
     assert refused.value.status_code == 429
     now[0] += 0.1
     assert limit.allow() and not limit.allow()
+
+
+async def test_hangup_of_a_call_never_seen_ringing_keeps_its_party(
+    client: httpx.AsyncClient, store: EventStore
+) -> None:
+    call = {"callId": "late-1", "from": "0301234512", "to": "0171555444", "direction": "out"}
+    await post(client, "sipgate", {**call, "event": "hangup", "cause": "busy"})
+    (ended,) = (r.event for r in await call_events(store))
+    assert ended.direction == "outbound" and ended.number == "+49171555444"
+    assert ended.cause == "busy"
