@@ -71,7 +71,7 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
             await pop.locator(".pop-recent").text_content() or ""
         )
         if backend == "sqlite":
-            await page.screenshot(path=str(DOCS / "screenshot-pop.png"))
+            await page.screenshot(path=str(DOCS / "screenshot-pop.png"), animations="disabled")
         await live.peer.send([ring_line("CONNECT", 0, "4", "030123456")])
         await page.locator(".pop.answered").wait_for(timeout=5000)
         await live.peer.send([ring_line("DISCONNECT", 0, "42")])
