@@ -36,6 +36,7 @@ CALL_TYPES = ("CallRinging", "CallAnswered", "CallEnded")
 BUFFER = 1000
 KEEPALIVE_SECONDS = 15.0
 REPLAY_LIMIT = 500
+MAX_CALLS = 10_000  # remembered lines of recent calls
 
 
 class PopHub:
@@ -95,6 +96,8 @@ class PopHub:
     async def message(self, r: Recorded) -> dict[str, Any] | None:
         e = r.event
         if isinstance(e, CallRinging):
+            if len(self.lines) > MAX_CALLS:
+                self.lines.clear()
             self.lines[r.stream] = (e.line, e.extension)
             card = await self.card(e.caller or e.caller_raw)
             return {
@@ -108,7 +111,7 @@ class PopHub:
                 **card,
             }
         if isinstance(e, CallAnswered):
-            line, extension = self.lines.get(r.stream, ("", None))
+            line, extension = await self.line_of(r.stream)
             return {
                 "id": r.position,
                 "type": "answered",
@@ -118,7 +121,7 @@ class PopHub:
                 "by": e.answered_by or e.extension or "",
             }
         if isinstance(e, CallEnded) and e.direction == "inbound":
-            line, extension = self.lines.pop(r.stream, (e.line, e.extension))
+            line, extension = await self.line_of(r.stream)
             return {
                 "id": r.position,
                 "type": "ended",
@@ -129,6 +132,17 @@ class PopHub:
                 "duration": e.duration_seconds,
             }
         return None
+
+    async def line_of(self, stream: str) -> tuple[str, str | None]:
+        """The line and extension a call rang at (from its ringing event)."""
+        known = self.lines.get(stream)
+        if known is not None:
+            return known
+        for r in await self.kartei.store.read_stream(stream):
+            if isinstance(r.event, CallRinging):
+                self.lines[stream] = (r.event.line, r.event.extension)
+                return self.lines[stream]
+        return ("", None)
 
     async def card(self, number: str) -> dict[str, Any]:
         """What the pop shows about a caller: contact, risk, open tasks, recent history."""
