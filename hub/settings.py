@@ -168,7 +168,7 @@ class ClassifierSection(Section):
     # "process": the model runs in a niced worker process (capture keeps its pace);
     # "thread": in a thread of the Kartei process (less memory, slows capture).
     worker: Literal["process", "thread"] = "process"
-    # Where the converted encoder is built; empty: <data_dir>/models.
+    # Where the converted encoder is built; empty: ~/.cache/kartei/models.
     cache_dir: Path | None = None
 
 

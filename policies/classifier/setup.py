@@ -36,10 +36,11 @@ def unavailable_reason(settings: Settings) -> str | None:
 
 
 def cache_dir(settings: Settings) -> Path:
-    """Where the converted encoder and training embeddings are kept."""
+    """Where the converted encoder is kept (built once per machine)."""
     configured = settings.classifier.cache_dir
     if configured is None:
-        return settings.data_dir / "models"
+        # Per machine, not per data directory: the encoder is 470 MB and the same for all.
+        return Path.home() / ".cache" / "kartei" / "models"
     if not configured.is_absolute() and settings.source is not None:
         return settings.source.parent / configured
     return configured
