@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, NamedTuple, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,20 +20,12 @@ from hub.events import Recorded
 from hub.events.contacts import ContactsMerged, Phone
 from hub.phone import normalize, split_extension
 from hub.sql import upsert
-
-# Direct-dial extensions behind a switchboard are at most this many digits long.
-MAX_EXTENSION_DIGITS = 5
-
-
-class _Hit(NamedTuple):
-    """A row of the lookup statements (see `_resolved`)."""
-
-    contact_id: str
-    display_name: str
-    company: str
-    customer_number: str | None
-    kind: str
-    rank: int
+from projections.identity_queries import (
+    MAX_EXTENSION_DIGITS,
+    email_query,
+    first_row,
+    number_query,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +84,8 @@ class IdentityIndex:
     def __init__(self, region: str = "DE", own_area_code: str | None = None) -> None:
         self.region = region
         self.own_area_code = own_area_code or None
-        self._by_number = _number_query(self)
-        self._by_email = _email_query(self)
+        self._by_number = number_query(self.numbers, self.switchboards, self.cards)
+        self._by_email = email_query(self.emails, self.cards)
         self._compiled: dict[int, SQLCompiler] = {}
 
     # -- lookups (the hot path) ---------------------------------------------------
@@ -107,7 +99,7 @@ class IdentityIndex:
         for k in range(1, MAX_EXTENSION_DIGITS + 1):
             prefix = number[:-k]
             params[f"p{k}"] = prefix if len(prefix) >= MIN_PREFIX_LENGTH else ""
-        row = await self._first(conn, self._by_number, params)
+        row = await first_row(conn, self._by_number, params, self._compiled)
         if row is None:
             return None
         how = "exact" if row.rank == 0 else "switchboard"
@@ -126,7 +118,7 @@ class IdentityIndex:
         normalized = normalize_email(address)
         if normalized is None:
             return None
-        row = await self._first(conn, self._by_email, {"address": normalized})
+        row = await first_row(conn, self._by_email, {"address": normalized}, self._compiled)
         if row is None:
             return None
         return ContactMatch(
@@ -137,24 +129,6 @@ class IdentityIndex:
             "email",
             row.kind,
         )
-
-    async def _first(
-        self, conn: AsyncConnection, statement: sa.Select[Any], params: dict[str, Any]
-    ) -> Any:
-        if conn.dialect.name != "sqlite":
-            return (await conn.execute(statement, params)).first()
-        # One trip to aiosqlite's thread instead of SQLAlchemy's several (cursor, execute,
-        # fetch, close): each trip is a chance to wait for the GIL on the screen-pop path.
-        compiled = self._compiled.get(id(statement))
-        if compiled is None:
-            compiled = cast(SQLCompiler, statement.compile(dialect=conn.dialect))
-            self._compiled[id(statement)] = compiled
-        values = compiled.construct_params(params) or {}
-        driver: Any = (await conn.get_raw_connection()).driver_connection
-        rows = await driver.execute_fetchall(
-            compiled.string, [values[name] for name in compiled.positiontup or ()]
-        )
-        return _Hit(*rows[0]) if rows else None
 
     def normalize(self, raw: str) -> str | None:
         """E.164 for what a phone system sends, with a written extension dropped."""
@@ -253,55 +227,6 @@ class IdentityIndex:
         ]
         if rows:
             await conn.execute(sa.insert(self.emails), rows)
-
-
-def _number_query(index: IdentityIndex) -> sa.Select[Any]:
-    """One statement, built once: the exact number (rank 0), else the longest switchboard
-    prefix (rank k = digits dropped); a person before a company at the same rank."""
-    n, sw = index.numbers, index.switchboards
-    exact = sa.select(n.c.contact_id, sa.literal(0).label("rank")).where(
-        n.c.number == sa.bindparam("number")
-    )
-    parts = [exact]
-    for k in range(1, MAX_EXTENSION_DIGITS + 1):
-        parts.append(
-            sa.select(sw.c.contact_id, sa.literal(k).label("rank")).where(
-                sw.c.prefix == sa.bindparam(f"p{k}")
-            )
-        )
-    hits = sa.union_all(*parts).subquery("hits")
-    return _resolved(index, hits)
-
-
-def _email_query(index: IdentityIndex) -> sa.Select[Any]:
-    e = index.emails
-    hits = (
-        sa.select(e.c.contact_id, sa.literal(0).label("rank"))
-        .where(e.c.address == sa.bindparam("address"))
-        .subquery("hits")
-    )
-    return _resolved(index, hits)
-
-
-def _resolved(index: IdentityIndex, hits: Any) -> sa.Select[Any]:
-    """The live card behind each hit (a merged contact's survivor), best hit first."""
-    found = index.cards.alias("found")
-    live = index.cards.alias("live")
-    return (
-        sa.select(
-            live.c.contact_id,
-            live.c.display_name,
-            live.c.company,
-            live.c.customer_number,
-            live.c.kind,
-            hits.c.rank,
-        )
-        .select_from(hits)
-        .join(found, found.c.contact_id == hits.c.contact_id)
-        .join(live, live.c.contact_id == sa.func.coalesce(found.c.merged_into, found.c.contact_id))
-        .order_by(hits.c.rank, sa.case((live.c.kind == "person", 0), else_=1), live.c.contact_id)
-        .limit(1)
-    )
 
 
 def _redirect(cards: dict[str, Contact], event: ContactsMerged) -> dict[str, Contact]:

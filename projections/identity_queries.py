@@ -1,0 +1,96 @@
+"""The identity index's lookup statements, built once, and how they are run fast."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.compiler import SQLCompiler
+
+# Direct-dial extensions behind a switchboard are at most this many digits long.
+MAX_EXTENSION_DIGITS = 5
+
+
+class Hit(NamedTuple):
+    """A row of the lookup statements (see `_resolved`)."""
+
+    contact_id: str
+    display_name: str
+    company: str
+    customer_number: str | None
+    kind: str
+    rank: int
+
+
+async def first_row(
+    conn: AsyncConnection,
+    statement: sa.Select[Any],
+    params: dict[str, Any],
+    cache: dict[int, SQLCompiler],
+) -> Any:
+    """The first row of a lookup statement, on SQLite in one driver round trip."""
+    if conn.dialect.name != "sqlite":
+        return (await conn.execute(statement, params)).first()
+    # One trip to aiosqlite's thread instead of SQLAlchemy's several (cursor, execute,
+    # fetch, close): each trip is a chance to wait for the GIL on the screen-pop path.
+    compiled = cache.get(id(statement))
+    if compiled is None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=conn.dialect))
+        cache[id(statement)] = compiled
+    values = compiled.construct_params(params) or {}
+    driver: Any = (await conn.get_raw_connection()).driver_connection
+    rows = await driver.execute_fetchall(
+        compiled.string, [values[name] for name in compiled.positiontup or ()]
+    )
+    return Hit(*rows[0]) if rows else None
+
+
+def number_query(numbers: sa.Table, switchboards: sa.Table, cards: sa.Table) -> sa.Select[Any]:
+    """One statement, built once: the exact number (rank 0), else the longest switchboard
+    prefix (rank k = digits dropped); a person before a company at the same rank."""
+    n, sw = numbers, switchboards
+    exact = sa.select(n.c.contact_id, sa.literal(0).label("rank")).where(
+        n.c.number == sa.bindparam("number")
+    )
+    parts = [exact]
+    for k in range(1, MAX_EXTENSION_DIGITS + 1):
+        parts.append(
+            sa.select(sw.c.contact_id, sa.literal(k).label("rank")).where(
+                sw.c.prefix == sa.bindparam(f"p{k}")
+            )
+        )
+    hits = sa.union_all(*parts).subquery("hits")
+    return _resolved(cards, hits)
+
+
+def email_query(emails: sa.Table, cards: sa.Table) -> sa.Select[Any]:
+    """One statement, built once: the contact behind an address."""
+    e = emails
+    hits = (
+        sa.select(e.c.contact_id, sa.literal(0).label("rank"))
+        .where(e.c.address == sa.bindparam("address"))
+        .subquery("hits")
+    )
+    return _resolved(cards, hits)
+
+
+def _resolved(cards: sa.Table, hits: Any) -> sa.Select[Any]:
+    """The live card behind each hit (a merged contact's survivor), best hit first."""
+    found = cards.alias("found")
+    live = cards.alias("live")
+    return (
+        sa.select(
+            live.c.contact_id,
+            live.c.display_name,
+            live.c.company,
+            live.c.customer_number,
+            live.c.kind,
+            hits.c.rank,
+        )
+        .select_from(hits)
+        .join(found, found.c.contact_id == hits.c.contact_id)
+        .join(live, live.c.contact_id == sa.func.coalesce(found.c.merged_into, found.c.contact_id))
+        .order_by(hits.c.rank, sa.case((live.c.kind == "person", 0), else_=1), live.c.contact_id)
+        .limit(1)
+    )
