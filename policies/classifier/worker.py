@@ -24,6 +24,9 @@ def _start(load_kwargs: dict[str, Any], nice: int) -> None:
     global _model, _error
     if nice:
         os.nice(nice)
+    if not load_kwargs.get("threads"):
+        # Leave a core to capture: classification runs behind, capture must not slow down.
+        load_kwargs = {**load_kwargs, "threads": max(1, (os.cpu_count() or 2) - 1)}
     try:
         _model = load_model(**load_kwargs)
     except Exception as err:  # reported by _describe: a failing initializer loses the reason
@@ -43,7 +46,7 @@ def _predict(texts: list[str]) -> list[Prediction]:
 class WorkerModel:
     """A model loaded and run in one worker process; same interface as the model itself."""
 
-    def __init__(self, load_kwargs: dict[str, Any], *, nice: int = 10) -> None:
+    def __init__(self, load_kwargs: dict[str, Any], *, nice: int = 19) -> None:
         # spawn, not fork: forking a process that may hold torch's thread pools is unsafe.
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(
