@@ -107,10 +107,11 @@ def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
         # Take transaction control from the sqlite3 module, so BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        # First, so that even switching to WAL waits for a busy writer instead of failing.
+        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before the SMTP intake says 250 (acknowledge after commit).
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
