@@ -42,6 +42,8 @@ class EmailChannel:
     async def send(self, address: str, subject: str, text: str) -> None:
         """Sends one mail; raises ConnectionError (retry) or PermanentSendError."""
         message = EmailMessage()
+        # Names in the subject come from strangers' mail: no line breaks into the header.
+        subject = " ".join(subject.split())[:200]
         message["From"], message["To"], message["Subject"] = self.sender, address, subject
         message["Message-ID"] = make_msgid(domain="kartei.local")
         message.set_content(text)
