@@ -63,3 +63,17 @@ def test_empty_and_hostile_input() -> None:
     assert own_part("\r\n\r\n>>>\x00\n-- ") == ""
     assert own_part("Fehler\x00\ufeff in der Rechnung") == "Fehler\x00\ufeff in der Rechnung"
     assert customer_words("Re:", "> only a quote") == ""
+
+
+def test_messages_without_customer_words_are_not_classified() -> None:
+    from hub.events.mail import EmailReceived
+    from hub.events.notes import NoteAdded
+    from policies.classifier.policy import message_of
+
+    only_quote = EmailReceived(sender="a@b.example", subject="AW:", text="> Ihr Angebot\n-- \nX")
+    assert message_of(only_quote) is None
+    note = NoteAdded(note_id="n1", contact_id="c-1", text="Kunde sehr verärgert: Lieferung fehlt")
+    assert message_of(note) is not None and message_of(note).contact_id == "c-1"  # type: ignore[union-attr]
+    huge = EmailReceived(sender="a@b.example", subject="x", text="ä" * 1_000_000)
+    assert len(message_of(huge).text) <= 2000  # type: ignore[union-attr]
+    assert message_of(object()) is None
