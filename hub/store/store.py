@@ -141,17 +141,17 @@ class EventStore:
         """Notices appends by other processes on the same SQLite file (e.g. `kartei import`
         while `kartei run` serves). In-process appends are pushed; SQLite has no
         cross-process notification, so this checks the head once a second."""
-        seen = await self.head()
+        seen: int | None = None
         while True:
-            await asyncio.sleep(SQLITE_WATCH_SECONDS)
             try:
                 head = await self.head()
             except sa.exc.OperationalError as err:
                 log.warning("cannot read the log head: %s", err)
-                continue
-            if head != seen:
+            else:
+                if seen is not None and head != seen:
+                    self.notifier.bump()
                 seen = head
-                self.notifier.bump()
+            await asyncio.sleep(SQLITE_WATCH_SECONDS)
 
     async def close(self) -> None:
         if self._listener_task is not None:
