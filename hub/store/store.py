@@ -141,14 +141,16 @@ class EventStore:
         """Notices appends by other processes on the same SQLite file (e.g. `kartei import`
         while `kartei run` serves). In-process appends are pushed; SQLite has no
         cross-process notification, so this checks the head once a second."""
-        seen: int | None = None
+        # Starting from 0 wakes readers once at start: whatever another process appended
+        # between their first read and this watch's first look is not missed.
+        seen = 0
         while True:
             try:
                 head = await self.head()
             except sa.exc.OperationalError as err:
                 log.warning("cannot read the log head: %s", err)
             else:
-                if seen is not None and head != seen:
+                if head != seen:
                     self.notifier.bump()
                 seen = head
             await asyncio.sleep(SQLITE_WATCH_SECONDS)
