@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter
 
+from adapters.fax.build import fax_adapters, fax_policies
 from adapters.mail.build import mail_adapters
 from adapters.telegram.setup import alert_channels
 from adapters.telephony.setup import telephony_adapters, telephony_routers
@@ -59,6 +60,7 @@ def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
     return [
         *callback_policy(settings, kartei),
         *risk_policies(settings, kartei, alert_channels(settings)),
+        *fax_policies(settings),
     ]
 
 
@@ -71,7 +73,7 @@ def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:
-    return [*telephony_adapters(settings), *mail_adapters(settings)]
+    return [*telephony_adapters(settings), *mail_adapters(settings), *fax_adapters(settings)]
 
 
 def default_routers(settings: Settings, kartei: Kartei) -> list[APIRouter]:

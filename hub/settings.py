@@ -117,6 +117,22 @@ class MailSection(Section):
     smtp: SmtpIntake = SmtpIntake()
 
 
+class FaxSection(Section):
+    """Fax capture: faxes that a fax line or provider delivers as email (docs/fax.md)."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"  # the fax intake's own SMTP listener
+    port: int = Field(default=2526, ge=0, le=65535)
+    accept_recipients: list[str] = []  # the fax address(es), e.g. "fax@kartei.example"
+    client_networks: list[str] = ["127.0.0.0/8", "::1/128"]
+    imap_folder: str = ""  # reserved: an IMAP folder of faxes (not read yet, see docs)
+    ocr: bool = True  # OCR at capture; off: captured with OCR pending, read by fax-ocr
+    ocr_languages: str = Field(default="deu+eng", pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")
+    max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_message_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    providers_file: Path | None = None  # empty: config/fax-providers.toml shipped with Kartei
+
+
 # A source name becomes part of call stream names and idempotency keys: keep it plain.
 _SOURCE_NAME = r"^[a-z0-9][a-z0-9_-]{0,31}$"
 
@@ -240,6 +256,7 @@ class Settings(Section):
     logging: LoggingSection = LoggingSection()
     contacts: ContactsSection = ContactsSection()
     mail: MailSection = MailSection()
+    fax: FaxSection = FaxSection()
     telephony: TelephonySection = TelephonySection()
 
     classifier: ClassifierSection = ClassifierSection()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.events import calls, classification, contacts, mail, notes, tasks
+from hub.events import calls, classification, contacts, fax, mail, notes, tasks
 from hub.events.base import Event, Metadata, NewEvent, Recorded, UnknownEvent, UnreadableEvent
 from hub.events.codec import EventCodec, UnregisteredEventError
 from hub.events.upcasting import UPCASTERS
@@ -21,6 +21,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
     **mail.EVENTS,
     **classification.EVENTS,
     **notes.EVENTS,
+    **fax.EVENTS,
 }
 
 

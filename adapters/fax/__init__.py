@@ -1,0 +1,1 @@
+"""Fax capture: faxes delivered as email become FaxReceived events (see docs/fax.md)."""
