@@ -60,8 +60,8 @@ def _pdf_preview(data: bytes) -> bytes | None:
     if shutil.which("pdftoppm") is None:
         return None
     done = subprocess.run(
-        ["pdftoppm", "-png", "-gray", "-f", "1", "-l", "1", "-scale-to-x", str(PREVIEW_WIDTH),
-         "-scale-to-y", "-1", "-", "-"],
+        ["pdftoppm", "-png", "-gray", "-f", "1", "-l", "1", "-singlefile", "-scale-to-x",
+         str(PREVIEW_WIDTH), "-scale-to-y", "-1", "-"],
         input=data, capture_output=True, timeout=60, check=False,
     )  # fmt: skip
     return done.stdout if done.returncode == 0 and done.stdout else None
