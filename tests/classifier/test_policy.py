@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
+from hub.bootstrap import bootstrap, run
 from hub.events import NewEvent
 from hub.events.classification import CustomerAtRisk, MessageClassified
 from hub.events.contacts import ContactCreated
@@ -12,7 +14,8 @@ from hub.events.mail import EmailReceived
 from hub.events.tasks import TaskOpened
 from hub.policy import PolicyRunner
 from hub.projection import ProjectionRunner
-from hub.store import ANY, EventStore
+from hub.settings import settings_from_dict
+from hub.store import ANY, Database, EventStore
 from policies.churn import ChurnPolicy
 from policies.classifier.model import EncoderHeadModel
 from policies.classifier.policy import ClassifierPolicy
@@ -131,3 +134,36 @@ async def test_the_event_loop_keeps_running_while_the_model_works(
     assert elapsed > 0.5 and len(gaps) > 10
     assert max(gaps) < 0.25, f"event loop stalled {max(gaps):.3f}s while classifying"
     policy.close()
+
+
+async def test_the_running_kartei_classifies_in_its_worker_process_and_flags_risk(
+    tmp_path: Path, database_url: str, model_cache: Path
+) -> None:
+    """The real composition root and runtime: capture, classifier worker, churn, task."""
+    settings = settings_from_dict(
+        {
+            "kartei": {"data_dir": str(tmp_path)},
+            "database": {"url": database_url},
+            "classifier": {"cache_dir": str(model_cache)},
+        }
+    )
+    seeding = EventStore(Database(database_url))
+    await seeding.start()
+    klaus = ContactCreated(contact_id="c-klaus", family_name="Meier", emails=(KLAUS,))
+    await seeding.append("contact-c-klaus", ANY, [NewEvent(klaus)])
+    mails = [await email(seeding, n, KLAUS, text) for n, text in enumerate(COMPLAINTS[1:4])]
+    await seeding.close()
+    kartei = bootstrap(settings)
+    stop = asyncio.Event()
+    running = asyncio.create_task(run(kartei, stop, web=False))
+    try:
+        # The third classification lands right after the mails; churn reacts to it.
+        async with asyncio.timeout(120):
+            await kartei.policies["churn"].wait_for(mails[-1] + 3)
+        wanted = ("MessageClassified", "CustomerAtRisk", "TaskOpened")
+        found = await kartei.store.read_all(0, 100, types=wanted)
+        assert [r.type_name for r in found] == [*wanted[:1] * 3, *wanted[1:]]
+        assert kartei.health.component("classifier").details["model_version"]
+    finally:
+        stop.set()
+        await running
