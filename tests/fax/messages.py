@@ -26,7 +26,7 @@ def fax_email(
     msg.set_content(body)
     maintype, subtype = content_type.split("/")
     msg.add_attachment(document, maintype=maintype, subtype=subtype, filename=name)
-    return msg.as_bytes()
+    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))  # SMTP wants CRLF
 
 
 def fritzbox(
