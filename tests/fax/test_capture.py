@@ -152,7 +152,6 @@ async def test_ocr_that_cannot_run_is_pending_then_retried(
 
 def test_documents_have_fax_resolution(docs: Documents) -> None:
 
-
     coarse = Image.open(io.BytesIO(docs.g3_coarse))
     assert coarse.info["compression"] == "group3" and tuple(coarse.info["dpi"]) == (200, 100)
     fine = Image.open(io.BytesIO(docs.g4_two_pages))
