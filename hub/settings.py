@@ -125,7 +125,9 @@ class FaxSection(Section):
     port: int = Field(default=2526, ge=0, le=65535)
     accept_recipients: list[str] = []  # the fax address(es), e.g. "fax@kartei.example"
     client_networks: list[str] = ["127.0.0.0/8", "::1/128"]
-    imap_folder: str = ""  # reserved: an IMAP folder of faxes (not read yet, see docs)
+    imap_account: str = ""  # name of a [[mail.imap]] account whose folder holds faxes
+    imap_folder: str = ""  # that folder (e.g. "Fax"); empty: no IMAP fax intake
+    imap_poll_seconds: int = Field(default=60, ge=5)
     ocr: bool = True  # OCR at capture; off: captured with OCR pending, read by fax-ocr
     ocr_languages: str = Field(default="deu+eng", pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)

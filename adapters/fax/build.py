@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from adapters.fax.imap import FaxImapFolder
 from adapters.fax.intake import FaxIntake, FaxRules, FaxSmtpIntake
 from adapters.fax.profiles import load_profiles
 from adapters.fax.retry import FaxOcrPolicy
@@ -9,7 +10,7 @@ from adapters.mail.build import archive_of
 from adapters.mail.smtp import IntakeRules
 from hub.capture import Adapter
 from hub.policy import Policy
-from hub.settings import Settings
+from hub.settings import ConfigError, Settings
 
 
 def fax_rules(settings: Settings) -> FaxRules:
@@ -28,13 +29,23 @@ def fax_rules(settings: Settings) -> FaxRules:
 
 
 def fax_adapters(settings: Settings) -> list[Adapter]:
-    """The fax SMTP listener, when [fax] is enabled."""
+    """The fax SMTP listener and the IMAP fax folder, when [fax] is enabled."""
     fax = settings.fax
     if not fax.enabled:
         return []
     rules = IntakeRules.of(fax.accept_recipients, fax.client_networks, fax.max_message_bytes)
-    intake = FaxIntake(archive_of(settings), fax_rules(settings))
-    return [FaxSmtpIntake(fax.host, fax.port, rules, intake)]  # type: ignore[arg-type]
+    archive, read = archive_of(settings), fax_rules(settings)
+    adapters: list[Adapter] = [
+        FaxSmtpIntake(fax.host, fax.port, rules, FaxIntake(archive, read))  # type: ignore[arg-type]
+    ]
+    if fax.imap_folder:
+        accounts = {a.name: a for a in settings.mail.imap}
+        if fax.imap_account not in accounts:
+            raise ConfigError(f"[fax] imap_account {fax.imap_account!r}: no such [[mail.imap]]")
+        intake = FaxIntake(archive, read, mailbox=None)
+        account = accounts[fax.imap_account]
+        adapters.append(FaxImapFolder(account, fax.imap_folder, intake, fax.imap_poll_seconds))
+    return adapters
 
 
 def fax_policies(settings: Settings) -> list[Policy]:

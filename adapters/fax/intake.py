@@ -133,9 +133,13 @@ def _failed(raw: bytes, mailbox: str, archive: Archive, error: str) -> Prepared:
 
 
 class FaxIntake:
-    """Prepares fax emails off the event loop; same interface as the mail intake."""
+    """Prepares fax emails off the event loop; same interface as the mail intake.
 
-    def __init__(self, archive: Archive, rules: FaxRules, mailbox: str = MAILBOX) -> None:
+    `mailbox` names where faxes came from (the SMTP intake's own name); None: as the
+    caller says (an IMAP folder: ``imap:<account>/<folder>``).
+    """
+
+    def __init__(self, archive: Archive, rules: FaxRules, mailbox: str | None = MAILBOX) -> None:
         self.archive = archive
         self.rules = rules
         self.mailbox = mailbox
@@ -145,7 +149,8 @@ class FaxIntake:
         """Prepares each fax in a thread (OCR runs in a tesseract child process)."""
         root = str(self.archive.root)
         jobs = [
-            asyncio.to_thread(prepare_fax, raw, self.mailbox, self.rules, root) for raw, _ in raws
+            asyncio.to_thread(prepare_fax, raw, self.mailbox or box, self.rules, root)
+            for raw, box in raws
         ]
         items = await asyncio.gather(*jobs)
         refs = [ref for item in items for ref in item.refs]
