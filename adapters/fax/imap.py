@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from adapters.fax.intake import FaxIntake
 from adapters.imap import client
@@ -50,13 +51,9 @@ class FaxImapFolder:
         imap = await asyncio.to_thread(client.connect, self.account)
         try:
             while True:
-                result = await sync_folder(
-                    imap,
-                    f"fax-{self.account.name}",
-                    self.folder,
-                    self.intake,
-                    capture,  # type: ignore[arg-type]
-                )
+                intake: Any = self.intake  # the mail intake's interface (prepare_many)
+                account = f"fax-{self.account.name}"
+                result = await sync_folder(imap, account, self.folder, intake, capture)
                 self.passes += 1
                 capture.health.set("ok", folder=self.folder, captured=result.captured)
                 self.synced.set()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from adapters.fax import ocr
 from adapters.fax.document import DocumentError
@@ -28,7 +28,7 @@ class FaxOcrPolicy:
 
     name = "fax-ocr"
     version = 1
-    event_types = ("FaxReceived",)
+    event_types: Collection[str] | None = ("FaxReceived",)
 
     def __init__(self, archive: Archive, languages: str = "deu+eng") -> None:
         self.archive = archive
