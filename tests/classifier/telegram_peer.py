@@ -10,6 +10,7 @@ without an answer (a network error as the client sees it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from urllib.parse import parse_qs
@@ -24,6 +25,7 @@ class BotApiPeer:
         self.script: list[str] = []  # what to do with the next sendMessage calls
         self.calls: list[str] = []
         self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
 
     @property
     def base_url(self) -> str:
@@ -37,9 +39,15 @@ class BotApiPeer:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
+        for writer in list(self._connections):  # keep-alive connections outlive close()
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+        if self._server is not None:
             await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             while request := await self._request(reader):
                 method, params = request
@@ -57,7 +65,10 @@ class BotApiPeer:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._connections.discard(writer)
             writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
 
     async def _request(self, reader: asyncio.StreamReader) -> tuple[str, dict[str, str]] | None:
         line = await reader.readline()
