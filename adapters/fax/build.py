@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from adapters.fax.imap import FaxImapFolder
 from adapters.fax.intake import FaxIntake, FaxRules, FaxSmtpIntake
-from adapters.fax.profiles import load_profiles
+from adapters.fax.profiles import ProfileError, load_profiles
 from adapters.fax.retry import FaxOcrPolicy
 from adapters.mail.build import archive_of
 from adapters.mail.smtp import IntakeRules
@@ -18,8 +18,12 @@ def fax_rules(settings: Settings) -> FaxRules:
     path = fax.providers_file
     if path is not None and not path.is_absolute() and settings.source is not None:
         path = settings.source.parent / path
+    try:
+        profiles = load_profiles(path)
+    except ProfileError as err:
+        raise ConfigError(f"[fax] providers_file: {err}") from err
     return FaxRules(
-        profiles=load_profiles(path),
+        profiles=profiles,
         languages=fax.ocr_languages,
         max_attachment_bytes=fax.max_attachment_bytes,
         ocr=fax.ocr,

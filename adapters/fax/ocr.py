@@ -10,7 +10,7 @@ from pathlib import Path
 
 from adapters.fax.document import DocumentError, page_images
 
-TIMEOUT = 600  # seconds for one fax, all pages
+TIMEOUT = 240  # seconds for one fax, all pages (the SMTP sender waits for the answer)
 
 
 class OcrError(RuntimeError):

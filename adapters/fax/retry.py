@@ -69,6 +69,6 @@ class FaxOcrPolicy:
         kind = "pdf" if data[:4] == b"%PDF" else FAX_TYPES.get(fax.document_type, "tiff")
         try:
             return ocr.recognize(data, kind, self.languages)
-        except DocumentError as err:
-            log.warning("fax OCR: unreadable document %s: %s", fax.document_ref[:20], err)
+        except (DocumentError, ocr.OcrError) as err:  # this document, not the machine
+            log.warning("fax OCR: gave up on document %s: %s", fax.document_ref[:20], err)
             return None

@@ -17,7 +17,7 @@ from adapters.fax.profiles import ProfileError, load_profiles
 from hub.cli.common import ConfigOption, JsonOption, config_path, console, fail, settings
 from hub.events.fax import FaxReceived
 from hub.events.mail import CaptureFailed
-from hub.settings import Settings
+from hub.settings import ConfigError, Settings
 
 app = typer.Typer(help="Fax capture: try provider profiles on sample emails.", no_args_is_help=True)
 MAX_SAMPLE = 100 * 1024 * 1024
@@ -40,7 +40,7 @@ def test(
         if providers is not None:
             rules = replace(rules, profiles=load_profiles(providers))
         raw = file.read_bytes()[: MAX_SAMPLE + 1]
-    except ProfileError as err:
+    except (ProfileError, ConfigError) as err:
         raise fail(str(err)) from None
     except OSError as err:
         raise fail(f"{file}: {err.strerror or err}") from None

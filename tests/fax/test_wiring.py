@@ -35,6 +35,10 @@ def test_unknown_imap_account_is_a_config_error(tmp_path: Path) -> None:
     config.write_text("[fax]\nenabled = true\nimap_account = 'nope'\nimap_folder = 'Fax'\n")
     with pytest.raises(ConfigError, match="nope"):
         fax_adapters(load_settings(config))
+    (tmp_path / "bad.toml").write_text("[[profile]]\nname = 'x'\nsender = ['(']\n")
+    config.write_text("[fax]\nenabled = true\nproviders_file = 'bad.toml'\n")
+    with pytest.raises(ConfigError, match="bad pattern"):
+        fax_adapters(load_settings(config))
     config.write_text("[fax]\nocr_languages = 'deu; rm -rf /'\n")
     with pytest.raises(ConfigError):
         load_settings(config)
