@@ -98,3 +98,14 @@ def test_cli_shows_what_a_profile_extracts(tmp_path: Path) -> None:
     sample.write_bytes(b"not an email at all")
     result = runner.invoke(app, ["fax", "test", str(sample), "--no-ocr", "--config", str(config)])
     assert result.exit_code == 1 and "error" in result.output
+
+
+def test_ocr_readiness_names_the_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.fax import ocr
+
+    assert ocr.problem("deu+eng") is None
+    assert "tesseract-ocr-klingon" in (ocr.problem("deu+klingon") or "")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert "tesseract-ocr)" in (ocr.problem("deu") or "")
+    with pytest.raises(ocr.OcrError, match="not installed"):
+        ocr.recognize(PDF, "pdf", "deu")
