@@ -12,6 +12,7 @@ from adapters.fax import ocr
 from adapters.fax.intake import FaxRules
 from adapters.fax.retry import FaxOcrPolicy
 from hub.archive import Archive
+from hub.events import NewEvent
 from hub.events.fax import FaxReceived, FaxTextRecognized
 from hub.events.mail import CaptureFailed
 from hub.policy import PolicyRunner
@@ -157,3 +158,20 @@ def test_documents_have_fax_resolution(docs: Documents) -> None:
     fine = Image.open(io.BytesIO(docs.g4_two_pages))
     assert fine.info["compression"] == "group4" and fine.n_frames == 2
     assert fine.width == documents.WIDTH
+
+
+async def test_ocr_retry_gives_up_on_an_unreadable_document(
+    store: EventStore, archive: Archive
+) -> None:
+    broken = FaxReceived(
+        sender="+49221987654", ocr_status="pending", document_ref=archive.put(b"%PDF-1.4 junk")
+    )
+    gone = FaxReceived(
+        sender="+49221987654", ocr_status="pending", document_ref="sha256:" + "0" * 64
+    )
+    await store.append("fax-a", 0, [NewEvent(broken, "a")])
+    await store.append("fax-b", 0, [NewEvent(gone, "b")])
+    runner = PolicyRunner(store, FaxOcrPolicy(archive, "deu+eng"))
+    await runner.prepare()
+    assert await runner.catch_up() == await store.head()  # moved on, nothing appended
+    assert [r.type_name for r in await all_events(store)] == ["FaxReceived", "FaxReceived"]

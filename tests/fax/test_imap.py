@@ -38,7 +38,7 @@ async def test_fax_folder_is_captured_once(
         [fax, messages.placetel(b"%PDF-broken"), b"Subject: x\r\n\r\nno fax"],
     )
     account = account_for(dovecot, mailbox_user)
-    adapter = FaxImapFolder(account, "Fax", FaxIntake(archive, FaxRules(PROFILES), None), 5)
+    adapter = FaxImapFolder(account, "Fax", FaxIntake(archive, FaxRules(PROFILES), None), 0.1)
     task = asyncio.create_task(adapter.run(Capture(store, adapter.name, ComponentHealth("x"))))
     try:
         async with asyncio.timeout(30):
