@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 from adapters.fax.document import DocumentError, page_images
 
+_SLOTS = threading.BoundedSemaphore(os.cpu_count() or 1)  # one tesseract per core at most
 TIMEOUT = 240  # seconds for one fax, all pages (the SMTP sender waits for the answer)
 
 
@@ -48,10 +50,11 @@ def recognize(data: bytes, kind: str, languages: str) -> str:
         listing.write_text("".join(f"{p}\n" for p in pages))
         env = {**os.environ, "OMP_THREAD_LIMIT": "1"}  # one core per fax; faxes in parallel
         try:
-            done = subprocess.run(
-                ["tesseract", str(listing), "stdout", "-l", languages, "--psm", "3"],
-                capture_output=True, timeout=TIMEOUT, check=False, env=env,
-            )  # fmt: skip
+            with _SLOTS:
+                done = subprocess.run(
+                    ["tesseract", str(listing), "stdout", "-l", languages, "--psm", "3"],
+                    capture_output=True, timeout=TIMEOUT, check=False, env=env,
+                )  # fmt: skip
         except subprocess.TimeoutExpired as err:
             raise OcrError(f"tesseract took longer than {TIMEOUT} s") from err
         if done.returncode != 0:
