@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from imapclient import IMAPClient
 
-from adapters.imap import client
+from adapters.imap import checkpoints, client
 from adapters.imap.sync import sync_folder
 from adapters.mail.pipeline import MailIntake
 from hub.capture import Capture
@@ -43,6 +43,7 @@ class ImapAccountCapture:
                     "%s: connection lost (%s); retrying in %.0f s", self.name, message, backoff
                 )
                 capture.health.set("degraded", message, reconnect_in=backoff)
+                await self._record_error(capture, message)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
                 if self.passes:
@@ -91,10 +92,25 @@ class ImapAccountCapture:
                 captured=int(state.get("captured", 0)) + result.captured,  # type: ignore[call-overload]
                 skipped=int(state.get("skipped", 0)) + result.skipped,  # type: ignore[call-overload]
                 progress=None,
+                error=None,
             )
         self.passes += 1
         capture.health.set("ok", folders=self.folders, passes=self.passes)
         self.synced.set()
+
+    async def _record_error(self, capture: Capture, message: str) -> None:
+        """Shows the error on every folder (health and `kartei capture status`)."""
+        for state in self.folders.values():
+            state["error"] = message
+        try:
+            async with capture.transaction() as tx:
+                await checkpoints.ensure_table(tx.connection)
+                for folder in self.folders:
+                    await checkpoints.record_error(
+                        tx.connection, self.account.name, folder, message
+                    )
+        except Exception as err:  # the store may be what failed; health still shows it
+            log.warning("%s: cannot record the error: %s", self.name, err)
 
 
 def _interrupt(imap: IMAPClient) -> None:
