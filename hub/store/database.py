@@ -84,6 +84,8 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
         sync_url = self.url.set(drivername="sqlite" if self.is_sqlite else "postgresql+psycopg")
         engine = sa.create_engine(sync_url, poolclass=sa.NullPool)
+        if self.is_sqlite:
+            event.listen(engine, "connect", _use_wal)
         try:
             with engine.begin() as conn:
                 config = AlembicConfig()
@@ -99,6 +101,13 @@ class Database:
             await self.reader.dispose()
 
 
+def _use_wal(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
 def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
 
@@ -107,9 +116,12 @@ def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
         # Take transaction control from the sqlite3 module, so BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        # First, so that even switching to WAL waits for a busy writer instead of failing.
         cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA journal_mode=WAL")
+        # WAL is a property of the file, set once; asking for it again on every connection
+        # needs a lock that SQLite refuses at once (no busy wait) while another writes.
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before the SMTP intake says 250 (acknowledge after commit).
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA foreign_keys=ON")

@@ -32,6 +32,7 @@ from hub.store.database import Database
 from hub.store.errors import ConcurrencyError, EventTooLargeError
 from hub.store.notify import Notifier, PostgresListener
 from hub.store.schema import events
+from hub.store.tail import Tail
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class EventStore:
         self.keys = KeyRing()
         self._listener_task: asyncio.Task[None] | None = None
         self._listener: PostgresListener | None = None
+        self._tail = Tail(self)
 
     async def start(self) -> None:
         """Migrates the schema and starts noticing other processes' appends."""
@@ -375,7 +377,9 @@ class EventStore:
         position = after
         while True:
             generation = self.notifier.generation
-            batch = await self.read_all(position, batch_size, types=types)
+            batch = await self._tail.after(position, batch_size, types)
+            if batch is None:  # further behind than the shared tail reaches
+                batch = await self.read_all(position, batch_size, types=types)
             if batch:
                 position = batch[-1].position
                 yield batch

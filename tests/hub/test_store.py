@@ -234,3 +234,18 @@ async def test_subscription_sees_appends_of_another_store(make_store) -> None:  
     async with asyncio.timeout(10):
         await got.wait()
     await task
+
+
+async def test_live_readers_share_one_tail_and_fall_back_when_behind(store: EventStore) -> None:
+    from hub.store.tail import Tail
+
+    tail = Tail(store, size=10)
+    assert await tail.after(0, 100, None) == []  # starts at the head: nothing new yet
+    for n in range(40):
+        await store.append(f"s-{n % 3}", ANY, [Renamed(name=str(n)) if n % 4 else Pinged(n=n)])
+    caught_up = await tail.after(30, 100, None)
+    assert caught_up is not None and [r.position for r in caught_up] == list(range(31, 41))
+    pinged = await tail.after(30, 100, ["Pinged"])
+    assert pinged is not None and [r.event.n for r in pinged] == [32, 36]  # type: ignore[attr-defined]
+    assert [r.position for r in await tail.after(30, 3, None) or []] == [31, 32, 33]
+    assert await tail.after(5, 100, None) is None  # trimmed away: read the database

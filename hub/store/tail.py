@@ -1,0 +1,78 @@
+"""The newest events, read once per wake-up and shared by every live reader in the process.
+
+Without it, each projection, policy and browser connection following the log would run
+its own query after every append: a dozen readers queue for the database at the moment
+the screen pop needs its event. The tail reads what is new once; readers that are caught
+up take their events from memory, readers further behind read from the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import itertools
+from collections.abc import Collection
+from typing import TYPE_CHECKING
+
+from hub.events import Recorded
+
+if TYPE_CHECKING:
+    from hub.store.store import EventStore
+
+READ_BATCH = 1000
+
+
+class Tail:
+    """Every event after `start` up to the newest one seen, at most about `size` of them."""
+
+    def __init__(self, store: EventStore, size: int = 5000) -> None:
+        self._store = store
+        self._size = size
+        self._events: list[Recorded] = []
+        self._positions: list[int] = []
+        self._start: int | None = None
+        self._last = 0
+        self._generation = -1
+        self._lock = asyncio.Lock()
+
+    async def after(
+        self, position: int, limit: int, types: Collection[str] | None
+    ) -> list[Recorded] | None:
+        """Events after `position` (None when they are older than what the tail holds)."""
+        await self._refresh()
+        if self._start is None or position < self._start:
+            return None
+        found: list[Recorded] = []
+        start = bisect.bisect_right(self._positions, position)
+        for r in itertools.islice(self._events, start, None):
+            if types is None or r.type_name in types:
+                found.append(r)
+                if len(found) == limit:
+                    break
+        return found
+
+    async def _refresh(self) -> None:
+        generation = self._store.notifier.generation
+        if generation == self._generation:
+            return
+        async with self._lock:
+            if self._generation >= generation:
+                return  # another reader refreshed while this one waited for the lock
+            if self._start is None:
+                self._start = self._last = await self._store.head()
+            else:
+                while batch := await self._store.read_all(self._last, READ_BATCH):
+                    self._events.extend(batch)
+                    self._positions.extend(r.position for r in batch)
+                    self._last = batch[-1].position
+                    if len(batch) < READ_BATCH:
+                        break
+                self._trim()
+            self._generation = generation
+
+    def _trim(self) -> None:
+        excess = len(self._events) - self._size
+        if excess > self._size // 2:
+            self._start = self._positions[excess - 1]
+            del self._events[:excess]
+            del self._positions[:excess]
