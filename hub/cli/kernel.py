@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import orjson
+import sqlalchemy as sa
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -39,7 +40,10 @@ def run_command(config: ConfigOption = None) -> None:
         )
         await run(kartei, stop)
 
-    run_async(main)
+    try:
+        run_async(main)
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
+        fail(f"cannot open the database ({loaded.database_url.split('@')[-1]}): {err.orig}")
 
 
 @app.command("init")

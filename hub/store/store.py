@@ -45,6 +45,7 @@ NO_STREAM = 0  # expected_version: the stream must not exist yet
 # write rates and is far simpler than tracking in-flight transaction ids.
 APPEND_LOCK_ID = 0x4B415254  # "KART"
 SQLITE_WATCH_SECONDS = 1.0
+LISTEN_READY_SECONDS = 30.0
 
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(:lock)")
 
@@ -137,7 +138,8 @@ class EventStore:
                 schema = (await conn.execute(sa.text("SELECT current_schema()"))).scalar_one()
             self._listener = PostgresListener(self.db.libpq_conninfo(), schema, self.notifier)
             self._listener_task = asyncio.create_task(self._listener.run(), name="pg-listen")
-            await self._listener.ready.wait()
+            async with asyncio.timeout(LISTEN_READY_SECONDS):
+                await self._listener.ready.wait()
 
     async def _watch_sqlite(self) -> None:
         """Notices appends by other processes on the same SQLite file (e.g. `kartei import`
