@@ -61,6 +61,31 @@ class KeyRing:
         created[subject] = key
         return key
 
+    async def keys_for_writing(
+        self, conn: AsyncConnection, subjects: Collection[str], created: dict[str, bytes]
+    ) -> dict[str, bytes]:
+        """`key_for_writing` for many subjects: one SELECT and one INSERT at most."""
+        found = {s: k for s in subjects if (k := self._cache.get(s) or created.get(s))}
+        missing = [s for s in subjects if s not in found]
+        if missing:
+            rows = await conn.execute(
+                sa.select(subject_keys.c.subject, subject_keys.c.key).where(
+                    subject_keys.c.subject.in_(missing)
+                )
+            )
+            for subject, key in rows:
+                self._cache[subject] = found[subject] = bytes(key)
+            new = {s: AESGCM.generate_key(bit_length=256) for s in missing if s not in found}
+            if new:
+                now = datetime.now(UTC)
+                await conn.execute(
+                    sa.insert(subject_keys),
+                    [{"subject": s, "key": k, "created_at": now} for s, k in new.items()],
+                )
+                created.update(new)
+                found.update(new)
+        return found
+
     def remember(self, created: dict[str, bytes]) -> None:
         self._cache.update(created)
 

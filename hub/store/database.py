@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,8 @@ class Database:
     BEGIN IMMEDIATE (so a transaction never fails half-way on a lock upgrade) behind an
     in-process lock, while readers use their own connections (WAL lets them read during a
     write). PostgreSQL uses one pool for both.
+
+    Commits are durable (on disk before `write` returns) unless a writer asks otherwise.
     """
 
     def __init__(self, url: str | URL, *, pool_size: int = 5) -> None:
@@ -40,9 +42,12 @@ class Database:
             )
         self.dialect = backend
         self._write_lock: asyncio.Lock | None = None
+        self._synchronous = "FULL"  # for the next SQLite write transaction
         if backend == "sqlite":
             async_url = self.url.set(drivername="sqlite+aiosqlite")
-            self.writer = _sqlite_engine(async_url, begin="BEGIN IMMEDIATE", pool_size=1)
+            self.writer = _sqlite_engine(
+                async_url, begin="BEGIN IMMEDIATE", pool_size=1, synchronous=self._next_sync
+            )
             self.reader = _sqlite_engine(async_url, begin="BEGIN", pool_size=pool_size)
         else:
             async_url = self.url.set(drivername="postgresql+psycopg")
@@ -59,16 +64,28 @@ class Database:
         return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A write transaction: committed when the block ends, rolled back on error."""
+    async def write(self, *, durable: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A write transaction: committed when the block ends, rolled back on error.
+
+        `durable=False` commits without waiting for the disk: the transaction survives a
+        crash of Kartei but may be lost with the last moments before a power failure. For
+        facts where latency matters more (a ringing phone), never for acknowledged mail.
+        """
         if self.is_sqlite:
             if self._write_lock is None:
                 self._write_lock = asyncio.Lock()
-            async with self._write_lock, self.writer.begin() as conn:
-                yield conn
+            async with self._write_lock:
+                self._synchronous = "FULL" if durable else "NORMAL"
+                async with self.writer.begin() as conn:
+                    yield conn
         else:
             async with self.writer.begin() as conn:
+                if not durable:
+                    await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield conn
+
+    def _next_sync(self) -> str:
+        return self._synchronous
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -108,11 +125,13 @@ def _use_wal(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
+def _sqlite_engine(
+    url: URL, *, begin: str, pool_size: int, synchronous: Callable[[], str] | None = None
+) -> AsyncEngine:
     engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _configure(dbapi_connection: Any, _record: Any) -> None:
+    def _configure(dbapi_connection: Any, record: Any) -> None:
         # Take transaction control from the sqlite3 module, so BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -124,11 +143,17 @@ def _sqlite_engine(url: URL, *, begin: str, pool_size: int) -> AsyncEngine:
             cursor.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before the SMTP intake says 250 (acknowledge after commit).
         cursor.execute("PRAGMA synchronous=FULL")
+        record.info["synchronous"] = "FULL"
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: sa.Connection) -> None:
+        # SQLite refuses to change the level inside a transaction, so it is set before BEGIN
+        # (WAL with NORMAL skips the fsync at commit and keeps the database consistent).
+        if synchronous is not None and conn.info.get("synchronous") != (level := synchronous()):
+            conn.exec_driver_sql(f"PRAGMA synchronous={level}")
+            conn.info["synchronous"] = level
         conn.exec_driver_sql(begin)
 
     return engine

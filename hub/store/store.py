@@ -80,6 +80,9 @@ _COLUMNS = (
 )
 
 
+StreamAppend = tuple[str, int | None, Sequence[Event | NewEvent]]
+
+
 @dataclass(frozen=True, slots=True)
 class AppendResult:
     """Positions of the given events (stored positions for duplicates) and the new version."""
@@ -107,6 +110,15 @@ class Transaction:
         result = await self.store._append_in(self, stream, expected_version, new_events)
         self.appended += result.appended
         return result
+
+    async def append_many(self, batch: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Appends to several streams as `append` would, one after the other, in one
+        state read and one INSERT (e.g. a chunk of captured mail, one stream each)."""
+        results = await self.store._append_batch(
+            self, [(s, v, [_new(e) for e in evs]) for s, v, evs in batch]
+        )
+        self.appended += sum(r.appended for r in results)
+        return results
 
 
 class EventStore:
@@ -170,9 +182,10 @@ class EventStore:
     # -- writing -----------------------------------------------------------------
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """Appends and other statements (checkpoints, read-model rows) in one commit."""
-        async with self.db.write() as conn:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Transaction]:
+        """Appends and other statements (checkpoints, read-model rows) in one commit
+        (`durable=False`: see `Database.write`)."""
+        async with self.db.write(durable=durable) as conn:
             tx = Transaction(self, conn)
             yield tx
         self.keys.remember(tx.created_keys)
@@ -184,6 +197,8 @@ class EventStore:
         stream: str,
         expected_version: int | None,
         new_events: Sequence[Event | NewEvent],
+        *,
+        durable: bool = True,
     ) -> AppendResult:
         """Appends events to a stream in one transaction.
 
@@ -191,7 +206,7 @@ class EventStore:
         stream) or ANY. Events whose idempotency key is stored already append nothing and
         report their stored position.
         """
-        async with self.transaction() as tx:
+        async with self.transaction(durable=durable) as tx:
             return await tx.append(stream, expected_version, new_events)
 
     async def _append_in(
@@ -201,39 +216,65 @@ class EventStore:
         expected_version: int | None,
         new_events: Sequence[Event | NewEvent],
     ) -> AppendResult:
-        conn = tx.connection
-        pending = [e if isinstance(e, NewEvent) else NewEvent(e) for e in new_events]
+        pending = [_new(e) for e in new_events]
         if len(pending) == 1:
             single = await self._append_one(tx, stream, expected_version, pending[0])
             if single is not None:
                 return single
-        keys = [p.idempotency_key for p in pending if p.idempotency_key is not None]
-        head, current, stored = await self._append_state(conn, stream, keys)
+        [result] = await self._append_batch(tx, [(stream, expected_version, pending)])
+        return result
 
-        positions: list[int] = []
-        rows: list[dict[str, Any]] = []
+    async def _append_batch(
+        self, tx: Transaction, batch: Sequence[tuple[str, int | None, Sequence[NewEvent]]]
+    ) -> list[AppendResult]:
+        """The general path: check every stream's version and every key, then insert all."""
+        conn = tx.connection
+        streams = list(dict.fromkeys(stream for stream, _, _ in batch))
+        keys = [p.idempotency_key for _, _, ps in batch for p in ps if p.idempotency_key]
+        head, versions, stored = await self._append_state(conn, streams, keys)
+
+        planned: list[tuple[NewEvent, str, int]] = []  # the event, its stream and version
+        results: list[AppendResult] = []
+        for stream, expected_version, pending in batch:
+            current = versions.get(stream, 0)
+            positions: list[int] = []
+            new = 0
+            for p in pending:
+                key = p.idempotency_key
+                if key is not None and key in stored:
+                    positions.append(stored[key])
+                    continue
+                new += 1
+                planned.append((p, stream, current + new))
+                positions.append(head + len(planned))
+                if key is not None:
+                    stored[key] = head + len(planned)  # a repeat of the key later on
+            if new and expected_version is not None and expected_version != current:
+                raise ConcurrencyError(stream, expected_version, current)
+            versions[stream] = current + new
+            results.append(AppendResult(tuple(positions), current + new, new))
+        if not planned:
+            return results
+
+        subjects = {s for p, _, _ in planned if (s := _subject(p.event)) is not None}
+        subject_keys = (
+            await self.keys.keys_for_writing(conn, subjects, tx.created_keys) if subjects else {}
+        )
         now = datetime.now(UTC)
-        for p in pending:
-            key = p.idempotency_key
-            if key is not None and key in stored:
-                positions.append(stored[key])
-                continue
-            row = await self._encode(tx, p, stream, current + len(rows) + 1, now)
-            row["position"] = head + len(rows) + 1
-            if key is not None:
-                stored[key] = row["position"]  # a repeat of the key later in this batch
-            positions.append(row["position"])
+        rows = []
+        for offset, (p, stream, version) in enumerate(planned, start=1):
+            subject = _subject(p.event)
+            sealing_key = subject_keys[subject] if subject is not None else None
+            row = self._encode(p, stream, version, now, sealing_key)
+            row["position"] = head + offset
             rows.append(row)
-        if not rows:
-            return AppendResult(tuple(positions), current, 0)
-        if expected_version is not None and expected_version != current:
-            raise ConcurrencyError(stream, expected_version, current)
         try:
             await conn.execute(sa.insert(events), rows)
         except IntegrityError as err:
             # Only a writer bypassing the append lock can get here; report what we know.
-            raise ConcurrencyError(stream, current, current + 1) from err
-        return AppendResult(tuple(positions), current + len(rows), len(rows))
+            stream = planned[0][1]
+            raise ConcurrencyError(stream, versions[stream], versions[stream] + 1) from err
+        return results
 
     async def _append_one(
         self, tx: Transaction, stream: str, expected_version: int | None, p: NewEvent
@@ -242,7 +283,13 @@ class EventStore:
         moved. None sends the caller to the general path, which says which it was."""
         if not self.db.is_sqlite:
             await tx.connection.execute(_LOCK, {"lock": APPEND_LOCK_ID})
-        row = await self._encode(tx, p, stream, 0, datetime.now(UTC))
+        subject = _subject(p.event)
+        key = None
+        if subject is not None:
+            key = self.keys.cached(subject) or await self.keys.key_for_writing(
+                tx.connection, subject, tx.created_keys
+            )
+        row = self._encode(p, stream, 0, datetime.now(UTC), key)
         del row["version"]
         inserted = (
             await tx.connection.execute(_INSERT_ONE, {**row, "expected": expected_version})
@@ -252,10 +299,10 @@ class EventStore:
         return AppendResult((int(inserted.position),), int(inserted.version), 1)
 
     async def _append_state(
-        self, conn: AsyncConnection, stream: str, keys: list[str]
-    ) -> tuple[int, int, dict[str, int]]:
-        """Takes the append lock; returns the head, the stream's version and the
-        positions of already stored keys, in one round trip."""
+        self, conn: AsyncConnection, streams: list[str], keys: list[str]
+    ) -> tuple[int, dict[str, int], dict[str, int]]:
+        """Takes the append lock; returns the head, the streams' versions (streams without
+        events are missing) and the positions of already stored keys, in one round trip."""
         if self.db.is_sqlite:
             # BEGIN IMMEDIATE has taken SQLite's write lock already.
             query: Any = sa.union_all(
@@ -264,50 +311,46 @@ class EventStore:
                     sa.literal(None, sa.Text),
                     sa.func.coalesce(sa.func.max(events.c.position), 0),
                 ),
-                sa.select(
-                    sa.literal("version"),
-                    sa.literal(None, sa.Text),
-                    sa.func.coalesce(sa.func.max(events.c.version), 0),
-                ).where(events.c.stream == stream),
-                # One JSON parameter instead of an IN list: the statement stays cached.
+                sa.select(sa.literal("version"), events.c.stream, sa.func.max(events.c.version))
+                .where(events.c.stream.in_(_json_values("streams")))
+                .group_by(events.c.stream),
+                # JSON parameters instead of IN lists: the statement stays cached.
                 sa.select(sa.literal("key"), events.c.idempotency_key, events.c.position).where(
-                    events.c.idempotency_key.in_(
-                        sa.select(sa.column("value")).select_from(
-                            sa.func.json_each(sa.bindparam("keys"))
-                        )
-                    )
+                    events.c.idempotency_key.in_(_json_values("keys"))
                 ),
             )
-            rows = (await conn.execute(query, {"keys": orjson.dumps(keys).decode()})).all()
+            as_json = {"streams": orjson.dumps(streams), "keys": orjson.dumps(keys)}
+            rows = (await conn.execute(query, {k: v.decode() for k, v in as_json.items()})).all()
         else:
             rows = (
                 await conn.execute(
-                    sa.text("SELECT kind, key, n FROM events_append_state(:lock, :stream, :keys)"),
-                    {"lock": APPEND_LOCK_ID, "stream": stream, "keys": keys},
+                    sa.text("SELECT kind, key, n FROM events_append_state(:lock, :streams, :keys)"),
+                    {"lock": APPEND_LOCK_ID, "streams": streams, "keys": keys},
                 )
             ).all()
-        head = current = 0
+        head = 0
+        versions: dict[str, int] = {}
         stored: dict[str, int] = {}
         for kind, key, n in rows:
             if kind == "head":
                 head = int(n)
             elif kind == "version":
-                current = int(n)
+                versions[key] = int(n)
             else:
                 stored[key] = int(n)
-        return head, current, stored
+        return head, versions, stored
 
-    async def _encode(
-        self, tx: Transaction, p: NewEvent, stream: str, version: int, now: datetime
+    def _encode(
+        self, p: NewEvent, stream: str, version: int, now: datetime, key: bytes | None
     ) -> dict[str, Any]:
+        """The row for an event; `key` is its data subject's key when it has one."""
         event = p.event
         name = self.codec.name_of(event)
         data = self.codec.to_data(event)
-        subject = event.data_subject()
-        if subject is not None and event.personal_fields:
-            key = self.keys.cached(subject) or await self.keys.key_for_writing(
-                tx.connection, subject, tx.created_keys
-            )
+        subject = _subject(event)
+        if subject is not None:
+            if key is None:  # never store personal fields unsealed
+                raise ValueError(f"no key for data subject {subject!r} of {name}")
             data = seal(data, event.personal_fields, subject, key)
         encoded = orjson.dumps(data, default=json_default).decode()
         if len(encoded) > self.max_event_bytes:
@@ -444,6 +487,20 @@ class EventStore:
         if cls is not None:
             data.update(self.codec.erased_values(cls))
         return self.codec.from_data(name, version, data)
+
+
+def _new(event: Event | NewEvent) -> NewEvent:
+    return event if isinstance(event, NewEvent) else NewEvent(event)
+
+
+def _subject(event: Event) -> str | None:
+    """The data subject whose key seals this event's personal fields, if any."""
+    return event.data_subject() if event.personal_fields else None
+
+
+def _json_values(name: str) -> Any:
+    """SQLite: the values of a JSON array parameter, as a subquery."""
+    return sa.select(sa.column("value")).select_from(sa.func.json_each(sa.bindparam(name)))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -61,6 +61,46 @@ async def test_repeated_key_within_one_batch(store: EventStore) -> None:
     assert result.positions[0] == result.positions[1] != result.positions[2]
 
 
+async def test_append_many_streams_in_one_go(store: EventStore) -> None:
+    await store.append("s-2", NO_STREAM, [NewEvent(Pinged(n=0), "stored")])
+    async with store.transaction() as tx:
+        results = await tx.append_many(
+            [
+                ("s-1", NO_STREAM, [Pinged(n=1, who="Jörg", contact="c1"), Pinged(n=2)]),
+                ("s-2", 1, [NewEvent(Pinged(n=3, who="Anna", contact="c2"), "new")]),
+                ("s-3", ANY, [NewEvent(Pinged(n=4), "stored")]),  # a redelivery
+                ("s-1", 2, [NewEvent(Pinged(n=5), "new")]),  # a repeat of a key in the batch
+                ("s-1", 2, [Pinged(n=6, who="Jörg", contact="c1")]),  # sees the version above
+            ]
+        )
+    assert [(r.version, r.appended) for r in results] == [(2, 2), (2, 1), (0, 0), (2, 0), (3, 1)]
+    assert results[0].positions == (2, 3) and results[1].positions == (4,)
+    assert results[2].positions == (1,) and results[3].positions == (4,)
+    assert results[4].positions == (5,)
+    assert [r.event.n for r in await store.read_all()] == [0, 1, 2, 3, 6]  # type: ignore[attr-defined]
+    assert [r.version for r in await store.read_stream("s-1")] == [1, 2, 3]
+    fresh = EventStore(store.db, test_codec())  # keys made in the batch are on disk
+    assert [r.event.who for r in await fresh.read_stream("s-1")] == ["Jörg", "", "Jörg"]  # type: ignore[attr-defined]
+    async with store.db.read() as conn:
+        subjects = sorted((await conn.execute(sa.select(subject_keys.c.subject))).scalars())
+        raw = "".join((await conn.execute(sa.select(events.c.data))).scalars())
+    assert subjects == ["contact:c1", "contact:c2"] and "Anna" not in raw
+
+
+async def test_append_many_conflict_writes_nothing(store: EventStore) -> None:
+    await store.append("s-2", NO_STREAM, [Pinged(n=0)])
+    with pytest.raises(ConcurrencyError) as caught:
+        async with store.transaction() as tx:
+            await tx.append_many(
+                [
+                    ("s-1", NO_STREAM, [Pinged(n=1, who="Eva", contact="c7")]),
+                    ("s-2", 0, [Pinged(n=2)]),
+                ]
+            )
+    assert (caught.value.stream, caught.value.expected, caught.value.actual) == ("s-2", 0, 1)
+    assert await store.head() == 1 and await store.read_stream("s-1") == []
+
+
 async def test_update_and_delete_are_refused_by_the_database(store: EventStore) -> None:
     await store.append("s-1", NO_STREAM, [Pinged(n=1)])
     for statement in (
@@ -249,3 +289,15 @@ async def test_live_readers_share_one_tail_and_fall_back_when_behind(store: Even
     assert pinged is not None and [r.event.n for r in pinged] == [32, 36]  # type: ignore[attr-defined]
     assert [r.position for r in await tail.after(30, 3, None) or []] == [31, 32, 33]
     assert await tail.after(5, 100, None) is None  # trimmed away: read the database
+
+
+async def test_non_durable_commits_skip_the_disk_wait_only_when_asked(store: EventStore) -> None:
+    query = "PRAGMA synchronous" if store.db.is_sqlite else "SHOW synchronous_commit"
+    full, relaxed = ("2", "1") if store.db.is_sqlite else ("on", "off")
+    levels = []
+    for durable in (True, False, False, True):
+        async with store.transaction(durable=durable) as tx:
+            await tx.append("s-1", ANY, [Pinged(n=1)])
+            levels.append(str((await tx.connection.exec_driver_sql(query)).scalar_one()))
+    assert levels == [full, relaxed, relaxed, full]
+    assert len(await store.read_stream("s-1")) == 4
