@@ -14,7 +14,7 @@ import ipaddress
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -50,6 +50,24 @@ class IntakeRules:
         return any(address in net for net in self.client_networks)
 
 
+class Preparer(Protocol):
+    """What a route's intake does: raw messages in, prepared events out (off the loop)."""
+
+    async def prepare_many(self, raws: Sequence[tuple[bytes, str]]) -> list[Prepared]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Deliveries to these recipients go to another intake (the fax intake) on this listener."""
+
+    recipients: frozenset[str]  # lower-case addresses
+    intake: Preparer
+    mailbox: str
+
+    def takes(self, rcpt_tos: Sequence[str]) -> bool:
+        return any(r.lower() in self.recipients for r in rcpt_tos)
+
+
 @dataclass(slots=True)
 class _Delivery:
     item: Prepared
@@ -61,10 +79,17 @@ class _Delivery:
 class JournalHandler:
     """aiosmtpd hooks: refuse early, store on DATA, answer after commit."""
 
-    def __init__(self, rules: IntakeRules, intake: MailIntake, capture: Capture) -> None:
+    def __init__(
+        self,
+        rules: IntakeRules,
+        intake: MailIntake,
+        capture: Capture,
+        routes: Sequence[Route] = (),
+    ) -> None:
         self.rules = rules
         self.intake = intake
         self.capture = capture
+        self.routes = tuple(routes)
         self.accepted = 0
         self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
 
@@ -94,7 +119,8 @@ class JournalHandler:
         if not self.rules.client_allowed(session.peer):
             return "554 5.7.1 Client host not allowed to deliver here"
         accepted = self.rules.accept_recipients
-        if accepted and address.lower() not in accepted:
+        routed = any(route.takes([address]) for route in self.routes)
+        if accepted and not routed and address.lower() not in accepted:
             return "550 5.1.1 Recipient not accepted by this journal intake"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -104,7 +130,8 @@ class JournalHandler:
         if len(raw) > self.rules.max_message_bytes:
             return "552 5.3.4 Message too big"
         try:
-            [item] = await self.intake.prepare_many([(raw, MAILBOX)])
+            intake, mailbox = self.route(envelope.rcpt_tos)
+            [item] = await intake.prepare_many([(raw, mailbox)])
             if item.event is not None:
                 delivery = _Delivery(item)
                 self._queue.put_nowait(delivery)
@@ -115,6 +142,13 @@ class JournalHandler:
             return "451 4.3.0 Temporary storage problem, try again later"
         self.accepted += 1
         return "250 2.0.0 OK: stored"
+
+    def route(self, rcpt_tos: Sequence[str]) -> tuple[Preparer, str]:
+        """The first route that any recipient matches takes the whole message; else the journal."""
+        for route in self.routes:
+            if route.takes(rcpt_tos):
+                return route.intake, route.mailbox
+        return self.intake, MAILBOX
 
     async def commit_loop(self) -> None:
         """Commits whatever deliveries are waiting in one transaction, again and again."""
@@ -140,17 +174,25 @@ class SmtpJournalIntake:
 
     name = "smtp"
 
-    def __init__(self, host: str, port: int, rules: IntakeRules, intake: MailIntake) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        rules: IntakeRules,
+        intake: MailIntake,
+        routes: Sequence[Route] = (),
+    ) -> None:
         self.host = host
         self.port = port
         self.rules = rules
         self.intake = intake
+        self.routes = list(routes)  # the fax build adds its route before run()
         self.bound_port: int | None = None
         self.ready = asyncio.Event()
         self.handler: JournalHandler | None = None
 
     async def run(self, capture: Capture) -> None:
-        handler = self.handler = JournalHandler(self.rules, self.intake, capture)
+        handler = self.handler = JournalHandler(self.rules, self.intake, capture, self.routes)
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
             lambda: SMTP(
