@@ -73,7 +73,8 @@ def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:
-    return [*telephony_adapters(settings), *mail_adapters(settings), *fax_adapters(settings)]
+    mail = mail_adapters(settings)  # the fax may add its route to the mail SMTP listener
+    return [*telephony_adapters(settings), *mail, *fax_adapters(settings, mail)]
 
 
 def default_routers(settings: Settings, kartei: Kartei) -> list[APIRouter]:

@@ -121,6 +121,9 @@ class FaxSection(Section):
     """Fax capture: faxes that a fax line or provider delivers as email (docs/fax.md)."""
 
     enabled: bool = False
+    # "own": a second SMTP listener on host/port (as before); "mail": the [mail.smtp]
+    # listener hands deliveries to accept_recipients to the fax intake; "off": IMAP only.
+    smtp_listener: Literal["own", "mail", "off"] = "own"
     host: str = "127.0.0.1"  # the fax intake's own SMTP listener
     port: int = Field(default=2526, ge=0, le=65535)
     accept_recipients: list[str] = []  # the fax address(es), e.g. "fax@kartei.example"

@@ -1,8 +1,9 @@
 """From a fax email's raw bytes to a stored FaxReceived: read, archive, OCR, append once.
 
 Reuses the email capture's machinery: `Prepared` and `store_prepared` (exactly once, under
-the message's capture key) and the SMTP journal intake (answer 250 only after commit),
-which `FaxSmtpIntake` runs on its own address with this intake behind it.
+the message's capture key) and the SMTP journal intake (answer 250 only after commit):
+either the mail listener routes the fax addresses to this intake (`fax_route`), or
+`FaxSmtpIntake` runs a listener of its own with this intake behind it.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from adapters.fax.parsing import FaxParseError, parse_fax
 from adapters.fax.profiles import Profile
 from adapters.mail.parsing import capture_key
 from adapters.mail.pipeline import Prepared
-from adapters.mail.smtp import SmtpJournalIntake
+from adapters.mail.smtp import Route, SmtpJournalIntake
 from hub.archive import Archive
 from hub.capture import Capture
 from hub.events.fax import FaxReceived
@@ -160,6 +161,35 @@ class FaxIntake:
 
     def close(self) -> None:
         """Nothing to release (no process pool); here for the mail intake's interface."""
+
+
+def fax_route(addresses: Sequence[str], intake: FaxIntake) -> Route:
+    """Deliveries to the fax addresses on the mail SMTP listener go to the fax intake."""
+    return Route(frozenset(a.lower() for a in addresses), intake, MAILBOX)
+
+
+class FaxRouteHealth:
+    """The fax's health line when faxes arrive on the mail listener: addresses, OCR."""
+
+    name = "fax-smtp"
+    recheck_seconds = 600.0  # an admin who installs a language pack sees it within minutes
+
+    def __init__(self, addresses: Sequence[str], languages: str) -> None:
+        self.addresses = ", ".join(addresses)
+        self.languages = languages
+        self.checked = asyncio.Event()  # set after the first check (tests wait on it)
+
+    async def run(self, capture: Capture) -> None:
+        """Reports OCR readiness now and every few minutes, until cancelled."""
+        route = f"mail SMTP listener, to {self.addresses}"
+        while True:
+            if problem := await asyncio.to_thread(ocr.problem, self.languages):
+                message = f"faxes are kept without text until OCR can run: {problem}"
+                capture.health.set("degraded", message, route=route)
+            else:
+                capture.health.set("ok", route=route)
+            self.checked.set()
+            await asyncio.sleep(self.recheck_seconds)
 
 
 class FaxSmtpIntake(SmtpJournalIntake):
