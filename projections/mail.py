@@ -1,5 +1,8 @@
 """Email read model: messages, their participants, mailboxes and threads; unknown senders.
 
+Faxes are listed here too (direction "fax", the sender's E.164 number in `sender`), so
+unknown fax senders are found the way unknown email senders are.
+
 Which contact a message belongs to is not stored here (invariant 7): the timeline joins
 participants with the identity index at read time, so a contact who gains an address
 later sees their old mail. Staff assignments (CommunicationLinked) are kept as links.
@@ -7,13 +10,15 @@ later sees their old mail. Staff assignments (CommunicationLinked) are kept as l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.events import Recorded
+from hub.events.fax import FaxReceived
 from hub.events.mail import (
     CaptureFailed,
     CommunicationLinked,
@@ -32,15 +37,23 @@ class UnknownSender:
     messages: int
     last_subject: str
     last_stream: str
+    kind: str = "email"  # email: `address` is an email address; fax: an E.164 number
 
 
 class MailIndex:
     """Messages by participant and thread, for timelines and the "unknown senders" list."""
 
     name = "mail"
-    version = 2
+    version = 3
     event_types = frozenset(
-        {"EmailReceived", "EmailSent", "EmailSeenInMailbox", "CaptureFailed", "CommunicationLinked"}
+        {
+            "EmailReceived",
+            "EmailSent",
+            "EmailSeenInMailbox",
+            "CaptureFailed",
+            "CommunicationLinked",
+            "FaxReceived",
+        }
     )
     tables = sa.MetaData()
     messages = sa.Table(
@@ -48,7 +61,7 @@ class MailIndex:
         tables,
         sa.Column("stream", sa.Text, primary_key=True),
         sa.Column("position", sa.BigInteger, nullable=False, index=True),
-        sa.Column("direction", sa.Text, nullable=False),  # in, out, failed
+        sa.Column("direction", sa.Text, nullable=False),  # in, out, failed, fax
         sa.Column("sender", sa.Text, nullable=False, index=True),
         sa.Column("sender_name", sa.Text, nullable=False),
         sa.Column("subject", sa.Text, nullable=False),
@@ -101,6 +114,8 @@ class MailIndex:
                     _message_rows(rows, r, mail)
                 case EmailSeenInMailbox(mailbox=mailbox):
                     rows["mailboxes"].append({"stream": r.stream, "mailbox": mailbox})
+                case FaxReceived() as fax:
+                    rows["messages"].append(_fax_row(r, fax))
                 case CaptureFailed(source=source):
                     rows["messages"].append(_row(r, "failed", "", "", source))
                 case CommunicationLinked(message_stream=stream, contact_id=contact):
@@ -163,24 +178,60 @@ class MailIndex:
         self, conn: AsyncConnection, identity: IdentityIndex, limit: int = 100
     ) -> list[UnknownSender]:
         """Senders of received mail who match no contact and whose mail nobody assigned."""
+        return await self._unknown(conn, "in", identity.lookup_email, limit)
+
+    async def unknown_fax_senders(
+        self, conn: AsyncConnection, identity: IdentityIndex, limit: int = 100
+    ) -> list[UnknownSender]:
+        """Fax numbers that match no contact (nor a company switchboard), faxes unassigned."""
+        return await self._unknown(conn, "fax", identity.lookup_number, limit)
+
+    async def unassigned_from(
+        self, conn: AsyncConnection, sender: str, kind: str = "email", limit: int = 500
+    ) -> list[str]:
+        """Streams of a sender's received mail (or faxes) that nobody assigned yet."""
+        m, links = self.messages.c, self.links.c
+        direction = "fax" if kind == "fax" else "in"
+        rows = await conn.execute(
+            sa.select(m.stream)
+            .where(
+                m.direction == direction,
+                m.sender == sender,
+                ~m.stream.in_(sa.select(links.stream)),
+            )
+            .order_by(m.position)
+            .limit(limit)
+        )
+        return [stream for (stream,) in rows]
+
+    async def _unknown(
+        self,
+        conn: AsyncConnection,
+        direction: str,
+        lookup: Callable[[AsyncConnection, str], Awaitable[Any]],
+        limit: int,
+    ) -> list[UnknownSender]:
         m, links = self.messages.c, self.links.c
         rows = await conn.execute(
             sa.select(
                 m.sender, sa.func.max(m.sender_name), sa.func.count(), sa.func.max(m.position)
             )
-            .where(m.direction == "in", m.sender != "", ~m.stream.in_(sa.select(links.stream)))
+            .where(m.direction == direction, m.sender != "", ~m.stream.in_(sa.select(links.stream)))
             .group_by(m.sender)
             .order_by(sa.func.max(m.position).desc())
             .limit(limit * 3)
         )
+        kind = "fax" if direction == "fax" else "email"
         found = []
-        for address, name, count, position in rows.all():
-            if await identity.lookup_email(conn, address) is not None:
+        for sender, name, count, position in rows.all():
+            if await lookup(conn, sender) is not None:
                 continue
             last = (
                 await conn.execute(sa.select(m.stream, m.subject).where(m.position == position))
             ).one()
-            found.append(UnknownSender(address, name or "", int(count), last.subject, last.stream))
+            found.append(
+                UnknownSender(sender, name or "", int(count), last.subject, last.stream, kind)
+            )
             if len(found) >= limit:
                 break
         return found
@@ -215,6 +266,14 @@ def _message_rows(
             rows["numbers"].append(
                 {"address": mail.sender, "number": number, "kind": kind, "stream": r.stream}
             )
+
+
+def _fax_row(r: Recorded, fax: FaxReceived) -> dict[str, object]:
+    """A fax as a received message: its number as the sender, what the provider wrote
+    (often the station id) as the name."""
+    row = _row(r, "fax", fax.sender or "", fax.sender_raw[:200], fax.subject)
+    row.update(date=fax.received_at, attachments=1 if fax.document_ref else 0)
+    return row
 
 
 def thread_of(mail: EmailReceived | EmailSent, stream: str) -> str:

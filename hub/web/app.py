@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 import hub
-from hub.web import api, pages_account, pages_contacts, pages_tasks, screenpop
+from hub.web import api, pages_account, pages_contacts, pages_senders, pages_tasks, screenpop
 from hub.web.auth import Accounts
 from hub.web.render import HERE
 from hub.web.security import gate
@@ -41,7 +41,7 @@ def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app.state.external_routes = tuple(external)
     app.middleware("http")(gate(app.state.accounts, app.state.external_routes))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (pages_account, pages_contacts, pages_tasks, screenpop, api):
+    for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

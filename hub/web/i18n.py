@@ -115,6 +115,12 @@ GERMAN: dict[str, str] = {
     "Not found.": "Nicht gefunden.",
     "Forbidden.": "Nicht erlaubt.",
     "Last complaint": "Letzte Beschwerde",
+    # Unknown senders (hub/web/pages_senders.py)
+    "Faxes": "Faxe",
+    "Sender": "Absender",
+    "Last": "Zuletzt",
+    "Contact: name, number or ID": "Kontakt: Name, Nummer oder ID",
+    "No single contact matches.": "Kein eindeutiger Kontakt gefunden.",
 }
 
 
