@@ -13,7 +13,7 @@ import re
 import tomllib
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -150,6 +150,9 @@ class FritzBoxLine(Section):
     port: int = Field(default=1012, ge=1, le=65535)
 
 
+_AMI_NAME = r"^[A-Za-z0-9_.+-]{1,80}$"
+
+
 class AsteriskServer(Section):
     """One Asterisk Manager Interface login (manager.conf, read = call)."""
 
@@ -158,6 +161,11 @@ class AsteriskServer(Section):
     port: int = Field(default=5038, ge=1, le=65535)
     username: str = Field(pattern=r"^[^\r\n]+$")
     secret: str = Field(pattern=r"^[^\r\n]+$")
+    # What tells calls from outside apart from the firm's phones: the endpoint names of
+    # the provider trunks (pjsip.conf/sip.conf), and the dialplan contexts calls from
+    # outside enter in (empty: from-trunk, from-pstn, from-external, incoming, ...).
+    trunks: list[Annotated[str, Field(pattern=_AMI_NAME)]] = []
+    inbound_contexts: list[Annotated[str, Field(pattern=_AMI_NAME)]] = []
 
 
 class TelephonySection(Section):

@@ -10,13 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from adapters.telephony.ami_parsing import (
-    AmiCallMapper,
-    AmiFramer,
-    AmiProtocolError,
-    Message,
-    action,
-)
+from adapters.telephony.ami_calls import AmiCallMapper, PbxLayout
+from adapters.telephony.ami_parsing import AmiFramer, AmiProtocolError, Message, action
 from adapters.telephony.connection import (
     RETRYABLE,
     Backoff,
@@ -51,6 +46,7 @@ class AsteriskMonitor:
         secret: str,
         tracker: CallTracker,
         backoff: Backoff | None = None,
+        layout: PbxLayout | None = None,
     ) -> None:
         self.name = name
         self.host = host
@@ -62,7 +58,7 @@ class AsteriskMonitor:
         self.logins = 0
         self.login_failures = 0
         # Kept across reconnects: a call that rang before a drop can end after it.
-        self.mapper = AmiCallMapper()
+        self.mapper = AmiCallMapper(layout)
 
     async def run(self, capture: Capture) -> None:
         async with asyncio.TaskGroup() as tasks:
@@ -129,3 +125,8 @@ class AsteriskMonitor:
             for c in self.tracker.feed(signal)
         ]
         await record_calls(capture, captured)
+        # Calls that reached only phones are not recorded; a count that grows while no
+        # inbound call appears means the trunks or inbound contexts are not configured.
+        capture.health.set(
+            "ok", open_calls=self.mapper.open_calls, internal_calls=self.mapper.internal_calls
+        )

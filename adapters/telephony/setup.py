@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter
 
 from adapters.telephony.ami import AsteriskMonitor
+from adapters.telephony.ami_calls import PbxLayout
 from adapters.telephony.fritzbox import FritzBoxMonitor
 from adapters.telephony.lookup import NumberIndex, lookup_router
 from adapters.telephony.model import CallTracker
@@ -45,8 +46,11 @@ def telephony_adapters(settings: Settings) -> list[Adapter]:
         adapters.append(FritzBoxMonitor(box.name, box.host, box.port, tracker, tz))
     for pbx in section.asterisk:
         tracker = CallTracker(pbx.name, to_e164, ring_timeout=section.ring_timeout_seconds)
+        layout = PbxLayout.of(pbx.trunks, pbx.inbound_contexts)
         adapters.append(
-            AsteriskMonitor(pbx.name, pbx.host, pbx.port, pbx.username, pbx.secret, tracker)
+            AsteriskMonitor(
+                pbx.name, pbx.host, pbx.port, pbx.username, pbx.secret, tracker, layout=layout
+            )
         )
     return adapters
 
