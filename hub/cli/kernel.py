@@ -126,25 +126,16 @@ def events_command(
         kartei = bootstrap(loaded, adapters=[], policies=[], projections=[])
         store = kartei.store
         await store.start()
-        shown = 0
+        read = store.subscribe if follow else store.iter_all
+        left = limit or None
         try:
-            position = after
-            while limit == 0 or shown < limit:
-                batch_size = 500 if limit == 0 else min(500, limit - shown)
-                batch = await store.read_all(
-                    position, batch_size, types=type_, stream_prefix=stream
-                )
-                if not batch:
-                    if not follow:
-                        break
-                    generation = store.notifier.generation
-                    if not await store.read_all(position, 1, types=type_, stream_prefix=stream):
-                        await store.notifier.wait(generation)
-                    continue
-                for recorded in batch:
+            async for batch in read(after, batch_size=500, types=type_, stream_prefix=stream):
+                for recorded in batch[:left]:
                     _print_event(recorded, json)
-                shown += len(batch)
-                position = batch[-1].position
+                if left is not None:
+                    left -= len(batch)
+                    if left <= 0:
+                        break
         finally:
             await store.close()
 

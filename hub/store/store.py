@@ -404,10 +404,17 @@ class EventStore:
             return await self._decode_rows(conn, rows)
 
     async def iter_all(
-        self, after: int = 0, batch_size: int = 1000
+        self,
+        after: int = 0,
+        batch_size: int = 1000,
+        *,
+        types: Collection[str] | None = None,
+        stream_prefix: str | None = None,
     ) -> AsyncIterator[list[Recorded]]:
-        """The whole log after a position, in batches, up to the head as it was at the start."""
-        while batch := await self.read_all(after, batch_size):
+        """The log after a position, in batches, up to its end (filtered as `read_all`)."""
+        while batch := await self.read_all(
+            after, batch_size, types=types, stream_prefix=stream_prefix
+        ):
             yield batch
             after = batch[-1].position
 
@@ -417,14 +424,18 @@ class EventStore:
         *,
         batch_size: int = 500,
         types: Collection[str] | None = None,
+        stream_prefix: str | None = None,
     ) -> AsyncIterator[list[Recorded]]:
-        """Catch up from `after`, then follow the log live, one batch at a time."""
+        """Catch up from `after`, then follow the log live, one batch at a time
+        (filtered as `read_all`)."""
         position = after
         while True:
             generation = self.notifier.generation
-            batch = await self._tail.after(position, batch_size, types)
+            batch = await self._tail.after(position, batch_size, types, stream_prefix)
             if batch is None:  # further behind than the shared tail reaches
-                batch = await self.read_all(position, batch_size, types=types)
+                batch = await self.read_all(
+                    position, batch_size, types=types, stream_prefix=stream_prefix
+                )
             if batch:
                 position = batch[-1].position
                 yield batch

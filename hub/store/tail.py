@@ -36,16 +36,23 @@ class Tail:
         self._lock = asyncio.Lock()
 
     async def after(
-        self, position: int, limit: int, types: Collection[str] | None
+        self,
+        position: int,
+        limit: int,
+        types: Collection[str] | None,
+        stream_prefix: str | None = None,
     ) -> list[Recorded] | None:
-        """Events after `position` (None when they are older than what the tail holds)."""
+        """Events after `position` (None when they are older than what the tail holds),
+        optionally only of some types and streams."""
         await self._refresh()
         if self._start is None or position < self._start:
             return None
         found: list[Recorded] = []
         start = bisect.bisect_right(self._positions, position)
         for r in itertools.islice(self._events, start, None):
-            if types is None or r.type_name in types:
+            if (types is None or r.type_name in types) and (
+                stream_prefix is None or r.stream.startswith(stream_prefix)
+            ):
                 found.append(r)
                 if len(found) == limit:
                     break

@@ -84,6 +84,25 @@ def test_events_json_prints_one_object_per_line(tmp_path: Path) -> None:
     only = kartei("events", "--json", "--stream", "task-2", "--config", config)
     assert [json.loads(x)["stream"] for x in only.stdout.splitlines()] == ["task-2"]
 
+    # --follow waits for new events of the chosen streams, and stops at --limit.
+    arguments = ["--json", "--follow", "--stream", "task-2", "--limit", "2", "--config", config]
+    follow = subprocess.Popen(
+        [*KARTEI, "events", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert follow.stdout is not None
+        assert json.loads(follow.stdout.readline())["data"]["title"] == "Brief"
+        more = script.replace("'Rückruf Müller'", "'Angebot'").replace("'Brief'", "'Mahnung'")
+        subprocess.run([sys.executable, "-c", more.replace("', NO_STREAM", "', None")], check=True)
+        out, err = follow.communicate(timeout=30)
+    finally:
+        follow.kill()
+    assert follow.returncode == 0, err
+    assert [json.loads(x)["data"]["title"] for x in out.splitlines()] == ["Mahnung"]
+
 
 def test_bad_config_is_a_message_not_a_traceback(tmp_path: Path) -> None:
     config = tmp_path / "kartei.toml"

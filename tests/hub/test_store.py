@@ -288,6 +288,8 @@ async def test_live_readers_share_one_tail_and_fall_back_when_behind(store: Even
     pinged = await tail.after(30, 100, ["Pinged"])
     assert pinged is not None and [r.event.n for r in pinged] == [32, 36]  # type: ignore[attr-defined]
     assert [r.position for r in await tail.after(30, 3, None) or []] == [31, 32, 33]
+    of_s1 = await tail.after(30, 100, None, "s-1")
+    assert of_s1 is not None and [r.position for r in of_s1] == [32, 35, 38]
     assert await tail.after(5, 100, None) is None  # trimmed away: read the database
 
 
