@@ -30,9 +30,13 @@ class Reaction:
 
 
 class Policy(Protocol):
-    name: str
-    version: int
-    event_types: Collection[str] | None
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def event_types(self) -> Collection[str] | None:
+        """Event types it reacts to; None: every event."""
 
     async def react(self, batch: Sequence[Recorded]) -> Sequence[Reaction]: ...
 

@@ -30,11 +30,16 @@ Progress = Callable[[int, int], None]  # (position reached, head)
 class Projection(Protocol):
     """A read model: a name, a version (bump it to rebuild), its tables and an apply step."""
 
-    name: str
-    version: int
-    tables: sa.MetaData
-    # Event types it reads; None reads every event.
-    event_types: Collection[str] | None
+    # Read-only, so a class attribute of a narrower type (a tuple, None) conforms.
+    @property
+    def name(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def tables(self) -> sa.MetaData: ...
+    @property
+    def event_types(self) -> Collection[str] | None:
+        """Event types it reads; None reads every event."""
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None: ...
 

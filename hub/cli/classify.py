@@ -10,7 +10,14 @@ from typing import Annotated
 import orjson
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from hub.bootstrap import Kartei, bootstrap
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
@@ -54,7 +61,7 @@ async def _catch_up(kartei: Kartei, projections: list[str], policies: list[str])
         for runner in runners:
             task = progress.add_task(runner.name, total=None)
 
-            def advance(position: int, head: int, task: int = task) -> None:
+            def advance(position: int, head: int, task: TaskID = task) -> None:
                 progress.update(task, completed=position, total=head)
 
             await runner.prepare()

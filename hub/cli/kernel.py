@@ -11,7 +11,14 @@ from typing import Annotated
 import orjson
 import sqlalchemy as sa
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 import hub
 from hub.bootstrap import Kartei, bootstrap, run
@@ -99,7 +106,7 @@ async def _rebuild(kartei: Kartei, names: list[str]) -> None:
             runner = kartei.projections[projection_name]
             task = progress.add_task(projection_name, total=None)
 
-            def advance(position: int, head: int, task: int = task) -> None:
+            def advance(position: int, head: int, task: TaskID = task) -> None:
                 progress.update(task, completed=position, total=head)
 
             await runner.rebuild(advance)

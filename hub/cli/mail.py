@@ -176,7 +176,8 @@ async def import_sources(
         task = progress.add_task("importing", total=total)
         for path in found:
             batches = _batches(path)
-            while batch := await asyncio.to_thread(next, batches, []):
+            empty: list[tuple[bytes, str]] = []
+            while batch := await asyncio.to_thread(next, batches, empty):
                 prepared = await intake.prepare_many(batch)
                 async with store.transaction() as tx:
                     added += await store_prepared(tx, prepared, "import", sightings=False)

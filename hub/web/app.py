@@ -56,8 +56,8 @@ def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
 
 def app_routes(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
     """Every (path, methods) the app serves, included routers flattened; mounts as "GET"."""
-    out = []
+    out: list[tuple[str, frozenset[str]]] = []
     for context in iter_route_contexts(app.routes):
         methods = getattr(context, "methods", None) or {"GET"}
-        out.append((context.path, frozenset(methods)))
+        out.append((str(context.path), frozenset(methods)))
     return out

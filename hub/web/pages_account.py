@@ -51,13 +51,13 @@ async def login(
     session = await accounts(request).login(username[:200], password[:2000])
     if session is None:
         token = secrets.token_urlsafe(24)
-        response = page(
+        refused = page(
             request, "login.html", 401, login_csrf=token, next=_safe_next(next), failed=True
         )
-        response.set_cookie(
+        refused.set_cookie(
             LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login"
         )
-        return response
+        return refused
     response = RedirectResponse(_safe_next(next), status_code=303)
     secure = request.url.scheme == "https"
     response.set_cookie(
