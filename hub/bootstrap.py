@@ -30,6 +30,7 @@ from hub.web.app import create_app
 from hub.web.server import WebServer
 from policies.callbacks import CallbackPolicy
 from policies.classifier.setup import churn_rule, risk_policies
+from policies.signature_numbers import SignatureNumbersPolicy
 from projections.calls import CallLog
 from projections.contacts import ContactDirectory
 from projections.event_stats import EventStats
@@ -61,6 +62,7 @@ def default_policies(settings: Settings, kartei: Kartei) -> list[Policy]:
         *callback_policy(settings, kartei),
         *risk_policies(settings, kartei, alert_channels(settings)),
         *fax_policies(settings),
+        *signature_number_policy(kartei),
     ]
 
 
@@ -70,6 +72,12 @@ def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:
     identity, tasks = kartei.projection("identity"), kartei.projection("tasks")
     lang = settings.kartei.language
     return [CallbackPolicy(kartei.store.db, identity, tasks, lang)]  # type: ignore[arg-type,list-item]
+
+
+def signature_number_policy(kartei: Kartei) -> list[Policy]:
+    if "identity" not in kartei.projections:
+        return []
+    return [SignatureNumbersPolicy(kartei.store, kartei.projection("identity"))]  # type: ignore[arg-type]
 
 
 def default_adapters(settings: Settings) -> list[Adapter]:

@@ -24,8 +24,14 @@ class ContactDirectory:
     """Read model of every contact's card, with full-text search (projection "contacts")."""
 
     name = "contacts"
-    version = 1
-    event_types: Collection[str] | None = ("ContactCreated", "ContactChanged", "ContactsMerged")
+    version = 2
+    event_types: Collection[str] | None = (
+        "ContactCreated",
+        "ContactChanged",
+        "ContactsMerged",
+        "SignatureNumberFound",
+        "SignatureNumberRemoved",
+    )
     tables = sa.MetaData()
     contacts = sa.Table(
         "contacts",
@@ -39,6 +45,7 @@ class ContactDirectory:
         sa.Column("company", sa.Text, nullable=False),
         sa.Column("emails", sa.Text, nullable=False),  # JSON lists/objects, read whole
         sa.Column("phones", sa.Text, nullable=False),
+        sa.Column("signature_phones", sa.Text, nullable=False, server_default="[]"),
         sa.Column("address", sa.Text, nullable=False),
         sa.Column("city", sa.Text, nullable=False),
         sa.Column("notes", sa.Text, nullable=False),
@@ -129,7 +136,7 @@ class ContactDirectory:
 
 def _document(c: Contact) -> str:
     phones = []
-    for p in c.phones:
+    for p in (*c.phones, *c.signature_phones):
         digits = p.number.lstrip("+")
         phones += [digits, "0" + digits[2:] if digits.startswith("49") else ""]
     a = c.address or Address()
@@ -160,6 +167,7 @@ def _row(c: Contact, created_at: Any, updated_at: Any) -> dict[str, Any]:
         "company": c.company,
         "emails": orjson.dumps(c.emails).decode(),
         "phones": _PHONES.dump_json(c.phones).decode(),
+        "signature_phones": _PHONES.dump_json(c.signature_phones).decode(),
         "address": _ADDRESS.dump_json(c.address).decode(),
         "city": c.address.city if c.address else "",
         "notes": c.notes,
@@ -184,6 +192,7 @@ def _contact(row: Any) -> Contact:
         company=row.company,
         emails=tuple(orjson.loads(row.emails)),
         phones=_PHONES.validate_json(row.phones),
+        signature_phones=_PHONES.validate_json(row.signature_phones),
         address=_ADDRESS.validate_json(row.address),
         notes=row.notes,
         customer_number=row.customer_number,

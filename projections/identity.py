@@ -22,6 +22,7 @@ from hub.phone import normalize, split_extension
 from hub.sql import upsert
 from projections.identity_queries import (
     MAX_EXTENSION_DIGITS,
+    RANKS,
     email_query,
     first_row,
     number_query,
@@ -36,7 +37,7 @@ class ContactMatch:
     display_name: str
     company: str | None
     customer_number: str | None
-    how: str  # exact, switchboard, email
+    how: str  # exact, signature, switchboard, email
     kind: str = "person"
     number: str | None = None  # the E.164 number the lookup resolved to
 
@@ -45,8 +46,14 @@ class IdentityIndex:
     """Email address and phone number -> contact (projection "identity")."""
 
     name = "identity"
-    version = 1
-    event_types: Collection[str] | None = ("ContactCreated", "ContactChanged", "ContactsMerged")
+    version = 2
+    event_types: Collection[str] | None = (
+        "ContactCreated",
+        "ContactChanged",
+        "ContactsMerged",
+        "SignatureNumberFound",
+        "SignatureNumberRemoved",
+    )
     tables = sa.MetaData()
     cards = sa.Table(
         "identity_cards",
@@ -68,6 +75,14 @@ class IdentityIndex:
         sa.Column("label", sa.Text, nullable=False),
         sa.Column("raw", sa.Text, nullable=False),
     )
+    # Numbers offered from email signatures: they resolve only where no staff-entered
+    # number does, and only when a single (live) contact's signatures carry them.
+    signature_numbers = sa.Table(
+        "identity_signature_numbers",
+        tables,
+        sa.Column("number", sa.Text, primary_key=True),
+        sa.Column("contact_id", sa.Text, primary_key=True, index=True),
+    )
     switchboards = sa.Table(
         "identity_switchboards",
         tables,
@@ -84,7 +99,9 @@ class IdentityIndex:
     def __init__(self, region: str = "DE", own_area_code: str | None = None) -> None:
         self.region = region
         self.own_area_code = own_area_code or None
-        self._by_number = number_query(self.numbers, self.switchboards, self.cards)
+        self._by_number = number_query(
+            self.numbers, self.signature_numbers, self.switchboards, self.cards
+        )
         self._by_email = email_query(self.emails, self.cards)
         self._compiled: dict[int, SQLCompiler] = {}
 
@@ -102,7 +119,7 @@ class IdentityIndex:
         row = await first_row(conn, self._by_number, params, self._compiled)
         if row is None:
             return None
-        how = "exact" if row.rank == 0 else "switchboard"
+        how = RANKS.get(row.rank, "switchboard")
         return ContactMatch(
             row.contact_id,
             row.display_name,
@@ -141,6 +158,7 @@ class IdentityIndex:
         cards = await self._load(conn, {r.stream.removeprefix("contact-") for r in batch})
         numbers_changed: set[str] = set()
         emails_changed: set[str] = set()
+        offered_changed: set[str] = set()
         for r in batch:
             contact_id = r.stream.removeprefix("contact-")
             before = cards.get(contact_id) or Contact(contact_id=contact_id)
@@ -153,7 +171,10 @@ class IdentityIndex:
                 numbers_changed.add(contact_id)
             if after.emails != before.emails:
                 emails_changed.add(contact_id)
+            if after.signature_phones != before.signature_phones:
+                offered_changed.add(contact_id)
         await self._put_numbers(conn, [cards[i] for i in numbers_changed])
+        await self._put_signature_numbers(conn, [cards[i] for i in offered_changed])
         await self._put_emails(conn, [cards[i] for i in emails_changed])
         rows = [_card_row(c) for c in cards.values() if c.version]
         if rows:
@@ -178,8 +199,21 @@ class IdentityIndex:
         addresses: dict[str, list[str]] = {}
         for e in emails:
             addresses.setdefault(e.contact_id, []).append(e.address)
+        offered = await conn.execute(
+            sa.select(self.signature_numbers).where(
+                self.signature_numbers.c.contact_id.in_(list(cards))
+            )
+        )
+        signature: dict[str, list[Phone]] = {}
+        for o in offered:
+            signature.setdefault(o.contact_id, []).append(Phone(number=o.number))
         return {
-            i: _with(card, tuple(phones.get(i, ())), tuple(addresses.get(i, ())))
+            i: replace(
+                card,
+                phones=tuple(phones.get(i, ())),
+                emails=tuple(addresses.get(i, ())),
+                signature_phones=tuple(signature.get(i, ())),
+            )
             for i, card in cards.items()
         }
 
@@ -213,6 +247,21 @@ class IdentityIndex:
             await conn.execute(sa.insert(self.numbers), numbers)
         if prefixes:
             await conn.execute(sa.insert(self.switchboards), prefixes)
+
+    async def _put_signature_numbers(self, conn: AsyncConnection, contacts: list[Contact]) -> None:
+        """Replaces the numbers offered from these contacts' email signatures."""
+        if not contacts:
+            return
+        table = self.signature_numbers
+        ids = [c.contact_id for c in contacts]
+        await conn.execute(sa.delete(table).where(table.c.contact_id.in_(ids)))
+        rows = [
+            {"number": number, "contact_id": c.contact_id}
+            for c in contacts
+            for number in {p.number for p in c.signature_phones}
+        ]
+        if rows:
+            await conn.execute(sa.insert(table), rows)
 
     async def _put_emails(self, conn: AsyncConnection, contacts: list[Contact]) -> None:
         """Replaces the addresses of these contacts."""
@@ -261,7 +310,3 @@ def _card(row: Any) -> Contact:
         customer_number=row.customer_number,
         merged_into=row.merged_into,
     )
-
-
-def _with(card: Contact, phones: tuple[Phone, ...], emails: tuple[str, ...]) -> Contact:
-    return replace(card, phones=phones, emails=emails)

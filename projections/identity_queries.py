@@ -10,6 +10,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 
 # Direct-dial extensions behind a switchboard are at most this many digits long.
 MAX_EXTENSION_DIGITS = 5
+# How a number lookup matched, by the rank of its hit (higher ranks: switchboard).
+RANKS = {0: "exact", 1: "signature"}
 
 
 class Hit(NamedTuple):
@@ -46,22 +48,38 @@ async def first_row(
     return Hit(*rows[0]) if rows else None
 
 
-def number_query(numbers: sa.Table, switchboards: sa.Table, cards: sa.Table) -> sa.Select[Any]:
-    """One statement, built once: the exact number (rank 0), else the longest switchboard
-    prefix (rank k = digits dropped); a person before a company at the same rank."""
+def number_query(
+    numbers: sa.Table, signature_numbers: sa.Table, switchboards: sa.Table, cards: sa.Table
+) -> sa.Select[Any]:
+    """One statement, built once: the exact number (rank 0), else a number from email
+    signatures (rank 1), else the longest switchboard prefix (rank 1 + digits dropped);
+    a person before a company at the same rank."""
     n, sw = numbers, switchboards
     exact = sa.select(n.c.contact_id, sa.literal(0).label("rank")).where(
         n.c.number == sa.bindparam("number")
     )
-    parts = [exact]
+    parts = [exact, _signature_hit(signature_numbers, cards)]
     for k in range(1, MAX_EXTENSION_DIGITS + 1):
         parts.append(
-            sa.select(sw.c.contact_id, sa.literal(k).label("rank")).where(
+            sa.select(sw.c.contact_id, sa.literal(k + 1).label("rank")).where(
                 sw.c.prefix == sa.bindparam(f"p{k}")
             )
         )
     hits = sa.union_all(*parts).subquery("hits")
     return _resolved(cards, hits)
+
+
+def _signature_hit(signature_numbers: sa.Table, cards: sa.Table) -> sa.Select[Any]:
+    """The one live contact whose email signatures carry the number; none when several
+    do (a number in several people's signatures, e.g. a shared switchboard, names no one)."""
+    s, c = signature_numbers, cards
+    live = sa.func.coalesce(c.c.merged_into, c.c.contact_id)
+    return (
+        sa.select(sa.func.min(s.c.contact_id).label("contact_id"), sa.literal(1).label("rank"))
+        .join(c, c.c.contact_id == s.c.contact_id)
+        .where(s.c.number == sa.bindparam("number"))
+        .having(sa.func.count(sa.distinct(live)) == 1)
+    )
 
 
 def email_query(emails: sa.Table, cards: sa.Table) -> sa.Select[Any]:

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from hub.contacts.model import CARD_FIELDS, Contact
-from hub.events.contacts import Address, ContactChanged, ContactCreated, ContactsMerged, Phone
+from hub.events.contacts import (
+    Address,
+    ContactChanged,
+    ContactCreated,
+    ContactsMerged,
+    Phone,
+    SignatureNumberRemoved,
+)
 
 
 class ContactError(ValueError):
@@ -77,6 +84,16 @@ def merge(
     return changed, ContactsMerged(
         survivor_id=survivor.contact_id, merged_id=merged.contact_id, by=by
     )
+
+
+def remove_signature_number(
+    contact: Contact, number: str, by: str | None = None
+) -> SignatureNumberRemoved:
+    """Staff taking back a number offered from a signature (it is not offered again)."""
+    _require_live(contact)
+    if number not in {p.number for p in contact.signature_phones}:
+        raise ContactError(f"contact {contact.contact_id} has no signature number {number}")
+    return SignatureNumberRemoved(contact_id=contact.contact_id, number=number, by=by)
 
 
 def _require_live(contact: Contact) -> None:

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.events import Event
-from hub.events.contacts import Address, ContactChanged, ContactCreated, ContactsMerged, Phone
+from hub.events.contacts import (
+    Address,
+    ContactChanged,
+    ContactCreated,
+    ContactsMerged,
+    Phone,
+    SignatureNumberFound,
+    SignatureNumberRemoved,
+)
 
 # The fields a card has; ContactCreated and ContactChanged carry the same names.
 CARD_FIELDS = (
@@ -57,10 +65,19 @@ class Contact:
     language: str | None = None
     company_id: str | None = None
     merged_into: str | None = None
+    # Numbers offered from email signatures ("from signature"); not part of the card's
+    # edited fields, so an edit of the card neither drops nor adopts them.
+    signature_phones: tuple[Phone, ...] = ()
 
     @property
     def exists(self) -> bool:
         return self.version > 0
+
+    @property
+    def offered_phones(self) -> tuple[Phone, ...]:
+        """Signature numbers the card does not already have as staff-entered numbers."""
+        own = {p.number for p in self.phones}
+        return tuple(p for p in self.signature_phones if p.number not in own)
 
     @property
     def display_name(self) -> str:
@@ -91,6 +108,13 @@ def evolve(contact: Contact, event: Event, version: int | None = None) -> Contac
             return dataclasses.replace(contact, version=next_version, **_values(event, True))
         case ContactsMerged(survivor_id=survivor, merged_id=merged) if merged == contact.contact_id:
             return dataclasses.replace(contact, version=next_version, merged_into=survivor)
+        case SignatureNumberFound(number=number, label=label) if number:
+            offered = _without(contact.signature_phones, number)
+            offered += (Phone(number=number, label=label),)
+            return dataclasses.replace(contact, version=next_version, signature_phones=offered)
+        case SignatureNumberRemoved(number=number):
+            offered = _without(contact.signature_phones, number)
+            return dataclasses.replace(contact, version=next_version, signature_phones=offered)
     return dataclasses.replace(contact, version=next_version)
 
 
@@ -100,6 +124,10 @@ def fold(contact_id: str, events: list[Event]) -> Contact:
     for event in events:
         contact = evolve(contact, event)
     return contact
+
+
+def _without(phones: tuple[Phone, ...], number: str) -> tuple[Phone, ...]:
+    return tuple(p for p in phones if p.number != number)
 
 
 def _values(event: ContactCreated | ContactChanged, skip_none: bool) -> dict[str, Any]:

@@ -86,5 +86,16 @@ class ContactService:
             )
         return survivor
 
+    async def remove_signature_number(
+        self, contact_id: str, number: str, *, actor: str | None = None
+    ) -> int:
+        """Removes a number offered from an email signature; returns the new version."""
+        contact = await self.load(contact_id)
+        event = decisions.remove_signature_number(contact, number, by=actor)
+        result = await self.store.append(
+            stream_of(contact_id), contact.version, [NewEvent(event, None, self._meta(actor))]
+        )
+        return result.version
+
     def _meta(self, actor: str | None) -> Metadata:
         return Metadata(source=self.source, actor=actor)

@@ -98,8 +98,41 @@ class ContactsMerged(Event):
     by: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignatureNumberFound(Event):
+    """A number in the signature of a contact's email, offered on the card ("from
+    signature") so a later call from it is recognised; staff did not type it."""
+
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"number"})
+
+    contact_id: str
+    number: str = ""  # E.164; "" once the contact was erased
+    label: str = "landline"  # landline or fax
+    source: str = "signature"
+    email_stream: str = ""  # the email whose signature carried it
+
+    def data_subject(self) -> str | None:
+        return f"contact:{self.contact_id}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SignatureNumberRemoved(Event):
+    """Staff removed a number that was offered from a signature; it is not offered again."""
+
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"number"})
+
+    contact_id: str
+    number: str = ""
+    by: str | None = None
+
+    def data_subject(self) -> str | None:
+        return f"contact:{self.contact_id}"
+
+
 EVENTS: dict[str, type[Event]] = {
     "ContactCreated": ContactCreated,
     "ContactChanged": ContactChanged,
     "ContactsMerged": ContactsMerged,
+    "SignatureNumberFound": SignatureNumberFound,
+    "SignatureNumberRemoved": SignatureNumberRemoved,
 }

@@ -115,6 +115,10 @@ GERMAN: dict[str, str] = {
     "Not found.": "Nicht gefunden.",
     "Forbidden.": "Nicht erlaubt.",
     "Last complaint": "Letzte Beschwerde",
+    # Numbers offered from email signatures (contact card)
+    "from signature": "aus Signatur",
+    "Fax": "Fax",
+    "Remove": "Entfernen",
     # Unknown senders (hub/web/pages_senders.py)
     "Faxes": "Faxe",
     "Sender": "Absender",

@@ -157,6 +157,20 @@ async def merge(request: Request, contact_id: str, duplicate: Text) -> Response:
     return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
 
 
+@router.post("/contacts/{contact_id}/signature-numbers/remove")
+async def remove_signature_number(request: Request, contact_id: str, number: Text) -> Response:
+    """Staff take back a number offered from an email signature."""
+    service = ContactService(kartei(request).store, source="web")
+    try:
+        await service.remove_signature_number(
+            contact_id[:200], number.strip()[:32], actor=user_of(request).username
+        )
+    except (ContactError, ConcurrencyError) as err:
+        return page(request, "message.html", 400, message=str(err))
+    await contact_written(request, contact_id[:200])
+    return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
+
+
 @router.post("/contacts/{contact_id}/notes")
 async def add_note(
     request: Request, contact_id: str, text: Text, about: Optional = "", back: Optional = ""
