@@ -19,17 +19,6 @@ MAX_QUERY = 200  # characters of a search that count; nobody types more into a s
 _PHONEISH = re.compile(r"^[\d\s+/().\-]+$")
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
-_SQLITE_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS contact_fts USING fts5("
-    "body, content='contact_search', content_rowid='id', tokenize='trigram')",
-    "CREATE TRIGGER IF NOT EXISTS contact_search_ai AFTER INSERT ON contact_search BEGIN "
-    "INSERT INTO contact_fts(rowid, body) VALUES (new.id, new.body); END",
-    "CREATE TRIGGER IF NOT EXISTS contact_search_ad AFTER DELETE ON contact_search BEGIN "
-    "INSERT INTO contact_fts(contact_fts, rowid, body) VALUES ('delete', old.id, old.body); END",
-    "CREATE TRIGGER IF NOT EXISTS contact_search_au AFTER UPDATE ON contact_search BEGIN "
-    "INSERT INTO contact_fts(contact_fts, rowid, body) VALUES ('delete', old.id, old.body); "
-    "INSERT INTO contact_fts(rowid, body) VALUES (new.id, new.body); END",
-)
 # The extension may be missing or not ours to create; search still works without it.
 _POSTGRES_DDL = """
 DO $$ DECLARE ns text; BEGIN
@@ -37,33 +26,55 @@ DO $$ DECLARE ns text; BEGIN
   SELECT n.nspname INTO ns FROM pg_opclass o JOIN pg_namespace n ON n.oid = o.opcnamespace
    WHERE o.opcname = 'gin_trgm_ops' LIMIT 1;
   IF ns IS NOT NULL THEN
-    EXECUTE format('CREATE INDEX IF NOT EXISTS contact_search_trgm ON contact_search '
+    EXECUTE format('CREATE INDEX IF NOT EXISTS {table}_trgm ON {table} '
                    'USING gin (body %%I.gin_trgm_ops)', ns);
   END IF;
 END $$
 """
 
 
-def search_table(metadata: sa.MetaData) -> sa.Table:
-    """The `contact_search` table in `metadata`, with each backend's index created along."""
+def _sqlite_ddl(table: str, fts: str) -> tuple[str, ...]:
+    """An FTS5 trigram index over `table`.body, kept in step by triggers."""
+    return (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5("
+        f"body, content='{table}', content_rowid='id', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_ai AFTER INSERT ON {table} BEGIN "
+        f"INSERT INTO {fts}(rowid, body) VALUES (new.id, new.body); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_ad AFTER DELETE ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, body) VALUES ('delete', old.id, old.body); END",
+        f"CREATE TRIGGER IF NOT EXISTS {table}_au AFTER UPDATE ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, body) VALUES ('delete', old.id, old.body); "
+        f"INSERT INTO {fts}(rowid, body) VALUES (new.id, new.body); END",
+    )
+
+
+def text_table(metadata: sa.MetaData, name: str, fts: str, key: str) -> sa.Table:
+    """A table of one searchable text per `key`, with each backend's index created along.
+
+    `name` and `fts` are identifiers fixed in code, never user input.
+    """
     table = sa.Table(
-        "contact_search",
+        name,
         metadata,
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("contact_id", sa.Text, nullable=False, unique=True),
+        sa.Column(key, sa.Text, nullable=False, unique=True),
         sa.Column("body", sa.Text, nullable=False),
     )
-    for ddl in _SQLITE_DDL:
+    for ddl in _sqlite_ddl(name, fts):
         sa.event.listen(metadata, "after_create", sa.DDL(ddl).execute_if(dialect="sqlite"))
     sa.event.listen(
         metadata,
         "before_drop",
-        sa.DDL("DROP TABLE IF EXISTS contact_fts").execute_if(dialect="sqlite"),
+        sa.DDL(f"DROP TABLE IF EXISTS {fts}").execute_if(dialect="sqlite"),
     )
-    sa.event.listen(
-        metadata, "after_create", sa.DDL(_POSTGRES_DDL).execute_if(dialect="postgresql")
-    )
+    postgres = _POSTGRES_DDL.replace("{table}", name)
+    sa.event.listen(metadata, "after_create", sa.DDL(postgres).execute_if(dialect="postgresql"))
     return table
+
+
+def search_table(metadata: sa.MetaData) -> sa.Table:
+    """The `contact_search` table in `metadata`, with each backend's index created along."""
+    return text_table(metadata, "contact_search", "contact_fts", "contact_id")
 
 
 def fold(text: str) -> str:
@@ -125,6 +136,29 @@ async def _find_sqlite(
             query = query.join(table, table.c.contact_id == hits.c.contact_id).where(*conditions)
     rows = await conn.execute(query.limit(limit))
     return list(rows.scalars())
+
+
+def matching(
+    conn: AsyncConnection, table: sa.Table, fts: str, query: str
+) -> sa.ColumnElement[bool] | None:
+    """A condition on `table` (from `text_table`): the body holds every fragment of `query`.
+
+    None when there is nothing to look for. SQLite uses the FTS5 trigram index for fragments
+    of three or more characters; PostgreSQL uses the pg_trgm index (when it exists) via ILIKE.
+    """
+    found = terms(query)
+    if not found:
+        return None
+    if conn.dialect.name != "sqlite":
+        return sa.and_(*(table.c.body.ilike(f"%{_escape(t)}%", escape="\\") for t in found))
+    conditions = [table.c.body.like(f"%{_escape(t)}%", escape="\\") for t in found if len(t) < 3]
+    long_terms = [t for t in found if len(t) >= 3]
+    if long_terms:
+        match = " ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
+        statement = sa.text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :match")
+        rowids = statement.bindparams(match=match).columns(rowid=sa.Integer).subquery()
+        conditions.append(table.c.id.in_(sa.select(rowids.c.rowid)))
+    return sa.and_(*conditions)
 
 
 def _escape(term: str) -> str:

@@ -1,14 +1,20 @@
-"""The unified timeline: every email, call, note, task and flag about a contact, newest first.
+"""The unified timeline: every email, call, fax, note, task and flag about a contact.
 
 An entry is linked to contacts in two ways, both resolved when the card is read: by the
-parties it names (``mail:<address>``, ``tel:<E.164>``), so a contact who gains an address
-or absorbs a duplicate also gains its history; and by a contact id (notes, tasks, a
-message staff assigned by hand, or the identity index's answer at capture time, which
-catches switchboard extensions). Merged contacts' ids count for their survivor.
+parties it names (``mail:<address>``, ``tel:<E.164>``, stored hashed), so a contact who
+gains an address or absorbs a duplicate also gains its history; and by a contact id (notes,
+tasks, a message staff assigned by hand, or the identity index's answer at capture time,
+which catches switchboard extensions). Merged contacts' ids count for their survivor.
+
+Rows keep no personal fields: reads open them from the sealed events (timeline_rows.py),
+so erasing a person's key empties their entries without a rebuild. The one exception is
+`timeline_text`, the message search index, which must hold searchable text; its rows carry
+the data subject, so an erasure deletes them with one statement (`forget_text`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,13 +27,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.events import Recorded
 from hub.events.calls import CallAnswered, CallEnded, CallPlaced, CallRinging
 from hub.events.classification import ClassificationCorrected, CustomerAtRisk, MessageClassified
+from hub.events.fax import FaxReceived, FaxTextRecognized
 from hub.events.mail import CommunicationLinked, EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskAssigned, TaskCompleted, TaskOpened, TaskSnoozed
 from hub.sql import dialect_insert, upsert
+from projections import search, timeline_rows
+from projections.sealed import personal_fields
 
-KINDS = ("email", "call", "note", "task", "risk")
-SNIPPET_CHARS = 400
+KINDS = ("email", "call", "fax", "note", "task", "risk")
+SEARCHED_KINDS = ("email", "fax", "note")
 
 
 class Identity(Protocol):
@@ -40,7 +49,7 @@ class Entry:
     """One line of a contact's history."""
 
     entry_id: str
-    kind: str  # email, call, note, task, risk
+    kind: str  # email, call, fax, note, task, risk
     at: datetime
     position: int
     contact_id: str | None
@@ -49,21 +58,29 @@ class Entry:
 
 
 def mail_party(address: str) -> str:
-    return f"mail:{address.strip().lower()}"
+    return _party("mail", address.strip().lower())
 
 
 def tel_party(number: str) -> str:
-    return f"tel:{number}"
+    return _party("tel", number)
+
+
+def _party(kind: str, value: str) -> str:
+    # Hashed so the table holds no address or number in the clear (pseudonymous only:
+    # whoever knows an address can still compute its key).
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
 class Timeline:
     """Read model of every contact's history (projection "timeline")."""
 
     name = "timeline"
-    version = 1
+    version = 2
     event_types = (
         "EmailReceived",
         "EmailSent",
+        "FaxReceived",
+        "FaxTextRecognized",
         "CallRinging",
         "CallPlaced",
         "CallAnswered",
@@ -86,9 +103,13 @@ class Timeline:
         sa.Column("kind", sa.Text, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
         sa.Column("position", sa.BigInteger, nullable=False, index=True),
-        sa.Column("contact_id", sa.Text, index=True),
+        sa.Column("contact_id", sa.Text),
         sa.Column("label", sa.Text),
+        sa.Column("thread", sa.Text, index=True),
+        sa.Column("message_id", sa.Text, index=True),
         sa.Column("data", sa.Text, nullable=False),
+        # A card reads one contact's entries newest first: this index answers it in order.
+        sa.Index("timeline_entries_contact_at", "contact_id", "at"),
     )
     parties = sa.Table(
         "timeline_parties",
@@ -96,38 +117,61 @@ class Timeline:
         sa.Column("party", sa.Text, primary_key=True),
         sa.Column("entry_id", sa.Text, primary_key=True),
     )
+    text = search.text_table(tables, "timeline_text", "timeline_fts", "entry_id")
+    text_subjects = sa.Table(
+        "timeline_text_subjects",
+        tables,
+        sa.Column("entry_id", sa.Text, primary_key=True),
+        sa.Column("subject", sa.Text, nullable=False, index=True),
+    )
 
     def __init__(self, identity: Identity | None = None) -> None:
         self.identity = identity
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
-        touched: dict[str, dict[str, Any]] = {}
-        links: list[dict[str, str]] = []
+        state = _Batch()
+        await self._load(conn, batch, state)
+        for r in batch:
+            await self._step(conn, r, state)
+        await self._write(conn, state)
+
+    async def _load(self, conn: AsyncConnection, batch: Sequence[Recorded], state: _Batch) -> None:
+        """Rows the batch updates and threads it continues, in two queries."""
+        t = self.entries
         wanted = {_target(r) for r in batch} - {None}
         if wanted:
-            rows = await conn.execute(
-                sa.select(self.entries).where(self.entries.c.entry_id.in_(list(wanted)))
-            )
-            for row in rows:
-                touched[row.entry_id] = {**row._mapping, "data": orjson.loads(row.data)}
-        for r in batch:
-            await self._step(conn, r, touched, links)
-        if touched:
-            rows_out = [{**v, "data": orjson.dumps(v["data"]).decode()} for v in touched.values()]
-            columns = ["kind", "at", "position", "contact_id", "label", "data"]
-            await conn.execute(upsert(conn, self.entries, ["entry_id"], columns), rows_out)
-        if links:
-            insert = dialect_insert(conn, self.parties).on_conflict_do_nothing()
-            await conn.execute(insert, links)
+            for row in await conn.execute(sa.select(t).where(t.c.entry_id.in_(list(wanted)))):
+                state.touched[row.entry_id] = {**row._mapping, "data": orjson.loads(row.data)}
+        refs = {
+            ref
+            for r in batch
+            if isinstance(r.event, EmailReceived | EmailSent)
+            for ref in (*r.event.references, r.event.in_reply_to)
+            if ref
+        }
+        if refs:
+            query = sa.select(t.c.message_id, t.c.thread).where(t.c.message_id.in_(list(refs)))
+            state.threads.update({row.message_id: row.thread for row in await conn.execute(query)})
 
-    async def _step(
-        self,
-        conn: AsyncConnection,
-        r: Recorded,
-        touched: dict[str, dict[str, Any]],
-        links: list[dict[str, str]],
-    ) -> None:
+    async def _write(self, conn: AsyncConnection, state: _Batch) -> None:
+        if state.touched:
+            rows = [{**v, "data": orjson.dumps(v["data"]).decode()} for v in state.touched.values()]
+            columns = ["kind", "at", "position", "contact_id", "label", "thread", "message_id"]
+            statement = upsert(conn, self.entries, ["entry_id"], [*columns, "data"])
+            await conn.execute(statement, rows)
+        if state.links:
+            insert = dialect_insert(conn, self.parties).on_conflict_do_nothing()
+            await conn.execute(insert, state.links)
+        if state.texts:
+            texts = [{"entry_id": k, "body": b} for k, (b, _) in state.texts.items()]
+            await conn.execute(upsert(conn, self.text, ["entry_id"], ["body"]), texts)
+            subjects = [{"entry_id": k, "subject": s} for k, (_, s) in state.texts.items()]
+            statement = upsert(conn, self.text_subjects, ["entry_id"], ["subject"])
+            await conn.execute(statement, subjects)
+
+    async def _step(self, conn: AsyncConnection, r: Recorded, state: _Batch) -> None:
         e = r.event
+        touched = state.touched
         at = _aware(getattr(e, "at", None) or r.recorded_at)
 
         def new(entry_id: str, kind: str, contact_id: str | None, data: dict[str, Any]) -> None:
@@ -138,36 +182,47 @@ class Timeline:
                 "position": r.position,
                 "contact_id": contact_id,
                 "label": None,
+                "thread": None,
+                "message_id": None,
                 "data": data,
             }
 
         match e:
             case EmailReceived() | EmailSent():
-                outbound = isinstance(e, EmailSent)
-                others = [*e.to, *e.cc, *e.bcc] if outbound else [e.sender]
+                others = [*e.to, *e.cc, *e.bcc] if isinstance(e, EmailSent) else [e.sender]
                 at = _aware(e.date or r.recorded_at)
-                contact = await self._by_email(conn, others)
-                new(r.stream, "email", contact, _email_data(e, outbound))
-                links.extend({"party": mail_party(a), "entry_id": r.stream} for a in others if a)
+                thread = timeline_rows.thread_key(e, state.threads, r.stream)
+                if e.message_id:
+                    state.threads.setdefault(e.message_id, thread)
+                new(r.stream, "email", await self._by_email(conn, others), {})
+                touched[r.stream].update(
+                    thread=thread,
+                    message_id=e.message_id,
+                    data=timeline_rows.email_data(e, r.position, thread),
+                )
+                state.links.extend(
+                    {"party": mail_party(a), "entry_id": r.stream} for a in others if a
+                )
+                state.text(r.stream, e)
+            case FaxReceived():
+                at = _aware(e.received_at or r.recorded_at)
+                contact = await self._by_number(conn, e.sender or e.sender_raw)
+                new(r.stream, "fax", contact, timeline_rows.fax_data(e, r.position))
+                if e.sender:
+                    state.links.append({"party": tel_party(e.sender), "entry_id": r.stream})
+                state.text(r.stream, e)
+            case FaxTextRecognized():
+                entry = touched.get(e.fax_stream)
+                if entry is not None:
+                    timeline_rows.fax_text(entry["data"], e, r.position)
+                    await self._add_text(conn, state, e)
             case CallRinging() | CallPlaced():
-                outbound = isinstance(e, CallPlaced)
                 number = e.callee if isinstance(e, CallPlaced) else e.caller
                 raw = e.callee_raw if isinstance(e, CallPlaced) else e.caller_raw
                 contact = await self._by_number(conn, number or raw)
-                data = {
-                    "direction": "outbound" if outbound else "inbound",
-                    "status": "ringing",
-                    "number": number,
-                    "raw": raw,
-                    "name": "" if outbound else e.caller_name,
-                    "line": e.line,
-                    "extension": e.extension,
-                    "duration": None,
-                    "answered_by": None,
-                }
-                new(r.stream, "call", contact, data)
+                new(r.stream, "call", contact, timeline_rows.call_data(e, r.position))
                 if number:
-                    links.append({"party": tel_party(number), "entry_id": r.stream})
+                    state.links.append({"party": tel_party(number), "entry_id": r.stream})
             case CallAnswered():
                 entry = touched.get(r.stream)
                 if entry is not None:
@@ -178,19 +233,18 @@ class Timeline:
                 entry = touched.get(r.stream)
                 if entry is None:
                     contact = await self._by_number(conn, e.number or e.number_raw)
-                    data = {"direction": e.direction, "number": e.number, "raw": e.number_raw}
-                    data.update(name="", line=e.line, extension=e.extension, answered_by=None)
-                    new(r.stream, "call", contact, data)
+                    new(r.stream, "call", contact, timeline_rows.call_data(e, r.position))
                     entry = touched[r.stream]
                     if e.number:
-                        links.append({"party": tel_party(e.number), "entry_id": r.stream})
+                        state.links.append({"party": tel_party(e.number), "entry_id": r.stream})
                 entry["data"].update(status=e.cause, duration=e.duration_seconds)
             case NoteAdded():
-                data = {"text": e.text, "by": e.by, "about": e.about_stream}
-                new(f"note-{e.note_id}", "note", e.contact_id, data)
+                entry_id = f"note-{e.note_id}"
+                new(entry_id, "note", e.contact_id, timeline_rows.note_data(e, r.position))
+                state.text(entry_id, e)
             case TaskOpened() if e.contact_id:
-                data = {"task_id": e.task_id, "title": e.title, "task_kind": e.kind}
-                data.update(status="open", assignee=e.assignee, reason=e.reason)
+                data: dict[str, Any] = {"task_id": e.task_id, "title": e.title}
+                data.update(task_kind=e.kind, status="open", assignee=e.assignee, reason=e.reason)
                 new(f"task-{e.task_id}", "task", e.contact_id, data)
             case TaskAssigned() | TaskSnoozed() | TaskCompleted():
                 entry = touched.get(f"task-{e.task_id}")
@@ -215,12 +269,25 @@ class Timeline:
                     if entry["position"] == e.message_position:
                         entry["label"] = e.label
             case CustomerAtRisk():
-                data = {"reason": e.reason, "score": e.score}
-                new(f"risk-{r.position}", "risk", e.contact_id, data)
+                new(
+                    f"risk-{r.position}",
+                    "risk",
+                    e.contact_id,
+                    {"reason": e.reason, "score": e.score},
+                )
             case CommunicationLinked():
                 entry = touched.get(e.message_stream)
                 if entry is not None:
                     entry["contact_id"] = e.contact_id
+
+    async def _add_text(self, conn: AsyncConnection, state: _Batch, e: FaxTextRecognized) -> None:
+        """A fax's recognized text joins its searchable text."""
+        body = state.texts.get(e.fax_stream, ("", ""))[0]
+        if not body:
+            query = sa.select(self.text.c.body).where(self.text.c.entry_id == e.fax_stream)
+            body = (await conn.execute(query)).scalar_one_or_none() or ""
+        text = search.fold(e.text[: timeline_rows.SEARCH_CHARS])
+        state.texts[e.fax_stream] = (f"{body}\n{text}", e.data_subject() or "")
 
     async def _by_email(self, conn: AsyncConnection, addresses: list[str]) -> str | None:
         if self.identity is None:
@@ -237,7 +304,7 @@ class Timeline:
         match = await self.identity.lookup_number(conn, number)
         return str(match.contact_id) if match is not None else None
 
-    # -- reading --------------------------------------------------------------------------
+    # -- reading (every method returns entries with their personal fields opened) --------
 
     async def for_contact(
         self,
@@ -253,10 +320,11 @@ class Timeline:
     ) -> list[Entry]:
         """A contact's entries, newest first: its ids (merged ones too) and its parties."""
         t = self.entries
-        linked = sa.select(self.parties.c.entry_id).where(self.parties.c.party.in_(list(parties)))
-        query = sa.select(t).where(
-            sa.or_(t.c.contact_id.in_(list(contact_ids)), t.c.entry_id.in_(linked))
-        )
+        # Two index lookups joined by UNION: an OR across both would scan the whole table.
+        by_id = sa.select(t.c.entry_id).where(t.c.contact_id.in_(list(contact_ids)))
+        by_party = sa.select(self.parties.c.entry_id).where(self.parties.c.party.in_(list(parties)))
+        mine = sa.union(by_id, by_party).subquery()
+        query = sa.select(t).join(mine, mine.c.entry_id == t.c.entry_id)
         if kinds:
             query = query.where(t.c.kind.in_(list(kinds)))
         if since is not None:
@@ -264,13 +332,13 @@ class Timeline:
         if until is not None:
             query = query.where(t.c.at < until)
         query = query.order_by(t.c.at.desc(), t.c.position.desc()).limit(limit).offset(offset)
-        return [entry_from_row(row) for row in await conn.execute(query)]
+        return await self._read(conn, query)
 
     async def get(self, conn: AsyncConnection, entry_id: str) -> Entry | None:
-        row = (
-            await conn.execute(sa.select(self.entries).where(self.entries.c.entry_id == entry_id))
-        ).first()
-        return entry_from_row(row) if row is not None else None
+        found = await self._read(
+            conn, sa.select(self.entries).where(self.entries.c.entry_id == entry_id)
+        )
+        return found[0] if found else None
 
     async def recent(
         self, conn: AsyncConnection, kind: str, since: datetime, limit: int = 200
@@ -283,7 +351,62 @@ class Timeline:
             .order_by(t.c.at.desc())
             .limit(limit)
         )
-        return [entry_from_row(row) for row in await conn.execute(query)]
+        return await self._read(conn, query)
+
+    async def latest_labelled(
+        self, conn: AsyncConnection, contact_id: str, label: str
+    ) -> Entry | None:
+        """A contact's newest entry with this classifier label (e.g. the last complaint)."""
+        t = self.entries
+        query = (
+            sa.select(t)
+            .where(t.c.contact_id == contact_id, t.c.label == label)
+            .order_by(t.c.at.desc())
+            .limit(1)
+        )
+        found = await self._read(conn, query)
+        return found[0] if found else None
+
+    async def thread(self, conn: AsyncConnection, thread: str, limit: int = 200) -> list[Entry]:
+        """The emails of one thread, oldest first."""
+        t = self.entries
+        query = sa.select(t).where(t.c.thread == thread).order_by(t.c.at, t.c.position)
+        return await self._read(conn, query.limit(limit))
+
+    async def thread_sizes(self, conn: AsyncConnection, threads: Collection[str]) -> dict[str, int]:
+        """How many emails each of these threads holds."""
+        if not threads:
+            return {}
+        t = self.entries
+        query = (
+            sa.select(t.c.thread, sa.func.count())
+            .where(t.c.thread.in_(list(threads)))
+            .group_by(t.c.thread)
+        )
+        return {row[0]: int(row[1]) for row in await conn.execute(query)}
+
+    async def search(self, conn: AsyncConnection, text: str, limit: int = 20) -> list[Entry]:
+        """Emails, faxes and notes whose subject or text holds every fragment, newest first."""
+        condition = search.matching(conn, self.text, "timeline_fts", text)
+        if condition is None:
+            return []
+        t = self.entries
+        hits = sa.select(self.text.c.entry_id).where(condition)
+        query = (
+            sa.select(t)
+            .where(t.c.entry_id.in_(hits), t.c.kind.in_(SEARCHED_KINDS))
+            .order_by(t.c.at.desc())
+            .limit(limit)
+        )
+        return await self._read(conn, query)
+
+    async def forget_text(self, conn: AsyncConnection, subject: str) -> int:
+        """Drops a data subject's messages from search (part of erasing them)."""
+        t, s = self.text, self.text_subjects
+        theirs = sa.select(s.c.entry_id).where(s.c.subject == subject)
+        result = await conn.execute(sa.delete(t).where(t.c.entry_id.in_(theirs)))
+        await conn.execute(sa.delete(s).where(s.c.subject == subject))
+        return int(result.rowcount or 0)
 
     async def unlinked(self, conn: AsyncConnection, entry_ids: Collection[str]) -> set[str]:
         """Those of `entry_ids` (messages) that have no contact id yet."""
@@ -292,6 +415,25 @@ class Timeline:
             t.c.entry_id.in_(list(entry_ids)), t.c.contact_id.is_(None)
         )
         return {row.entry_id for row in await conn.execute(query)}
+
+    async def _read(self, conn: AsyncConnection, query: sa.Select[Any]) -> list[Entry]:
+        rows = [(row, orjson.loads(row.data)) for row in await conn.execute(query)]
+        positions = {p for _, data in rows for p in timeline_rows.positions_of(data)}
+        documents = await personal_fields(conn, positions)
+        return [_entry(row, timeline_rows.opened(data, documents)) for row, data in rows]
+
+
+class _Batch:
+    """What one batch changes: rows, party links, searchable texts, known threads."""
+
+    def __init__(self) -> None:
+        self.touched: dict[str, dict[str, Any]] = {}
+        self.links: list[dict[str, str]] = []
+        self.texts: dict[str, tuple[str, str]] = {}  # entry id -> (body, data subject)
+        self.threads: dict[str, str] = {}  # Message-ID -> thread
+
+    def text(self, entry_id: str, e: EmailReceived | EmailSent | FaxReceived | NoteAdded) -> None:
+        self.texts[entry_id] = (timeline_rows.search_text(e), e.data_subject() or "")
 
 
 def _target(r: Recorded) -> str | None:
@@ -303,34 +445,16 @@ def _target(r: Recorded) -> str | None:
         return f"task-{e.task_id}"
     if isinstance(e, MessageClassified | CommunicationLinked):
         return e.message_stream
+    if isinstance(e, FaxTextRecognized):
+        return e.fax_stream
     return None
-
-
-def _email_data(e: EmailReceived | EmailSent, outbound: bool) -> dict[str, Any]:
-    return {
-        "direction": "outbound" if outbound else "inbound",
-        "sender": e.sender,
-        "sender_name": e.sender_name,
-        "to": list(e.to),
-        "cc": list(e.cc),
-        "subject": e.subject,
-        "snippet": e.text[:SNIPPET_CHARS],
-        "html_ref": e.html_ref,
-        "message_id": e.message_id,
-        "in_reply_to": e.in_reply_to,
-        "thread": (e.references[0] if e.references else e.in_reply_to) or e.message_id,
-        "attachments": [
-            {"name": a.name, "type": a.content_type, "size": a.size, "ref": a.ref}
-            for a in e.attachments
-        ],
-    }
 
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def entry_from_row(row: Any) -> Entry:
+def _entry(row: Any, data: dict[str, Any]) -> Entry:
     return Entry(
         row.entry_id,
         row.kind,
@@ -338,5 +462,5 @@ def entry_from_row(row: Any) -> Entry:
         int(row.position),
         row.contact_id,
         row.label,
-        orjson.loads(row.data),
+        data,
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from projections.timeline import Entry, entry_from_row, mail_party, tel_party
+from projections.timeline import Entry, mail_party, tel_party
 
 if TYPE_CHECKING:
     from hub.bootstrap import Kartei
@@ -34,6 +34,25 @@ class Card:
     risk: dict[str, Any] | None = None
     merged_ids: list[str] = field(default_factory=list)
     more: bool = False
+    # Emails of one thread on this page sit under the newest: (entry, older ones of its thread).
+    groups: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
+    thread_sizes: dict[str, int] = field(default_factory=dict)
+
+
+def threaded(entries: list[Entry]) -> list[tuple[Entry, list[Entry]]]:
+    """Entries in order, each email thread's older messages grouped under its newest."""
+    groups: list[tuple[Entry, list[Entry]]] = []
+    heads: dict[str, list[Entry]] = {}
+    for entry in entries:
+        thread = entry.data.get("thread") if entry.kind == "email" else None
+        if thread and thread in heads:
+            heads[thread].append(entry)
+            continue
+        replies: list[Entry] = []
+        if thread:
+            heads[thread] = replies
+        groups.append((entry, replies))
+    return groups
 
 
 async def merged_into(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> list[str]:
@@ -86,12 +105,27 @@ async def card(
             )
             result.more = len(entries) > limit
             result.entries = entries[:limit]
+            result.groups = threaded(result.entries)
+            threads = {e.data["thread"] for e in result.entries if e.data.get("thread")}
+            result.thread_sizes = await timeline.thread_sizes(conn, threads)
         tasks = projection(kartei, "tasks")
         if tasks is not None:
             for cid in ids:
                 result.tasks.extend(await tasks.unfinished(conn, contact_id=cid, limit=20))
         result.risk = await risk_of(conn, kartei, contact_id)
     return result
+
+
+async def email_thread(kartei: Kartei, stream: str) -> list[Entry]:
+    """The emails of the thread `stream` belongs to, oldest first (only itself if alone)."""
+    timeline = projection(kartei, "timeline")
+    if timeline is None:
+        return []
+    async with kartei.store.db.read() as conn:
+        entry = await timeline.get(conn, stream)
+        if entry is None or not entry.data.get("thread"):
+            return [entry] if entry is not None else []
+        return await timeline.thread(conn, entry.data["thread"])  # type: ignore[no-any-return]
 
 
 async def risk_of(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> dict[str, Any] | None:
@@ -108,7 +142,7 @@ async def risk_of(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> dic
 
 
 async def search(kartei: Kartei, text: str) -> dict[str, list[Any]]:
-    """Contacts by name, number, address; messages by subject and text."""
+    """Contacts by name, number, address; emails, faxes and notes by subject and text."""
     found: dict[str, list[Any]] = {"contacts": [], "entries": []}
     async with kartei.store.db.read() as conn:
         directory = projection(kartei, "contacts")
@@ -116,18 +150,7 @@ async def search(kartei: Kartei, text: str) -> dict[str, list[Any]]:
             found["contacts"] = await directory.search(conn, text, 20)
         timeline = projection(kartei, "timeline")
         if timeline is not None:
-            t = timeline.entries
-            needle = text.strip().lower()
-            query = (
-                sa.select(t)
-                .where(
-                    t.c.kind.in_(["email", "note"]),
-                    sa.func.lower(t.c.data).contains(needle, autoescape=True),
-                )
-                .order_by(t.c.at.desc())
-                .limit(20)
-            )
-            found["entries"] = [entry_from_row(row) for row in await conn.execute(query)]
+            found["entries"] = await timeline.search(conn, text, 20)
     return found
 
 

@@ -23,14 +23,15 @@ from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskOpened
 from hub.phone import normalize
 from hub.store import ConcurrencyError
-from hub.web import data
+from hub.web import data, pages_faxes
 from hub.web.render import page, user_of
 from hub.web.security import harden
 
 router = APIRouter(include_in_schema=False)
+router.include_router(pages_faxes.router)  # faxes show on the card; their files come from here
 Text = Annotated[str, Form()]
 Optional = Annotated[str, Form()]
-KIND_FILTERS = ("email", "call", "note", "task", "risk")
+KIND_FILTERS = ("email", "call", "fax", "note", "task", "risk")
 PERIODS = {"30": 30, "90": 90, "365": 365}
 FRAME_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: cid:; base-uri 'none'"
 FRAME_CSP_IMAGES = (
@@ -242,7 +243,11 @@ async def message(request: Request, stream: str) -> Response:
     email = await _email(request, stream)
     if email is None:
         return _not_found(request)
-    return page(request, "message_view.html", email=email, stream=stream)
+    thread = await data.email_thread(kartei(request), stream)
+    outbound = isinstance(email, EmailSent)
+    return page(
+        request, "message_view.html", email=email, stream=stream, thread=thread, outbound=outbound
+    )
 
 
 @router.get("/messages/{stream}/html")

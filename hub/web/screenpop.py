@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 import orjson
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
@@ -182,20 +181,12 @@ async def details(conn: Any, kartei: Kartei, contact_id: str) -> dict[str, Any]:
         parties = data.parties_of(contact) if contact is not None else []
         entries = await timeline.for_contact(conn, [contact_id], parties, limit=6)
         out["recent"] = [_line(e) for e in entries if e.data.get("status") != "ringing"][:5]
-        t = timeline.entries
-        row = (
-            await conn.execute(
-                sa.select(t.c.data, t.c.at)
-                .where(t.c.contact_id == contact_id, t.c.label == "complaint")
-                .order_by(t.c.at.desc())
-                .limit(1)
-            )
-        ).first()
-        if row is not None:
-            complaint = orjson.loads(row.data)
+        # Timeline rows keep no subjects (they are read from the sealed event).
+        complaint = await timeline.latest_labelled(conn, contact_id, "complaint")
+        if complaint is not None:
             out["last_complaint"] = {
-                "at": row.at.isoformat(),
-                "subject": complaint.get("subject", ""),
+                "at": complaint.at.isoformat(),
+                "subject": complaint.data.get("subject", ""),
             }
     return out
 

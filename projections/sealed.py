@@ -1,0 +1,84 @@
+"""Personal fields read straight from the sealed events, for read models that keep none.
+
+A read model that copied subjects, addresses or texts into its rows would keep them after
+their data subject's key is erased (crypto-shredding, invariant 8), until a rebuild. The
+timeline keeps only positions and names the fields it shows; when a page is read, this
+module opens exactly those events in one query (plus one for their keys). An erased
+subject's events open to nothing: the page shows the entry without its personal fields.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hub.store.crypto import SEALED, unseal
+from hub.store.schema import events, subject_keys
+
+log = logging.getLogger(__name__)
+
+
+async def personal_fields(
+    conn: AsyncConnection, positions: Collection[int], fields: Collection[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """Each event's data with its sealed fields opened (`fields` only, when given).
+
+    Missing from the result: events that do not exist or cannot be read. Present but without
+    its personal fields: an event whose subject was erased.
+    """
+    if not positions:
+        return {}
+    rows = await conn.execute(
+        sa.select(events.c.position, events.c.data).where(events.c.position.in_(list(positions)))
+    )
+    documents: dict[int, dict[str, Any]] = {}
+    for position, raw in rows:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            log.error("event at position %d is unreadable", position)
+            continue
+        if isinstance(data, dict):
+            documents[int(position)] = data
+    subjects = {str(d[SEALED].get("s")) for d in documents.values() if _sealed(d)}
+    keys = await _keys(conn, subjects)
+    out: dict[int, dict[str, Any]] = {}
+    for position, data in documents.items():
+        opened = _open(position, data, keys)
+        out[position] = opened if fields is None else {f: opened[f] for f in fields if f in opened}
+    return out
+
+
+def _sealed(data: dict[str, Any]) -> bool:
+    return isinstance(data.get(SEALED), dict)
+
+
+async def _keys(conn: AsyncConnection, subjects: Collection[str]) -> dict[str, bytes]:
+    if not subjects:
+        return {}
+    rows = await conn.execute(
+        sa.select(subject_keys.c.subject, subject_keys.c.key).where(
+            subject_keys.c.subject.in_(list(subjects))
+        )
+    )
+    return {subject: bytes(key) for subject, key in rows}
+
+
+def _open(position: int, data: dict[str, Any], keys: dict[str, bytes]) -> dict[str, Any]:
+    if not _sealed(data):
+        return data
+    key = keys.get(str(data[SEALED].get("s")))
+    if key is None:  # erased: the fields are gone for good
+        data.pop(SEALED)
+        return data
+    try:
+        return unseal(data, key)
+    except (ValueError, KeyError, TypeError) as err:
+        log.error("event at position %d: sealed fields do not open: %s", position, err)
+        data.pop(SEALED, None)
+        return data
