@@ -88,7 +88,8 @@ def default_adapters(settings: Settings) -> list[Adapter]:
 def default_routers(settings: Settings, kartei: Kartei) -> list[APIRouter]:
     identity = kartei.projections.get("identity")
     index = identity.projection if identity is not None else None
-    return [*telephony_routers(settings, kartei.store, kartei.health, index)]  # type: ignore[arg-type]
+    adapters = kartei.adapters  # the webhook intake is an adapter with an endpoint
+    return [*telephony_routers(settings, kartei.store, kartei.health, index, adapters)]  # type: ignore[arg-type]
 
 
 @dataclass

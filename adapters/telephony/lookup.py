@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.telephony.ratelimit import RateLimit
+from adapters.telephony.ratelimit import ClientRateLimit
 from adapters.telephony.webhooks import token_matches
 from hub.store import Database
 
@@ -30,11 +30,13 @@ def lookup_router(db: Database, index: NumberIndex, token: str, base_url: str = 
     """The lookup endpoint; `base_url` makes the card links absolute."""
     router = APIRouter(prefix="/telephony", tags=["telephony"])
     base = base_url.rstrip("/")
-    limit = RateLimit()
+    limit = ClientRateLimit()
 
     @router.get("/lookup/{given}", include_in_schema=False)
-    async def lookup(given: str, number: str = Query("", max_length=64)) -> JSONResponse:
-        limit.check()
+    async def lookup(
+        request: Request, given: str, number: str = Query("", max_length=64)
+    ) -> JSONResponse:
+        limit.check(request.client.host if request.client else None)
         if not token_matches(given, token):
             raise HTTPException(status_code=404)
         async with db.read() as conn:

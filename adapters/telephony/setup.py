@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
@@ -19,8 +19,6 @@ from hub.phone import normalize, split_extension
 from hub.settings import Settings
 from hub.store import EventStore
 
-WEBHOOK_SOURCE = "telephony-webhooks"
-
 
 def number_normalizer(settings: Settings) -> Callable[[str], str | None]:
     """E.164 for a number as phone systems send it, with the firm's region and area code."""
@@ -34,7 +32,8 @@ def number_normalizer(settings: Settings) -> Callable[[str], str | None]:
 
 
 def telephony_adapters(settings: Settings) -> list[Adapter]:
-    """One adapter per configured FRITZ!Box and Asterisk server."""
+    """One adapter per configured FRITZ!Box and Asterisk server, and the webhook intake
+    (its timer; its endpoint comes from `telephony_routers`) when it has a token."""
     section = settings.telephony
     tz = ZoneInfo(settings.kartei.timezone)
     to_e164 = number_normalizer(settings)
@@ -52,26 +51,34 @@ def telephony_adapters(settings: Settings) -> list[Adapter]:
                 pbx.name, pbx.host, pbx.port, pbx.username, pbx.secret, tracker, layout=layout
             )
         )
+    if section.webhook_token:
+        adapters.append(
+            WebhookIntake(
+                section.webhook_token,
+                to_e164,
+                ring_timeout=section.ring_timeout_seconds,
+                base_url=settings.web.base_url,
+            )
+        )
     return adapters
 
 
 def telephony_routers(
-    settings: Settings, store: EventStore, health: HealthRegistry, index: NumberIndex | None
+    settings: Settings,
+    store: EventStore,
+    health: HealthRegistry,
+    index: NumberIndex | None,
+    adapters: Sequence[Adapter] = (),
 ) -> list[APIRouter]:
-    """The webhook and lookup endpoints that have a token configured."""
+    """The endpoints of the webhook intake among `adapters`, and the caller lookup when it
+    has a token."""
     section = settings.telephony
-    base_url = settings.web.base_url
     routers: list[APIRouter] = []
-    if section.webhook_token:
-        capture = Capture(store, WEBHOOK_SOURCE, health.component(f"adapter:{WEBHOOK_SOURCE}"))
-        intake = WebhookIntake(
-            capture,
-            section.webhook_token,
-            number_normalizer(settings),
-            ring_timeout=section.ring_timeout_seconds,
-            base_url=base_url,
-        )
-        routers.append(intake.router())
+    for intake in adapters:
+        if isinstance(intake, WebhookIntake):
+            health_of = health.component(f"adapter:{intake.name}")
+            routers.append(intake.router(Capture(store, intake.name, health_of)))
     if section.lookup_token and index is not None:
-        routers.append(lookup_router(store.db, index, section.lookup_token, base_url or ""))
+        base_url = settings.web.base_url or ""
+        routers.append(lookup_router(store.db, index, section.lookup_token, base_url))
     return routers

@@ -6,26 +6,41 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import HTTPException
+from fastapi import FastAPI, HTTPException
 
-from adapters.telephony.ratelimit import BURST, RateLimit
+from adapters.telephony.ratelimit import BURST, ClientRateLimit, RateLimit, client_key
+from adapters.telephony.setup import number_normalizer, telephony_adapters
+from adapters.telephony.webhooks import WebhookIntake
 from hub.bootstrap import bootstrap
+from hub.capture import Capture
+from hub.health import ComponentHealth
 from hub.settings import settings_from_dict
 from hub.store import EventStore
-from tests.telephony.conftest import call_events, of_type
+from tests.telephony.conftest import call_events, of_type, wait_for_calls
 
 TOKEN = "s3cret-token-0123456789"
 
 
+SETTINGS = {"telephony": {"webhook_token": TOKEN}, "contacts": {"own_area_code": "30"}}
+
+
+def app_with(store: EventStore, intake: WebhookIntake | None = None) -> FastAPI:
+    """The real app, its webhook intake built from the settings (or the one given)."""
+    settings = settings_from_dict(SETTINGS)
+    adapters = telephony_adapters(settings) if intake is None else [intake]
+    kartei = bootstrap(settings, store=store, projections=[], policies=[], adapters=adapters)
+    assert kartei.web is not None
+    return kartei.web.app
+
+
+def http(app: FastAPI, address: str = "127.0.0.1") -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://kartei.test")
+
+
 @pytest.fixture
 async def client(store: EventStore) -> AsyncIterator[httpx.AsyncClient]:
-    settings = settings_from_dict(
-        {"telephony": {"webhook_token": TOKEN}, "contacts": {"own_area_code": "30"}}
-    )
-    kartei = bootstrap(settings, store=store, projections=[], policies=[], adapters=[])
-    assert kartei.web is not None
-    transport = httpx.ASGITransport(app=kartei.web.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://kartei.test") as c:
+    async with http(app_with(store)) as c:
         yield c
 
 
@@ -141,6 +156,90 @@ def test_rate_limit_refuses_a_flood_and_recovers() -> None:
     assert refused.value.status_code == 429
     now[0] += 0.1
     assert limit.allow() and not limit.allow()
+
+
+async def test_a_flooding_client_is_refused_while_the_pbx_gets_through(store: EventStore) -> None:
+    app = app_with(store)
+    async with http(app, "203.0.113.9") as stranger, http(app, "198.51.100.7") as pbx:
+        guesses = [
+            (await stranger.post(f"/telephony/sipgate/guess{i}", data={})).status_code
+            for i in range(2 * BURST)
+        ]
+        # The bucket refills at 20 a second while the flood goes on: most late ones bounce.
+        assert guesses[:BURST] == [404] * BURST and guesses[BURST:].count(429) > BURST / 2
+        call = {"event": "newCall", "callId": "pbx-1", "from": "030555111", "direction": "in"}
+        assert (await post(pbx, "sipgate", call)).status_code == 200
+    assert len(await call_events(store)) == 1
+
+
+def test_all_clients_together_stay_under_the_global_cap() -> None:
+    now = [0.0]
+    limit = ClientRateLimit(rate=1, burst=2, total_rate=1, total_burst=5, clock=lambda: now[0])
+    allowed = [limit.allow(f"192.0.2.{i}") for i in range(8)]
+    assert allowed == [True] * 5 + [False] * 3
+    assert limit.allow("192.0.2.1") is False  # its own bucket has room, the cap has none
+    now[0] += 1.0
+    assert limit.allow("192.0.2.1") is True
+
+
+def test_clients_are_counted_by_address_and_ipv6_by_their_64() -> None:
+    limit = ClientRateLimit(rate=1, burst=1, clock=lambda: 0.0)
+    assert limit.allow("2001:db8:1:2::10") and not limit.allow("2001:db8:1:2:ffff::1")
+    assert limit.allow("2001:db8:1:3::10")  # another /64: another client
+    assert limit.allow("192.0.2.1") and not limit.allow("::ffff:192.0.2.1")
+    assert client_key(None) == "unknown" and client_key("testclient") == "testclient"
+
+
+def test_forgotten_clients_are_the_least_recently_seen() -> None:
+    limit = ClientRateLimit(rate=1, burst=1, max_clients=2, clock=lambda: 0.0)
+    assert limit.allow("192.0.2.1") and limit.allow("192.0.2.2")
+    assert not limit.allow("192.0.2.1")  # seen again: now the most recent
+    assert limit.allow("192.0.2.3")  # forgets 192.0.2.2, not 192.0.2.1
+    assert not limit.allow("192.0.2.1")
+
+
+async def test_call_without_hangup_is_closed_by_the_timer(store: EventStore) -> None:
+    """No later request comes: the timer alone closes the call, as "unknown"."""
+    now = [1000.0]
+    intake = WebhookIntake(
+        TOKEN,
+        number_normalizer(settings_from_dict(SETTINGS)),
+        ring_timeout=60,
+        clock=lambda: now[0],
+    )
+    capture = Capture(store, intake.name, ComponentHealth("adapter:telephony-webhooks"))
+    async with http(app_with(store, intake)) as client:
+        call = {"event": "newCall", "callId": "lost-1", "from": "030555111", "direction": "in"}
+        await post(client, "sipgate", call)
+        now[0] += 59
+        assert await intake.expire(capture) == 0
+        now[0] += 1
+        assert await intake.expire(capture) == 1
+        assert await intake.expire(capture) == 0
+        ringing, ended = (r.event for r in await call_events(store))
+        assert ended.cause == "unknown" and ended.number == "+4930555111"
+        assert ended.call_id == ringing.call_id == "lost-1"
+        # The hang-up arriving after all appends nothing more.
+        await post(client, "sipgate", {**call, "event": "hangup", "cause": "normalClearing"})
+        assert len(await call_events(store)) == 2
+
+
+async def test_the_intake_runs_its_timer_as_an_adapter(store: EventStore, running) -> None:
+    now = [1000.0]
+    intake = WebhookIntake(
+        TOKEN,
+        number_normalizer(settings_from_dict(SETTINGS)),
+        ring_timeout=0.2,
+        clock=lambda: now[0],
+    )
+    capture = Capture(store, intake.name, ComponentHealth("adapter:telephony-webhooks"))
+    async with http(app_with(store, intake)) as client:
+        call = {"event": "IncomingCall", "call_id": "pt-9", "from": "030555111", "to": "1"}
+        await post(client, "placetel", call)
+    running(intake.run(capture))
+    now[0] += 1  # past the timeout on the intake's clock; its timer checks every 50 ms
+    events = await wait_for_calls(store, lambda e: len(of_type(e, "CallEnded")) == 1)
+    assert of_type(events, "CallEnded")[0].cause == "unknown"
 
 
 async def test_hangup_of_a_call_never_seen_ringing_keeps_its_party(
