@@ -36,13 +36,20 @@ class FaxMessage:
     kind: str  # pdf | tiff
 
 
-def document_kind(attachment: AttachmentData) -> str | None:
-    """pdf, tiff, or None when the attachment is neither (by type, name or magic bytes)."""
-    head = attachment.data[:4]
+def kind_by_content(data: bytes) -> str | None:
+    """pdf or tiff by the document's first bytes (a provider's content type can be wrong)."""
+    head = data[:4]
     if head == b"%PDF":
         return "pdf"
     if head in (b"II*\x00", b"MM\x00*"):
         return "tiff"
+    return None
+
+
+def document_kind(attachment: AttachmentData) -> str | None:
+    """pdf, tiff, or None when the attachment is neither (by type, name or magic bytes)."""
+    if kind := kind_by_content(attachment.data):
+        return kind
     if kind := FAX_TYPES.get(attachment.content_type.lower()):
         return kind
     name = attachment.name.lower()

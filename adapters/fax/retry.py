@@ -14,7 +14,7 @@ from collections.abc import Collection, Sequence
 
 from adapters.fax import ocr
 from adapters.fax.document import DocumentError
-from adapters.fax.parsing import FAX_TYPES
+from adapters.fax.parsing import FAX_TYPES, kind_by_content
 from hub.archive import Archive, ArchiveError
 from hub.events import Metadata, NewEvent, Recorded
 from hub.events.fax import FaxReceived, FaxTextRecognized
@@ -51,6 +51,7 @@ class FaxOcrPolicy:
                 sender_raw=fax.sender_raw,
                 text=text,
                 languages=self.languages,
+                received_at=fax.received_at,
             )
             key = f"{self.name}:{recorded.stream}"
             meta = Metadata(source=self.name, causation_id=str(recorded.position))
@@ -66,7 +67,7 @@ class FaxOcrPolicy:
         except ArchiveError as err:
             log.warning("fax OCR: document missing: %s", err)
             return None
-        kind = "pdf" if data[:4] == b"%PDF" else FAX_TYPES.get(fax.document_type, "tiff")
+        kind = kind_by_content(data) or FAX_TYPES.get(fax.document_type, "tiff")
         try:
             return ocr.recognize(data, kind, self.languages)
         except (DocumentError, ocr.OcrError) as err:  # this document, not the machine

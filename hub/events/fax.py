@@ -64,6 +64,7 @@ class FaxTextRecognized(Event):
     text: str = ""
     languages: str = ""
     attempt: int = 1
+    received_at: datetime | None = None  # the fax's, so a late OCR dates the words right
 
     def data_subject(self) -> str | None:
         return phone_subject(self.sender, self.sender_raw) or "fax:unknown-sender"

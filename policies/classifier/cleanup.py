@@ -52,6 +52,34 @@ _DISCLAIMER = re.compile(
 )
 
 
+# A fax's text comes from OCR or a PDF's text layer: words hyphenated at line ends, and
+# rules (lines of - _ = ~) from the letterhead that are not a signature separator.
+_HYPHENATED = re.compile(r"(\w)-\n[ \t]*(?=[a-zäöüß])")
+_RULE = re.compile(r"^\s*[-_=~—–.·*]{3,}\s*$", re.MULTILINE)
+# Letter formalities say nothing of the mood and pull the model towards "neutral" (measured:
+# a complaint letter read neutral with its salutation, complaint without): page markers
+# ("Seite 2 / Page 2", "- 2 -", "1/3") and a salutation alone on its line.
+_PAGE_MARK = re.compile(
+    r"^\s*(?:(?:seite|page|blatt)\s*\d+(?:\s*(?:/|von|of)\s*\d+)?(?:\s*/\s*page\s*\d+)?"
+    r"|-\s*\d+\s*-|\d+\s*/\s*\d+)\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_SALUTATION = re.compile(
+    r"^(?![^\n]*gr(?:ü|ue|u)(?:ß|ss)e)"  # "Liebe Grüße" is a closing, cut by own_part
+    r"\s*(?:sehr\s+geehrte[rs]?|liebe[rs]?|hallo|guten\s+tag|moin|dear|hello|hi)\b"
+    r"[^\n.!?,:;]{0,50}[,!]?\s*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def fax_words(text: str) -> str:
+    """The customer's words in a fax's recognized text, as one text for the model."""
+    text = (text or "").replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+    text = _RULE.sub("", _HYPHENATED.sub(r"\1", text))
+    text = _SALUTATION.sub("", _PAGE_MARK.sub("", text))
+    return own_part(text)[:MAX_CHARS]
+
+
 def customer_words(subject: str, body: str) -> str:
     """The subject and the customer's own part of the body, as one text for the model."""
     text = own_part(body)

@@ -14,16 +14,17 @@ import asyncio
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from hub.events import Metadata, NewEvent, Recorded
 from hub.events.classification import MessageClassified
 from hub.health import ComponentHealth
 from hub.policy import Reaction
-from policies.classifier.cleanup import customer_words, own_part
+from policies.classifier.cleanup import customer_words, fax_words
 from policies.classifier.model import Prediction
 
-CLASSIFIED_TYPES = ("EmailReceived", "FaxReceived", "NoteAdded")
+CLASSIFIED_TYPES = ("EmailReceived", "FaxReceived", "FaxTextRecognized", "NoteAdded")
 
 
 class Model(Protocol):
@@ -38,8 +39,10 @@ class Message:
     """What is classified of one event: the customer's words, and whose they may be."""
 
     text: str
-    sender: str | None = None
+    sender: str | None = None  # an email address
     contact_id: str | None = None
+    number: str | None = None  # a fax sender's E.164 number
+    at: datetime | None = None  # when the customer wrote or sent it
 
 
 def message_of(event: Any) -> Message | None:
@@ -47,10 +50,11 @@ def message_of(event: Any) -> Message | None:
     kind = type(event).__name__
     if kind == "EmailReceived":
         text = customer_words(event.subject, event.text)
-        return Message(text, sender=event.sender or None) if text else None
-    if kind == "FaxReceived":
-        text = own_part(getattr(event, "text", "") or "")
-        return Message(text, sender=getattr(event, "sender", None)) if text else None
+        return Message(text, sender=event.sender or None, at=event.date) if text else None
+    if kind in ("FaxReceived", "FaxTextRecognized"):
+        # The text layer or OCR text (FaxTextRecognized: OCR that ran after capture).
+        text = fax_words(event.text)
+        return Message(text, number=event.sender, at=event.received_at) if text else None
     if kind == "NoteAdded":
         # Only notes that record what a customer said (a call note), not staff memos.
         if not getattr(event, "customer_words", True):
@@ -60,7 +64,7 @@ def message_of(event: Any) -> Message | None:
     return None
 
 
-ContactOf = Callable[[str], Any]  # async (sender address) -> contact id | None
+ContactOf = Callable[[str], Any]  # async (sender address or number) -> contact id | None
 
 
 class ClassifierPolicy:
@@ -75,12 +79,14 @@ class ClassifierPolicy:
         load: Callable[[], Model],
         *,
         contact_of: ContactOf | None = None,
+        contact_of_number: ContactOf | None = None,
         batch_size: int = 16,
         health: ComponentHealth | None = None,
     ) -> None:
         self._load = load
         self._model: Model | None = None
         self._contact_of = contact_of
+        self._contact_of_number = contact_of_number
         self.batch_size = batch_size
         self.health = health
         # One worker: the model uses every core itself; two would only contend.
@@ -113,7 +119,7 @@ class ClassifierPolicy:
         model = await self.model()
         reactions = []
         for (r, message), p in zip(found, predictions, strict=True):
-            contact_id = message.contact_id or await self._contact(message.sender)
+            contact_id = message.contact_id or await self._contact(message)
             event = MessageClassified(
                 message_position=r.position,
                 message_stream=r.stream,
@@ -124,7 +130,7 @@ class ClassifierPolicy:
                 model_version=model.version,
                 contact_id=contact_id,
                 scores=p.scores,
-                message_at=getattr(r.event, "date", None) or r.recorded_at,
+                message_at=message.at or r.recorded_at,
             )
             key = f"classifier:{model.version}:{r.position}"
             meta = Metadata(source="classifier", causation_id=str(r.position))
@@ -136,10 +142,13 @@ class ClassifierPolicy:
             )
         return reactions
 
-    async def _contact(self, sender: str | None) -> str | None:
-        if not sender or self._contact_of is None:
-            return None
-        return await self._contact_of(sender)
+    async def _contact(self, message: Message) -> str | None:
+        """Whose message it is: by email address, or by fax number (then switchboard)."""
+        if message.sender and self._contact_of is not None:
+            return await self._contact_of(message.sender)
+        if message.number and self._contact_of_number is not None:
+            return await self._contact_of_number(message.number)
+        return None
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -102,9 +102,18 @@ def classifier_policy(settings: Settings, kartei: Any) -> ClassifierPolicy | Non
             match = await identity.projection.lookup_email(conn, address)
         return match.contact_id if match else None
 
+    async def contact_of_number(number: str) -> str | None:
+        identity = kartei.projections.get("identity")
+        if identity is None:
+            return None
+        async with kartei.store.db.read() as conn:
+            match = await identity.projection.lookup_number(conn, number)
+        return match.contact_id if match else None
+
     return ClassifierPolicy(
         model_loader(settings),
         contact_of=contact_of,
+        contact_of_number=contact_of_number,
         batch_size=settings.classifier.batch_size,
         health=health,
     )
