@@ -4,6 +4,8 @@ G4 TIFF faxes of 1 and 5 pages (rendered text, as a fax machine sends them, no t
 are delivered with smtplib over loopback, two connections at once, into a SQLite store.
 Each size runs twice in the same process: with OCR at capture, and with OCR off (the
 baseline: parse, archive, preview, commit). The share of time in OCR is the difference.
+The 1-page faxes with OCR also run through the mail journal listener with the fax address
+routed to the fax intake (`[fax] smtp_listener = "mail"`), to compare with the own listener.
 
     python bench/fax.py            # 20 faxes per size
     python bench/fax.py --quick    # 4 faxes per size (< 1 min)
@@ -25,9 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from adapters.fax.intake import FaxIntake, FaxRules, FaxSmtpIntake
+from adapters.fax.intake import FaxIntake, FaxRules, FaxSmtpIntake, fax_route
 from adapters.fax.profiles import load_profiles
-from adapters.mail.smtp import IntakeRules
+from adapters.mail.pipeline import MailIntake, MailRules
+from adapters.mail.smtp import IntakeRules, SmtpJournalIntake
 from hub.archive import Archive
 from hub.capture import Capture
 from hub.health import ComponentHealth
@@ -51,7 +54,7 @@ def deliver(port: int, raws: list[bytes]) -> None:
             client.sendmail("fritzbox@firma.example", ["fax@kartei.example"], raw)
 
 
-async def run(raws: list[bytes], ocr: bool, folder: Path) -> float:
+async def run(raws: list[bytes], ocr: bool, folder: Path, listener: str = "own") -> float:
     """Seconds to deliver all `raws` (each answered after its commit)."""
     db = Database(f"sqlite:///{folder / 'kartei.db'}")
     store = EventStore(db)
@@ -59,7 +62,12 @@ async def run(raws: list[bytes], ocr: bool, folder: Path) -> float:
     rules = FaxRules(load_profiles(), ocr=ocr)
     intake = FaxIntake(Archive(folder / "archive"), rules)
     smtp_rules = IntakeRules.of([], ["127.0.0.0/8"], 50_000_000)
-    adapter = FaxSmtpIntake("127.0.0.1", 0, smtp_rules, intake)  # type: ignore[arg-type]
+    mail = MailIntake(Archive(folder / "archive"), MailRules(), workers=1)
+    if listener == "mail":
+        route = fax_route(["fax@kartei.example"], intake)
+        adapter = SmtpJournalIntake("127.0.0.1", 0, smtp_rules, mail, [route])
+    else:
+        adapter = FaxSmtpIntake("127.0.0.1", 0, smtp_rules, intake)  # type: ignore[arg-type]
     task = asyncio.create_task(adapter.run(Capture(store, "fax", ComponentHealth("fax"))))
     await adapter.ready.wait()
     assert adapter.bound_port is not None
@@ -71,6 +79,7 @@ async def run(raws: list[bytes], ocr: bool, folder: Path) -> float:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await store.close()
+    mail.close()
     return elapsed
 
 
@@ -88,6 +97,10 @@ async def main() -> None:
         figures[f"{pages}p_faxes_per_min"] = round(count / with_ocr * 60, 1)
         figures[f"{pages}p_faxes_per_min_no_ocr"] = round(count / without * 60, 1)
         figures[f"{pages}p_ocr_share"] = round(max(0.0, 1 - without / with_ocr), 3)
+        if pages == 1:
+            with tempfile.TemporaryDirectory() as c:
+                shared = await run(raws, True, Path(c), listener="mail")
+            figures["1p_faxes_per_min_mail_listener"] = round(count / shared * 60, 1)
         print(f"{pages} page(s): {figures[f'{pages}p_faxes_per_min']} faxes/min with OCR, "
               f"{figures[f'{pages}p_faxes_per_min_no_ocr']} without", file=sys.stderr)  # fmt: skip
     print(json.dumps(figures))
