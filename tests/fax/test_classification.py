@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import textwrap
+from pathlib import Path
 
 from adapters.fax.intake import FaxRules
 from adapters.fax.retry import FaxOcrPolicy
 from hub.archive import Archive
+from hub.bootstrap import bootstrap, run
+from hub.events import NewEvent
 from hub.events.classification import CustomerAtRisk, MessageClassified
+from hub.events.contacts import ContactCreated
 from hub.events.fax import FaxReceived, FaxTextRecognized
 from hub.events.tasks import TaskOpened
 from hub.policy import PolicyRunner
-from hub.store import EventStore
+from hub.settings import settings_from_dict
+from hub.store import ANY, Database, EventStore
 from policies.churn import ChurnPolicy
 from policies.classifier.cleanup import fax_words
 from policies.classifier.model import EncoderHeadModel
@@ -102,3 +108,48 @@ async def test_fax_text_is_classified_and_three_fax_complaints_flag_the_sender(
     assert risk.contact_id == labels[0].contact_id and len(risk.complaints) == 3
     assert task.kind == "kind_letter" and task.contact_id == risk.contact_id
     classifier.close()
+
+
+async def test_the_running_kartei_classifies_faxes_by_number_and_flags_risk(
+    tmp_path: Path,
+    database_url: str,
+    model_cache: Path,  # noqa: F811
+) -> None:
+    """The composition root's classifier (worker process) finds a fax's sender by number."""
+    settings = settings_from_dict(
+        {
+            "kartei": {"data_dir": str(tmp_path)},
+            "database": {"url": database_url},
+            "classifier": {"cache_dir": str(model_cache)},
+        }
+    )
+    seeding = EventStore(Database(database_url))
+    await seeding.start()
+    firm = ContactCreated(
+        contact_id="c-meier", kind="company", company="Meier Bau GmbH",
+        phones=(phone("089 1234-0", "switchboard"),),
+    )  # fmt: skip
+    await seeding.append("contact-c-meier", ANY, [NewEvent(firm)])
+    positions = []
+    for n, words in enumerate((COMPLAINTS[3], COMPLAINTS[7], COMPLAINTS[8])):
+        text = "\n".join(["Seite 1", *letter(words)[0]])
+        fax = FaxReceived(sender=MEIER_FAX, sender_raw="089 1234560", text=text, pages=1)
+        done = await seeding.append(f"fax-{n}", ANY, [NewEvent(fax, f"fax:{n}")])
+        positions.append(done.positions[0])
+    await seeding.close()
+    kartei = bootstrap(settings)
+    stop = asyncio.Event()
+    running = asyncio.create_task(run(kartei, stop, web=False))
+    try:
+        async with asyncio.timeout(120):  # three classifications, then churn's reaction
+            await kartei.policies["churn"].wait_for(positions[-1] + 3)
+        wanted = ("MessageClassified", "CustomerAtRisk", "TaskOpened")
+        found = await kartei.store.read_all(0, 100, types=wanted)
+        assert [r.type_name for r in found] == [*wanted[:1] * 3, *wanted[1:]]
+        labels = [r.event for r in found[:3]]
+        assert all(isinstance(e, MessageClassified) for e in labels)
+        assert {(e.label, e.contact_id) for e in labels} == {("complaint", "c-meier")}  # type: ignore[union-attr]
+        assert found[3].event.contact_id == "c-meier"  # type: ignore[union-attr]
+    finally:
+        stop.set()
+        await running
