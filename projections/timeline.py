@@ -320,19 +320,35 @@ class Timeline:
     ) -> list[Entry]:
         """A contact's entries, newest first: its ids (merged ones too) and its parties."""
         t = self.entries
-        # Two index lookups joined by UNION: an OR across both would scan the whole table.
+        page = self.contact_query(contact_ids, parties, kinds=kinds, since=since, until=until)
+        wanted = page.limit(limit).offset(offset).subquery()
+        # Full rows (with their data) only for the page: sorting thousands of them is the cost.
+        query = sa.select(t).join(wanted, wanted.c.entry_id == t.c.entry_id)
+        return await self._read(conn, query.order_by(t.c.at.desc(), t.c.position.desc()))
+
+    def contact_query(
+        self,
+        contact_ids: Collection[str],
+        parties: Collection[str],
+        *,
+        kinds: Collection[str] = (),
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> sa.Select[Any]:
+        """The ids of a contact's entries, newest first, unlimited."""
+        t, p = self.entries, self.parties
+        # Two index lookups joined by UNION, rather than one OR across both columns.
         by_id = sa.select(t.c.entry_id).where(t.c.contact_id.in_(list(contact_ids)))
-        by_party = sa.select(self.parties.c.entry_id).where(self.parties.c.party.in_(list(parties)))
+        by_party = sa.select(p.c.entry_id).where(p.c.party.in_(list(parties)))
         mine = sa.union(by_id, by_party).subquery()
-        query = sa.select(t).join(mine, mine.c.entry_id == t.c.entry_id)
+        query = sa.select(t.c.entry_id).join(mine, mine.c.entry_id == t.c.entry_id)
         if kinds:
             query = query.where(t.c.kind.in_(list(kinds)))
         if since is not None:
             query = query.where(t.c.at >= since)
         if until is not None:
             query = query.where(t.c.at < until)
-        query = query.order_by(t.c.at.desc(), t.c.position.desc()).limit(limit).offset(offset)
-        return await self._read(conn, query)
+        return query.order_by(t.c.at.desc(), t.c.position.desc())
 
     async def get(self, conn: AsyncConnection, entry_id: str) -> Entry | None:
         found = await self._read(

@@ -262,3 +262,34 @@ async def test_timeline_keeps_no_personal_fields_and_erasure_needs_no_rebuild(
     assert card.entries[0].data["subject"] == "" and card.entries[0].data["sender"] == ""
     assert "Kündigung" not in (await http.get(f"/contacts/{cid}")).text
     assert (await data.search(web.kartei, "kündigung"))["entries"] == []
+
+
+async def test_card_queries_do_not_grow_with_its_entries(
+    web: Web, store: EventStore, admin
+) -> None:
+    """No per-entry queries: a page of 50 costs the statements a page of 5 does."""
+    http, _ = admin
+    cid = await customer(store)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    async def card_statements() -> int:
+        await web.settle()
+        statements.clear()
+        sa.event.listen(store.db.reader.sync_engine, "before_cursor_execute", count)
+        try:
+            assert (await http.get(f"/contacts/{cid}")).status_code == 200
+        finally:
+            sa.event.remove(store.db.reader.sync_engine, "before_cursor_execute", count)
+        return len(statements)
+
+    for i in range(5):
+        await email(store, "joerg@mueller.example", f"Nachricht {i}", minutes=i)
+    few = await card_statements()
+    for i in range(5, 60):
+        await email(store, "joerg@mueller.example", f"Nachricht {i}", minutes=i)
+    await fax(web, store)
+    many = await card_statements()
+    assert 3 <= few == many, statements
