@@ -92,6 +92,9 @@ class ImapAccount(Section):
     poll_seconds: int = Field(default=300, ge=5)
     idle_seconds: int = Field(default=1500, ge=10, le=1740)  # re-issue IDLE before 29 min
     verify_tls: bool = True
+    # PEM file of the CA(s) that signed the server's certificate (a firm's own CA or a
+    # self-signed certificate); empty: the system's trusted CAs.
+    ca_file: str = ""
 
 
 class SmtpIntake(Section):

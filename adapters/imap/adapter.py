@@ -19,6 +19,7 @@ from hub.settings import ImapAccount
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
+_TRANSPORT_OR_GROUP: tuple[type[BaseException], ...] = (*client.TRANSPORT_ERRORS, ExceptionGroup)
 
 
 class ImapAccountCapture:
@@ -37,7 +38,10 @@ class ImapAccountCapture:
         while True:
             try:
                 await self._session(capture)
-            except client.TRANSPORT_ERRORS as err:
+            except _TRANSPORT_OR_GROUP as caught:
+                err = _transport_error(caught)
+                if err is None:
+                    raise
                 message = f"{type(err).__name__}: {err}"
                 log.warning(
                     "%s: connection lost (%s); retrying in %.0f s", self.name, message, backoff
@@ -111,6 +115,20 @@ class ImapAccountCapture:
                     )
         except Exception as err:  # the store may be what failed; health still shows it
             log.warning("%s: cannot record the error: %s", self.name, err)
+
+
+def _transport_error(caught: BaseException) -> BaseException | None:
+    """The dropped connection behind `caught` (sync_folder's task group wraps it in an
+    ExceptionGroup); None when anything else went wrong too."""
+    if not isinstance(caught, BaseExceptionGroup):
+        return caught
+    dropped, rest = caught.split(client.TRANSPORT_ERRORS)
+    if dropped is None or rest is not None:
+        return None
+    first: BaseException = dropped
+    while isinstance(first, BaseExceptionGroup):
+        first = first.exceptions[0]
+    return first
 
 
 def _interrupt(imap: IMAPClient) -> None:

@@ -43,27 +43,59 @@ class Fetched:
     flags: tuple[str, ...]
 
 
-def connect(account: ImapAccount, timeout: float = 60.0) -> IMAPClient:
-    """Opens and logs in (TLS, STARTTLS or plain as configured)."""
-    context = ssl.create_default_context()
+class UntrustedCertificate(ssl.SSLError):
+    """The server's TLS certificate does not verify against the configured CAs (or its CA
+    file cannot be read); a transport error, so capture retries and health shows why."""
+
+    def __str__(self) -> str:  # SSLError's own str() shows the args tuple
+        return str(self.args[0]) if self.args else ""
+
+
+def tls_context(account: ImapAccount) -> ssl.SSLContext:
+    """Verifies the server (name and chain) against `ca_file`, else the system's CAs."""
+    try:
+        context = ssl.create_default_context(cafile=account.ca_file or None)
+    except (OSError, ValueError) as err:
+        raise UntrustedCertificate(f"cannot read ca_file {account.ca_file}: {err}") from err
     if not account.verify_tls:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-    client = IMAPClient(
-        account.host,
-        port=account.port,
-        ssl=account.security == "tls",
-        ssl_context=context,
-        timeout=timeout,
-    )
+    return context
+
+
+def connect(account: ImapAccount, timeout: float = 60.0) -> IMAPClient:
+    """Opens and logs in (TLS, STARTTLS or plain as configured)."""
+    context = tls_context(account) if account.security != "none" else None
+    try:
+        client = IMAPClient(
+            account.host,
+            port=account.port,
+            ssl=account.security == "tls",
+            ssl_context=context,
+            timeout=timeout,
+        )
+    except ssl.SSLCertVerificationError as err:
+        raise _untrusted(account, err) from err
     try:
         if account.security == "starttls":
             client.starttls(context)
         client.login(account.username, account.password)
+    except ssl.SSLCertVerificationError as err:
+        _close(client)
+        raise _untrusted(account, err) from err
     except BaseException:
         _close(client)
         raise
     return client
+
+
+def _untrusted(account: ImapAccount, err: ssl.SSLCertVerificationError) -> UntrustedCertificate:
+    why = getattr(err, "verify_message", None) or str(err)
+    trusted = f"ca_file {account.ca_file}" if account.ca_file else "the system's CAs"
+    return UntrustedCertificate(
+        f"{account.host}:{account.port}: the server's TLS certificate is not trusted ({why}); "
+        f"checked against {trusted}"
+    )
 
 
 def folders(client: IMAPClient, account: ImapAccount) -> list[str]:

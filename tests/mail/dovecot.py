@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 CONFIG = """\
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 protocols = imap
 listen = 127.0.0.1
 disable_plaintext_auth = no
@@ -49,7 +58,7 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -64,14 +73,91 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+SSL_ON = """\
+ssl = yes
+ssl_cert = <{root}/tls/server.pem
+ssl_key = <{root}/tls/server.key
+"""
+
+
+def write_certificates(folder: Path) -> None:
+    """A test CA, a server certificate it signed for 127.0.0.1/localhost, and a second CA
+    that signed nothing (the "wrong CA" of the tests): ca.pem, server.pem/.key, other-ca.pem."""
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    def certificate(
+        subject: str,
+        key: ec.EllipticCurvePrivateKey,
+        issuer: str,
+        signer: ec.EllipticCurvePrivateKey,
+        ca: bool,
+    ) -> x509.Certificate:
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(name(subject))
+            .issuer_name(name(issuer))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if ca:
+            builder = builder.add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            ).add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+        else:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.DNSName("localhost"), x509.IPAddress(IPv4Address("127.0.0.1"))]
+                ),
+                critical=False,
+            ).add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    def pem(cert: x509.Certificate) -> bytes:
+        return cert.public_bytes(serialization.Encoding.PEM)
+
+    folder.mkdir(mode=0o755, exist_ok=True)
+    ca_key, server_key, other_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    (folder / "ca.pem").write_bytes(
+        pem(certificate("Kartei Test CA", ca_key, "Kartei Test CA", ca_key, True))
+    )
+    (folder / "other-ca.pem").write_bytes(
+        pem(certificate("Someone Else's CA", other_key, "Someone Else's CA", other_key, True))
+    )
+    (folder / "server.pem").write_bytes(
+        pem(certificate("127.0.0.1", server_key, "Kartei Test CA", ca_key, False))
+    )
+    key = folder / "server.key"
+    key.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    key.chmod(0o600)
+
+
 class Dovecot:
-    """Starts, restarts and stops one Dovecot; users are `anna`, `bernd` (password "geheim")."""
+    """Starts, restarts and stops one Dovecot; users are `anna`, `bernd` (password "geheim").
+
+    With `tls=True` it also serves implicit TLS on `tls_port` and STARTTLS on `port`, with a
+    certificate signed by the test CA in `ca_file` (`wrong_ca_file`: a CA that signed nothing).
+    """
 
     # Users exist from the start: Dovecot notices passwd-file changes only by mtime.
     USERS = ("anna", "bernd", "bench", *(f"user{n}" for n in range(60)))
     PASSWORD = "geheim"
 
-    def __init__(self) -> None:
+    def __init__(self, *, tls: bool = False) -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not os.path.exists(binary):
             raise RuntimeError("Dovecot is not installed (Debian package dovecot-imapd)")
@@ -80,6 +166,11 @@ class Dovecot:
         self.root = Path(tempfile.mkdtemp(prefix="kartei-dovecot-"))
         self.root.chmod(0o755)
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
+        self.ca_file = self.root / "tls" / "ca.pem"
+        self.wrong_ca_file = self.root / "tls" / "other-ca.pem"
+        if tls:
+            write_certificates(self.root / "tls")
         if os.geteuid() == 0:
             user = pwd.getpwnam("dovecot")
             internal, login, uid, gid = "dovecot", "dovenull", user.pw_uid, user.pw_gid
@@ -98,7 +189,14 @@ class Dovecot:
         self.config = self.root / "dovecot.conf"
         self.config.write_text(
             CONFIG.format(
-                root=self.root, internal=internal, login=login, uid=uid, gid=gid, port=self.port
+                root=self.root,
+                internal=internal,
+                login=login,
+                uid=uid,
+                gid=gid,
+                port=self.port,
+                tls_port=self.tls_port,
+                ssl=SSL_ON.format(root=self.root) if tls else "ssl = no",
             )
         )
 
@@ -117,10 +215,25 @@ class Dovecot:
             time.sleep(0.05)
 
     def stop(self) -> None:
-        subprocess.run([self.binary, "-c", str(self.config), "stop"], check=False)
+        """Stops it as a service manager does: SIGTERM to the master and every process it
+        started, so open client sessions drop at once (`dovecot stop` alone leaves the imap
+        processes serving their clients until they log out)."""
+        pid_file = self.root / "run" / "master.pid"
+        group = int(pid_file.read_text().strip() or 0) if pid_file.exists() else 0
+        if group > 1:  # the master leads its own process group (it daemonizes with setsid)
+            self._signal(group, signal.SIGTERM)
+        else:
+            subprocess.run([self.binary, "-c", str(self.config), "stop"], check=False)
         deadline = time.monotonic() + 15
-        while (self.root / "run" / "master.pid").exists() and time.monotonic() < deadline:
+        while pid_file.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
+        if group > 1:
+            self._signal(group, signal.SIGKILL)  # whatever did not exit on SIGTERM
+
+    @staticmethod
+    def _signal(group: int, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, sig)
 
     def restart(self) -> None:
         self.stop()
