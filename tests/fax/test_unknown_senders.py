@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from hub.archive import Archive
 from hub.events import NewEvent
 from hub.events.fax import FaxReceived
 from hub.events.mail import CommunicationLinked
@@ -21,9 +23,14 @@ from tests.web.events import email
 UNKNOWN = "+4940111222"
 
 
-async def fax(store: EventStore, sender: str | None, subject: str = "Fax") -> str:
+async def fax(
+    store: EventStore, sender: str | None, subject: str = "Fax", document_ref: str = ""
+) -> str:
     stream = f"fax-{uuid.uuid4().hex[:32]}"
-    event = FaxReceived(sender=sender, sender_raw=sender or "Station 7", subject=subject, pages=1)
+    event = FaxReceived(
+        sender=sender, sender_raw=sender or "Station 7", subject=subject, pages=1,
+        document_ref=document_ref, document_type="application/pdf", document_name="fax.pdf",
+    )  # fmt: skip
     await store.append(stream, 0, [NewEvent(event)])
     return stream
 
@@ -76,10 +83,14 @@ async def web_admin(store: EventStore, tmp_path) -> AsyncIterator[tuple[Web, obj
     await web.app.state.pop.close()
 
 
-async def test_unknown_senders_page_creates_and_assigns(store: EventStore, web_admin) -> None:
+async def test_unknown_senders_page_creates_and_assigns(
+    store: EventStore, web_admin, tmp_path: Path
+) -> None:
     web, http, csrf = web_admin
+    document = b"%PDF-1.4 a fax"
+    ref = Archive(tmp_path / "archive").put(document)  # the app's data_dir is tmp_path
     await fax(store, UNKNOWN, "Bestellung <b>42</b>")
-    await fax(store, UNKNOWN, "Reklamation")
+    await fax(store, UNKNOWN, "Reklamation", ref)
     await fax(store, "+4930999888", "Anfrage")
     await email(store, "neu@kunde.example", "Angebot")
     await web.settle()
@@ -92,6 +103,9 @@ async def test_unknown_senders_page_creates_and_assigns(store: EventStore, web_a
     assert "/contacts/new?phone=%2B4940111222" in page.text
     assert "/contacts/new?email=neu%40kunde.example" in page.text
     assert "Reklamation" in page.text and "<b>42" not in page.text  # escaped
+    stream = re.search(r'href="/faxes/(fax-[0-9a-f]+)/document" download>Reklamation', page.text)
+    assert stream is not None  # the last fax, to look at before deciding
+    assert (await http.get(f"/faxes/{stream[1]}/document")).content == document
 
     nobody = await http.post(
         "/senders/assign",
@@ -121,3 +135,6 @@ async def test_unknown_senders_page_creates_and_assigns(store: EventStore, web_a
     ]
     assert len(links) == 2 and {link.contact_id for link in links} == {contact_id}
     assert all(link.by == "anna" for link in links)
+    card = await http.get(f"/contacts/{contact_id}")  # the timeline follows the links
+    assert "Reklamation" in card.text and 'class="fax-document"' in card.text
+    assert "Bestellung &lt;b&gt;42&lt;/b&gt;" in card.text
