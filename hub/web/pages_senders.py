@@ -28,7 +28,7 @@ async def unknown_senders(request: Request) -> Response:
         async with kartei(request).store.db.read() as conn:
             found["email"] = await mail.unknown_senders(conn, identity, LIST_LIMIT)
             found["fax"] = await mail.unknown_fax_senders(conn, identity, LIST_LIMIT)
-    return page(request, "unknown_senders.html", senders=found, message="")
+    return page(request, "unknown_senders.html", senders=found)
 
 
 @router.post("/senders/assign")
