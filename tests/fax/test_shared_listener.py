@@ -15,11 +15,12 @@ from adapters.mail.build import mail_adapters
 from adapters.mail.pipeline import MailIntake
 from adapters.mail.smtp import IntakeRules, SmtpJournalIntake
 from hub.archive import Archive
+from hub.bootstrap import bootstrap, run
 from hub.capture import Capture
 from hub.events.fax import FaxReceived
 from hub.events.mail import CaptureFailed, EmailReceived
 from hub.health import ComponentHealth
-from hub.settings import ConfigError, load_settings
+from hub.settings import ConfigError, load_settings, settings_from_dict
 from hub.store import EventStore
 from tests.fax import messages
 from tests.fax.conftest import FAX_ADDRESS, PROFILES, Documents, all_events
@@ -137,3 +138,35 @@ def test_listener_mail_needs_the_mail_listener_and_addresses(tmp_path: Path) -> 
         fax_adapters(settings, mail_adapters(settings))
     config.write_text("[fax]\nenabled = true\nsmtp_listener = 'off'\n")
     assert fax_adapters(load_settings(config)) == []
+
+
+async def test_the_running_kartei_serves_mail_and_fax_on_one_port(
+    tmp_path: Path, database_url: str, docs: Documents
+) -> None:
+    """The composition root wires the route: one [mail.smtp] port, both kinds stored."""
+    settings = settings_from_dict(
+        {
+            "kartei": {"data_dir": str(tmp_path)},
+            "database": {"url": database_url},
+            "classifier": {"enabled": False},
+            "mail": {"smtp": {"enabled": True, "port": 0, "accept_recipients": [JOURNAL]}},
+            "fax": {"enabled": True, "smtp_listener": "mail", "accept_recipients": [FAX_ADDRESS]},
+        }
+    )
+    kartei = bootstrap(settings, policies=[])
+    [smtp] = [a for a in kartei.adapters if isinstance(a, SmtpJournalIntake)]
+    assert [a.name for a in kartei.adapters] == ["smtp", "fax-smtp"]  # no second listener
+    stop = asyncio.Event()
+    running = asyncio.create_task(run(kartei, stop, web=False))
+    try:
+        async with asyncio.timeout(30):
+            await smtp.ready.wait()
+        fax_raw = messages.placetel(docs.text_layer)
+        assert await asyncio.to_thread(send, smtp.bound_port, fax_raw, FAX_ADDRESS) == 250
+        mail_raw = mail_messages.simple(7)
+        assert await asyncio.to_thread(send, smtp.bound_port, mail_raw, JOURNAL) == 250
+        found = await kartei.store.read_all(0, 100, types=("FaxReceived", "EmailReceived"))
+        assert [r.type_name for r in found] == ["FaxReceived", "EmailReceived"]
+    finally:
+        stop.set()
+        await running
