@@ -40,9 +40,10 @@ class Capture:
         return await self._store.append(stream, ANY, self.keyed(batch, key, actor))
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
-        """Appends plus the adapter's own checkpoint rows, committed together."""
-        async with self._store.transaction() as tx:
+    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Transaction]:
+        """Appends plus the adapter's own checkpoint rows, committed together
+        (`durable=False`: see `EventStore.transaction`)."""
+        async with self._store.transaction(durable=durable) as tx:
             yield tx
 
     def keyed(
