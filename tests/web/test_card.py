@@ -293,3 +293,35 @@ async def test_card_queries_do_not_grow_with_its_entries(
     await fax(web, store)
     many = await card_statements()
     assert 3 <= few == many, statements
+
+
+async def test_hostile_fax_and_attachment_fields_render_as_text(
+    web: Web, store: EventStore, admin
+) -> None:
+    http, _ = admin
+    cid = await customer(store)
+    hostile = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    event = FaxReceived(
+        sender=FAX_NUMBER,
+        sender_raw=hostile,
+        pages=1,
+        subject=hostile,
+        document_name=hostile,
+        document_type="application/pdf",
+        document_size=len(PDF),
+        document_ref=archive_of(web).put(PDF),
+        preview_ref=archive_of(web).put(hostile.encode()),  # not a PNG: never served
+        text=hostile,
+        ocr_status="done",
+    )
+    await store.append(f"fax-{'2' * 32}", 0, [NewEvent(event)])
+    await web.settle()
+    card = (await http.get(f"/contacts/{cid}")).text
+    assert "<script>alert" not in card and "<img src=x" not in card
+    assert card.count("&lt;script&gt;alert(1)&lt;/script&gt;") >= 3  # subject, name, text
+    assert (await http.get(f"/faxes/fax-{'2' * 32}/preview")).status_code == 404
+    document = await http.get(f"/faxes/fax-{'2' * 32}/document")
+    assert document.headers["content-type"] == "application/octet-stream"
+    assert re.fullmatch(
+        r'attachment; filename="[A-Za-z0-9._ -]+\.pdf"', document.headers["content-disposition"]
+    )

@@ -9,17 +9,23 @@ the suite leaves the working tree alone.
 
 from __future__ import annotations
 
+import io
 import os
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 
+from hub.archive import Archive
+from hub.events import NewEvent
+from hub.events.fax import FaxReceived
+from hub.events.mail import Attachment, EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
 from hub.store import EventStore
-from tests.web.events import email
-from tests.web.live import DOCS, running
+from tests.web.events import T0, email
+from tests.web.live import DOCS, Live, running
 
 pytestmark = pytest.mark.slow
 
@@ -27,6 +33,57 @@ pytestmark = pytest.mark.slow
 def screenshots(backend: str) -> bool:
     """Whether this run refreshes docs/screenshot-*.png (once, from the SQLite run)."""
     return backend == "sqlite" and os.environ.get("KARTEI_SCREENSHOTS") == "1"
+
+
+async def reply_and_fax(live: Live, stream: str) -> int:
+    """The firm answers the email (with an attachment) and the customer faxes an order."""
+    store = live.kartei.store
+    archive = Archive(live.kartei.settings.data_dir / "archive")
+    first = (await store.read_stream(stream))[0].event
+    assert isinstance(first, EmailReceived) and first.message_id
+    reply = EmailSent(
+        message_id="<antwort-4711@firma.example>",
+        sender="info@firma.example",
+        to=("erika@kunde.example",),
+        subject="Re: Reklamation Lieferung 4711",
+        text="Ersatz ist unterwegs, der Lieferschein liegt bei.",
+        in_reply_to=first.message_id,
+        references=(first.message_id,),
+        attachments=(
+            Attachment(
+                name="Lieferschein 4711.pdf",
+                content_type="application/pdf",
+                size=48_213,
+                ref=archive.put(b"%PDF-1.4 Lieferschein"),
+            ),
+        ),
+        date=T0 + timedelta(hours=1),
+    )
+    await store.append("email-antwort-4711", 0, [NewEvent(reply)])
+    page = Image.new("L", (300, 420), 255)
+    draw = ImageDraw.Draw(page)
+    draw.text((20, 20), "BESTELLUNG", fill=0)
+    for line in range(12):
+        draw.line((20, 60 + line * 22, 280 - (line % 3) * 40, 60 + line * 22), fill=90)
+    png = io.BytesIO()
+    page.save(png, "PNG")
+    fax = FaxReceived(
+        sender="+4930123456",
+        sender_raw="030 123456",
+        pages=2,
+        received_at=T0 + timedelta(hours=2),
+        subject="Fax von 030 123456",
+        document_name="Bestellung.pdf",
+        document_type="application/pdf",
+        document_size=61_440,
+        document_ref=archive.put(b"%PDF-1.4 Bestellung"),
+        preview_ref=archive.put(png.getvalue()),
+        text="Bestellung: 2 Ersatzteile, Lieferung bis Freitag",
+        text_source="ocr",
+        ocr_status="done",
+    )
+    done = await store.append(f"fax-{'4711' * 8}", 0, [NewEvent(fax)])
+    return done.positions[-1]
 
 
 def ring_line(kind: str, cid: int, *fields: str) -> str:
@@ -49,7 +106,7 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
         await page.wait_for_url(re.compile(r"/contacts/[0-9a-f]+$"))
         card_url = page.url
         # A captured email shows on the card.
-        _, position = await email(
+        stream, position = await email(
             live.kartei.store,
             "erika@kunde.example",
             "Reklamation Lieferung 4711",
@@ -58,6 +115,16 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
         await live.caught_up("timeline", position)
         await page.goto(card_url)
         await page.wait_for_selector("text=Reklamation Lieferung 4711")
+        # The firm's reply joins the thread; a fax from the customer's number shows page 1.
+        position = await reply_and_fax(live, stream)
+        await live.caught_up("timeline", position)
+        await page.goto(card_url)
+        preview = page.locator(".kind-fax img.fax-preview")
+        # decode() settles once the image loaded (through the logged-in route) or failed.
+        assert await preview.evaluate("img => img.decode().then(() => img.naturalWidth)") == 300
+        replies = page.locator(".thread .subject")
+        assert await replies.all_text_contents() == ["Reklamation Lieferung 4711"]
+        await page.wait_for_selector(".attachment:has-text('Lieferschein 4711.pdf')")
         # A task from the card, completed in the queue.
         await page.fill("input[name=title]", "Ersatz schicken")
         await page.click(".task-form button")
