@@ -325,3 +325,14 @@ async def test_hostile_fax_and_attachment_fields_render_as_text(
     assert re.fullmatch(
         r'attachment; filename="[A-Za-z0-9._ -]+\.pdf"', document.headers["content-disposition"]
     )
+
+
+async def test_search_page_lists_a_fax_with_its_contact(web: Web, store: EventStore, admin) -> None:
+    http, _ = admin
+    cid = await customer(store)
+    stream, position = await fax(web, store)
+    await classify(store, stream, position, "praise")
+    await web.settle()
+    page = (await http.get("/search", params={"q": "dachziegel"})).text
+    assert f'href="/contacts/{cid}?kind=fax"' in page and "Lob" in page
+    assert f'href="/faxes/{stream}/document"' in page
