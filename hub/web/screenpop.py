@@ -39,13 +39,20 @@ MAX_CALLS = 10_000  # remembered lines of recent calls
 
 
 class PopHub:
-    """Builds each call event's pop message once and lets every browser wait for the next."""
+    """Builds each call event's pop message once and lets every browser wait for the next.
+
+    A ring goes out in two messages: first who is calling (one indexed lookup), then the
+    rest of the card (risk, tasks, history: several queries), so the name is on screen
+    while the details are still being read. Only the last message of an event carries
+    the SSE id, so a browser that drops in between gets both again.
+    """
 
     def __init__(self, kartei: Kartei) -> None:
         self.kartei = kartei
         self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER)
         self.covered_from: int | None = None  # messages after this position are buffered
         self.lines: dict[str, tuple[str, str | None]] = {}  # call stream -> line, extension
+        self._seq = 0  # numbers buffered messages (several per event) for the browsers
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Lock()
@@ -68,14 +75,33 @@ class PopHub:
         async for batch in self.kartei.store.subscribe(after, types=CALL_TYPES):
             for r in batch:
                 try:
-                    message = await self.message(r)
+                    await self._publish(r)
                 except Exception:  # a broken lookup must not stop the pops
                     log.exception("screen pop for event %d failed", r.position)
-                    continue
-                if message is not None:
-                    self.buffer.append(message)
-            old, self._changed = self._changed, asyncio.Event()
-            old.set()
+
+    async def _publish(self, r: Recorded) -> None:
+        if isinstance(r.event, CallRinging):
+            ring = await self.ring(r)
+            self._push(ring, partial=ring["contact_id"] is not None)
+            if ring["contact_id"] is not None:
+                more = await self.more(ring["contact_id"])
+                self._push({**_head(ring), "type": "card", **more})
+            return
+        message = await self.message(r)
+        if message is not None:
+            self._push(message)
+
+    def _push(self, message: dict[str, Any], *, partial: bool = False) -> None:
+        self._seq += 1
+        self.buffer.append({**message, "seq": self._seq, "partial": partial})
+        old, self._changed = self._changed, asyncio.Event()
+        old.set()
+
+    def since(self, seq: int) -> list[dict[str, Any]] | None:
+        """Buffered messages after a sequence number (None when the buffer moved past it)."""
+        if self.buffer and self.buffer[0]["seq"] > seq + 1:
+            return None
+        return [m for m in self.buffer if m["seq"] > seq]
 
     async def after(self, position: int) -> list[dict[str, Any]]:
         """Messages after a position: from the buffer, or rebuilt from the log."""
@@ -93,22 +119,13 @@ class PopHub:
         return messages
 
     async def message(self, r: Recorded) -> dict[str, Any] | None:
+        """One event's whole message (a ring with the full card), e.g. for a replay."""
         e = r.event
         if isinstance(e, CallRinging):
-            if len(self.lines) > MAX_CALLS:
-                self.lines.clear()
-            self.lines[r.stream] = (e.line, e.extension)
-            card = await self.card(e.caller or e.caller_raw)
-            return {
-                "id": r.position,
-                "type": "ring",
-                "call": r.stream,
-                "line": e.line,
-                "extension": e.extension,
-                "number": e.caller or e.caller_raw,
-                "caller_name": e.caller_name[:100],
-                **card,
-            }
+            ring = await self.ring(r)
+            if ring["contact_id"] is not None:
+                ring.update(await self.more(ring["contact_id"]))
+            return ring
         if isinstance(e, CallAnswered):
             line, extension = await self.line_of(r.stream)
             return {
@@ -132,6 +149,24 @@ class PopHub:
             }
         return None
 
+    async def ring(self, r: Recorded) -> dict[str, Any]:
+        """Who is calling: the ring message without the card's details."""
+        e = r.event
+        assert isinstance(e, CallRinging)
+        if len(self.lines) > MAX_CALLS:
+            self.lines.clear()
+        self.lines[r.stream] = (e.line, e.extension)
+        return {
+            "id": r.position,
+            "type": "ring",
+            "call": r.stream,
+            "line": e.line,
+            "extension": e.extension,
+            "number": e.caller or e.caller_raw,
+            "caller_name": e.caller_name[:100],
+            **await self.caller(e.caller or e.caller_raw),
+        }
+
     async def line_of(self, stream: str) -> tuple[str, str | None]:
         """The line and extension a call rang at (from its ringing event)."""
         known = self.lines.get(stream)
@@ -143,25 +178,31 @@ class PopHub:
                 return self.lines[stream]
         return ("", None)
 
-    async def card(self, number: str) -> dict[str, Any]:
-        """What the pop shows about a caller: contact, risk, open tasks, recent history."""
-        kartei = self.kartei
-        identity = data.projection(kartei, "identity")
-        card: dict[str, Any] = {"contact_id": None}
+    async def caller(self, number: str) -> dict[str, Any]:
+        """The contact a number belongs to: id, name, company, customer number."""
+        identity = data.projection(self.kartei, "identity")
         if identity is None or not number:
-            return card
-        async with kartei.store.db.read() as conn:
+            return {"contact_id": None}
+        async with self.kartei.store.db.read() as conn:
             match = await identity.lookup_number(conn, number)
-            if match is None:
-                return card
-            card.update(
-                contact_id=match.contact_id,
-                name=match.display_name,
-                company=match.company or "",
-                customer_number=match.customer_number or "",
-            )
-            card.update(await details(conn, kartei, match.contact_id))
-        return card
+        if match is None:
+            return {"contact_id": None}
+        return {
+            "contact_id": match.contact_id,
+            "name": match.display_name,
+            "company": match.company or "",
+            "customer_number": match.customer_number or "",
+        }
+
+    async def more(self, contact_id: str) -> dict[str, Any]:
+        """The rest of the card: risk, open tasks, recent history, last complaint."""
+        async with self.kartei.store.db.read() as conn:
+            return await details(conn, self.kartei, contact_id)
+
+
+def _head(message: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "call", "line", "extension", "contact_id")
+    return {k: message[k] for k in keys}
 
 
 async def details(conn: Any, kartei: Kartei, contact_id: str) -> dict[str, Any]:
@@ -216,16 +257,19 @@ async def stream(request: Request, after: int | None = None) -> StreamingRespons
         cursor = await request.app.state.kartei.store.head()
 
     async def events() -> AsyncIterator[bytes]:
-        position = cursor
+        position, seq = cursor, None
         yield b"retry: 1000\n\n"
         while True:
             changed = hub._changed
-            messages = await hub.after(position)
+            messages = hub.since(seq) if seq is not None else None
+            if messages is None:
+                messages = await hub.after(position)
             for message in messages:
-                position = message["id"]
+                seq = message.get("seq", seq)
                 if wanted(user, message):
-                    body = orjson.dumps(message).decode()
-                    yield f"id: {position}\nevent: pop\ndata: {body}\n\n".encode()
+                    yield _event(message)
+                if not message.get("partial"):
+                    position = message["id"]
             if messages:
                 continue
             with contextlib.suppress(TimeoutError):
@@ -236,3 +280,12 @@ async def stream(request: Request, after: int | None = None) -> StreamingRespons
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
+
+
+def _event(message: dict[str, Any]) -> bytes:
+    """One SSE message; the id only on an event's last message (see PopHub)."""
+    body = {k: v for k, v in message.items() if k not in ("seq", "partial")}
+    text = orjson.dumps(body).decode()
+    if message.get("partial"):
+        return f"event: pop\ndata: {text}\n\n".encode()
+    return f"id: {message['id']}\nevent: pop\ndata: {text}\n\n".encode()

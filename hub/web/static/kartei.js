@@ -45,20 +45,8 @@
     if (m.company && m.company !== m.name) card.append(el("div", "pop-company", m.company));
     card.append(el("div", "pop-number muted", m.number || ""));
     if (m.customer_number) card.append(el("div", "pop-customer muted", t("customer") + " " + m.customer_number));
-    if (m.risk) card.append(el("div", "badge risk", t("risk") + ": " + m.risk));
-    if (m.last_complaint) card.append(el("div", "pop-complaint muted", t("complaint") + ": " + (m.last_complaint.subject || "")));
-    if (m.tasks && m.tasks.length) {
-      card.append(el("strong", "", t("tasks")));
-      const ul = el("ul");
-      m.tasks.forEach((x) => ul.append(el("li", "", x)));
-      card.append(ul);
-    }
-    if (m.recent && m.recent.length) {
-      card.append(el("strong", "", t("recent")));
-      const ul = el("ul", "pop-recent");
-      m.recent.forEach((x) => ul.append(el("li", "", x.at.slice(0, 10) + " " + x.text)));
-      card.append(ul);
-    }
+    const more = el("div", "pop-more");
+    card.append(more);
     if (!m.contact_id && m.number) {
       const create = el("a", "pop-create", t("create"));
       create.href = "/contacts/new?phone=" + encodeURIComponent(m.number);
@@ -67,8 +55,31 @@
     card.append(el("div", "pop-state muted", ""));
     cards.set(m.call, { card, m });
     pops.prepend(card);
+    if ("recent" in m) details(m);
     if (document.hidden && "Notification" in window && Notification.permission === "granted") {
       new Notification(name, { body: [m.company, m.number].filter(Boolean).join(" · "), tag: m.call });
+    }
+  }
+
+  // The rest of the card arrives in a second message, right after the name.
+  function details(m) {
+    const entry = cards.get(m.call);
+    if (!entry) return;
+    const more = entry.card.querySelector(".pop-more");
+    if (!more || more.childElementCount) return;
+    if (m.risk) more.append(el("div", "badge risk", t("risk") + ": " + m.risk));
+    if (m.last_complaint) more.append(el("div", "pop-complaint muted", t("complaint") + ": " + (m.last_complaint.subject || "")));
+    if (m.tasks && m.tasks.length) {
+      more.append(el("strong", "", t("tasks")));
+      const ul = el("ul");
+      m.tasks.forEach((x) => ul.append(el("li", "", x)));
+      more.append(ul);
+    }
+    if (m.recent && m.recent.length) {
+      more.append(el("strong", "", t("recent")));
+      const ul = el("ul", "pop-recent");
+      m.recent.forEach((x) => ul.append(el("li", "", x.at.slice(0, 10) + " " + x.text)));
+      more.append(ul);
     }
   }
 
@@ -110,6 +121,7 @@
   source.addEventListener("pop", (ev) => {
     const m = JSON.parse(ev.data);
     if (m.type === "ring") ring(m);
+    else if (m.type === "card") details(m);
     else if (m.type === "answered") answered(m);
     else if (m.type === "ended") ended(m);
   });
