@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.events import Recorded
-from hub.events.calls import CallAnswered, CallEnded, CallPlaced, CallRinging
+from hub.events.calls import CallAnswered, CallEnded, CallPlaced, CallRinging, MissedCallSeen
 from hub.sql import dialect_insert
 
 
@@ -37,8 +37,8 @@ class CallLog:
     """Every call (projection "calls") and the open missed calls per number."""
 
     name = "calls"
-    version = 1
-    event_types = ("CallRinging", "CallPlaced", "CallAnswered", "CallEnded")
+    version = 2  # 2: seen_by, seen_at (missed calls marked seen)
+    event_types = ("CallRinging", "CallPlaced", "CallAnswered", "CallEnded", "MissedCallSeen")
     tables = sa.MetaData()
     calls = sa.Table(
         "calls",
@@ -59,6 +59,8 @@ class CallLog:
         sa.Column("ended_at", sa.DateTime(timezone=True)),
         sa.Column("duration_seconds", sa.Integer),
         sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("seen_by", sa.Text),  # who marked the missed call seen
+        sa.Column("seen_at", sa.DateTime(timezone=True)),
     )
     missed = sa.Table(
         "calls_missed_numbers",
@@ -80,6 +82,10 @@ class CallLog:
                     await self._answered(conn, r, e)
                 case CallEnded() as e:
                     await self._ended(conn, r, e)
+                case MissedCallSeen() as e:
+                    seen = {"seen_by": e.by or "", "seen_at": r.recorded_at}
+                    where = self.calls.c.stream == r.stream
+                    await conn.execute(sa.update(self.calls).where(where).values(**seen))
 
     async def _started(
         self,

@@ -103,8 +103,18 @@ class CallEnded(Event):
         return phone_subject(self.number, self.number_raw)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MissedCallSeen(Event):
+    """A staff member saw a missed call on the call list (on the call's stream)."""
+
+    call_id: str
+    source: str
+    by: str | None = None
+
+
 EVENTS: dict[str, type[Event]] = {
     "CallRinging": CallRinging,
+    "MissedCallSeen": MissedCallSeen,
     "CallPlaced": CallPlaced,
     "CallAnswered": CallAnswered,
     "CallEnded": CallEnded,

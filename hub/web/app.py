@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 import hub
 from hub.web import api, pages_account, pages_contacts, pages_senders, pages_tasks, screenpop
+from hub.web import pages_calls
 from hub.web.auth import Accounts
 from hub.web.render import HERE
 from hub.web.security import gate
@@ -42,6 +43,8 @@ def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app.middleware("http")(gate(app.state.accounts, app.state.external_routes))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
+        app.include_router(module.router)
+    for module in (pages_calls,):  # call list, import, risk and corrections
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -135,6 +135,14 @@ GERMAN: dict[str, str] = {
     "Last": "Zuletzt",
     "Contact: name, number or ID": "Kontakt: Name, Nummer oder ID",
     "No single contact matches.": "Kein eindeutiger Kontakt gefunden.",
+    # Call list, contact import, risk list, classification corrections (E1)
+    "Today": "Heute",
+    "days": "Tage",
+    "Mark selected missed calls seen": "Ausgewählte verpasste Anrufe als gesehen markieren",
+    "missed, not seen": "verpasst, nicht gesehen",
+    "Mark seen": "Als gesehen markieren",
+    "seen by": "gesehen von",
+    "No calls.": "Keine Anrufe.",
 }
 
 
