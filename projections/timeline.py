@@ -15,9 +15,7 @@ the data subject, so an erasure deletes them with one statement (`forget_text`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import orjson
@@ -33,28 +31,15 @@ from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskAssigned, TaskCompleted, TaskOpened, TaskSnoozed
 from hub.sql import dialect_insert, upsert
 from projections import search, timeline_rows
-from projections.sealed import personal_fields
+from projections.timeline_reads import SEARCHED_KINDS, Entry, TimelineReads, aware
 
 KINDS = ("email", "call", "fax", "note", "task", "risk")
-SEARCHED_KINDS = ("email", "fax", "note")
+__all__ = ["KINDS", "SEARCHED_KINDS", "Entry", "Timeline", "mail_party", "tel_party"]
 
 
 class Identity(Protocol):
     async def lookup_email(self, conn: AsyncConnection, address: str) -> Any: ...
     async def lookup_number(self, conn: AsyncConnection, raw: str) -> Any: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One line of a contact's history."""
-
-    entry_id: str
-    kind: str  # email, call, fax, note, task, risk
-    at: datetime
-    position: int
-    contact_id: str | None
-    label: str | None  # complaint, praise, neutral (from the classifier)
-    data: dict[str, Any]
 
 
 def mail_party(address: str) -> str:
@@ -71,7 +56,7 @@ def _party(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
-class Timeline:
+class Timeline(TimelineReads):
     """Read model of every contact's history (projection "timeline")."""
 
     name = "timeline"
@@ -172,7 +157,7 @@ class Timeline:
     async def _step(self, conn: AsyncConnection, r: Recorded, state: _Batch) -> None:
         e = r.event
         touched = state.touched
-        at = _aware(getattr(e, "at", None) or r.recorded_at)
+        at = aware(getattr(e, "at", None) or r.recorded_at)
 
         def new(entry_id: str, kind: str, contact_id: str | None, data: dict[str, Any]) -> None:
             touched[entry_id] = {
@@ -190,7 +175,7 @@ class Timeline:
         match e:
             case EmailReceived() | EmailSent():
                 others = [*e.to, *e.cc, *e.bcc] if isinstance(e, EmailSent) else [e.sender]
-                at = _aware(e.date or r.recorded_at)
+                at = aware(e.date or r.recorded_at)
                 thread = timeline_rows.thread_key(e, state.threads, r.stream)
                 if e.message_id:
                     state.threads.setdefault(e.message_id, thread)
@@ -205,7 +190,7 @@ class Timeline:
                 )
                 state.text(r.stream, e)
             case FaxReceived():
-                at = _aware(e.received_at or r.recorded_at)
+                at = aware(e.received_at or r.recorded_at)
                 contact = await self._by_number(conn, e.sender or e.sender_raw)
                 new(r.stream, "fax", contact, timeline_rows.fax_data(e, r.position))
                 if e.sender:
@@ -304,140 +289,6 @@ class Timeline:
         match = await self.identity.lookup_number(conn, number)
         return str(match.contact_id) if match is not None else None
 
-    # -- reading (every method returns entries with their personal fields opened) --------
-
-    async def for_contact(
-        self,
-        conn: AsyncConnection,
-        contact_ids: Collection[str],
-        parties: Collection[str],
-        *,
-        kinds: Collection[str] = (),
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> list[Entry]:
-        """A contact's entries, newest first: its ids (merged ones too) and its parties."""
-        t = self.entries
-        page = self.contact_query(contact_ids, parties, kinds=kinds, since=since, until=until)
-        wanted = page.limit(limit).offset(offset).subquery()
-        # Full rows (with their data) only for the page: sorting thousands of them is the cost.
-        query = sa.select(t).join(wanted, wanted.c.entry_id == t.c.entry_id)
-        return await self._read(conn, query.order_by(t.c.at.desc(), t.c.position.desc()))
-
-    def contact_query(
-        self,
-        contact_ids: Collection[str],
-        parties: Collection[str],
-        *,
-        kinds: Collection[str] = (),
-        since: datetime | None = None,
-        until: datetime | None = None,
-    ) -> sa.Select[Any]:
-        """The ids of a contact's entries, newest first, unlimited."""
-        t, p = self.entries, self.parties
-        # Two index lookups joined by UNION, rather than one OR across both columns.
-        by_id = sa.select(t.c.entry_id).where(t.c.contact_id.in_(list(contact_ids)))
-        by_party = sa.select(p.c.entry_id).where(p.c.party.in_(list(parties)))
-        mine = sa.union(by_id, by_party).subquery()
-        query = sa.select(t.c.entry_id).join(mine, mine.c.entry_id == t.c.entry_id)
-        if kinds:
-            query = query.where(t.c.kind.in_(list(kinds)))
-        if since is not None:
-            query = query.where(t.c.at >= since)
-        if until is not None:
-            query = query.where(t.c.at < until)
-        return query.order_by(t.c.at.desc(), t.c.position.desc())
-
-    async def get(self, conn: AsyncConnection, entry_id: str) -> Entry | None:
-        found = await self._read(
-            conn, sa.select(self.entries).where(self.entries.c.entry_id == entry_id)
-        )
-        return found[0] if found else None
-
-    async def recent(
-        self, conn: AsyncConnection, kind: str, since: datetime, limit: int = 200
-    ) -> list[Entry]:
-        """Entries of one kind since a moment, newest first (the dashboard)."""
-        t = self.entries
-        query = (
-            sa.select(t)
-            .where(t.c.kind == kind, t.c.at >= since)
-            .order_by(t.c.at.desc())
-            .limit(limit)
-        )
-        return await self._read(conn, query)
-
-    async def latest_labelled(
-        self, conn: AsyncConnection, contact_id: str, label: str
-    ) -> Entry | None:
-        """A contact's newest entry with this classifier label (e.g. the last complaint)."""
-        t = self.entries
-        query = (
-            sa.select(t)
-            .where(t.c.contact_id == contact_id, t.c.label == label)
-            .order_by(t.c.at.desc())
-            .limit(1)
-        )
-        found = await self._read(conn, query)
-        return found[0] if found else None
-
-    async def thread(self, conn: AsyncConnection, thread: str, limit: int = 200) -> list[Entry]:
-        """The emails of one thread, oldest first."""
-        t = self.entries
-        query = sa.select(t).where(t.c.thread == thread).order_by(t.c.at, t.c.position)
-        return await self._read(conn, query.limit(limit))
-
-    async def thread_sizes(self, conn: AsyncConnection, threads: Collection[str]) -> dict[str, int]:
-        """How many emails each of these threads holds."""
-        if not threads:
-            return {}
-        t = self.entries
-        query = (
-            sa.select(t.c.thread, sa.func.count())
-            .where(t.c.thread.in_(list(threads)))
-            .group_by(t.c.thread)
-        )
-        return {row[0]: int(row[1]) for row in await conn.execute(query)}
-
-    async def search(self, conn: AsyncConnection, text: str, limit: int = 20) -> list[Entry]:
-        """Emails, faxes and notes whose subject or text holds every fragment, newest first."""
-        condition = search.matching(conn, self.text, "timeline_fts", text)
-        if condition is None:
-            return []
-        t = self.entries
-        hits = sa.select(self.text.c.entry_id).where(condition)
-        query = (
-            sa.select(t)
-            .where(t.c.entry_id.in_(hits), t.c.kind.in_(SEARCHED_KINDS))
-            .order_by(t.c.at.desc())
-            .limit(limit)
-        )
-        return await self._read(conn, query)
-
-    async def forget_text(self, conn: AsyncConnection, subject: str) -> int:
-        """Drops a data subject's messages from search (part of erasing them)."""
-        t, s = self.text, self.text_subjects
-        theirs = sa.select(s.c.entry_id).where(s.c.subject == subject)
-        result = await conn.execute(sa.delete(t).where(t.c.entry_id.in_(theirs)))
-        await conn.execute(sa.delete(s).where(s.c.subject == subject))
-        return int(result.rowcount or 0)
-
-    async def unlinked(self, conn: AsyncConnection, entry_ids: Collection[str]) -> set[str]:
-        """Those of `entry_ids` (messages) that have no contact id yet."""
-        t = self.entries
-        query = sa.select(t.c.entry_id).where(
-            t.c.entry_id.in_(list(entry_ids)), t.c.contact_id.is_(None)
-        )
-        return {row.entry_id for row in await conn.execute(query)}
-
-    async def _read(self, conn: AsyncConnection, query: sa.Select[Any]) -> list[Entry]:
-        rows = [(row, orjson.loads(row.data)) for row in await conn.execute(query)]
-        positions = {p for _, data in rows for p in timeline_rows.positions_of(data)}
-        documents = await personal_fields(conn, positions)
-        return [_entry(row, timeline_rows.opened(data, documents)) for row, data in rows]
-
 
 class _Batch:
     """What one batch changes: rows, party links, searchable texts, known threads."""
@@ -464,19 +315,3 @@ def _target(r: Recorded) -> str | None:
     if isinstance(e, FaxTextRecognized):
         return e.fax_stream
     return None
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _entry(row: Any, data: dict[str, Any]) -> Entry:
-    return Entry(
-        row.entry_id,
-        row.kind,
-        _aware(row.at),
-        int(row.position),
-        row.contact_id,
-        row.label,
-        data,
-    )
