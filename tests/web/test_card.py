@@ -209,7 +209,9 @@ async def test_attachments_listed_on_the_card(web: Web, store: EventStore, admin
     ]  # no archive reference leaks into the API
 
 
-async def test_message_search_full_text_with_umlauts(web: Web, store: EventStore, admin) -> None:
+async def test_message_search_full_text_with_umlauts(
+    web: Web, store: EventStore, admin, backend: str
+) -> None:
     http, _ = admin
     cid = await customer(store)
     await email(store, "a@x.example", "Schaden am Gebäude", text="Die Regenrinne ist undicht.")
@@ -235,6 +237,12 @@ async def test_message_search_full_text_with_umlauts(web: Web, store: EventStore
     assert await subjects('"; DROP TABLE x; --') == []
     page = await http.get("/search", params={"q": "rinne"})
     assert "Schaden am Gebäude" in page.text
+    index = {
+        "sqlite": "SELECT count(*) FROM sqlite_master WHERE name = 'timeline_fts'",
+        "postgresql": "SELECT count(*) FROM pg_indexes WHERE indexname = 'timeline_text_trgm'",
+    }[backend]
+    async with store.db.read() as conn:
+        assert (await conn.execute(sa.text(index))).scalar_one() == 1  # an index, not a scan
 
 
 async def test_timeline_keeps_no_personal_fields_and_erasure_needs_no_rebuild(
