@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter
 
 from adapters.fax.build import fax_adapters, fax_policies
+from adapters.importers.run import import_file
 from adapters.mail.build import mail_adapters
 from adapters.telegram.setup import alert_channels
 from adapters.telephony.setup import telephony_adapters, telephony_routers
@@ -27,6 +29,7 @@ from hub.runtime import Component, Supervisor
 from hub.settings import Settings
 from hub.store import Database, EventStore
 from hub.web.app import create_app
+from hub.web.pages_import import ContactImport
 from hub.web.server import WebServer
 from policies.callbacks import CallbackPolicy
 from policies.classifier.setup import churn_rule, risk_policies
@@ -50,6 +53,13 @@ def default_projections(settings: Settings) -> list[Projection]:
         MailIndex(),
         Timeline(identity_index(settings)),
     ]
+
+
+def contact_importer(settings: Settings) -> ContactImport:
+    """The web's contact import: `kartei import` with the configured region."""
+    region = settings.contacts.default_region
+    own = settings.contacts.own_area_code or None
+    return functools.partial(import_file, region=region, own_area_code=own)  # type: ignore[return-value]
 
 
 def identity_index(settings: Settings) -> IdentityIndex:
@@ -133,7 +143,11 @@ def bootstrap(
         kartei.policies[policy.name] = runner
     kartei.adapters = list(default_adapters(settings) if adapters is None else adapters)
     kartei.web = WebServer(
-        create_app(kartei, routers=default_routers(settings, kartei)),
+        create_app(
+            kartei,
+            routers=default_routers(settings, kartei),
+            importer=contact_importer(settings),
+        ),
         settings.web.host,
         settings.web.port,
         health.component("web"),

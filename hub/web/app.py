@@ -12,17 +12,28 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 import hub
-from hub.web import api, pages_account, pages_contacts, pages_senders, pages_tasks, screenpop
-from hub.web import pages_calls
+from hub.web import (
+    api,
+    pages_account,
+    pages_calls,
+    pages_contacts,
+    pages_import,
+    pages_senders,
+    pages_tasks,
+    screenpop,
+)
 from hub.web.auth import Accounts
 from hub.web.render import HERE
 from hub.web.security import gate
 
 if TYPE_CHECKING:
     from hub.bootstrap import Kartei
+    from hub.web.pages_import import ContactImport
 
 
-def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
+def create_app(
+    kartei: Kartei, routers: Sequence[APIRouter] = (), importer: ContactImport | None = None
+) -> FastAPI:
     """Builds the web app for a bootstrapped Kartei.
 
     `routers` come from the composition root (e.g. phone-system webhooks of an adapter);
@@ -35,6 +46,7 @@ def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app.state.language = kartei.settings.kartei.language
     app.state.tz = ZoneInfo(kartei.settings.kartei.timezone)
     app.state.pop = screenpop.PopHub(kartei)
+    app.state.importer = importer  # the contact importer, from the composition root
     external: list[APIRoute] = []
     for router in routers:
         app.include_router(router)
@@ -44,7 +56,7 @@ def create_app(kartei: Kartei, routers: Sequence[APIRouter] = ()) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
         app.include_router(module.router)
-    for module in (pages_calls,):  # call list, import, risk and corrections
+    for module in (pages_calls, pages_import):  # call list, import, risk and corrections
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

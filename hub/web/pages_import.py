@@ -1,0 +1,107 @@
+"""Contact import from the browser: upload a CSV, Excel or vCard file, preview or import.
+
+The importer itself (`adapters/importers`, also behind `kartei import`) is handed in by
+the composition root; this page only receives the upload, bounds its size, and shows the
+report row by row (created, merged, unchanged, duplicates, errors with line numbers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi.responses import Response
+
+from hub.web import data
+from hub.web.pages_contacts import caught_up
+from hub.web.render import page, user_of
+
+if TYPE_CHECKING:
+    from hub.contacts.model import Contact
+    from hub.store import EventStore
+
+router = APIRouter(include_in_schema=False)
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an export of a few thousand contacts is ~1 MB
+SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".vcf", ".vcard"})
+SHOWN_ROWS = 500
+
+
+class ContactImport(Protocol):
+    """Imports (or previews) one file of contacts; raises ValueError for an unusable file."""
+
+    async def __call__(
+        self,
+        path: Path,
+        store: EventStore,
+        known: list[Contact],
+        *,
+        dry_run: bool,
+        on_duplicate: str,
+        actor: str | None,
+    ) -> Any: ...
+
+
+def _form(request: Request, status_code: int = 200, **context: Any) -> Response:
+    return page(request, "import.html", status_code, limit_mb=MAX_UPLOAD_BYTES // 2**20, **context)
+
+
+@router.get("/import")
+async def import_form(request: Request) -> Response:
+    if not user_of(request).is_admin:
+        return page(request, "message.html", 403, message="Forbidden.")
+    return _form(request)
+
+
+@router.post("/import")
+async def import_upload(
+    request: Request,
+    file: UploadFile,
+    preview: Annotated[str, Form()] = "",
+    on_duplicate: Annotated[str, Form()] = "merge",
+) -> Response:
+    """Runs the importer on the upload; shows its report (a preview writes nothing)."""
+    if not user_of(request).is_admin:
+        return page(request, "message.html", 403, message="Forbidden.")
+    importer: ContactImport | None = request.app.state.importer
+    if importer is None:
+        return _form(request, 503, error="Contact import is not available.")
+    data_bytes = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data_bytes) > MAX_UPLOAD_BYTES:
+        return _form(request, 413, error="The file is too large.")
+    if not data_bytes:
+        return _form(request, 400, error="The file is empty.")
+    kartei = request.app.state.kartei
+    directory = data.projection(kartei, "contacts")
+    async with kartei.store.db.read() as conn:
+        known = await directory.all(conn) if directory is not None else []
+    suffix = Path(file.filename or "").suffix.lower()
+    # The stranger's file name is never used as a path; only a known suffix is kept.
+    name = "upload" + (suffix if suffix in SUFFIXES else "")
+    with tempfile.TemporaryDirectory(prefix="kartei-import-") as tmp:
+        path = Path(tmp) / name
+        await asyncio.to_thread(path.write_bytes, data_bytes)
+        try:
+            report = await importer(
+                path,
+                kartei.store,
+                known,
+                dry_run=bool(preview),
+                on_duplicate="report" if on_duplicate == "report" else "merge",
+                actor=user_of(request).username,
+            )
+        except ValueError as err:
+            return _form(request, 400, error="The file cannot be read.", detail=str(err)[:500])
+    if not report.dry_run and report.appended:
+        await caught_up(request, await kartei.store.head(), "contacts", "identity")
+    rows = sorted(report.outcomes, key=lambda o: (o.action == "create" and not o.warnings, o.line))
+    return _form(
+        request,
+        report=report,
+        summary=report.summary(),
+        rows=rows[:SHOWN_ROWS],
+        hidden=max(0, len(rows) - SHOWN_ROWS),
+        file_name=(file.filename or "")[:200],
+    )
