@@ -106,6 +106,13 @@ class SmtpIntake(Section):
     accept_recipients: list[str] = []  # empty: any recipient
     client_networks: list[str] = ["127.0.0.0/8", "::1/128"]
     max_message_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    # STARTTLS with this certificate and key (PEM files; both or neither).
+    tls_cert: str = ""
+    tls_key: str = ""
+    require_tls: bool = False  # refuse mail from senders that do not STARTTLS
+    # AUTH PLAIN/LOGIN, over TLS only: login = "password" (use "${ENV}" for passwords).
+    users: dict[str, str] = {}
+    auth_required: bool = False  # refuse mail from senders that do not AUTH
 
 
 class MailSection(Section):

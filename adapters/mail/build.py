@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.mail.pipeline import MailIntake, MailRules
 from adapters.mail.smtp import IntakeRules, SmtpJournalIntake
+from adapters.mail.smtp_auth import smtp_security
 from hub.archive import Archive
 from hub.capture import Adapter
 from hub.settings import Settings
@@ -39,6 +40,7 @@ def mail_adapters(settings: Settings) -> list[Adapter]:
     smtp = settings.mail.smtp
     if smtp.enabled:
         rules = IntakeRules.of(smtp.accept_recipients, smtp.client_networks, smtp.max_message_bytes)
-        adapters.append(SmtpJournalIntake(smtp.host, smtp.port, rules, intake))
+        security = smtp_security(smtp)
+        adapters.append(SmtpJournalIntake(smtp.host, smtp.port, rules, intake, security=security))
     adapters.extend(ImapAccountCapture(account, intake) for account in settings.mail.imap)
     return adapters

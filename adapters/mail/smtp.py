@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from adapters.mail.pipeline import MailIntake, Prepared, store_prepared
+from adapters.mail.smtp_auth import SmtpSecurity
 from hub.capture import Capture
 
 log = logging.getLogger(__name__)
@@ -184,11 +185,14 @@ class SmtpJournalIntake:
         rules: IntakeRules,
         intake: MailIntake,
         routes: Sequence[Route] = (),
+        *,
+        security: SmtpSecurity | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.rules = rules
         self.intake = intake
+        self.security = security or SmtpSecurity()
         self.routes = list(routes)  # the fax build adds its route before run()
         self.bound_port: int | None = None
         self.ready = asyncio.Event()
@@ -205,6 +209,7 @@ class SmtpJournalIntake:
                 decode_data=False,
                 hostname="kartei",
                 ident="Kartei journal intake",
+                **self.security.server_options(),
             ),
             self.host,
             self.port,
