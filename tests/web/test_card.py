@@ -239,7 +239,8 @@ async def test_message_search_full_text_with_umlauts(
     assert "Schaden am Gebäude" in page.text
     index = {
         "sqlite": "SELECT count(*) FROM sqlite_master WHERE name = 'timeline_fts'",
-        "postgresql": "SELECT count(*) FROM pg_indexes WHERE indexname = 'timeline_text_trgm'",
+        "postgresql": "SELECT count(*) FROM pg_indexes WHERE indexname = 'timeline_text_trgm' "
+        "AND schemaname = current_schema()",
     }[backend]
     async with store.db.read() as conn:
         assert (await conn.execute(sa.text(index))).scalar_one() == 1  # an index, not a scan
