@@ -36,6 +36,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from adapters.telephony.connection import Backoff
 from adapters.telephony.fritzbox import FritzBoxMonitor
 from adapters.telephony.fritzbox_parsing import Overlong
@@ -315,6 +317,20 @@ async def baseline(
     return samples
 
 
+async def round_trips(store: EventStore, count: int) -> list[float]:
+    """One `SELECT 1` on an open read connection: the cost of a statement's trip to
+    SQLite's thread and back onto the event loop, which every step above pays per
+    statement."""
+    samples = []
+    async with store.db.read() as conn:
+        for _ in range(count):
+            t0 = time.perf_counter()
+            await conn.execute(sa.text("SELECT 1"))
+            samples.append(time.perf_counter() - t0)
+            await asyncio.sleep(GAP_SECONDS / 10)
+    return samples
+
+
 def stats(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
@@ -344,6 +360,7 @@ async def main(contacts: int, calls: int, app: bool) -> dict[str, object]:
             # recording): the floor is the same commit; the durable one shows the fsync.
             fast = await baseline(store, index, phones, calls, durable=False)
             durable = await baseline(store, index, phones, calls, durable=True)
+            trips = await round_trips(store, calls)
         finally:
             await store.close()
         whole = await in_the_app(url, phones, calls) if app else None
@@ -358,6 +375,7 @@ async def main(contacts: int, calls: int, app: bool) -> dict[str, object]:
         **figures,
         "baseline_append_then_lookup": stats(fast),
         "baseline_durable_append_then_lookup": stats(durable),
+        "statement_round_trip": stats(trips),
         **({"in_the_app": whole} if whole is not None else {}),
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "target_p99_ms": 10,
