@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.telephony.ami import AsteriskMonitor
+from adapters.telephony.ami_calls import PbxLayout
 from adapters.telephony.ami_parsing import AmiFramer, AmiProtocolError, action
 from adapters.telephony.connection import Backoff
 from adapters.telephony.model import CallTracker
@@ -14,7 +15,7 @@ from hub.capture import Capture
 from hub.phone import normalize
 from hub.store import EventStore
 from tests.telephony.conftest import of_type, wait_for_calls
-from tests.telephony.peers import AsteriskPeer
+from tests.telephony.peers import AMI_FIXTURES, AsteriskPeer
 
 LINKED = "1700000000.1"
 DEST = "1700000000.2"
@@ -187,3 +188,49 @@ async def test_connection_dropped_mid_call_keeps_the_call(
     events = await wait_for_calls(store, lambda e: len(of_type(e, "CallEnded")) == 1)
     assert [r.type_name for r in events] == ["CallRinging", "CallAnswered", "CallEnded"]
     assert events[-1].event.cause == "answered" and asterisk.logins == 2
+
+
+def recorded_events(name: str) -> list[dict[str, str]]:
+    """The events of a recorded exchange (panoramisk's fixtures), as sent by Asterisk."""
+    text = (AMI_FIXTURES / name).read_text().replace("\r\n", "\n")
+    blocks = [b for b in text.split("\n\n") if b.startswith("Event:")]
+    return [dict(line.split(": ", 1) for line in b.split("\n") if ": " in line) for b in blocks]
+
+
+async def test_recorded_internal_calls_append_nothing_before_an_outside_call(
+    store: EventStore, capture: Capture, peer: AsteriskPeer, running
+) -> None:
+    """Replays two recorded Asterisk 11 exchanges (an Originate between extensions 259
+    and 254, an extension dialling a feature code), then an outside call: the log holds
+    the outside call only, and the monitor counts the two internal ones."""
+    asterisk = monitor(peer)
+    running(asterisk.run(capture))
+    await peer.wait_logins(1)
+    recorded = recorded_events("originate_with_events.yaml")
+    recorded += recorded_events("agent_not_in_pause.yaml")
+    assert len(recorded) > 300
+    await peer.emit(*recorded, *ringing_extension_201(), *hangups())
+    events = await wait_for_calls(store, lambda e: len(of_type(e, "CallEnded")) == 1)
+    assert [r.type_name for r in events] == ["CallRinging", "CallEnded"]
+    assert {r.stream for r in events} == {f"call-asterisk-{LINKED}"}
+    assert asterisk.mapper.internal_calls == 2 and asterisk.mapper.open_calls == 0
+
+
+async def test_configured_trunk_in_an_unusual_context_rings(
+    store: EventStore, capture: Capture, peer: AsteriskPeer, running
+) -> None:
+    tracker = CallTracker("asterisk", lambda raw: normalize(raw, "DE", "30"))
+    layout = PbxLayout.of(trunks=["telekom"])
+    asterisk = AsteriskMonitor(
+        "asterisk", "127.0.0.1", peer.port, "kartei", "geheim", tracker, Backoff(0.01, 0.05), layout
+    )
+    running(asterisk.run(capture))
+    await peer.wait_logins(1)
+    odd = [
+        {**m, "Context": "kunden-rein"} if m["Uniqueid"] == LINKED else m
+        for m in ringing_extension_201()
+    ]
+    await peer.emit(*odd, *hangups())
+    events = await wait_for_calls(store, lambda e: len(of_type(e, "CallEnded")) == 1)
+    assert [r.type_name for r in events] == ["CallRinging", "CallEnded"]
+    assert events[-1].event.direction == "inbound" and events[-1].event.missed
