@@ -32,6 +32,7 @@ from hub.web.app import create_app
 from hub.web.pages_import import ContactImport
 from hub.web.server import WebServer
 from policies.callbacks import CallbackPolicy
+from policies.classifier.policy import message_of
 from policies.classifier.setup import churn_rule, risk_policies
 from policies.signature_numbers import SignatureNumbersPolicy
 from projections.calls import CallLog
@@ -147,6 +148,7 @@ def bootstrap(
             kartei,
             routers=default_routers(settings, kartei),
             importer=contact_importer(settings),
+            message_words=message_of,
         ),
         settings.web.host,
         settings.web.port,

@@ -18,6 +18,7 @@ from hub.web import (
     pages_calls,
     pages_contacts,
     pages_import,
+    pages_risk,
     pages_senders,
     pages_tasks,
     screenpop,
@@ -29,10 +30,14 @@ from hub.web.security import gate
 if TYPE_CHECKING:
     from hub.bootstrap import Kartei
     from hub.web.pages_import import ContactImport
+    from hub.web.pages_risk import MessageWords
 
 
 def create_app(
-    kartei: Kartei, routers: Sequence[APIRouter] = (), importer: ContactImport | None = None
+    kartei: Kartei,
+    routers: Sequence[APIRouter] = (),
+    importer: ContactImport | None = None,
+    message_words: MessageWords | None = None,
 ) -> FastAPI:
     """Builds the web app for a bootstrapped Kartei.
 
@@ -47,6 +52,7 @@ def create_app(
     app.state.tz = ZoneInfo(kartei.settings.kartei.timezone)
     app.state.pop = screenpop.PopHub(kartei)
     app.state.importer = importer  # the contact importer, from the composition root
+    app.state.message_words = message_words  # the classifier's reading of a message
     external: list[APIRoute] = []
     for router in routers:
         app.include_router(router)
@@ -56,7 +62,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
         app.include_router(module.router)
-    for module in (pages_calls, pages_import):  # call list, import, risk and corrections
+    # The call list, contact import, risk list and classification corrections.
+    for module in (pages_calls, pages_import, pages_risk):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -172,6 +172,19 @@ GERMAN: dict[str, str] = {
     "The file is too large.": "Die Datei ist zu groß.",
     "The file is empty.": "Die Datei ist leer.",
     "The file cannot be read.": "Die Datei kann nicht gelesen werden.",
+    "Check the classifier's labels": "Einordnungen des Klassifikators prüfen",
+    "No customer at risk.": "Kein Kunde mit Abwanderungsgefahr.",
+    "Score": "Wert",
+    "Last acknowledged": "Zuletzt erledigt",
+    "What was done (call, letter, voucher)": "Was wurde getan (Anruf, Brief, Gutschein)",
+    "Acknowledge": "Erledigt",
+    "Classified messages": "Eingeordnete Nachrichten",
+    "Last 30 days. A correction changes the risk list and trains the classifier.": (
+        "Die letzten 30 Tage. Eine Korrektur ändert die Risikoliste und trainiert den "
+        "Klassifikator."
+    ),
+    "Correct label": "Richtige Einordnung",
+    "Correct": "Korrigieren",
 }
 
 

@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 import orjson
 
+from hub.contacts.service import ContactService
 from hub.events import NewEvent
 from hub.events.calls import CallEnded, CallRinging
+from hub.events.contacts import Phone
 from hub.store import EventStore
 from hub.web.screenpop import PopHub
 from tests.web.conftest import PASSWORD, login
@@ -73,3 +75,58 @@ async def test_resume_after_restart_and_line_filter(store: EventStore, tmp_path:
                 live_pop = await read_pops(lines, 1)
             assert [p["type"] for p in again] == ["ended"]
             assert live_pop[0]["call"] == "call-t-c"
+
+
+async def read_messages(lines: AsyncIterator[str], count: int) -> list[tuple[int | None, dict]]:
+    """The next `count` messages as (the SSE id line's value or None, data)."""
+    found: list[tuple[int | None, dict]] = []
+    event_id: int | None = None
+    async with asyncio.timeout(10):
+        while len(found) < count:
+            line = await anext(lines)
+            if line.startswith("id: "):
+                event_id = int(line[4:])
+            elif line.startswith("data: "):
+                found.append((event_id, orjson.loads(line[6:])))
+            elif line == "":
+                event_id = None
+    return found
+
+
+async def test_known_caller_name_first_then_the_card(store: EventStore, tmp_path: Path) -> None:
+    """The name goes out before the card's details; only the last message carries the id,
+    so a browser that resumes from the id it saw before the ring gets both again."""
+    await ContactService(store).create(
+        {"given_name": "Erika", "family_name": "Muster", "phones": (Phone(number="+4930555"),)}
+    )
+    async with running(store, tmp_path) as live:
+        async with asyncio.timeout(10):
+            await live.kartei.projections["identity"].wait_for(await store.head())
+        before = await store.head()
+        app = live.kartei.web.app  # type: ignore[union-attr]
+        async with httpx.AsyncClient(base_url=live.base_url, timeout=10) as http:
+            await login(http, "anna")
+            async with http.stream("GET", "/pop/stream") as response:
+                lines = response.aiter_lines()
+                await anext(lines)  # retry: the stream is open
+                await app.state.pop.start()
+                done = await store.append("call-t-k", 0, [NewEvent(ring("k", "111"))])
+                (first_id, name), (card_id, card) = await read_messages(lines, 2)
+            position = done.positions[-1]
+            assert first_id is None and name["type"] == "ring" and name["name"] == "Erika Muster"
+            assert "recent" not in name
+            assert card_id == position and card["type"] == "card" and card["call"] == "call-t-k"
+            assert card["tasks"] == [] and card["risk"] is None
+            # Resuming from before the ring: both again; from the ring: nothing of it.
+            headers = {"Last-Event-ID": str(before)}
+            async with http.stream("GET", "/pop/stream", headers=headers) as response:
+                again = await read_messages(response.aiter_lines(), 2)
+            assert [m["type"] for _, m in again] == ["ring", "card"]
+            headers = {"Last-Event-ID": str(position)}
+            async with http.stream("GET", "/pop/stream", headers=headers) as response:
+                lines = response.aiter_lines()
+                await store.append(
+                    "call-t-k", None, [NewEvent(CallEnded(call_id="k", source="t", cause="missed"))]
+                )
+                [(_, ended)] = await read_messages(lines, 1)
+            assert ended["type"] == "ended"

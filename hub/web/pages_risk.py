@@ -1,0 +1,139 @@
+"""Customers at risk (acknowledge: RiskAcknowledged) and the classifier's labels, which staff
+correct from here (ClassificationCorrected: changes the risk and becomes training data)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hub.events import Event, NewEvent
+from hub.events.classification import (
+    LABELS,
+    ClassificationCorrected,
+    MessageClassified,
+    RiskAcknowledged,
+)
+from hub.store import ANY
+from hub.web import data
+from hub.web.pages_contacts import caught_up, meta
+from hub.web.render import page, user_of
+
+router = APIRouter(include_in_schema=False)
+# The customer's words in a message, as the classifier saw them (policies/classifier),
+# handed in by the composition root: an object with `text` and `contact_id`, or None.
+MessageWords = Callable[[Event], Any]
+CLASSIFIED_KINDS = ("email", "fax", "note")
+PERIOD = timedelta(days=30)
+SHOWN = 200
+
+
+async def _names(request: Request, ids: set[str]) -> dict[str, str]:
+    kartei = request.app.state.kartei
+    directory = data.projection(kartei, "contacts")
+    names: dict[str, str] = {}
+    if directory is None:
+        return names
+    async with kartei.store.db.read() as conn:
+        for cid in ids:
+            contact = await directory.get(conn, cid)
+            if contact is not None:
+                names[cid] = contact.display_name
+    return names
+
+
+@router.get("/risks")
+async def risks_page(request: Request) -> Response:
+    kartei = request.app.state.kartei
+    risk = data.projection(kartei, "risk")
+    rows: list[dict[str, Any]] = []
+    if risk is not None:
+        async with kartei.store.db.read() as conn:
+            rows = await risk.ranked(conn, SHOWN)
+    names = await _names(request, {r["contact_id"] for r in rows})
+    return page(request, "risks.html", rows=rows, names=names)
+
+
+@router.post("/risks/{contact_id}/acknowledge")
+async def acknowledge(
+    request: Request, contact_id: str, comment: Annotated[str, Form()] = ""
+) -> Response:
+    """Staff took care of a customer at risk: clears the flag (one RiskAcknowledged)."""
+    kartei = request.app.state.kartei
+    risk = data.projection(kartei, "risk")
+    if risk is None or len(contact_id) > 200:
+        return page(request, "message.html", 404, message="Not found.")
+    async with kartei.store.db.read() as conn:
+        at_risk = await data.risk_of(conn, kartei, contact_id)
+    if at_risk is None:
+        return page(request, "message.html", 404, message="Not found.")
+    event = RiskAcknowledged(
+        contact_id=contact_id, comment=comment.strip()[:1000], by=user_of(request).username
+    )
+    done = await kartei.store.append(
+        f"risk-{contact_id}", ANY, [NewEvent(event, None, meta(request))]
+    )
+    await caught_up(request, done.positions[-1], "risk", "timeline")
+    return RedirectResponse("/risks", status_code=303)
+
+
+@router.get("/classifications")
+async def classifications_page(request: Request, label: str = "complaint") -> Response:
+    """The classified messages of the last 30 days (one label or all), newest first."""
+    label = label if label in LABELS else "all"
+    kartei = request.app.state.kartei
+    timeline = data.projection(kartei, "timeline")
+    entries: list[Any] = []
+    if timeline is not None:
+        since = datetime.now(UTC) - PERIOD
+        async with kartei.store.db.read() as conn:
+            for kind in CLASSIFIED_KINDS:
+                entries += await timeline.recent(conn, kind, since, SHOWN)
+    entries = [e for e in entries if e.label and (label == "all" or e.label == label)]
+    entries.sort(key=lambda e: e.at, reverse=True)
+    entries = entries[:SHOWN]
+    names = await _names(request, {e.contact_id for e in entries if e.contact_id})
+    return page(
+        request, "classifications.html", entries=entries, label=label, labels=LABELS, names=names
+    )
+
+
+@router.post("/classifications/{position}/correct")
+async def correct(request: Request, position: int, label: Annotated[str, Form()]) -> Response:
+    """Says what a message really was (one ClassificationCorrected)."""
+    kartei = request.app.state.kartei
+    if label not in LABELS or position < 1:
+        return page(request, "message.html", 400, message="Not found.")
+    found = await kartei.store.read_all(position - 1, 1)
+    stream = f"classification-{position}"
+    classified = [
+        r.event
+        for r in await kartei.store.read_stream(stream)
+        if isinstance(r.event, MessageClassified | ClassificationCorrected)
+    ]
+    if not found or found[0].position != position or not classified:
+        return page(request, "message.html", 404, message="Not found.")
+    message = found[0].event
+    words_of: MessageWords | None = request.app.state.message_words
+    words = words_of(message) if words_of is not None else None
+    contact_id = next(
+        (e.contact_id for e in reversed(classified) if e.contact_id), None
+    ) or getattr(words, "contact_id", None)
+    event = ClassificationCorrected(
+        message_position=position,
+        label=label,
+        previous_label=classified[-1].label,
+        by=user_of(request).username,
+        contact_id=contact_id,
+        text=getattr(words, "text", "") or "",
+        text_subject=message.data_subject(),
+    )
+    done = await kartei.store.append(stream, ANY, [NewEvent(event, None, meta(request))])
+    await caught_up(request, done.positions[-1], "risk", "timeline")
+    back = request.headers.get("referer", "")
+    path = "/" + back.split("://", 1)[-1].split("/", 1)[-1] if "://" in back else ""
+    target = path if path.startswith("/classifications") else "/classifications"
+    return RedirectResponse(target, status_code=303)
