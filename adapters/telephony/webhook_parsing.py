@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import quoteattr
 
@@ -89,7 +90,7 @@ def sipgate_signal(fields: Fields, now: datetime) -> Signal | None:
     inbound = _one(fields, "direction") != "out"
     users = [_clip(u) for u in fields.get("user", []) if u][:10]
     # Later events repeat who calls whom: enough for a call whose newCall we never saw.
-    party = {
+    party: dict[str, Any] = {
         "number_raw": _number(fields, "from" if inbound else "to"),
         "direction": "inbound" if inbound else "outbound",
     }
