@@ -19,13 +19,16 @@ import pytest
 from PIL import Image, ImageDraw
 
 from hub.archive import Archive
+from hub.contacts.service import ContactService
 from hub.events import NewEvent
+from hub.events.contacts import Phone
 from hub.events.fax import FaxReceived
 from hub.events.mail import Attachment, EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
 from hub.store import EventStore
 from tests.web.events import T0, email
 from tests.web.live import DOCS, Live, running
+from tests.web.test_xss import CORPUS, WATCH
 
 pytestmark = pytest.mark.slow
 
@@ -175,3 +178,87 @@ async def test_unknown_caller_and_reconnect(store: EventStore, tmp_path: Path) -
         href = await page.locator(".pop .pop-create").get_attribute("href")
         assert href == "/contacts/new?phone=%2B491761234567"
         assert await page.locator(".pop").count() == 1
+
+
+INERT = """() => {
+  const bad = [];
+  for (const el of document.querySelectorAll("*")) {
+    for (const attr of el.attributes) {
+      if (attr.name.startsWith("on")) bad.push(el.tagName + "[" + attr.name + "]");
+      if (/^\\s*javascript:/i.test(attr.value)) bad.push(el.tagName + "[" + attr.name + "=js]");
+    }
+  }
+  const count = (selector) => document.querySelectorAll(selector).length;
+  if (count("script:not([src='/static/kartei.js'])")) bad.push("script");
+  if (count("svg, math, iframe:not(.mail)")) bad.push("foreign element");
+  if (count("img") !== count("img.fax-preview")) bad.push("img");
+  if (count("details") !== count("details.fax-text")) bad.push("details");
+  return bad;
+}"""
+
+
+async def test_hostile_fax_and_thread_render_inert(store: EventStore, tmp_path: Path) -> None:
+    """The XSS corpus in a fax's fields and in a thread's attachment names runs nothing."""
+    joined = " ".join(CORPUS)
+    async with running(store, tmp_path) as live:
+        archive = Archive(live.kartei.settings.data_dir / "archive")
+        cid = await ContactService(store).create(
+            {
+                "family_name": "Boese",
+                "phones": (Phone(number="+4930999888"),),
+                "emails": ("boese@angreifer.example",),
+            }
+        )
+        fax = FaxReceived(
+            sender="+4930999888",
+            sender_raw=CORPUS[1],
+            pages=1,
+            subject=CORPUS[0],
+            document_name=CORPUS[2],
+            document_type="application/pdf",
+            document_size=10,
+            document_ref=archive.put(b"%PDF-1.4"),
+            preview_ref=archive.put(CORPUS[3].encode()),  # not a PNG: the route refuses it
+            text=joined,
+            ocr_status="done",
+        )
+        await store.append(f"fax-{'6' * 32}", 0, [NewEvent(fax)])
+        first = EmailReceived(
+            message_id="<boese-1@angreifer.example>",
+            sender="boese@angreifer.example",
+            subject=CORPUS[4],
+            text=joined,
+            date=T0,
+        )
+        reply = EmailSent(
+            message_id="<antwort@firma.example>",
+            sender="info@firma.example",
+            to=("boese@angreifer.example",),
+            subject="Re: " + CORPUS[5],
+            in_reply_to=first.message_id,
+            attachments=tuple(
+                Attachment(name=c, content_type="text/html", size=3, ref=archive.put(c.encode()))
+                for c in CORPUS[6:12]
+            ),
+            date=T0 + timedelta(hours=1),
+        )
+        await store.append("email-boese-1", 0, [NewEvent(first)])
+        done = await store.append("email-boese-2", 0, [NewEvent(reply)])
+        await live.caught_up("timeline", done.positions[-1])
+        page = await live.page()
+        await page.context.add_init_script(WATCH)
+        for url in (
+            f"/contacts/{cid}",
+            f"/contacts/{cid}?kind=fax",
+            "/messages/email-boese-2",
+            "/search?q=xss",
+        ):
+            await page.goto(live.base_url + url)
+            await page.wait_for_load_state("load")
+            assert await page.evaluate("window.__xss") == [], url
+            assert await page.evaluate(INERT) == [], url
+        await page.goto(f"{live.base_url}/contacts/{cid}")
+        await page.click("details.fax-text summary")  # the OCR text unfolds as text
+        assert "alert('xss-1')" in (await page.locator("details.fax-text pre").text_content() or "")
+        assert await page.evaluate("window.__xss") == []
+        assert await page.locator(".thread .subject").all_text_contents() == [CORPUS[4]]
