@@ -201,6 +201,8 @@ async def test_attachments_listed_on_the_card(web: Web, store: EventStore, admin
     link = re.search(r'<a href="(/messages/email-rechnung/attachments/0)"[^>]*>([^<]*)</a>', card)
     assert link is not None and "Rechnung &lt;2026&gt;.pdf" in link.group(2)
     assert "2 kB" in card
+    message = (await http.get("/messages/email-rechnung")).text
+    assert 'Rechnung &lt;2026&gt;.pdf</a> <span class="muted">2 kB</span>' in message
     download = await http.get(link.group(1))
     assert download.status_code == 200 and download.content == body
     api = (await http.get(f"/api/contacts/{cid}/timeline")).json()
