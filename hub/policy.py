@@ -78,7 +78,7 @@ class PolicyRunner(ProjectionRunner):
         readable = [r for r in batch if not isinstance(r.event, UnreadableEvent)]
         reactions = await self.policy.react(readable) if readable else []
         target = batch[-1].position
-        async with self.store.transaction() as tx:
+        async with self.store.transaction(background=True) as tx:
             for r in batch:
                 if isinstance(r.event, UnreadableEvent):
                     await self._record_failure(tx.connection, r.position, r.event.error)

@@ -134,7 +134,7 @@ class ProjectionRunner:
         # Not durable: rows and checkpoint commit together, so a power cut can only lose
         # the last batches, which are applied again from the older checkpoint; waiting for
         # the disk here would hold the (SQLite) writer while a ringing phone waits for it.
-        async with self.store.db.write(durable=False) as conn:
+        async with self.store.db.write(durable=False, background=True) as conn:
             for r in batch:
                 if isinstance(r.event, UnreadableEvent):
                     await self._record_failure(conn, r.position, r.event.error)
@@ -149,7 +149,7 @@ class ProjectionRunner:
             await self._moved.wait()
 
     async def _advance_to(self, position: int) -> None:
-        async with self.store.db.write(durable=False) as conn:
+        async with self.store.db.write(durable=False, background=True) as conn:
             await self._move_checkpoint(conn, position)
         self._moved_to(position)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -31,6 +33,9 @@ class Database:
     write). PostgreSQL uses one pool for both.
 
     Commits are durable (on disk before `write` returns) unless a writer asks otherwise.
+    Background writers (projections, policies: work that can wait) queue behind every
+    other writer waiting for SQLite's one write connection, so a ringing phone's event is
+    not held up by read models catching up.
     """
 
     def __init__(self, url: str | URL, *, pool_size: int = 5) -> None:
@@ -41,7 +46,7 @@ class Database:
                 f"database url {self.url.render_as_string()!r}: expected sqlite:/// or postgresql://"
             )
         self.dialect = backend
-        self._write_lock: asyncio.Lock | None = None
+        self._write_lock: _WriteLock | None = None
         self._synchronous = "FULL"  # for the next SQLite write transaction
         if backend == "sqlite":
             async_url = self.url.set(drivername="sqlite+aiosqlite")
@@ -64,7 +69,9 @@ class Database:
         return self.url.set(drivername="postgresql").render_as_string(hide_password=False)
 
     @asynccontextmanager
-    async def write(self, *, durable: bool = True) -> AsyncIterator[AsyncConnection]:
+    async def write(
+        self, *, durable: bool = True, background: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
         """A write transaction: committed when the block ends, rolled back on error.
 
         `durable=False` commits without waiting for the disk: the transaction survives a
@@ -73,11 +80,14 @@ class Database:
         """
         if self.is_sqlite:
             if self._write_lock is None:
-                self._write_lock = asyncio.Lock()
-            async with self._write_lock:
+                self._write_lock = _WriteLock()
+            await self._write_lock.acquire(background)
+            try:
                 self._synchronous = "FULL" if durable else "NORMAL"
                 async with self.writer.begin() as conn:
                     yield conn
+            finally:
+                self._write_lock.release()
         else:
             async with self.writer.begin() as conn:
                 if not durable:
@@ -116,6 +126,40 @@ class Database:
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
+
+
+class _WriteLock:
+    """A lock whose background waiters go only when no other writer waits."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._waiting: tuple[deque[asyncio.Future[None]], ...] = (deque(), deque())
+
+    async def acquire(self, background: bool) -> None:
+        if not self._held and not any(self._waiting):
+            self._held = True
+            return
+        granted = asyncio.get_running_loop().create_future()
+        queue = self._waiting[background]
+        queue.append(granted)
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.release()  # granted, then cancelled: hand it on
+            else:
+                with contextlib.suppress(ValueError):
+                    queue.remove(granted)
+            raise
+
+    def release(self) -> None:
+        for queue in self._waiting:  # everyone else first, then the background
+            while queue:
+                granted = queue.popleft()
+                if not granted.done():
+                    granted.set_result(None)  # stays held, by the next writer
+                    return
+        self._held = False
 
 
 def _use_wal(dbapi_connection: Any, _record: Any) -> None:

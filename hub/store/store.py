@@ -182,10 +182,12 @@ class EventStore:
     # -- writing -----------------------------------------------------------------
 
     @asynccontextmanager
-    async def transaction(self, *, durable: bool = True) -> AsyncIterator[Transaction]:
+    async def transaction(
+        self, *, durable: bool = True, background: bool = False
+    ) -> AsyncIterator[Transaction]:
         """Appends and other statements (checkpoints, read-model rows) in one commit
-        (`durable=False`: see `Database.write`)."""
-        async with self.db.write(durable=durable) as conn:
+        (`durable`, `background`: see `Database.write`)."""
+        async with self.db.write(durable=durable, background=background) as conn:
             tx = Transaction(self, conn)
             yield tx
         self.keys.remember(tx.created_keys)

@@ -303,3 +303,27 @@ async def test_non_durable_commits_skip_the_disk_wait_only_when_asked(store: Eve
             levels.append(str((await tx.connection.exec_driver_sql(query)).scalar_one()))
     assert levels == [full, relaxed, relaxed, full]
     assert len(await store.read_stream("s-1")) == 4
+
+
+async def test_background_writers_wait_behind_every_other_writer(store: EventStore) -> None:
+    if not store.db.is_sqlite:
+        pytest.skip("PostgreSQL writers have their own connections; there is no queue")
+    order: list[str] = []
+
+    async def write(name: str, background: bool) -> None:
+        async with store.db.write(background=background):
+            order.append(name)
+
+    async with store.db.write():
+        tasks = [asyncio.create_task(write("projection", True))]
+        await asyncio.sleep(0)  # queued first
+        cancelled = asyncio.create_task(write("gone", False))
+        await asyncio.sleep(0)
+        cancelled.cancel()
+        tasks.append(asyncio.create_task(write("ring", False)))
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    assert order == ["ring", "projection"]
+    async with asyncio.timeout(5):  # a cancelled waiter leaves the lock free
+        async with store.db.write(background=True):
+            pass
