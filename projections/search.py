@@ -1,9 +1,9 @@
 """Full-text search: SQLite FTS5 (trigram) or PostgreSQL trigram, one API.
 
 Used for contact cards (`contact_search`) and messages (the timeline's `timeline_text`).
-Both backends keep one row of searchable text per contact or message (`text_table`). SQLite adds
-an FTS5 trigram index kept in step by triggers; PostgreSQL uses a pg_trgm GIN index when the
-extension can be had, and a plain scan otherwise (fine at a firm's few thousand contacts).
+Both backends keep one row of searchable text per contact or message (`text_table`).
+SQLite adds an FTS5 trigram index kept in step by triggers; PostgreSQL uses a pg_trgm GIN
+index when the extension can be had, and a plain scan otherwise (fine at a firm's size).
 Trigrams find any fragment of three or more characters, so part of a phone number works.
 """
 
