@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from adapters.mail.pipeline import MailIntake, store_prepared
+from adapters.mail.pipeline import SLICE, MailIntake, store_prepared
 from hub.archive import Archive
 from hub.events.mail import CaptureFailed, EmailReceived, EmailSeenInMailbox, EmailSent
 from hub.store import EventStore
@@ -44,6 +44,31 @@ async def test_same_message_in_two_mailboxes_is_one_email(
     events = [r.event for r in await store.read_all(0, 100)]
     assert [type(e) for e in events] == [EmailReceived, EmailSeenInMailbox]
     assert events[1].mailbox == "imap:bernd/INBOX"
+
+
+async def test_a_chunk_in_worker_slices_is_one_append_in_order(
+    store: EventStore, intake: MailIntake, archive: Archive
+) -> None:
+    raws = [
+        messages.simple(n, attachment=b"%d" % n * 1000 if n % 7 == 0 else None) for n in range(50)
+    ]
+    copy = b"Delivered-To: bernd@firma.example\r\n" + raws[3]
+    chunk = [(raw, "imap:anna/INBOX") for raw in raws]
+    chunk += [(raws[3], "imap:anna/INBOX"), (copy, "imap:bernd/INBOX")]  # repeats in one chunk
+    assert len(chunk) >= 2 * SLICE  # big enough for the worker processes
+    items = await intake.prepare_many(chunk)
+    subjects = [item.event.subject for item in items if item.event is not None]
+    assert subjects == [f"Anfrage Nummer {n}" for n in (*range(50), 3, 3)]  # input order
+    assert all(archive.has(ref) for item in items for ref in item.refs)  # durable on return
+    async with store.transaction() as tx:
+        assert await store_prepared(tx, items, "test") == 50
+    recorded = await store.read_all(0, 1000)
+    assert [type(r.event) for r in recorded] == [EmailReceived] * 50 + [EmailSeenInMailbox]
+    assert recorded[-1].stream == recorded[3].stream
+    assert recorded[-1].event.mailbox == "imap:bernd/INBOX"
+    async with store.transaction() as tx:  # the same chunk again (a resync): nothing new
+        assert await store_prepared(tx, items, "test") == 0
+    assert len(await store.read_all(0, 1000)) == 51
 
 
 async def test_reused_message_id_keeps_both(store: EventStore, intake: MailIntake) -> None:
