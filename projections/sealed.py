@@ -17,10 +17,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.events import default_codec
 from hub.store.crypto import SEALED, unseal
 from hub.store.schema import events, subject_keys
 
 log = logging.getLogger(__name__)
+_CODEC = default_codec()  # to raise old event data to the current schema
 
 
 async def personal_fields(
@@ -34,22 +36,28 @@ async def personal_fields(
     if not positions:
         return {}
     rows = await conn.execute(
-        sa.select(events.c.position, events.c.data).where(events.c.position.in_(list(positions)))
+        sa.select(events.c.position, events.c.type, events.c.data, events.c.metadata).where(
+            events.c.position.in_(list(positions))
+        )
     )
-    documents: dict[int, dict[str, Any]] = {}
-    for position, raw in rows:
+    documents: dict[int, tuple[str, int, dict[str, Any]]] = {}
+    for position, name, raw, meta in rows:
         try:
-            data = orjson.loads(raw)
-        except orjson.JSONDecodeError:
+            data, version = orjson.loads(raw), int(orjson.loads(meta).get("schema_version", 1))
+        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
             log.error("event at position %d is unreadable", position)
             continue
         if isinstance(data, dict):
-            documents[int(position)] = data
-    subjects = {str(d[SEALED].get("s")) for d in documents.values() if _sealed(d)}
+            documents[int(position)] = (name, version, data)
+    subjects = {str(d[SEALED].get("s")) for _, _, d in documents.values() if _sealed(d)}
     keys = await _keys(conn, subjects)
     out: dict[int, dict[str, Any]] = {}
-    for position, data in documents.items():
-        opened = _open(position, data, keys)
+    for position, (name, version, data) in documents.items():
+        try:
+            opened = _CODEC.upcast(name, version, _open(position, data, keys))
+        except LookupError as err:
+            log.error("event at position %d cannot be read: %s", position, err)
+            continue
         out[position] = opened if fields is None else {f: opened[f] for f in fields if f in opened}
     return out
 

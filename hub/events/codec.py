@@ -49,19 +49,29 @@ class EventCodec:
         (datetimes as RFC 3339, tuples as arrays, nested dataclasses as objects)."""
         return {name: getattr(event, name) for name in _field_names(type(event))}
 
+    def upcast(self, name: str, stored_version: int, data: dict[str, Any]) -> dict[str, Any]:
+        """Stored data raised to its type's current schema (for readers of raw data, such as
+        read models opening sealed fields); LookupError names what is missing."""
+        cls = self._types.get(name)
+        if cls is None or stored_version > cls.schema_version:
+            raise LookupError(f"{name} v{stored_version} is not a known type and version")
+        version = stored_version
+        while version < cls.schema_version:
+            step = self._upcasters.get((name, version))
+            if step is None:
+                raise LookupError(f"no upcaster from {name} v{version} to v{version + 1}")
+            data = step(data)
+            version += 1
+        return data
+
     def from_data(self, name: str, stored_version: int, data: dict[str, Any]) -> Event:
         cls = self._types.get(name)
         if cls is None or stored_version > cls.schema_version:
             return UnknownEvent(type_name=name, stored_schema_version=stored_version, data=data)
-        version = stored_version
-        while version < cls.schema_version:
-            upcast = self._upcasters.get((name, version))
-            if upcast is None:
-                return UnreadableEvent(
-                    type_name=name, error=f"no upcaster from {name} v{version} to v{version + 1}"
-                )
-            data = upcast(data)
-            version += 1
+        try:
+            data = self.upcast(name, stored_version, data)
+        except LookupError as err:
+            return UnreadableEvent(type_name=name, error=str(err))
         try:
             event: Event = self._adapter(cls).validate_python(data)
         except ValidationError as err:

@@ -191,6 +191,11 @@ async def test_old_schema_versions_are_upcast(store: EventStore) -> None:
         )
     [recorded] = await store.read_stream("r")
     assert recorded.event == Renamed(name="old")
+    # Readers of raw data (read models opening sealed fields) upcast the same way.
+    assert store.codec.upcast("Renamed", 1, {"title": "old"}) == {"name": "old"}
+    for name, version in (("Renamed", 3), ("Vanished", 1)):
+        with pytest.raises(LookupError):
+            store.codec.upcast(name, version, {})
 
 
 async def test_personal_fields_are_sealed_and_erasable(store: EventStore) -> None:
