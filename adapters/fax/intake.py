@@ -146,8 +146,14 @@ class FaxIntake:
         self.mailbox = mailbox
         self.skipped: dict[str, int] = {}
 
-    async def prepare_many(self, raws: Sequence[tuple[bytes, str]]) -> list[Prepared]:
-        """Prepares each fax in a thread (OCR runs in a tesseract child process)."""
+    async def prepare_many(
+        self, raws: Sequence[tuple[bytes, str]], *, pool: bool | None = None
+    ) -> list[Prepared]:
+        """Prepares each fax in a thread (OCR runs in a tesseract child process).
+
+        `pool` is the mail intake's choice of worker processes (the journal listener
+        passes it); faxes always take threads: their heavy part is already a child process.
+        """
         root = str(self.archive.root)
         jobs = [
             asyncio.to_thread(prepare_fax, raw, self.mailbox or box, self.rules, root)
