@@ -250,8 +250,8 @@ async def open_pages(browser: Any, base: str, cookie: str, n: int) -> list[Page]
         await context.add_cookies([{"name": "kartei_session", "value": cookie, "url": base}])
         await context.add_init_script(OBSERVE)
         page = await context.new_page()
-        await page.goto(f"{base}/tasks")
-        await page.wait_for_selector("body[data-pop=connected]", state="attached")
+        await page.goto(f"{base}/tasks", timeout=120_000)  # 25 Chromiums on a few cores
+        await page.wait_for_selector("body[data-pop=connected]", state="attached", timeout=120_000)
         pages.append(page)
     return pages
 

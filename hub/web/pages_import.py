@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from hub.web import data
 from hub.web.pages_contacts import caught_up
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 router = APIRouter(include_in_schema=False)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024  # an export of a few thousand contacts is ~1 MB
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and the other fields
 SUFFIXES = frozenset({".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".vcf", ".vcard"})
 SHOWN_ROWS = 500
 
@@ -56,19 +58,25 @@ async def import_form(request: Request) -> Response:
 
 
 @router.post("/import")
-async def import_upload(
-    request: Request,
-    file: UploadFile,
-    preview: Annotated[str, Form()] = "",
-    on_duplicate: Annotated[str, Form()] = "merge",
-) -> Response:
+async def import_upload(request: Request) -> Response:
     """Runs the importer on the upload; shows its report (a preview writes nothing)."""
     if not user_of(request).is_admin:
         return page(request, "message.html", 403, message="Forbidden.")
     importer: ContactImport | None = request.app.state.importer
     if importer is None:
         return _form(request, 503, error="Contact import is not available.")
-    data_bytes = await file.read(MAX_UPLOAD_BYTES + 1)
+    # Refused before the body is read: Starlette would spool any size of upload to disk.
+    length = request.headers.get("content-length", "")
+    if not length.isdigit() or int(length) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+        return _form(request, 413, error="The file is too large.")
+    async with request.form(max_files=1, max_fields=10) as form:
+        file = form.get("file")
+        preview = form.get("preview") or ""
+        on_duplicate = form.get("on_duplicate") or "merge"
+        if not isinstance(file, UploadFile):
+            return _form(request, 400, error="The file is empty.")
+        data_bytes = await file.read(MAX_UPLOAD_BYTES + 1)
+        file_name = file.filename or ""
     if len(data_bytes) > MAX_UPLOAD_BYTES:
         return _form(request, 413, error="The file is too large.")
     if not data_bytes:
@@ -77,7 +85,7 @@ async def import_upload(
     directory = data.projection(kartei, "contacts")
     async with kartei.store.db.read() as conn:
         known = await directory.all(conn) if directory is not None else []
-    suffix = Path(file.filename or "").suffix.lower()
+    suffix = Path(file_name).suffix.lower()
     # The stranger's file name is never used as a path; only a known suffix is kept.
     name = "upload" + (suffix if suffix in SUFFIXES else "")
     with tempfile.TemporaryDirectory(prefix="kartei-import-") as tmp:
@@ -103,5 +111,5 @@ async def import_upload(
         summary=report.summary(),
         rows=rows[:SHOWN_ROWS],
         hidden=max(0, len(rows) - SHOWN_ROWS),
-        file_name=(file.filename or "")[:200],
+        file_name=file_name[:200],
     )
