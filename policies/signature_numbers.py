@@ -59,30 +59,36 @@ class SignatureNumbersPolicy:
         reactions: list[Reaction] = []
         offered: set[str] = set()  # keys offered in this batch (not appended yet)
         for r in batch:
-            event = r.event
-            if not isinstance(event, EmailReceived) or not event.sender:
+            if not isinstance(r.event, EmailReceived):
                 continue
-            numbers = numbers_in(event)
-            if not numbers:
+            numbers = numbers_in(r.event)
+            contact = await self._sender(r.event) if numbers else None
+            if contact is not None:
+                reactions += self._offers(r, contact, numbers, offered)
+        return reactions
+
+    async def _sender(self, event: EmailReceived) -> Contact | None:
+        """The known contact who sent the email, as its stream says now."""
+        async with self.store.db.read() as conn:
+            match = await self.index.lookup_email(conn, event.sender) if event.sender else None
+        return None if match is None else await self._contact(match.contact_id)
+
+    def _offers(
+        self, r: Recorded, contact: Contact, numbers: list[tuple[str, str]], offered: set[str]
+    ) -> list[Reaction]:
+        """SignatureNumberFound for each number the contact neither has nor was offered."""
+        known = {p.number for p in (*contact.phones, *contact.signature_phones)}
+        meta = Metadata(source=f"policy:{self.name}", causation_id=str(r.position))
+        reactions = []
+        for number, label in numbers:
+            key = offer_key(contact.contact_id, number)
+            if number in known or key in offered:
                 continue
-            async with self.store.db.read() as conn:
-                match = await self.index.lookup_email(conn, event.sender)
-            if match is None:
-                continue
-            contact = await self._contact(match.contact_id)
-            known = {p.number for p in (*contact.phones, *contact.signature_phones)}
-            for number, label in numbers:
-                key = offer_key(contact.contact_id, number)
-                if number in known or key in offered:
-                    continue
-                offered.add(key)
-                found = SignatureNumberFound(
-                    contact_id=contact.contact_id, number=number, label=label, email_stream=r.stream
-                )
-                meta = Metadata(source=f"policy:{self.name}", causation_id=str(r.position))
-                reactions.append(
-                    Reaction(stream_of(contact.contact_id), NewEvent(found, key, meta))
-                )
+            offered.add(key)
+            found = SignatureNumberFound(
+                contact_id=contact.contact_id, number=number, label=label, email_stream=r.stream
+            )
+            reactions.append(Reaction(stream_of(contact.contact_id), NewEvent(found, key, meta)))
         return reactions
 
     async def _contact(self, contact_id: str) -> Contact:

@@ -182,7 +182,8 @@ async def test_reconnects_after_dovecot_restart(
         await until(lambda: adapter.passes >= 1)
         await asyncio.to_thread(dovecot.restart)
         await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", [messages.simple(7)])
-        await until(lambda: emails_count(store, 1), seconds=30)
+        # Reconnecting waits out a backoff (1 s, 2 s, ...) while Dovecot comes back.
+        await until(lambda: emails_count(store, 1), seconds=90)
 
 
 async def emails_count(store: EventStore, n: int) -> bool:
