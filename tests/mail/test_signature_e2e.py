@@ -8,6 +8,7 @@ import smtplib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from adapters.mail.pipeline import MailIntake
 from hub.bootstrap import bootstrap, run
 from hub.contacts.service import ContactService
 from hub.events import Recorded
@@ -90,3 +91,7 @@ async def test_number_from_a_signature_recognises_a_later_call(
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(running, 30)
         await peer.close()
+        for adapter in kartei.adapters:  # the app leaves its parsing processes running
+            intake = getattr(adapter, "intake", None)
+            if isinstance(intake, MailIntake):
+                intake.close()
