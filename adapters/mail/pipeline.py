@@ -175,16 +175,16 @@ async def store_prepared(
     The whole chunk is one `append_many` (one state query, one INSERT); only the rare
     repeats cost a statement each."""
     meta = Metadata(source=source)
-    kept = [item for item in items if item.event is not None]
-    batch = [(item.stream, ANY, [NewEvent(item.event, item.key, meta)]) for item in kept]
+    kept = [(item, event) for item in items if (event := item.event) is not None]
+    batch = [(item.stream, ANY, [NewEvent(event, item.key, meta)]) for item, event in kept]
     results = await tx.append_many(batch) if batch else []
     appended = 0
-    for item, result in zip(kept, results, strict=True):
+    for (item, event), result in zip(kept, results, strict=True):
         if result.appended:
             appended += 1
         elif (
             sightings
-            and not isinstance(item.event, CaptureFailed)
+            and not isinstance(event, CaptureFailed)
             and not await _first_seen_in(tx, item)
         ):
             seen = EmailSeenInMailbox(mailbox=item.mailbox, capture_key=item.key)
