@@ -115,12 +115,14 @@ async def test_the_running_kartei_classifies_faxes_by_number_and_flags_risk(
     database_url: str,
     model_cache: Path,  # noqa: F811
 ) -> None:
-    """The composition root's classifier (worker process) finds a fax's sender by number."""
+    """The composition root's classifier finds a fax's sender by number; churn follows."""
     settings = settings_from_dict(
         {
             "kartei": {"data_dir": str(tmp_path)},
             "database": {"url": database_url},
-            "classifier": {"cache_dir": str(model_cache)},
+            # In a thread: a worker process would outlive this test if the test were killed
+            # (the process worker itself is tested in tests/classifier).
+            "classifier": {"cache_dir": str(model_cache), "worker": "thread"},
         }
     )
     seeding = EventStore(Database(database_url))
