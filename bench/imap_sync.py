@@ -237,7 +237,6 @@ async def run_smtp(work: Path, raws: list[bytes]) -> dict[str, float]:
     store = EventStore(Database(f"sqlite:///{work / 'smtp.db'}"))
     await store.start()
     intake = MailIntake(Archive(work / "smtp-archive"), RULES)  # as `kartei run` builds it
-    await intake.prepare_many([(raws[0], "warm")], pool=True)  # a server's pool is running
     adapter = SmtpJournalIntake("127.0.0.1", 0, IntakeRules.of([], ["127.0.0.0/8"], 10**8), intake)
     task = asyncio.create_task(adapter.run(Capture(store, "smtp", ComponentHealth("smtp"))))
     await adapter.ready.wait()

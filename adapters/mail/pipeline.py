@@ -211,19 +211,13 @@ class MailIntake:
         self._pool: ProcessPoolExecutor | None = None
         self.skipped: dict[str, int] = {}
 
-    async def prepare_many(
-        self, raws: Sequence[tuple[bytes, str]], *, pool: bool | None = None
-    ) -> list[Prepared]:
+    async def prepare_many(self, raws: Sequence[tuple[bytes, str]]) -> list[Prepared]:
         """Prepares (raw, mailbox) pairs; their blobs are durable when this returns.
 
-        `pool` picks the worker processes (True) or a thread (False); by default big
-        batches go to the processes. A server taking single messages on the event loop
-        wants the processes: parsing in a thread holds the GIL that the loop needs.
-        """
+        Batches go to the worker processes; a few messages (an SMTP delivery) are
+        prepared in a thread, which is quicker than a round trip to the workers."""
         root = str(self.archive.root)
-        if pool is None:
-            pool = len(raws) >= 2 * SLICE
-        if not pool or self.workers == 1:
+        if len(raws) < 2 * SLICE or self.workers == 1:
             items = await asyncio.to_thread(prepare_batch, raws, self.rules, root)
         else:
             # A few messages per task: one future and one round trip per slice, not per

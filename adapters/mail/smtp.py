@@ -132,10 +132,7 @@ class JournalHandler:
             return "552 5.3.4 Message too big"
         try:
             intake, mailbox = self.route(envelope.rcpt_tos)
-            if intake is self.intake:  # parsed in a worker process, off the event loop
-                [item] = await self.intake.prepare_many([(raw, mailbox)], pool=True)
-            else:
-                [item] = await intake.prepare_many([(raw, mailbox)])
+            [item] = await intake.prepare_many([(raw, mailbox)])
             if item.event is not None:
                 delivery = _Delivery(item)
                 self._queue.put_nowait(delivery)
