@@ -27,6 +27,7 @@ from hub.events.mail import Attachment, CaptureFailed, EmailReceived, EmailSeenI
 from hub.phone import normalize
 from hub.store import ANY, Transaction
 from hub.store.schema import events
+from hub.workers import exit_with
 
 MailEvent = EmailReceived | EmailSent | CaptureFailed
 SLICE = 16  # messages per worker task
@@ -238,7 +239,9 @@ class MailIntake:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=exit_with, initargs=(os.getpid(),)
+            )
         return self._pool
 
     def close(self) -> None:

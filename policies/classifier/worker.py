@@ -14,14 +14,16 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+from hub.workers import exit_with
 from policies.classifier.model import Prediction, load_model
 
 _model: Any = None
 _error: Exception | None = None
 
 
-def _start(load_kwargs: dict[str, Any], nice: int) -> None:
+def _start(load_kwargs: dict[str, Any], nice: int, owner: int) -> None:
     global _model, _error
+    exit_with(owner)
     if nice:
         os.nice(nice)
     if not load_kwargs.get("threads"):
@@ -50,7 +52,7 @@ class WorkerModel:
         # spawn, not fork: forking a process that may hold torch's thread pools is unsafe.
         context = multiprocessing.get_context("spawn")
         self._pool = ProcessPoolExecutor(
-            1, mp_context=context, initializer=_start, initargs=(load_kwargs, nice)
+            1, mp_context=context, initializer=_start, initargs=(load_kwargs, nice, os.getpid())
         )
         try:
             self.name, self.version = self._pool.submit(_describe).result()
