@@ -271,7 +271,7 @@ class Timeline(TimelineReads):
         if not body:
             query = sa.select(self.text.c.body).where(self.text.c.entry_id == e.fax_stream)
             body = (await conn.execute(query)).scalar_one_or_none() or ""
-        text = search.fold(e.text[: timeline_rows.SEARCH_CHARS])
+        text = search.fold(e.text[: timeline_rows.FAX_SEARCH_CHARS])
         state.texts[e.fax_stream] = (f"{body}\n{text}", e.data_subject() or "")
 
     async def _by_email(self, conn: AsyncConnection, addresses: list[str]) -> str | None:
