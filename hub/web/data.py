@@ -39,6 +39,20 @@ class Card:
     thread_sizes: dict[str, int] = field(default_factory=dict)
 
 
+async def contact_names(kartei: Kartei, ids: set[str]) -> dict[str, str]:
+    """Display names of these contacts (ids without a card are left out)."""
+    directory = projection(kartei, "contacts")
+    names: dict[str, str] = {}
+    if directory is None:
+        return names
+    async with kartei.store.db.read() as conn:
+        for cid in ids:
+            contact = await directory.get(conn, cid)
+            if contact is not None:
+                names[cid] = contact.display_name
+    return names
+
+
 def threaded(entries: list[Entry]) -> list[tuple[Entry, list[Entry]]]:
     """Entries in order, each email thread's older messages grouped under its newest."""
     groups: list[tuple[Entry, list[Entry]]] = []

@@ -31,20 +31,6 @@ PERIOD = timedelta(days=30)
 SHOWN = 200
 
 
-async def _names(request: Request, ids: set[str]) -> dict[str, str]:
-    kartei = request.app.state.kartei
-    directory = data.projection(kartei, "contacts")
-    names: dict[str, str] = {}
-    if directory is None:
-        return names
-    async with kartei.store.db.read() as conn:
-        for cid in ids:
-            contact = await directory.get(conn, cid)
-            if contact is not None:
-                names[cid] = contact.display_name
-    return names
-
-
 @router.get("/risks")
 async def risks_page(request: Request) -> Response:
     kartei = request.app.state.kartei
@@ -53,7 +39,7 @@ async def risks_page(request: Request) -> Response:
     if risk is not None:
         async with kartei.store.db.read() as conn:
             rows = await risk.ranked(conn, SHOWN)
-    names = await _names(request, {r["contact_id"] for r in rows})
+    names = await data.contact_names(request.app.state.kartei, {r["contact_id"] for r in rows})
     return page(request, "risks.html", rows=rows, names=names)
 
 
@@ -95,7 +81,9 @@ async def classifications_page(request: Request, label: str = "complaint") -> Re
     entries = [e for e in entries if e.label and (label == "all" or e.label == label)]
     entries.sort(key=lambda e: e.at, reverse=True)
     entries = entries[:SHOWN]
-    names = await _names(request, {e.contact_id for e in entries if e.contact_id})
+    names = await data.contact_names(
+        request.app.state.kartei, {e.contact_id for e in entries if e.contact_id}
+    )
     return page(
         request, "classifications.html", entries=entries, label=label, labels=LABELS, names=names
     )

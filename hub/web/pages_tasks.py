@@ -33,7 +33,9 @@ async def task_rows(request: Request, scope: str) -> list[Any]:
 async def tasks_page(request: Request, scope: str = "mine") -> Response:
     scope = "team" if scope == "team" else "mine"
     rows = await task_rows(request, scope)
-    names = await _names(request, {r.contact_id for r in rows if r.contact_id})
+    names = await data.contact_names(
+        request.app.state.kartei, {r.contact_id for r in rows if r.contact_id}
+    )
     users = [u["username"] for u in await request.app.state.accounts.list()]
     now = datetime.now(UTC)
     return page(request, "tasks.html", rows=rows, scope=scope, names=names, users=users, now=now)
@@ -80,17 +82,3 @@ async def assign(request: Request, task_id: str, assignee: Optional = "") -> Res
 async def snooze(request: Request, task_id: str, until: Optional = "1d") -> Response:
     event = TaskSnoozed(task_id=task_id, until=datetime.now(UTC) + SNOOZE.get(until, SNOOZE["1d"]))
     return await _append(request, task_id, event)
-
-
-async def _names(request: Request, ids: set[str]) -> dict[str, str]:
-    kartei = request.app.state.kartei
-    directory = data.projection(kartei, "contacts")
-    names: dict[str, str] = {}
-    if directory is None:
-        return names
-    async with kartei.store.db.read() as conn:
-        for cid in ids:
-            contact = await directory.get(conn, cid)
-            if contact is not None:
-                names[cid] = contact.display_name
-    return names
