@@ -69,7 +69,7 @@ def number_query(
     return _resolved(cards, hits)
 
 
-def _signature_hit(signature_numbers: sa.Table, cards: sa.Table) -> sa.Select[Any]:
+def _signature_hit(signature_numbers: sa.Table, cards: sa.Table) -> sa.Select[Any, int]:
     """The one live contact whose email signatures carry the number; none when several
     do (a number in several people's signatures, e.g. a shared switchboard, names no one)."""
     s, c = signature_numbers, cards

@@ -292,7 +292,8 @@ def _leaves(msg: Message) -> Iterator[Message]:
             yield part
         elif part.is_multipart():
             payload = part.get_payload()
-            stack.extend(reversed(payload if isinstance(payload, list) else []))
+            parts = payload if isinstance(payload, list) else []
+            stack.extend(p for p in reversed(parts) if isinstance(p, Message))
         else:
             yield part
 
