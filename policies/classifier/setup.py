@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -94,26 +94,23 @@ def classifier_policy(settings: Settings, kartei: Any) -> ClassifierPolicy | Non
         return None
     health.set("ok", model=settings.classifier.model, head=str(head_path(settings)))
 
-    async def contact_of(address: str) -> str | None:
-        identity = kartei.projections.get("identity")
-        if identity is None:
-            return None
-        async with kartei.store.db.read() as conn:
-            match = await identity.projection.lookup_email(conn, address)
-        return match.contact_id if match else None
+    def contact_by(lookup: str) -> Callable[[str], Awaitable[str | None]]:
+        """The contact an address or number belongs to, by the identity index's `lookup`."""
 
-    async def contact_of_number(number: str) -> str | None:
-        identity = kartei.projections.get("identity")
-        if identity is None:
-            return None
-        async with kartei.store.db.read() as conn:
-            match = await identity.projection.lookup_number(conn, number)
-        return match.contact_id if match else None
+        async def contact_of(key: str) -> str | None:
+            identity = kartei.projections.get("identity")
+            if identity is None:
+                return None
+            async with kartei.store.db.read() as conn:
+                match = await getattr(identity.projection, lookup)(conn, key)
+            return match.contact_id if match else None
+
+        return contact_of
 
     return ClassifierPolicy(
         model_loader(settings),
-        contact_of=contact_of,
-        contact_of_number=contact_of_number,
+        contact_of=contact_by("lookup_email"),
+        contact_of_number=contact_by("lookup_number"),
         batch_size=settings.classifier.batch_size,
         health=health,
     )
