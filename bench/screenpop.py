@@ -9,7 +9,9 @@ Chromium pages, logged in and holding their server-sent-events connection.
 For each call it takes the wall clock just before the RING line is written, the page's
 clock (performance.timeOrigin + now) when the pop message arrived on the EventSource, and
 when the caller's name appeared in the page (MutationObserver), and reports p50/p99 over
-every page and call. Baseline measured in the same run: the same pages' round trip for a
+every page and call. The Kartei process clocks the same rings on its side (line read,
+ring committed, taken by the pop, pushed, each connection's SSE write; wall clock, as the
+pages' clock is), so each sample splits into stages (`stage_*_ms`: p50 and p99). Baseline measured in the same run: the same pages' round trip for a
 DOM change the benchmark makes itself (what Chromium scheduling alone costs). Also the
 server time of a contact card with a long history. Prints one JSON object on its last line.
 
@@ -159,6 +161,8 @@ async def _serve(
     app = kartei.web.app
     app.state.accounts.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     await app.state.accounts.add("bench", PASSWORD)
+    probes = Probes()
+    probes.install(kartei)
     task = asyncio.create_task(Supervisor(kartei.health).run(components(kartei, web=True)))
     try:
         started = time.perf_counter()
@@ -179,12 +183,88 @@ async def _serve(
             }
         )
         await asyncio.to_thread(pipe.recv)  # the parent says when it is done
+        pipe.send(probes.report())
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await app.state.pop.close()
         await kartei.store.close()
+
+
+class Probes:
+    """Server-side clocks for each ring (wall clock, comparable with the pages'
+    performance.timeOrigin + now on the same machine): the driver read the line, the
+    ring committed, the pop follower took it, its first message was pushed, and each
+    connection's SSE write of it. Wraps the running objects; no product code changes."""
+
+    def __init__(self) -> None:
+        self.read: dict[str, float] = {}
+        self.committed: dict[str, float] = {}
+        self.taken: dict[str, float] = {}
+        self.pushed: dict[str, float] = {}
+        self.written: dict[str, list[float]] = {}
+        self.cpu = (time.process_time(), time.time())
+
+    def install(self, kartei: Any) -> None:
+        from adapters.telephony import fritzbox
+        from hub.events.calls import CallRinging
+
+        record = fritzbox.record_calls
+
+        async def record_calls(capture: Any, items: Any) -> int:
+            t0 = time.time()
+            if not self.read:
+                self.cpu = (time.process_time(), t0)  # CPU share while calls come in
+            n = await record(capture, items)
+            t1 = time.time()
+            for item in items:
+                if isinstance(item.event, CallRinging):
+                    self.read[item.stream], self.committed[item.stream] = t0, t1
+            return n
+
+        fritzbox.record_calls = record_calls  # type: ignore[assignment]
+        hub = kartei.web.app.state.pop
+        ring, push = hub.ring, hub._push
+
+        async def taken(r: Any) -> Any:
+            self.taken.setdefault(r.stream, time.time())
+            return await ring(r)
+
+        def pushed(message: dict[str, Any], *, partial: bool = False) -> None:
+            push(message, partial=partial)
+            if message["type"] == "ring":
+                self.pushed.setdefault(message["call"], time.time())
+
+        hub.ring, hub._push = taken, pushed
+        kartei.web.app = self.wrap(kartei.web.app)
+
+    def wrap(self, app: Any) -> Any:
+        async def probed(scope: Any, receive: Any, send: Any) -> None:
+            if scope["type"] != "http" or scope["path"] != "/pop/stream":
+                return await app(scope, receive, send)
+
+            async def timed(message: Any) -> None:
+                await send(message)
+                body = message.get("body", b"")
+                if b'"type":"ring"' in body:
+                    call = json.loads(body.split(b"data: ", 1)[1])["call"]
+                    self.written.setdefault(call, []).append(time.time())
+
+            return await app(scope, receive, timed)
+
+        return probed
+
+    def report(self) -> dict[str, Any]:
+        cpu, wall = time.process_time() - self.cpu[0], time.time() - self.cpu[1]
+        return {
+            "read": self.read,
+            "committed": self.committed,
+            "taken": self.taken,
+            "pushed": self.pushed,
+            "written": self.written,
+            "server_cpu_share": round(cpu / wall, 3),
+        }
 
 
 class Box:
@@ -207,6 +287,46 @@ class Box:
     async def send(self, line: str) -> None:
         self.writers[-1].write((line + "\r\n").encode())
         await self.writers[-1].drain()
+
+
+def stages(
+    sent: list[float], seen: list[tuple[int, str, float, float]], server: dict[str, Any]
+) -> dict[str, Any]:
+    """Where each sample's time went (p50/p99 of each stage, milliseconds): RING written ->
+    line read by the driver -> ring committed -> taken by the pop follower -> first message
+    pushed -> this page's connection written (the k-th write of that call: the pages are
+    not told apart on the server, so writes and arrivals are matched in order) -> arrived
+    in the page -> name drawn."""
+    out: dict[str, list[float]] = {
+        k: [] for k in ("read", "commit", "wake", "lookup", "write", "deliver", "draw")
+    }
+    fanout: list[float] = []
+    order: dict[str, list[float]] = {}
+    for _, stream, arrived, _ in seen:
+        order.setdefault(stream, []).append(arrived)
+    for k, stream, arrived, drawn in seen:
+        read, committed = server["read"][stream] * 1000, server["committed"][stream] * 1000
+        taken, pushed = server["taken"][stream] * 1000, server["pushed"][stream] * 1000
+        writes = sorted(w * 1000 for w in server["written"].get(stream, []))
+        rank = sorted(order[stream]).index(arrived)
+        written = writes[min(rank, len(writes) - 1)] if writes else float("nan")
+        out["read"].append(read - sent[k])
+        out["commit"].append(committed - read)
+        out["wake"].append(taken - committed)
+        out["lookup"].append(pushed - taken)
+        out["write"].append(written - pushed)
+        out["deliver"].append(arrived - written)
+        out["draw"].append(drawn - arrived)
+    for stream, writes in server["written"].items():
+        fanout.append((max(writes) - server["pushed"][stream]) * 1000)
+    split: dict[str, Any] = {f"stage_{k}_ms": _p50_p99(v) for k, v in out.items()}
+    split["stage_last_write_after_push_ms"] = _p50_p99(fanout)
+    split["server_cpu_share_during_calls"] = server["server_cpu_share"]
+    return split
+
+
+def _p50_p99(values: list[float]) -> list[float]:
+    return [round(statistics.median(values), 2), round(percentile(values, 0.99), 2)]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -311,6 +431,7 @@ async def main(
     ours, theirs = spawn.Pipe()
     child = spawn.Process(target=serve, args=(theirs, tmp, port, contacts, history))
     child.start()
+    server: dict[str, Any] = {}
     try:
         while not await asyncio.to_thread(ours.poll, 1.0):
             if not child.is_alive():
@@ -331,6 +452,7 @@ async def main(
             arrivals: list[float] = []
             per_call_max: dict[int, float] = {}
             raw: list[list[float]] = []  # per page: each call's RING -> name
+            seen: list[tuple[int, str, float, float]] = []  # call, stream, arrived, drawn
             for page in pages:
                 pops = await page.evaluate("window.__pops")
                 arrived = await page.evaluate("window.__arrived")
@@ -339,16 +461,20 @@ async def main(
                     latencies.append(pop["t"] - sent[k])
                     arrivals.append(arrived[pop["call"]] - sent[k])
                     per_call_max[k] = max(per_call_max.get(k, 0.0), pop["t"] - sent[k])
+                    seen.append((k, pop["call"], arrived[pop["call"]], pop["t"]))
             await browser.close()
     finally:
         if child.is_alive():
             ours.send("stop")
+            if await asyncio.to_thread(ours.poll, 60):
+                server = ours.recv()
         await asyncio.to_thread(child.join, 60)
         box.server.close()
     if samples is not None:
         body = json.dumps({"sent": sent, "ring_to_name_ms": raw})
         await asyncio.to_thread(samples.write_text, body)
     ring = figures(latencies)
+    split = stages(sent, seen, server) if server else {}
     return {
         "benchmark": "screenpop",
         "pages": pages_n,
@@ -362,6 +488,7 @@ async def main(
         "ring_to_sse_arrival_ms_p50": figures(arrivals)["p50"],
         "ring_to_sse_arrival_ms_p99": figures(arrivals)["p99"],
         "slowest_page_per_call_ms_p99": round(percentile(list(per_call_max.values()), 0.99), 2),
+        **split,
         "baseline_dom_round_trip_all_pages_ms_p50": figures(baseline)["p50"],
         "baseline_dom_round_trip_all_pages_ms_max": figures(baseline)["max"],
         "target_p99_ms": 50,
