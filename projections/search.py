@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 MAX_QUERY = 200  # characters of a search that count; nobody types more into a search box
+_WILDCARDS = re.compile(r"[%_\\]")
 _PHONEISH = re.compile(r"^[\d\s+/().\-]+$")
-_FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
 
 # The extension may be missing or not ours to create; search still works without it.
 _POSTGRES_DDL = """
@@ -34,11 +35,11 @@ END $$
 """
 
 
-def _sqlite_ddl(table: str, fts: str) -> tuple[str, ...]:
+def _sqlite_ddl(table: str, fts: str, detail: str) -> tuple[str, ...]:
     """An FTS5 trigram index over `table`.body, kept in step by triggers."""
     return (
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5("
-        f"body, content='{table}', content_rowid='id', tokenize='trigram')",
+        f"body, content='{table}', content_rowid='id', tokenize='trigram', detail={detail})",
         f"CREATE TRIGGER IF NOT EXISTS {table}_ai AFTER INSERT ON {table} BEGIN "
         f"INSERT INTO {fts}(rowid, body) VALUES (new.id, new.body); END",
         f"CREATE TRIGGER IF NOT EXISTS {table}_ad AFTER DELETE ON {table} BEGIN "
@@ -49,10 +50,15 @@ def _sqlite_ddl(table: str, fts: str) -> tuple[str, ...]:
     )
 
 
-def text_table(metadata: sa.MetaData, name: str, fts: str, key: str) -> sa.Table:
+def text_table(
+    metadata: sa.MetaData, name: str, fts: str, key: str, *, detail: str = "full"
+) -> sa.Table:
     """A table of one searchable text per `key`, with each backend's index created along.
 
-    `name` and `fts` are identifiers fixed in code, never user input.
+    `name` and `fts` are identifiers fixed in code, never user input. SQLite's index keeps
+    trigram positions with `detail="full"` (MATCH with ranking, as `find` needs); with
+    `"none"` it keeps only which rows hold a trigram: less than half the work to write,
+    and enough for `matching`, whose LIKE the index answers and then checks on the text.
     """
     table = sa.Table(
         name,
@@ -61,7 +67,7 @@ def text_table(metadata: sa.MetaData, name: str, fts: str, key: str) -> sa.Table
         sa.Column(key, sa.Text, nullable=False, unique=True),
         sa.Column("body", sa.Text, nullable=False),
     )
-    for ddl in _sqlite_ddl(name, fts):
+    for ddl in _sqlite_ddl(name, fts, detail):
         sa.event.listen(metadata, "after_create", sa.DDL(ddl).execute_if(dialect="sqlite"))
     sa.event.listen(
         metadata,
@@ -80,9 +86,30 @@ def search_table(metadata: sa.MetaData) -> sa.Table:
 
 def fold(text: str) -> str:
     """Lower case, plus the ASCII spelling of umlauts ("Müller" finds "mueller")."""
-    lowered = unicodedata.normalize("NFC", text).lower()
-    folded = lowered.translate(_FOLD)
+    lowered = _lower(text)
+    folded = _ascii_umlauts(lowered)
     return lowered if folded == lowered else f"{lowered} {folded}"
+
+
+def fold_one(text: str) -> str:
+    """Lower case with umlauts in their ASCII spelling only: half the text `fold` makes,
+    for long texts whose queries are folded the same way (`matching`)."""
+    return _ascii_umlauts(_lower(text))
+
+
+def _lower(text: str) -> str:
+    lowered = text.lower()
+    if unicodedata.is_normalized("NFC", lowered):  # almost always: a quick check
+        return lowered
+    return unicodedata.normalize("NFC", lowered)
+
+
+def _ascii_umlauts(lowered: str) -> str:
+    # Four replace calls run in C; str.translate with a mapping costs ten times as much
+    # on a mail's text.
+    for umlaut, ascii_spelling in _UMLAUTS:
+        lowered = lowered.replace(umlaut, ascii_spelling)
+    return lowered
 
 
 def document(parts: Iterable[str | None]) -> str:
@@ -142,22 +169,28 @@ async def _find_sqlite(
 def matching(
     conn: AsyncConnection, table: sa.Table, fts: str, query: str
 ) -> sa.ColumnElement[bool] | None:
-    """A condition on `table` (from `text_table`): the body holds every fragment of `query`.
+    """A condition on `table` (from `text_table`, bodies made by `fold_one`): the body holds
+    every fragment of `query`.
 
-    None when there is nothing to look for. SQLite uses the FTS5 trigram index for fragments
-    of three or more characters; PostgreSQL uses the pg_trgm index (when it exists) via ILIKE.
+    None when there is nothing to look for. SQLite answers LIKE on fragments of three or
+    more characters from the FTS5 trigram index; PostgreSQL uses the pg_trgm index (when it
+    exists) via ILIKE.
     """
-    found = terms(query)
+    found = [fold_one(t) for t in terms(query)]
     if not found:
         return None
     if conn.dialect.name != "sqlite":
         return sa.and_(*(table.c.body.ilike(f"%{_escape(t)}%", escape="\\") for t in found))
-    conditions = [table.c.body.like(f"%{_escape(t)}%", escape="\\") for t in found if len(t) < 3]
-    long_terms = [t for t in found if len(t) >= 3]
-    if long_terms:
-        match = " ".join('"' + t.replace('"', '""') + '"' for t in long_terms)
-        statement = sa.text(f"SELECT rowid FROM {fts} WHERE {fts} MATCH :match")
-        rowids = statement.bindparams(match=match).columns(rowid=sa.Integer).subquery()
+    conditions = [table.c.body.like(f"%{_escape(t)}%", escape="\\") for t in found]
+    # The index answers only a LIKE without ESCAPE: it narrows the rows by the pieces
+    # between wildcard characters, and the exact LIKE above checks what it found.
+    pieces = [p for t in found for p in _WILDCARDS.split(t) if len(p) >= 3]
+    if pieces:
+        likes = " AND ".join(f"body LIKE :p{i}" for i in range(len(pieces)))
+        statement = sa.text(f"SELECT rowid FROM {fts} WHERE {likes}").bindparams(
+            **{f"p{i}": f"%{p}%" for i, p in enumerate(pieces)}
+        )
+        rowids = statement.columns(rowid=sa.Integer).subquery()
         conditions.append(table.c.id.in_(sa.select(rowids.c.rowid)))
     return sa.and_(*conditions)
 

@@ -60,7 +60,7 @@ class Timeline(TimelineReads):
     """Read model of every contact's history (projection "timeline")."""
 
     name = "timeline"
-    version = 2
+    version = 3
     event_types = (
         "EmailReceived",
         "EmailSent",
@@ -102,7 +102,7 @@ class Timeline(TimelineReads):
         sa.Column("party", sa.Text, primary_key=True),
         sa.Column("entry_id", sa.Text, primary_key=True),
     )
-    text = search.text_table(tables, "timeline_text", "timeline_fts", "entry_id")
+    text = search.text_table(tables, "timeline_text", "timeline_fts", "entry_id", detail="none")
     text_subjects = sa.Table(
         "timeline_text_subjects",
         tables,
@@ -271,7 +271,7 @@ class Timeline(TimelineReads):
         if not body:
             query = sa.select(self.text.c.body).where(self.text.c.entry_id == e.fax_stream)
             body = (await conn.execute(query)).scalar_one_or_none() or ""
-        text = search.fold(e.text[: timeline_rows.FAX_SEARCH_CHARS])
+        text = search.fold_one(e.text[: timeline_rows.FAX_SEARCH_CHARS])
         state.texts[e.fax_stream] = (f"{body}\n{text}", e.data_subject() or "")
 
     async def _by_email(self, conn: AsyncConnection, addresses: list[str]) -> str | None:

@@ -16,7 +16,7 @@ from hub.events.calls import CallEnded, CallPlaced, CallRinging
 from hub.events.fax import FaxReceived, FaxTextRecognized
 from hub.events.mail import EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
-from projections.search import fold
+from projections.search import fold_one
 
 SNIPPET_CHARS = 400
 OCR_CHARS = 20_000  # OCR text shown on the card (collapsed); the document has the rest
@@ -123,11 +123,11 @@ def note_data(e: NoteAdded, position: int) -> dict[str, Any]:
 
 
 def search_text(e: EmailReceived | EmailSent | FaxReceived | NoteAdded) -> str:
-    """What message search looks at, folded (umlauts in both spellings)."""
+    """What message search looks at, folded (umlauts in their ASCII spelling)."""
     if isinstance(e, NoteAdded):
-        return fold(e.text[:SEARCH_CHARS])
+        return fold_one(e.text[:SEARCH_CHARS])
     limit = FAX_SEARCH_CHARS if isinstance(e, FaxReceived) else SEARCH_CHARS
-    return fold(f"{e.subject}\n{e.text[:limit]}")
+    return fold_one(f"{e.subject}\n{e.text[:limit]}")
 
 
 # -- reading ----------------------------------------------------------------------------

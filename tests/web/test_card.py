@@ -218,6 +218,7 @@ async def test_message_search_full_text_with_umlauts(
     cid = await customer(store)
     await email(store, "a@x.example", "Schaden am Gebäude", text="Die Regenrinne ist undicht.")
     await email(store, "b@x.example", "Grüße aus Köln", text="Termin in der Poststraße", minutes=1)
+    await email(store, "c@x.example", "Aktion", text="100% Rabatt auf_alles", minutes=2)
     await fax(web, store)
     note = NoteAdded(note_id="n1", contact_id=cid, text="Kunde wünscht Rückruf", by="anna")
     await store.append(f"contact-{cid}", None, [NewEvent(note)])
@@ -237,6 +238,12 @@ async def test_message_search_full_text_with_umlauts(
     assert await subjects("in der") == ["Grüße aus Köln"]  # a two-letter fragment too
     assert await subjects("undicht köln") == []  # every fragment must match
     assert await subjects('"; DROP TABLE x; --') == []
+    # Wildcards are literal: the index narrows by the pieces, the exact LIKE decides.
+    assert await subjects("100% rabatt") == ["Aktion"]
+    assert await subjects("0%") == ["Aktion"]
+    assert await subjects("auf_alles") == ["Aktion"]
+    assert await subjects("aufxalles") == []
+    assert await subjects("rabatt%auf") == []
     page = await http.get("/search", params={"q": "rinne"})
     assert "Schaden am Gebäude" in page.text
     index = {
