@@ -24,6 +24,7 @@ from projections.identity_queries import (
     MAX_EXTENSION_DIGITS,
     RANKS,
     email_query,
+    emails_query,
     first_row,
     number_query,
 )
@@ -103,6 +104,7 @@ class IdentityIndex:
             self.numbers, self.signature_numbers, self.switchboards, self.cards
         )
         self._by_email = email_query(self.emails, self.cards)
+        self._by_emails = emails_query(self.emails, self.cards)
         self._compiled: dict[int, SQLCompiler] = {}
 
     # -- lookups (the hot path) ---------------------------------------------------
@@ -146,6 +148,19 @@ class IdentityIndex:
             "email",
             row.kind,
         )
+
+    async def contacts_by_email(
+        self, conn: AsyncConnection, addresses: Collection[str]
+    ) -> dict[str, str]:
+        """Contact id per (normalized) address, for many addresses in one query; addresses
+        nobody has are left out."""
+        normalized = sorted({a for a in map(normalize_email, addresses) if a is not None})
+        found: dict[str, str] = {}
+        for start in range(0, len(normalized), 500):
+            params = {"addresses": normalized[start : start + 500]}
+            for address, contact_id in await conn.execute(self._by_emails, params):
+                found.setdefault(address, str(contact_id))
+        return found
 
     def normalize(self, raw: str) -> str | None:
         """E.164 for what a phone system sends, with a written extension dropped."""

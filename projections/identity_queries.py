@@ -93,6 +93,21 @@ def email_query(emails: sa.Table, cards: sa.Table) -> sa.Select[Any]:
     return _resolved(cards, hits)
 
 
+def emails_query(emails: sa.Table, cards: sa.Table) -> sa.Select[Any]:
+    """Many addresses at once (`:addresses`, expanding): each address with the live card
+    behind it, a person first, as `email_query` ranks them."""
+    e = emails
+    found = cards.alias("found")
+    live = cards.alias("live")
+    return (
+        sa.select(e.c.address, live.c.contact_id)
+        .join(found, found.c.contact_id == e.c.contact_id)
+        .join(live, live.c.contact_id == sa.func.coalesce(found.c.merged_into, found.c.contact_id))
+        .where(e.c.address.in_(sa.bindparam("addresses", expanding=True)))
+        .order_by(e.c.address, sa.case((live.c.kind == "person", 0), else_=1), live.c.contact_id)
+    )
+
+
 def _resolved(cards: sa.Table, hits: Any) -> sa.Select[Any]:
     """The live card behind each hit (a merged contact's survivor), best hit first."""
     found = cards.alias("found")

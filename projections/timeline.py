@@ -15,13 +15,14 @@ the data subject, so an erasure deletes them with one statement (`forget_text`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hub.contacts.keys import normalize_email
 from hub.events import Recorded
 from hub.events.calls import CallAnswered, CallEnded, CallPlaced, CallRinging
 from hub.events.classification import ClassificationCorrected, CustomerAtRisk, MessageClassified
@@ -38,7 +39,9 @@ __all__ = ["KINDS", "SEARCHED_KINDS", "Entry", "Timeline", "mail_party", "tel_pa
 
 
 class Identity(Protocol):
-    async def lookup_email(self, conn: AsyncConnection, address: str) -> Any: ...
+    async def contacts_by_email(
+        self, conn: AsyncConnection, addresses: Collection[str]
+    ) -> dict[str, str]: ...
     async def lookup_number(self, conn: AsyncConnection, raw: str) -> Any: ...
 
 
@@ -137,6 +140,9 @@ class Timeline(TimelineReads):
         if refs:
             query = sa.select(t.c.message_id, t.c.thread).where(t.c.message_id.in_(list(refs)))
             state.threads.update({row.message_id: row.thread for row in await conn.execute(query)})
+        addresses = {a for r in batch for a in _others(r.event)}
+        if addresses and self.identity is not None:  # one query, not one per message
+            state.contacts = await self.identity.contacts_by_email(conn, addresses)
 
     async def _write(self, conn: AsyncConnection, state: _Batch) -> None:
         if state.touched:
@@ -174,12 +180,12 @@ class Timeline(TimelineReads):
 
         match e:
             case EmailReceived() | EmailSent():
-                others = [*e.to, *e.cc, *e.bcc] if isinstance(e, EmailSent) else [e.sender]
+                others = _others(e)
                 at = aware(e.date or r.recorded_at)
                 thread = timeline_rows.thread_key(e, state.threads, r.stream)
                 if e.message_id:
                     state.threads.setdefault(e.message_id, thread)
-                new(r.stream, "email", await self._by_email(conn, others), {})
+                new(r.stream, "email", state.contact_of(others), {})
                 touched[r.stream].update(
                     thread=thread,
                     message_id=e.message_id,
@@ -274,15 +280,6 @@ class Timeline(TimelineReads):
         text = search.fold_one(e.text[: timeline_rows.FAX_SEARCH_CHARS])
         state.texts[e.fax_stream] = (f"{body}\n{text}", e.data_subject() or "")
 
-    async def _by_email(self, conn: AsyncConnection, addresses: list[str]) -> str | None:
-        if self.identity is None:
-            return None
-        for address in addresses:
-            match = await self.identity.lookup_email(conn, address)
-            if match is not None:
-                return str(match.contact_id)
-        return None
-
     async def _by_number(self, conn: AsyncConnection, number: str | None) -> str | None:
         if self.identity is None or not number:
             return None
@@ -298,9 +295,24 @@ class _Batch:
         self.links: list[dict[str, str]] = []
         self.texts: dict[str, tuple[str, str]] = {}  # entry id -> (body, data subject)
         self.threads: dict[str, str] = {}  # Message-ID -> thread
+        self.contacts: dict[str, str] = {}  # normalized address -> contact id
+
+    def contact_of(self, addresses: Sequence[str]) -> str | None:
+        """The contact of the first address that has one (as prefetched by `_load`)."""
+        for address in addresses:
+            if (found := normalize_email(address)) is not None and found in self.contacts:
+                return self.contacts[found]
+        return None
 
     def text(self, entry_id: str, e: EmailReceived | EmailSent | FaxReceived | NoteAdded) -> None:
         self.texts[entry_id] = (timeline_rows.search_text(e), e.data_subject() or "")
+
+
+def _others(e: object) -> list[str]:
+    """The other side of an email: its recipients when sent, else its sender."""
+    if isinstance(e, EmailSent):
+        return [*e.to, *e.cc, *e.bcc]
+    return [e.sender] if isinstance(e, EmailReceived) else []
 
 
 def _target(r: Recorded) -> str | None:

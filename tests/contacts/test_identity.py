@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hub.contacts.keys import normalize_email
 from tests.contacts.conftest import Directory, phone
 
 
@@ -144,6 +145,17 @@ async def test_after_a_merge_the_duplicates_number_finds_the_survivor(
         by_email = await firm.identity.lookup_email(conn, "joerg@meier.de")
     assert by_number.contact_id == by_email.contact_id == joerg.contact_id
     assert by_number.display_name == "Jörg Meier"
+    # The batch lookup (the timeline's) gives the same answers as one address at a time.
+    addresses = ["joerg@meier.de", "ANNA.SCHULZ@baeckerei-schulz.de", "someone@else.de", "x"]
+    async with firm.store.db.read() as conn:
+        batch = await firm.identity.contacts_by_email(conn, addresses)
+        one_by_one = {
+            address: match.contact_id
+            for address in addresses
+            if (match := await firm.identity.lookup_email(conn, address)) is not None
+        }
+    assert batch == {normalize_email(a): c for a, c in one_by_one.items()}
+    assert batch["joerg@meier.de"] == joerg.contact_id and len(batch) == 2
 
 
 async def test_rebuilding_the_index_gives_the_same_answers(firm: Directory) -> None:
