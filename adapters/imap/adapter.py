@@ -90,6 +90,7 @@ class ImapAccountCapture:
                 since=self.account.since,
                 exclude_keywords=keywords,
                 progress=progress,
+                remote_account=self.account,
             )
             state.update(
                 last_sync=datetime.now(UTC).isoformat(timespec="seconds"),

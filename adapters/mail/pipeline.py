@@ -12,10 +12,11 @@ import functools
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 import sqlalchemy as sa
@@ -31,6 +32,7 @@ from hub.workers import exit_with
 
 MailEvent = EmailReceived | EmailSent | CaptureFailed
 SLICE = 16  # messages per worker task
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +233,25 @@ class MailIntake:
                 *(loop.run_in_executor(executor, prepare_batch, s, rules, root) for s in slices)
             )
             items = [item for batch in done for item in batch]
+        self.count_skipped(items)
+        return items
+
+    async def in_worker(self, fn: Callable[..., T], *args: object) -> T:
+        """`fn(*args, rules, archive root)` in a worker process (IMAP fetches there)."""
+        loop = asyncio.get_running_loop()
+        root = str(self.archive.root)
+        call = functools.partial(fn, *args, self.rules, root)
+        return await loop.run_in_executor(self._executor(), call)
+
+    def count_skipped(self, items: Sequence[Prepared]) -> None:
         for item in items:
             if item.skipped:
                 self.skipped[item.skipped] = self.skipped.get(item.skipped, 0) + 1
-        return items
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes now running (CPU accounting in the benchmark)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return sorted(processes)
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -9,16 +9,16 @@ from contextlib import asynccontextmanager, suppress
 import pytest
 import sqlalchemy as sa
 
-from adapters.imap import checkpoints, client
+from adapters.imap import checkpoints, client, sync
 from adapters.imap.adapter import ImapAccountCapture
-from adapters.mail.pipeline import MailIntake
+from adapters.mail.pipeline import MailIntake, prepare_batch
 from hub.capture import Capture
 from hub.events.mail import EmailReceived, EmailSeenInMailbox, EmailSent
 from hub.health import ComponentHealth
 from hub.settings import ImapAccount
 from hub.store import EventStore
 from tests.mail import messages
-from tests.mail.conftest import account_for, imap_login
+from tests.mail.conftest import RULES, account_for, imap_login
 from tests.mail.dovecot import Dovecot
 
 SENT = "Gesendete Objekte"
@@ -287,3 +287,42 @@ async def test_an_unreadable_ca_file_is_a_clear_error(dovecot_tls: Dovecot) -> N
     account = account_for(dovecot_tls, "anna", security="tls", ca_file="/nonexistent/ca.pem")
     with pytest.raises(client.UntrustedCertificate, match="cannot read ca_file /nonexistent"):
         client.connect(account)
+
+
+async def test_a_big_sync_is_fetched_by_the_workers_read_only_with_the_same_events(
+    store: EventStore, dovecot: Dovecot, mailbox_user: str, intake: MailIntake
+) -> None:
+    raws = [messages.simple(n, html="<p>Hallo</p>" if n % 7 == 0 else None) for n in range(40)]
+    raws[3] = messages.simple(3, attachment=b"%PDF-1.4 Rechnung")
+    await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", raws)
+    private = [messages.simple(n) for n in range(40, 42)]
+    await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", private, ("$Private",))
+    account = account_for(dovecot, mailbox_user)
+    imap = await asyncio.to_thread(client.connect, account)
+    try:
+        await asyncio.to_thread(client.select, imap, "INBOX")
+        fetched = await asyncio.to_thread(client.fetch, imap, range(1, 41))  # as fetched here
+        result = await sync.sync_folder(
+            imap,
+            account.name,
+            "INBOX",
+            intake,
+            Capture(store, "imap", ComponentHealth("imap")),
+            exclude_keywords=frozenset(account.exclude_keywords),
+            remote_account=account,
+        )
+    finally:
+        await asyncio.to_thread(client.logout, imap)
+    assert len(raws) + len(private) >= sync.REMOTE_MIN
+    assert result.timings["worker_cpu_s"] > 0  # fetched and parsed in the workers
+    assert (result.captured, result.skipped) == (40, 2)
+    assert await checkpoint(store) == 42
+    mailbox = f"imap:{mailbox_user}/INBOX"
+    root = str(intake.archive.root)
+    expected = prepare_batch([(f.raw, mailbox) for f in fetched], RULES, root)
+    assert await emails(store) == [item.event for item in expected]
+    imap = imap_login(dovecot, mailbox_user)
+    imap.select_folder("INBOX", readonly=True)
+    flags = imap.fetch(imap.search("ALL"), ["FLAGS"]).values()
+    imap.logout()
+    assert all(b"\\Seen" not in f[b"FLAGS"] for f in flags)
