@@ -3,11 +3,15 @@
 IMAP: one mailbox on a local Dovecot (10,000 messages, mixed sizes, 10% with a 200 KB
 attachment; --quick: 500), copied by `mbsync` (Debian isync) into a Maildir, then captured
 by Kartei (fetch + parse in worker processes + archive + append + checkpoint + the mail
-projections) into a fresh SQLite store, from the same server, in the same run.
+projections) into a fresh SQLite store, from the same server, in the same run; with
+`--fetch-in both` a second Kartei sync first, fetched by the main process as before the
+workers fetched, for a baseline from the same run. CPU per message of the main process and
+of the workers comes with each.
 SMTP: 4 connections delivering the same messages to Kartei's journal intake (250 after
 commit, SQLite) and to a bare aiosmtpd server that writes and fsyncs each message to a file.
 
     python bench/imap_sync.py [--quick] [--messages N] [--smtp-messages N]
+                              [--fetch-in workers|main|both]
 
 The last line printed is one JSON object with all figures.
 """
@@ -38,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.imap import client
 from adapters.imap.sync import sync_folder
-from adapters.mail.pipeline import MailIntake, MailRules
+from adapters.mail.pipeline import SLICE, MailIntake, MailRules
 from adapters.mail.smtp import IntakeRules, SmtpJournalIntake
 from hub.archive import Archive
 from hub.bootstrap import default_projections
@@ -138,11 +142,18 @@ def run_mbsync(dovecot: Dovecot, user: str, work: Path) -> float:
     return time.perf_counter() - started
 
 
-async def run_kartei(dovecot: Dovecot, user: str, work: Path, workers: int) -> dict[str, float]:
+async def run_kartei(
+    dovecot: Dovecot, user: str, work: Path, workers: int, fetch_in: str
+) -> dict[str, float]:
+    """One first sync into a fresh store; `fetch_in` "workers" (as `kartei run` does for
+    big syncs) or "main" (the main process fetches, the workers only parse: the old way)."""
+    work = work / f"kartei-{fetch_in}"
+    work.mkdir()
     store = EventStore(Database(f"sqlite:///{work / 'kartei.db'}"))
     await store.start()
     intake = MailIntake(Archive(work / "archive"), RULES, workers=workers)
-    await intake.prepare_many([(message(0, random.Random(0)), "warm")] * 16)  # start the pool
+    warm = [(message(0, random.Random(0)), "warm")] * 2 * SLICE
+    await intake.prepare_many(warm)  # starts the worker processes
     account = ImapAccount(
         name="bench",
         host="127.0.0.1",
@@ -156,12 +167,21 @@ async def run_kartei(dovecot: Dovecot, user: str, work: Path, workers: int) -> d
     runners = [ProjectionRunner(store, p) for p in default_projections(Settings())]
     for runner in runners:
         await runner.prepare()
+    pids = intake.worker_pids()
+    workers_cpu, main_cpu = _cpu_seconds(pids), time.process_time()
     started = time.perf_counter()
     imap = await asyncio.to_thread(client.connect, account)
     try:
         async with asyncio.TaskGroup() as group:
             following = [group.create_task(runner.run()) for runner in runners]
-            result = await sync_folder(imap, "bench", "INBOX", intake, capture)
+            result = await sync_folder(
+                imap,
+                "bench",
+                "INBOX",
+                intake,
+                capture,
+                remote_account=account if fetch_in == "workers" else None,
+            )
             synced = time.perf_counter() - started
             head = await store.head()
             for runner in runners:  # the clock stops when every projection has caught up
@@ -171,9 +191,29 @@ async def run_kartei(dovecot: Dovecot, user: str, work: Path, workers: int) -> d
                 task.cancel()
     finally:
         await asyncio.to_thread(client.logout, imap)
+    main_cpu = time.process_time() - main_cpu
+    workers_cpu = _cpu_seconds(pids) - workers_cpu
     intake.close()
     await store.close()
-    return {"captured": result.captured, "sync_s": synced, "total_s": total, **result.timings}
+    return {
+        "captured": result.captured,
+        "sync_s": synced,
+        "total_s": total,
+        # CPU seconds: the main process (fetch thread, commits, projections, event loop)
+        # and the worker processes together, per message in milliseconds
+        "main_cpu_ms_per_msg": 1000 * main_cpu / max(1, result.seen),
+        "workers_cpu_ms_per_msg": 1000 * workers_cpu / max(1, result.seen),
+        **result.timings,
+    }
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU of these processes so far (/proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def _last_position(store: EventStore, runner: ProjectionRunner, head: int) -> int:
@@ -261,6 +301,13 @@ async def main() -> None:
     parser.add_argument("--messages", type=int)
     parser.add_argument("--smtp-messages", type=int)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--fetch-in",
+        choices=["workers", "main", "both"],
+        default="workers",
+        help="who fetches: the workers (as `kartei run`), the main process (the old way), "
+        "or both, one after the other in this run (main first)",
+    )
     args = parser.parse_args()
     count = args.messages or (500 if args.quick else 10_000)
     smtp_count = args.smtp_messages or (200 if args.quick else 2_000)
@@ -275,9 +322,13 @@ async def main() -> None:
         warm_up(dovecot, "bench")
         mbsync_s = run_mbsync(dovecot, "bench", work)
         print(f"mbsync: {count} messages in {mbsync_s:.2f} s", file=sys.stderr)
-        kartei = await run_kartei(dovecot, "bench", work, args.workers)
-        print(f"kartei: {kartei}", file=sys.stderr)
-        assert kartei["captured"] == count
+        modes = ["main", "workers"] if args.fetch_in == "both" else [args.fetch_in]
+        runs = {}
+        for mode in modes:
+            runs[mode] = await run_kartei(dovecot, "bench", work, args.workers, mode)
+            print(f"kartei ({mode} fetches): {runs[mode]}", file=sys.stderr)
+            assert runs[mode]["captured"] == count
+        kartei = runs[modes[-1]]
         # SMTP carries CRLF line ends (smtplib sends bytes as they are).
         wire = [raw.replace(b"\n", b"\r\n") for raw in raws[:smtp_count]]
         smtp = await run_smtp(work, wire)
@@ -295,6 +346,14 @@ async def main() -> None:
                 "kartei_sync_s": round(kartei["sync_s"], 2),
                 "kartei_total_s": round(kartei["total_s"], 2),
                 "ratio_to_mbsync": round(kartei["total_s"] / mbsync_s, 2),
+                "fetch_in": modes[-1],
+                "main_cpu_ms_per_msg": round(kartei["main_cpu_ms_per_msg"], 2),
+                "workers_cpu_ms_per_msg": round(kartei["workers_cpu_ms_per_msg"], 2),
+                **{
+                    f"main_fetches_{key}": round(runs["main"][key], 2)
+                    for key in ("total_s", "main_cpu_ms_per_msg", "workers_cpu_ms_per_msg")
+                    if "main" in runs and modes[-1] != "main"
+                },
                 "target_ratio": 1.5,
                 "smtp_messages": smtp_count,
                 "smtp_sink_msgs_per_s": round(smtp["sink_msgs_per_s"], 1),
