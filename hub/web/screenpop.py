@@ -36,6 +36,10 @@ BUFFER = 1000
 KEEPALIVE_SECONDS = 15.0
 REPLAY_LIMIT = 500
 MAX_CALLS = 10_000  # remembered lines of recent calls
+# How long the card's details wait for every browser to be sent the name. The details'
+# queries and the connections' writes share one event loop: the name goes first. A stalled
+# connection (its socket full) makes the details wait this long at most.
+NAME_FIRST_SECONDS = 0.05
 
 
 class PopHub:
@@ -43,8 +47,9 @@ class PopHub:
 
     A ring goes out in two messages: first who is calling (one indexed lookup), then the
     rest of the card (risk, tasks, history: several queries), so the name is on screen
-    while the details are still being read. Only the last message of an event carries
-    the SSE id, so a browser that drops in between gets both again.
+    while the details are still being read (they wait until every connection has been
+    sent the name). Only the last message of an event carries the SSE id, so a browser
+    that drops in between gets both again. Each message is encoded once for all browsers.
     """
 
     def __init__(self, kartei: Kartei) -> None:
@@ -54,6 +59,9 @@ class PopHub:
         self.lines: dict[str, tuple[str, str | None]] = {}  # call stream -> line, extension
         self._seq = 0  # numbers buffered messages (several per event) for the browsers
         self._changed = asyncio.Event()
+        self.listeners = 0  # open streams
+        self._behind = 0  # streams not yet sent the newest message
+        self._all_sent = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Lock()
 
@@ -84,6 +92,7 @@ class PopHub:
             ring = await self.ring(r)
             self._push(ring, partial=ring["contact_id"] is not None)
             if ring["contact_id"] is not None:
+                await self._name_sent()
                 more = await self.more(ring["contact_id"])
                 self._push({**_head(ring), "type": "card", **more})
             return
@@ -93,9 +102,27 @@ class PopHub:
 
     def _push(self, message: dict[str, Any], *, partial: bool = False) -> None:
         self._seq += 1
-        self.buffer.append({**message, "seq": self._seq, "partial": partial})
+        entry = {**message, "seq": self._seq, "partial": partial}
+        entry["wire"] = _event(entry)
+        self.buffer.append(entry)
+        self._behind = self.listeners
+        self._all_sent = asyncio.Event()
         old, self._changed = self._changed, asyncio.Event()
         old.set()
+
+    def sent(self, seq: int) -> None:
+        """A stream has been sent everything up to `seq`."""
+        if seq == self._seq and self._behind > 0:
+            self._behind -= 1
+            if self._behind == 0:
+                self._all_sent.set()
+
+    async def _name_sent(self) -> None:
+        if self._behind == 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(NAME_FIRST_SECONDS):
+                await self._all_sent.wait()
 
     def since(self, seq: int) -> list[dict[str, Any]] | None:
         """Buffered messages after a sequence number (None when the buffer moved past it)."""
@@ -259,24 +286,30 @@ async def stream(request: Request, after: int | None = None) -> StreamingRespons
     async def events() -> AsyncIterator[bytes]:
         position, seq = cursor, None
         yield b"retry: 1000\n\n"
-        while True:
-            changed = hub._changed
-            messages = hub.since(seq) if seq is not None else None
-            if messages is None:
-                messages = await hub.after(position)
-            for message in messages:
-                seq = message.get("seq", seq)
-                if wanted(user, message):
-                    yield _event(message)
-                if not message.get("partial"):
-                    position = message["id"]
-            if messages:
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(KEEPALIVE_SECONDS):
-                    await changed.wait()
+        hub.listeners += 1
+        try:
+            while True:
+                changed = hub._changed
+                messages = hub.since(seq) if seq is not None else None
+                if messages is None:
+                    messages = await hub.after(position)
+                for message in messages:
+                    seq = message.get("seq", seq)
+                    if wanted(user, message):
+                        yield message.get("wire") or _event(message)
+                    if not message.get("partial"):
+                        position = message["id"]
+                if messages:
+                    if seq is not None:
+                        hub.sent(seq)
                     continue
-            yield b": keepalive\n\n"
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        await changed.wait()
+                        continue
+                yield b": keepalive\n\n"
+        finally:
+            hub.listeners -= 1
 
     headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     return StreamingResponse(events(), media_type="text/event-stream", headers=headers)
@@ -284,7 +317,7 @@ async def stream(request: Request, after: int | None = None) -> StreamingRespons
 
 def _event(message: dict[str, Any]) -> bytes:
     """One SSE message; the id only on an event's last message (see PopHub)."""
-    body = {k: v for k, v in message.items() if k not in ("seq", "partial")}
+    body = {k: v for k, v in message.items() if k not in ("seq", "partial", "wire")}
     text = orjson.dumps(body).decode()
     if message.get("partial"):
         return f"event: pop\ndata: {text}\n\n".encode()

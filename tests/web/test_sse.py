@@ -130,3 +130,20 @@ async def test_known_caller_name_first_then_the_card(store: EventStore, tmp_path
                 )
                 [(_, ended)] = await read_messages(lines, 1)
             assert ended["type"] == "ended"
+
+
+async def test_card_details_wait_for_the_name_on_every_stream() -> None:
+    """The details' queries start once every open stream has been sent the name (or after
+    NAME_FIRST_SECONDS); a stream reporting an older message does not count."""
+    hub = PopHub(None)  # type: ignore[arg-type]  # pushing needs no store
+    hub.listeners = 2
+    ring = {"id": 7, "type": "ring", "call": "call-t-x", "line": "1", "contact_id": "c1"}
+    hub._push(ring, partial=True)
+    assert hub.buffer[-1]["wire"].startswith(b"event: pop\ndata: {")  # encoded once, no id
+    hub.sent(0)
+    hub.sent(1)
+    assert not hub._all_sent.is_set()
+    hub.sent(1)
+    assert hub._all_sent.is_set()
+    async with asyncio.timeout(1):
+        await hub._name_sent()
