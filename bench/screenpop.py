@@ -11,9 +11,15 @@ clock (performance.timeOrigin + now) when the pop message arrived on the EventSo
 when the caller's name appeared in the page (MutationObserver), and reports p50/p99 over
 every page and call. The Kartei process clocks the same rings on its side (line read,
 ring committed, taken by the pop, pushed, each connection's SSE write; wall clock, as the
-pages' clock is), so each sample splits into stages (`stage_*_ms`: p50 and p99). Baseline measured in the same run: the same pages' round trip for a
-DOM change the benchmark makes itself (what Chromium scheduling alone costs). Also the
-server time of a contact card with a long history. Prints one JSON object on its last line.
+pages' clock is), so each sample splits into stages (`stage_*_ms`: p50 and p99). Baseline
+measured in the same run: the same pages' round trip for a DOM change the benchmark makes
+itself (what Chromium scheduling alone costs). Also the server time of a contact card
+with a long history. Prints one JSON object on its last line.
+
+`--streams N` adds N plain SSE readers (a process of their own, no browser) to the pages:
+`--pages 0 --streams 25` measures the server's part alone; `--pages 1 --streams 24` what
+one workstation sees while the server serves 25, without 25 Chromium renderers on the
+server's own 2 cores (staff have a browser each on their own machine).
 
     python bench/screenpop.py            # 25 pages, 100,000 contacts, 200 calls, 5,000 entries
     python bench/screenpop.py --quick    # 5 pages, 2,000 contacts, 30 calls, 500 entries
@@ -290,7 +296,10 @@ class Box:
 
 
 def stages(
-    sent: list[float], seen: list[tuple[int, str, float, float]], server: dict[str, Any]
+    sent: list[float],
+    seen: list[tuple[int, str, float, float]],
+    others: list[tuple[int, str, float, float]],
+    server: dict[str, Any],
 ) -> dict[str, Any]:
     """Where each sample's time went (p50/p99 of each stage, milliseconds): RING written ->
     line read by the driver -> ring committed -> taken by the pop follower -> first message
@@ -302,7 +311,7 @@ def stages(
     }
     fanout: list[float] = []
     order: dict[str, list[float]] = {}
-    for _, stream, arrived, _ in seen:
+    for _, stream, arrived, _ in seen + others:  # every connection's arrival
         order.setdefault(stream, []).append(arrived)
     for k, stream, arrived, drawn in seen:
         read, committed = server["read"][stream] * 1000, server["committed"][stream] * 1000
@@ -394,8 +403,122 @@ async def dom_round_trip(pages: list[Page]) -> float:
     return max(seen) - t0
 
 
+def chromium(nice: int) -> str:
+    """The browser to launch: Debian's Chromium, at a lower CPU priority when `nice`."""
+    if not nice:
+        return "/usr/bin/chromium"
+    wrapper = Path(tempfile.mkdtemp(prefix="kartei-bench-")) / "chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n {nice} /usr/bin/chromium "$@"\n')
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+class Watches:
+    """Waits for every kind of client."""
+
+    def __init__(self) -> None:
+        self.watches: list[PageWatch | StreamWatch] = []
+
+    async def until(self, n: int) -> None:
+        await asyncio.gather(*(w.until(n) for w in self.watches))
+
+    async def clear(self) -> None:
+        await asyncio.gather(*(w.clear() for w in self.watches))
+
+
+class PageWatch:
+    """Waits for the pops in the Chromium pages and clears them."""
+
+    def __init__(self, pages: list[Page]) -> None:
+        self.pages = pages
+
+    async def until(self, n: int) -> None:
+        await asyncio.gather(*(p.evaluate(f"window.__until({n})") for p in self.pages))
+
+    async def clear(self) -> None:
+        remove = "document.querySelectorAll('.pop').forEach(e => e.remove())"
+        await asyncio.gather(*(p.evaluate(remove) for p in self.pages))
+
+    async def seen(self) -> list[list[tuple[str, float, float]]]:
+        """Per page, each pop's call, SSE arrival and name drawn (page clock, ms)."""
+        out = []
+        for page in self.pages:
+            pops = await page.evaluate("window.__pops")
+            arrived = await page.evaluate("window.__arrived")
+            out.append([(pop["call"], arrived[pop["call"]], pop["t"]) for pop in pops])
+        return out
+
+
+class StreamWatch:
+    """Plain SSE readers in their own process instead of browsers (`--streams`): the
+    server's part alone, as when every workstation's browser runs on its own machine."""
+
+    def __init__(self, port: int, cookie: str, n: int) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self.pipe, theirs = spawn.Pipe()
+        self.process = spawn.Process(target=read_streams, args=(theirs, port, cookie, n))
+
+    async def start(self) -> None:
+        self.process.start()
+        await asyncio.to_thread(self.pipe.recv)  # every stream is open
+
+    async def until(self, n: int) -> None:
+        while await asyncio.to_thread(self.pipe.recv) < n:
+            pass
+
+    async def clear(self) -> None:
+        pass
+
+    async def seen(self) -> list[list[tuple[str, float, float]]]:
+        self.pipe.send("stop")
+        got: list[list[tuple[str, float]]] = await asyncio.to_thread(self.pipe.recv)
+        await asyncio.to_thread(self.process.join, 30)
+        return [[(call, t, t) for call, t in stream] for stream in got]
+
+
+def read_streams(pipe: Connection, port: int, cookie: str, n: int) -> None:
+    """The readers' process: n connections to /pop/stream; reports, each time every
+    stream has got another ring, how many rings that is; at "stop", every arrival."""
+    asyncio.run(_read_streams(pipe, port, cookie, n))
+
+
+async def _read_streams(pipe: Connection, port: int, cookie: str, n: int) -> None:
+    got: list[list[tuple[str, float]]] = [[] for _ in range(n)]
+    opened = asyncio.Semaphore(0)
+    request = (
+        f"GET /pop/stream HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Cookie: kartei_session={cookie}\r\nAccept: text/event-stream\r\n\r\n"
+    ).encode()
+
+    async def one(i: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        pending, is_open = b"", False
+        while data := await reader.read(65536):
+            t = time.time() * 1000
+            if not is_open and b"retry:" in pending + data:
+                is_open = True
+                opened.release()
+            *complete, pending = (pending + data).split(b"\n\n")
+            for message in complete:
+                if b'"type":"ring"' in message:
+                    call = json.loads(message.split(b"data: ", 1)[1])["call"]
+                    got[i].append((call, t))
+                    if all(len(g) >= len(got[i]) for g in got):
+                        pipe.send(len(got[i]))
+
+    tasks = [asyncio.create_task(one(i)) for i in range(n)]
+    for _ in range(n):
+        await opened.acquire()
+    pipe.send("open")
+    await asyncio.to_thread(pipe.recv)
+    for task in tasks:
+        task.cancel()
+    pipe.send(got)
+
+
 async def calls_through(
-    box: Box, pages: list[Page], contacts: int, calls: int, gap: float
+    box: Box, watch: Watches, contacts: int, calls: int, gap: float
 ) -> list[float]:
     """Rings `calls` times, `gap` seconds after the previous hang-up (calls do not come
     back to back; the last call's projection work is done); returns each RING's time."""
@@ -408,10 +531,9 @@ async def calls_through(
         raw = "0" + number(i)[3:]
         sent.append(time.time() * 1000)
         await box.send(f"{stamp};RING;{n % 4};{raw};3012345;SIP0;")
-        await asyncio.gather(*(p.evaluate(f"window.__until({n + 1})") for p in pages))
+        await watch.until(n + 1)
         await box.send(f"{stamp};DISCONNECT;{n % 4};0;")
-        remove = "document.querySelectorAll('.pop').forEach(e => e.remove())"
-        await asyncio.gather(*(p.evaluate(remove) for p in pages))
+        await watch.clear()
         await asyncio.sleep(gap)
     return sent
 
@@ -423,6 +545,8 @@ async def main(
     history: int,
     gap: float = 0.25,
     samples: Path | None = None,
+    streams: int = 0,
+    nice: int = 0,
 ) -> dict[str, object]:
     tmp = tempfile.mkdtemp(prefix="kartei-bench-")
     box = Box()
@@ -441,28 +565,46 @@ async def main(
         base = f"http://127.0.0.1:{ready['port']}"
         cookie = await login(base)
         card_ms = await card_times(base, cookie, ready["first"])
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            pages = await open_pages(browser, base, cookie, pages_n)
-            baseline = [await dom_round_trip(pages) for _ in range(20)]
+        baseline: list[float] = []
+        per_page: list[list[tuple[str, float, float]]] = []
+        per_stream: list[list[tuple[str, float, float]]] = []
+        async with contextlib.AsyncExitStack() as stack:
+            readers = StreamWatch(ready["port"], cookie, streams) if streams else None
+            watch = Watches()
+            if readers is not None:
+                await readers.start()
+                watch.watches.append(readers)
+            if pages_n:
+                pw = await stack.enter_async_context(async_playwright())
+                browser = await pw.chromium.launch(executable_path=chromium(nice), args=ARGS)
+                stack.push_async_callback(browser.close)
+                pages = PageWatch(await open_pages(browser, base, cookie, pages_n))
+                baseline = [await dom_round_trip(pages.pages) for _ in range(20)]
+                watch.watches.append(pages)
             load_before = os.getloadavg()
-            sent = await calls_through(box, pages, contacts, calls, gap)
+            sent = await calls_through(box, watch, contacts, calls, gap)
             load_after = os.getloadavg()
-            latencies: list[float] = []
-            arrivals: list[float] = []
-            per_call_max: dict[int, float] = {}
-            raw: list[list[float]] = []  # per page: each call's RING -> name
-            seen: list[tuple[int, str, float, float]] = []  # call, stream, arrived, drawn
-            for page in pages:
-                pops = await page.evaluate("window.__pops")
-                arrived = await page.evaluate("window.__arrived")
-                raw.append([round(pop["t"] - sent[k], 2) for k, pop in enumerate(pops)])
-                for k, pop in enumerate(pops):
-                    latencies.append(pop["t"] - sent[k])
-                    arrivals.append(arrived[pop["call"]] - sent[k])
-                    per_call_max[k] = max(per_call_max.get(k, 0.0), pop["t"] - sent[k])
-                    seen.append((k, pop["call"], arrived[pop["call"]], pop["t"]))
-            await browser.close()
+            if pages_n:
+                per_page = await pages.seen()
+            if readers is not None:
+                per_stream = await readers.seen()
+        latencies: list[float] = []
+        arrivals: list[float] = []
+        per_call_max: dict[int, float] = {}
+        raw: list[list[float]] = []  # per page: each call's RING -> name
+        seen: list[tuple[int, str, float, float]] = []  # call, stream, arrived, drawn
+        for pops in per_page or per_stream:
+            raw.append([round(t - sent[k], 2) for k, (_, _, t) in enumerate(pops)])
+            for k, (call, arrived, drawn) in enumerate(pops):
+                latencies.append(drawn - sent[k])
+                arrivals.append(arrived - sent[k])
+                per_call_max[k] = max(per_call_max.get(k, 0.0), drawn - sent[k])
+                seen.append((k, call, arrived, drawn))
+        others = [
+            (k, call, arrived, arrived)
+            for pops in (per_stream if per_page else [])
+            for k, (call, arrived, _) in enumerate(pops)
+        ]
     finally:
         if child.is_alive():
             ours.send("stop")
@@ -474,23 +616,36 @@ async def main(
         body = json.dumps({"sent": sent, "ring_to_name_ms": raw})
         await asyncio.to_thread(samples.write_text, body)
     ring = figures(latencies)
-    split = stages(sent, seen, server) if server else {}
+    split = stages(sent, seen, others, server) if server else {}
     return {
         "benchmark": "screenpop",
         "pages": pages_n,
         "contacts": contacts,
         "calls": calls,
         "gap_between_calls_s": gap,
+        "chromium_nice": nice,
         "samples": len(latencies),
         "ring_to_name_ms_p50": ring["p50"],
         "ring_to_name_ms_p99": ring["p99"],
         "ring_to_name_ms_max": ring["max"],
         "ring_to_sse_arrival_ms_p50": figures(arrivals)["p50"],
         "ring_to_sse_arrival_ms_p99": figures(arrivals)["p99"],
+        **(
+            {"ring_to_plain_reader_ms_p50_p99": _p50_p99([a - sent[k] for k, _, a, _ in others])}
+            if others
+            else {}
+        ),
         "slowest_page_per_call_ms_p99": round(percentile(list(per_call_max.values()), 0.99), 2),
         **split,
-        "baseline_dom_round_trip_all_pages_ms_p50": figures(baseline)["p50"],
-        "baseline_dom_round_trip_all_pages_ms_max": figures(baseline)["max"],
+        **(
+            {
+                "baseline_dom_round_trip_all_pages_ms_p50": figures(baseline)["p50"],
+                "baseline_dom_round_trip_all_pages_ms_max": figures(baseline)["max"],
+            }
+            if baseline
+            else {}
+        ),
+        "plain_sse_readers": streams,
         "target_p99_ms": 50,
         "card_history_entries": history,
         "card_server_ms_p50": round(statistics.median(card_ms), 2),
@@ -514,9 +669,29 @@ if __name__ == "__main__":
     parser.add_argument(
         "--gap", type=float, default=0.25, help="seconds from a hang-up to the next ring"
     )
+    parser.add_argument(
+        "--streams",
+        type=int,
+        default=0,
+        help="plain SSE readers besides the pages (--pages 0 --streams 25: the server alone)",
+    )
+    parser.add_argument(
+        "--nice",
+        type=int,
+        default=0,
+        help="run Chromium at this niceness (the server first, as with browsers elsewhere)",
+    )
     args = parser.parse_args()
     sizes = [5, 2_000, 30, 500] if args.quick else [25, 100_000, 200, 5_000]
     for i, override in enumerate((args.pages, args.contacts, args.calls)):
-        if override:
+        if override is not None:
             sizes[i] = override
-    print(json.dumps(asyncio.run(main(*sizes, gap=args.gap, samples=args.samples))))
+    print(
+        json.dumps(
+            asyncio.run(
+                main(
+                    *sizes, gap=args.gap, samples=args.samples, streams=args.streams, nice=args.nice
+                )
+            )
+        )
+    )
