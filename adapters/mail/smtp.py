@@ -13,13 +13,15 @@ import contextlib
 import ipaddress
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from adapters.mail.pipeline import MailIntake, Prepared, store_prepared
+from adapters.mail.pipeline import MailIntake, Prepared
 from adapters.mail.smtp_auth import SmtpSecurity
+from adapters.mail.smtp_commit import GroupCommit
+from adapters.mail.smtp_data import JournalSMTP
 from hub.capture import Capture
 
 log = logging.getLogger(__name__)
@@ -69,14 +71,6 @@ class Route:
         return any(r.lower() in self.recipients for r in rcpt_tos)
 
 
-@dataclass(slots=True)
-class _Delivery:
-    item: Prepared
-    done: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
 class JournalHandler:
     """aiosmtpd hooks: refuse early, store on DATA, answer after commit."""
 
@@ -92,7 +86,7 @@ class JournalHandler:
         self.capture = capture
         self.routes = tuple(routes)
         self.accepted = 0
-        self._queue: asyncio.Queue[_Delivery] = asyncio.Queue()
+        self.deliveries = GroupCommit(intake, capture)
 
     async def handle_EHLO(
         self,
@@ -131,12 +125,13 @@ class JournalHandler:
         if len(raw) > self.rules.max_message_bytes:
             return "552 5.3.4 Message too big"
         try:
-            intake, mailbox = self.route(envelope.rcpt_tos)
-            [item] = await intake.prepare_many([(raw, mailbox)])
-            if item.event is not None:
-                delivery = _Delivery(item)
-                self._queue.put_nowait(delivery)
-                await delivery.done
+            route = self.route(envelope.rcpt_tos)
+            if route is None:
+                await self.deliveries.store(raw, MAILBOX)
+            else:
+                [item] = await route.intake.prepare_many([(raw, route.mailbox)])
+                if item.event is not None:
+                    await self.deliveries.commit(item)
         except Exception as err:  # storage trouble: the sender keeps the mail and retries
             log.warning("journal intake could not store a message: %s", err)
             self.capture.health.set("degraded", f"storage: {err}")
@@ -144,30 +139,10 @@ class JournalHandler:
         self.accepted += 1
         return "250 2.0.0 OK: stored"
 
-    def route(self, rcpt_tos: Sequence[str]) -> tuple[Preparer, str]:
-        """The first route that any recipient matches takes the whole message; else the journal."""
-        for route in self.routes:
-            if route.takes(rcpt_tos):
-                return route.intake, route.mailbox
-        return self.intake, MAILBOX
-
-    async def commit_loop(self) -> None:
-        """Commits whatever deliveries are waiting in one transaction, again and again."""
-        while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < 256:
-                batch.append(self._queue.get_nowait())
-            try:
-                async with self.capture.transaction() as tx:
-                    await store_prepared(tx, [d.item for d in batch], self.capture.source)
-            except Exception as err:
-                for d in batch:
-                    if not d.done.done():
-                        d.done.set_exception(err)
-                continue
-            for d in batch:
-                if not d.done.done():
-                    d.done.set_result(None)
+    def route(self, rcpt_tos: Sequence[str]) -> Route | None:
+        """The first route that any recipient matches takes the whole message; else None
+        (the journal)."""
+        return next((route for route in self.routes if route.takes(rcpt_tos)), None)
 
 
 class SmtpJournalIntake:
@@ -199,7 +174,7 @@ class SmtpJournalIntake:
         handler = self.handler = JournalHandler(self.rules, self.intake, capture, self.routes)
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: SMTP(
+            lambda: JournalSMTP(
                 handler,
                 data_size_limit=self.rules.max_message_bytes,
                 enable_SMTPUTF8=True,
@@ -214,7 +189,7 @@ class SmtpJournalIntake:
         self.bound_port = server.sockets[0].getsockname()[1]
         capture.health.set("ok", listening=f"{self.host}:{self.bound_port}")
         self.ready.set()
-        committer = asyncio.create_task(handler.commit_loop(), name="smtp-commit")
+        committer = asyncio.create_task(handler.deliveries.run(), name="smtp-commit")
         try:
             async with server:
                 await asyncio.gather(server.serve_forever(), committer)

@@ -67,6 +67,19 @@ async def test_delivery_is_stored_before_250(store: EventStore, server: SmtpJour
     assert code == 250 and len(await store.read_all(0, 10)) == 1  # redelivery: no duplicate
 
 
+async def test_the_archived_raw_is_the_message_as_sent(
+    store: EventStore, server: SmtpJournalIntake, intake: MailIntake
+) -> None:
+    body = ".\n..two dots stay two after unstuffing\n.\nGrüße\n"
+    raw = messages.simple(5, body=body, attachment=b"%PDF" * 5000).replace(b"\n", b"\r\n")
+    code, _ = await asyncio.to_thread(send, server.bound_port, raw)
+    assert code == 250
+    [recorded] = await store.read_all(0, 10)
+    assert isinstance(recorded.event, EmailReceived) and recorded.event.raw_ref is not None
+    assert intake.archive.get(recorded.event.raw_ref) == raw  # dot-stuffing undone exactly
+    assert recorded.event.text.startswith(".\n..two dots")
+
+
 async def test_refusals_are_permanent(store: EventStore, server: SmtpJournalIntake) -> None:
     code, _ = await asyncio.to_thread(send, server.bound_port, messages.simple(1), "x@y.example")
     assert code == 550

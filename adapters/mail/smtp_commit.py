@@ -1,0 +1,141 @@
+"""From DATA to 250: deliveries prepared in batches, committed in groups.
+
+Every delivery waits in two queues. The first hands whatever has arrived together to a
+thread as one batch (parse and archive, one hop for what came at once); the second
+commits whatever is prepared in one transaction, and one sync makes the blobs of the
+whole group durable while its rows are written, before the commit that makes the
+events referencing them visible. A delivery's future resolves after its commit, so the
+SMTP answer 250 follows the commit (invariant 3), and an error reaches every delivery
+it concerns, which then answers 451.
+
+A thread, not the worker processes: the round trip to a worker cost more than it took
+off the main process on the 2-core test machine under load (docs/mail.md, SMTP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from adapters.mail.pipeline import MailIntake, MailRules, Prepared, prepare, store_prepared
+from hub.capture import Capture
+
+MAX_GROUP = 256  # deliveries per transaction (one INSERT); more wait for the next one
+
+
+def prepare_unsynced(
+    raws: Sequence[tuple[bytes, str]], rules: MailRules, archive_root: str
+) -> list[Prepared]:
+    """`prepare` for a batch; the commit group syncs the blobs (once for the group)."""
+    return [prepare(raw, mailbox, rules, archive_root) for raw, mailbox in raws]
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One message between DATA and its answer."""
+
+    raw: bytes
+    mailbox: str
+    item: Prepared | None = None  # set by the batch, or by a route's own intake
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class GroupCommit:
+    """Prepares deliveries in batches and commits them in groups; `store` waits for both."""
+
+    def __init__(self, intake: MailIntake, capture: Capture) -> None:
+        self.intake = intake
+        self.capture = capture
+        self._arrived: asyncio.Queue[Delivery] = asyncio.Queue()
+        self._prepared: asyncio.Queue[Delivery] = asyncio.Queue()
+        self.batches = self.groups = 0  # how well deliveries share work (the benchmark)
+
+    async def store(self, raw: bytes, mailbox: str) -> None:
+        """Returns once the message is committed (or skipped by the rules); raises otherwise."""
+        delivery = Delivery(raw, mailbox)
+        self._arrived.put_nowait(delivery)
+        await delivery.done
+
+    async def commit(self, item: Prepared) -> None:
+        """Commits an item a route's own intake prepared (its blobs are durable already)."""
+        delivery = Delivery(b"", item.mailbox, item)
+        self._prepared.put_nowait(delivery)
+        await delivery.done
+
+    async def run(self) -> None:
+        """The two loops; runs until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._prepare_loop(group), name="smtp-prepare")
+            group.create_task(self._commit_loop(), name="smtp-commit")
+
+    async def _prepare_loop(self, group: asyncio.TaskGroup) -> None:
+        # At most one batch per core in flight: what arrives meanwhile waits and goes
+        # together in the next batch.
+        slots = asyncio.Semaphore(self.intake.workers)
+        while True:
+            first = await self._arrived.get()
+            await slots.acquire()
+            batch = [first, *_drain(self._arrived, MAX_GROUP - 1)]
+            self.batches += 1
+            group.create_task(self._prepare(batch, slots))
+
+    async def _prepare(self, batch: list[Delivery], slots: asyncio.Semaphore) -> None:
+        raws = [(d.raw, d.mailbox) for d in batch]
+        root = str(self.intake.archive.root)
+        try:
+            items = await asyncio.to_thread(prepare_unsynced, raws, self.intake.rules, root)
+        except Exception as err:  # storage trouble (archive unwritable): 451 for the batch
+            _fail(batch, err)
+            return
+        finally:
+            slots.release()
+        self.intake.count_skipped(items)
+        for delivery, item in zip(batch, items, strict=True):
+            delivery.item = item
+            if item.event is None:  # kept out by the rules: nothing to commit
+                _resolve([delivery])
+            else:
+                self._prepared.put_nowait(delivery)
+
+    async def _commit_loop(self) -> None:
+        archive = self.intake.archive
+        while True:
+            group = [await self._prepared.get(), *_drain(self._prepared, MAX_GROUP - 1)]
+            items = [d.item for d in group if d.item is not None]
+            self.groups += 1
+            refs = [ref for item in items for ref in item.refs]
+            try:
+                async with self.capture.transaction() as tx:
+                    # The blobs become durable while the rows are written, and before
+                    # the commit that makes the events referencing them visible.
+                    synced = asyncio.ensure_future(asyncio.to_thread(archive.sync, refs))
+                    try:
+                        await store_prepared(tx, items, self.capture.source)
+                    finally:
+                        await synced
+            except Exception as err:
+                _fail(group, err)
+            else:
+                _resolve(group)
+
+
+def _drain(queue: asyncio.Queue[Delivery], most: int) -> list[Delivery]:
+    taken: list[Delivery] = []
+    while not queue.empty() and len(taken) < most:
+        taken.append(queue.get_nowait())
+    return taken
+
+
+def _resolve(deliveries: Sequence[Delivery]) -> None:
+    for d in deliveries:
+        if not d.done.done():
+            d.done.set_result(None)
+
+
+def _fail(deliveries: Sequence[Delivery], err: Exception) -> None:
+    for d in deliveries:
+        if not d.done.done():
+            d.done.set_exception(err)
