@@ -129,7 +129,15 @@ def resync_command(
                         progress.update(task, completed=done, total=total)
 
                     result = await sync_folder(
-                        imap, acct.name, name, intake, capture, since=acct.since, progress=advance
+                        imap,
+                        acct.name,
+                        name,
+                        intake,
+                        capture,
+                        since=acct.since,
+                        exclude_keywords=frozenset(acct.exclude_keywords),
+                        progress=advance,
+                        remote_account=acct,
                     )
                     captured += result.captured
         finally:

@@ -57,18 +57,19 @@ def test_resync_rereads_without_duplicates(
     tmp_path: Path, database_url: str, dovecot: Dovecot, mailbox_user: str
 ) -> None:
     imap = imap_login(dovecot, mailbox_user)
-    for n in range(6):
-        imap.append("INBOX", messages.simple(n))
+    imap.multiappend("INBOX", [messages.simple(n) for n in range(40)])  # fetched by workers
+    imap.append("INBOX", messages.simple(99), flags=["$Private"])  # kept out, as by capture
     imap.logout()
     account = (
         f'[[mail.imap]]\nname = "info"\nhost = "127.0.0.1"\nport = {dovecot.port}\n'
         f'security = "none"\nusername = "{mailbox_user}"\npassword = "{Dovecot.PASSWORD}"\n'
     )
     cfg = str(config(tmp_path, database_url, account))
-    assert "6 new messages" in kartei("capture", "resync", "-c", cfg, "info")
+    assert "40 new messages" in kartei("capture", "resync", "-c", cfg, "info")
     assert "0 new messages" in kartei("capture", "resync", "-c", cfg, "info", "INBOX")
     status = json.loads(kartei("capture", "status", "-c", cfg, "--json"))
     [inbox] = [f for f in status["folders"] if f["folder"] == "INBOX"]
-    assert inbox["last_uid"] == 6 and inbox["last_sync"]
+    assert inbox["last_uid"] == 41 and inbox["last_sync"]
+    assert status["events"] == {"EmailReceived": 40}
     result = runner.invoke(app, ["capture", "resync", "-c", cfg, "nobody"])
     assert result.exit_code == 2 and "no [[mail.imap]] account" in result.output
