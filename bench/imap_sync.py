@@ -8,7 +8,8 @@ projections) into a fresh SQLite store, from the same server, in the same run; w
 workers fetched, for a baseline from the same run. CPU per message of the main process and
 of the workers comes with each.
 SMTP: 4 connections delivering the same messages to Kartei's journal intake (250 after
-commit, SQLite) and to a bare aiosmtpd server that writes and fsyncs each message to a file.
+commit, SQLite) and to a bare aiosmtpd server that writes and fsyncs each message to a file
+(in turns, a quarter at a time, so a change of load on a shared machine hits both alike).
 
     python bench/imap_sync.py [--quick] [--messages N] [--smtp-messages N]
                               [--fetch-in workers|main|both]
@@ -233,19 +234,26 @@ def deliver(port: int, raws: list[bytes]) -> None:
             smtp.sendmail("mx@firma.example", ["journal@kartei.example"], raw)
 
 
-async def smtp_rate(port: int, raws: list[bytes]) -> tuple[float, float]:
-    """Messages per second over 4 connections, each from its own client process (as a
-    mail server's delivery agents are: client threads here would share the server's GIL),
-    and the server process's CPU milliseconds per message (all its threads; the figure
-    that load on a shared machine does not change much)."""
-    parts = [raws[i::4] for i in range(4)]
-    loop = asyncio.get_running_loop()
-    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        await asyncio.gather(*(loop.run_in_executor(pool, deliver, port, []) for _ in parts))
+ROUNDS = 4  # the sink and Kartei take turns, so a change of load hits both alike
+
+
+class Clients:
+    """4 connections, each from its own client process (as a mail server's delivery
+    agents are: client threads here would share the server's GIL); per server the
+    seconds spent delivering and the server process's CPU seconds (all its threads)."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+        self.seconds: dict[int, float] = {}
+        self.cpu: dict[int, float] = {}
+
+    async def deliver(self, port: int, raws: list[bytes]) -> None:
+        loop = asyncio.get_running_loop()
         started, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(loop.run_in_executor(pool, deliver, port, p) for p in parts))
-        rate = len(raws) / (time.perf_counter() - started)
-        return rate, (time.process_time() - cpu) * 1000 / len(raws)
+        parts = [raws[i::4] for i in range(4)]
+        await asyncio.gather(*(loop.run_in_executor(self.pool, deliver, port, p) for p in parts))
+        self.seconds[port] = self.seconds.get(port, 0.0) + time.perf_counter() - started
+        self.cpu[port] = self.cpu.get(port, 0.0) + time.process_time() - cpu
 
 
 class FileSink:
@@ -275,31 +283,39 @@ async def run_smtp(work: Path, raws: list[bytes]) -> dict[str, float]:
     sink_dir.mkdir()
     loop = asyncio.get_running_loop()
     sink = await loop.create_server(lambda: SMTP(FileSink(sink_dir)), "127.0.0.1", 0)
-    sink_rate, sink_cpu = await smtp_rate(sink.sockets[0].getsockname()[1], raws)
-    sink.close()
+    sink_port = sink.sockets[0].getsockname()[1]
     store = EventStore(Database(f"sqlite:///{work / 'smtp.db'}"))
     await store.start()
     intake = MailIntake(Archive(work / "smtp-archive"), RULES)  # as `kartei run` builds it
     adapter = SmtpJournalIntake("127.0.0.1", 0, IntakeRules.of([], ["127.0.0.0/8"], 10**8), intake)
     task = asyncio.create_task(adapter.run(Capture(store, "smtp", ComponentHealth("smtp"))))
     await adapter.ready.wait()
-    assert adapter.bound_port is not None
-    kartei_rate, kartei_cpu = await smtp_rate(adapter.bound_port, raws)
-    assert adapter.handler is not None
-    deliveries = adapter.handler.deliveries
+    assert adapter.bound_port is not None and adapter.handler is not None
+    port = adapter.bound_port
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        clients = Clients(pool)
+        await clients.deliver(sink_port, [])  # start the client processes
+        clients.seconds.clear()
+        clients.cpu.clear()
+        size = -(-len(raws) // ROUNDS)
+        for turn in (raws[i : i + size] for i in range(0, len(raws), size)):
+            await clients.deliver(sink_port, turn)
+            await clients.deliver(port, turn)
+    sink.close()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     stored = await store.head()
     intake.close()
     await store.close()
     assert stored == len(raws), (stored, len(raws))
+    rates = {p: len(raws) / clients.seconds[p] for p in (sink_port, port)}
     return {
-        "sink_msgs_per_s": sink_rate,
-        "kartei_msgs_per_s": kartei_rate,
-        "ratio": kartei_rate / sink_rate,
-        "sink_cpu_ms_per_msg": sink_cpu,
-        "kartei_cpu_ms_per_msg": kartei_cpu,
-        "kartei_msgs_per_commit": len(raws) / max(1, deliveries.groups),
+        "sink_msgs_per_s": rates[sink_port],
+        "kartei_msgs_per_s": rates[port],
+        "ratio": rates[port] / rates[sink_port],
+        "sink_cpu_ms_per_msg": clients.cpu[sink_port] * 1000 / len(raws),
+        "kartei_cpu_ms_per_msg": clients.cpu[port] * 1000 / len(raws),
+        "kartei_msgs_per_commit": len(raws) / max(1, adapter.handler.deliveries.groups),
     }
 
 
