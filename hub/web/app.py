@@ -25,7 +25,7 @@ from hub.web import (
 )
 from hub.web.auth import Accounts
 from hub.web.render import HERE
-from hub.web.security import gate
+from hub.web.security import Gate
 
 if TYPE_CHECKING:
     from hub.bootstrap import Kartei
@@ -58,7 +58,7 @@ def create_app(
         app.include_router(router)
         external.extend(r for r in router.routes if isinstance(r, APIRoute))
     app.state.external_routes = tuple(external)
-    app.middleware("http")(gate(app.state.accounts, app.state.external_routes))
+    app.add_middleware(Gate, accounts=app.state.accounts, external=app.state.external_routes)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
         app.include_router(module.router)

@@ -8,12 +8,14 @@ own secret token). Everything else needs a session cookie or an API token.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from urllib.parse import parse_qs, quote
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.datastructures import MutableHeaders
 from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.web.auth import Accounts
 
@@ -29,14 +31,19 @@ CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 
-Next = Callable[[Request], Awaitable[Response]]
+HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),
+    ("X-Frame-Options", "SAMEORIGIN"),
+)
 
 
 def harden(response: Response, csp: str = CSP) -> Response:
+    """The safe headers on a response (a route's own CSP, such as a mail frame's, stays)."""
     response.headers.setdefault("Content-Security-Policy", csp)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    for name, value in HEADERS[1:]:
+        response.headers.setdefault(name, value)
     return response
 
 
@@ -59,22 +66,49 @@ async def form_csrf(request: Request) -> str:
     return request.query_params.get("csrf", "")
 
 
-def gate(
-    accounts: Accounts, external: Sequence[BaseRoute]
-) -> Callable[[Request, Next], Awaitable[Response]]:
-    """The HTTP middleware function."""
+class Gate:
+    """The middleware, as plain ASGI: a streamed response (the screen pop's server-sent
+    events) goes straight to the server, with no extra task and memory stream per
+    connection, as Starlette's BaseHTTPMiddleware puts in between."""
 
-    async def middleware(request: Request, call_next: Next) -> Response:
-        if is_open(request, external):
-            return harden(await call_next(request))
+    def __init__(self, app: ASGIApp, accounts: Accounts, external: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.accounts = accounts
+        self.external = external
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        refusal = None
+        if not is_open(request, self.external):
+            refusal = await self._check(request)
+        if refusal is not None:
+            await harden(refusal)(scope, receive, send)
+            return
+        if "_body" in request.__dict__:  # the CSRF check read the form: hand it on
+            receive = _replay(request.__dict__["_body"], receive)
+
+        async def send_hardened(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS:
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_hardened)
+
+    async def _check(self, request: Request) -> Response | None:
+        """None when the request may pass (its user on `request.state`), else the refusal."""
         user = None
         via_token = False
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            user = await accounts.session_user(cookie)
+            user = await self.accounts.session_user(cookie)
         header = request.headers.get("authorization", "")
         if user is None and header.lower().startswith("bearer "):
-            user = await accounts.token_user(header[7:].strip())
+            user = await self.accounts.token_user(header[7:].strip())
             via_token = user is not None
         if user is None:
             return _refuse(request)
@@ -82,13 +116,26 @@ def gate(
         request.state.via_token = via_token
         if request.method not in SAFE_METHODS and not via_token:
             if not _same_origin(request):
-                return harden(JSONResponse({"detail": "cross-origin request"}, 403))
+                return JSONResponse({"detail": "cross-origin request"}, 403)
             sent = request.headers.get("x-csrf-token") or await form_csrf(request)
             if not sent or not hmac.compare_digest(sent, user.csrf):
-                return harden(JSONResponse({"detail": "CSRF token missing or wrong"}, 403))
-        return harden(await call_next(request))
+                return JSONResponse({"detail": "CSRF token missing or wrong"}, 403)
+        return None
 
-    return middleware
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """`receive` for the route: the body already read first, then the client's own
+    messages (a disconnect)."""
+    pending = True
+
+    async def replayed() -> Message:
+        nonlocal pending
+        if pending:
+            pending = False
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
 
 
 def _same_origin(request: Request) -> bool:

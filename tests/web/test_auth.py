@@ -168,3 +168,19 @@ async def test_login_redirect_stays_on_this_site(web: Web) -> None:
     async with client(web) as http:
         form = await http.get("/login?next=//evil.example/")
         assert 'value="/"' in form.text
+
+
+SAFE_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
+
+
+async def test_every_response_carries_the_safe_headers(web: Web, admin) -> None:
+    http, _ = admin
+    async with client(web) as bare:
+        responses = [await bare.get("/healthz"), await bare.get("/"), await bare.get("/login")]
+    responses.append(await http.get("/"))
+    responses.append(await http.post("/settings", data={"language": "en"}))  # refused: CSRF
+    for response in responses:
+        for name in SAFE_HEADERS:
+            assert name in response.headers, (response.url, name)
+    assert "script-src 'self'" in responses[-1].headers["content-security-policy"]
+    # The screen pop's stream carries them too (tests/web/test_sse.py, over a real socket).

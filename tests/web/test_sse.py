@@ -61,6 +61,7 @@ async def test_resume_after_restart_and_line_filter(store: EventStore, tmp_path:
             headers = {"Last-Event-ID": str(before)}
             async with http.stream("GET", "/pop/stream", headers=headers) as response:
                 assert response.headers["content-type"].startswith("text/event-stream")
+                assert response.headers["x-content-type-options"] == "nosniff"
                 first = await read_pops(response.aiter_lines(), 2)
             assert [(p["type"], p["call"]) for p in first] == [
                 ("ring", "call-t-a"),
