@@ -86,7 +86,10 @@ class JournalHandler:
         self.capture = capture
         self.routes = tuple(routes)
         self.accepted = 0
-        self.deliveries = GroupCommit(intake, capture)
+        # A MailIntake's deliveries are prepared in batches; another intake (the fax
+        # listener's) prepares each delivery itself.
+        batched = intake if isinstance(intake, MailIntake) else None
+        self.deliveries = GroupCommit(batched, capture)
 
     async def handle_EHLO(
         self,
@@ -126,10 +129,11 @@ class JournalHandler:
             return "552 5.3.4 Message too big"
         try:
             route = self.route(envelope.rcpt_tos)
-            if route is None:
+            if route is None and self.deliveries.intake is not None:
                 await self.deliveries.store(raw, MAILBOX)
             else:
-                [item] = await route.intake.prepare_many([(raw, route.mailbox)])
+                intake, mailbox = (route.intake, route.mailbox) if route else (self.intake, MAILBOX)
+                [item] = await intake.prepare_many([(raw, mailbox)])
                 if item.event is not None:
                     await self.deliveries.commit(item)
         except Exception as err:  # storage trouble: the sender keeps the mail and retries

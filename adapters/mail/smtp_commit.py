@@ -37,7 +37,8 @@ class Delivery:
 
     raw: bytes
     mailbox: str
-    item: Prepared | None = None  # set by the batch, or by a route's own intake
+    item: Prepared | None = None  # set by the batch, or by another intake
+    synced: bool = False  # the other intake made its blobs durable already
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -46,8 +47,8 @@ class Delivery:
 class GroupCommit:
     """Prepares deliveries in batches and commits them in groups; `store` waits for both."""
 
-    def __init__(self, intake: MailIntake, capture: Capture) -> None:
-        self.intake = intake
+    def __init__(self, intake: MailIntake | None, capture: Capture) -> None:
+        self.intake = intake  # None: every item comes prepared (`commit`), e.g. faxes
         self.capture = capture
         self._arrived: asyncio.Queue[Delivery] = asyncio.Queue()
         self._prepared: asyncio.Queue[Delivery] = asyncio.Queue()
@@ -60,39 +61,42 @@ class GroupCommit:
         await delivery.done
 
     async def commit(self, item: Prepared) -> None:
-        """Commits an item a route's own intake prepared (its blobs are durable already)."""
-        delivery = Delivery(b"", item.mailbox, item)
+        """Commits an item another intake prepared (its blobs are durable already)."""
+        delivery = Delivery(b"", item.mailbox, item, synced=True)
         self._prepared.put_nowait(delivery)
         await delivery.done
 
     async def run(self) -> None:
         """The two loops; runs until cancelled."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._prepare_loop(group), name="smtp-prepare")
+            if self.intake is not None:
+                group.create_task(self._prepare_loop(self.intake, group), name="smtp-prepare")
             group.create_task(self._commit_loop(), name="smtp-commit")
 
-    async def _prepare_loop(self, group: asyncio.TaskGroup) -> None:
+    async def _prepare_loop(self, intake: MailIntake, group: asyncio.TaskGroup) -> None:
         # At most one batch per core in flight: what arrives meanwhile waits and goes
         # together in the next batch.
-        slots = asyncio.Semaphore(self.intake.workers)
+        slots = asyncio.Semaphore(intake.workers)
         while True:
             first = await self._arrived.get()
             await slots.acquire()
             batch = [first, *_drain(self._arrived, MAX_GROUP - 1)]
             self.batches += 1
-            group.create_task(self._prepare(batch, slots))
+            group.create_task(self._prepare(intake, batch, slots))
 
-    async def _prepare(self, batch: list[Delivery], slots: asyncio.Semaphore) -> None:
+    async def _prepare(
+        self, intake: MailIntake, batch: list[Delivery], slots: asyncio.Semaphore
+    ) -> None:
         raws = [(d.raw, d.mailbox) for d in batch]
-        root = str(self.intake.archive.root)
+        root = str(intake.archive.root)
         try:
-            items = await asyncio.to_thread(prepare_unsynced, raws, self.intake.rules, root)
+            items = await asyncio.to_thread(prepare_unsynced, raws, intake.rules, root)
         except Exception as err:  # storage trouble (archive unwritable): 451 for the batch
             _fail(batch, err)
             return
         finally:
             slots.release()
-        self.intake.count_skipped(items)
+        intake.count_skipped(items)
         for delivery, item in zip(batch, items, strict=True):
             delivery.item = item
             if item.event is None:  # kept out by the rules: nothing to commit
@@ -101,17 +105,16 @@ class GroupCommit:
                 self._prepared.put_nowait(delivery)
 
     async def _commit_loop(self) -> None:
-        archive = self.intake.archive
         while True:
             group = [await self._prepared.get(), *_drain(self._prepared, MAX_GROUP - 1)]
             items = [d.item for d in group if d.item is not None]
             self.groups += 1
-            refs = [ref for item in items for ref in item.refs]
+            unsynced = [ref for d in group if d.item and not d.synced for ref in d.item.refs]
             try:
                 async with self.capture.transaction() as tx:
                     # The blobs become durable while the rows are written, and before
                     # the commit that makes the events referencing them visible.
-                    synced = asyncio.ensure_future(asyncio.to_thread(archive.sync, refs))
+                    synced = asyncio.ensure_future(self._sync(unsynced))
                     try:
                         await store_prepared(tx, items, self.capture.source)
                     finally:
@@ -120,6 +123,10 @@ class GroupCommit:
                 _fail(group, err)
             else:
                 _resolve(group)
+
+    async def _sync(self, refs: list[str]) -> None:
+        if refs and self.intake is not None:
+            await asyncio.to_thread(self.intake.archive.sync, refs)
 
 
 def _drain(queue: asyncio.Queue[Delivery], most: int) -> list[Delivery]:
