@@ -158,8 +158,8 @@ class IdentityIndex:
         found: dict[str, str] = {}
         for start in range(0, len(normalized), 500):
             params = {"addresses": normalized[start : start + 500]}
-            for address, contact_id in await conn.execute(self._by_emails, params):
-                found.setdefault(address, str(contact_id))
+            for row in await conn.execute(self._by_emails, params):
+                found.setdefault(row.address, str(row.contact_id))
         return found
 
     def normalize(self, raw: str) -> str | None:

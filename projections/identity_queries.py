@@ -94,25 +94,23 @@ def email_query(emails: sa.Table, cards: sa.Table) -> sa.Select[Any]:
 
 
 def emails_query(emails: sa.Table, cards: sa.Table) -> sa.Select[Any]:
-    """Many addresses at once (`:addresses`, expanding): each address with the live card
-    behind it, a person first, as `email_query` ranks them."""
+    """Many addresses at once (`:addresses`, expanding): each address's hits, ranked as
+    `email_query` ranks them (the first row of an address is its contact)."""
     e = emails
-    found = cards.alias("found")
-    live = cards.alias("live")
-    return (
-        sa.select(e.c.address, live.c.contact_id)
-        .join(found, found.c.contact_id == e.c.contact_id)
-        .join(live, live.c.contact_id == sa.func.coalesce(found.c.merged_into, found.c.contact_id))
+    hits = (
+        sa.select(e.c.address, e.c.contact_id, sa.literal(0).label("rank"))
         .where(e.c.address.in_(sa.bindparam("addresses", expanding=True)))
-        .order_by(e.c.address, sa.case((live.c.kind == "person", 0), else_=1), live.c.contact_id)
+        .subquery("hits")
     )
+    return _resolved(cards, hits, per=hits.c.address)
 
 
-def _resolved(cards: sa.Table, hits: Any) -> sa.Select[Any]:
-    """The live card behind each hit (a merged contact's survivor), best hit first."""
+def _resolved(cards: sa.Table, hits: Any, *, per: Any = None) -> sa.Select[Any]:
+    """The live card behind each hit (a merged contact's survivor), best hit first: only
+    the best, or with `per` (a column of `hits`, selected last) every hit, grouped by it."""
     found = cards.alias("found")
     live = cards.alias("live")
-    return (
+    query = (
         sa.select(
             live.c.contact_id,
             live.c.display_name,
@@ -124,6 +122,8 @@ def _resolved(cards: sa.Table, hits: Any) -> sa.Select[Any]:
         .select_from(hits)
         .join(found, found.c.contact_id == hits.c.contact_id)
         .join(live, live.c.contact_id == sa.func.coalesce(found.c.merged_into, found.c.contact_id))
-        .order_by(hits.c.rank, sa.case((live.c.kind == "person", 0), else_=1), live.c.contact_id)
-        .limit(1)
     )
+    best = (hits.c.rank, sa.case((live.c.kind == "person", 0), else_=1), live.c.contact_id)
+    if per is None:
+        return query.order_by(*best).limit(1)
+    return query.add_columns(per).order_by(per, *best)

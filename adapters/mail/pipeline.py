@@ -133,13 +133,14 @@ def prepare(raw: bytes, mailbox: str, rules: MailRules, archive_root: str) -> Pr
 
 
 def prepare_batch(
-    raws: Sequence[tuple[bytes, str]], rules: MailRules, archive_root: str
+    raws: Sequence[tuple[bytes, str]], rules: MailRules, archive_root: str, *, sync: bool = True
 ) -> list[Prepared]:
     """`prepare` for several messages, their blobs made durable with one sync: one task
-    (and one round trip) for a worker, and no extra hop through the event loop."""
+    (and one round trip) for a worker, and no extra hop through the event loop. Without
+    `sync` the caller makes them durable (the SMTP commit group, once for the group)."""
     items = [prepare(raw, mailbox, rules, archive_root) for raw, mailbox in raws]
     refs = [ref for item in items for ref in item.refs]
-    if refs:
+    if refs and sync:
         Archive(Path(archive_root)).sync(refs)
     return items
 

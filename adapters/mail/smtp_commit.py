@@ -18,17 +18,10 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from adapters.mail.pipeline import MailIntake, MailRules, Prepared, prepare, store_prepared
+from adapters.mail.pipeline import MailIntake, Prepared, prepare_batch, store_prepared
 from hub.capture import Capture
 
 MAX_GROUP = 256  # deliveries per transaction (one INSERT); more wait for the next one
-
-
-def prepare_unsynced(
-    raws: Sequence[tuple[bytes, str]], rules: MailRules, archive_root: str
-) -> list[Prepared]:
-    """`prepare` for a batch; the commit group syncs the blobs (once for the group)."""
-    return [prepare(raw, mailbox, rules, archive_root) for raw, mailbox in raws]
 
 
 @dataclass(slots=True)
@@ -90,7 +83,7 @@ class GroupCommit:
         raws = [(d.raw, d.mailbox) for d in batch]
         root = str(intake.archive.root)
         try:
-            items = await asyncio.to_thread(prepare_unsynced, raws, intake.rules, root)
+            items = await asyncio.to_thread(prepare_batch, raws, intake.rules, root, sync=False)
         except Exception as err:  # storage trouble (archive unwritable): 451 for the batch
             _fail(batch, err)
             return
