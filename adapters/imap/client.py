@@ -2,15 +2,23 @@
 
 Folders are selected read-only and bodies fetched with BODY.PEEK[], so Kartei never sets
 \\Seen, never changes flags, never deletes anything.
+
+`fetch` reads the FETCH responses itself (the literal's byte count, then the bytes), on
+imapclient's connection: imapclient's general response parser spent 0.4 ms of CPU per
+42 KB message, 20 times the reading itself, and a first sync fetches every message.
+A response it does not plainly understand (a body sent as a quoted string) is fetched
+again through imapclient.
 """
 
 from __future__ import annotations
 
 import contextlib
 import imaplib
+import itertools
+import re
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -131,8 +139,98 @@ def new_uids(client: IMAPClient, after: int, since: date | None) -> list[int]:
 
 
 def fetch(client: IMAPClient, uids: Iterable[int]) -> list[Fetched]:
-    """Raw bytes and flags of the given UIDs, without marking anything as read."""
-    response = client.fetch(list(uids), ["BODY.PEEK[]", "FLAGS"])
+    """Raw bytes and flags of the given UIDs (ascending), without marking anything as read;
+    a UID expunged meanwhile is left out."""
+    wanted = set(uids)
+    if not wanted:
+        return []
+    # imaplib's documented send/readline/read, on the connection imapclient logged in
+    # (its buffered reader: nothing may be read past it).
+    imap = client._imap
+    tag = b"x%d" % next(_TAGS)  # "x" never starts one of imaplib's tags (letters A-P)
+    imap.send(b"%s UID FETCH %s (UID FLAGS BODY.PEEK[])\r\n" % (tag, _uid_set(wanted)))
+    found: dict[int, Fetched] = {}
+    unread: set[int] = set()  # answered without a literal body: asked again via imapclient
+    while True:
+        line = _line(imap)
+        if line.startswith(tag + b" "):
+            if line[len(tag) + 1 : len(tag) + 4].upper() != b"OK ":
+                raise IMAPClientError(f"fetch failed: {line.decode('ascii', 'replace').strip()}")
+            break
+        texts, literals = [line], []
+        while announced := _LITERAL.search(texts[-1]):
+            literals.append(_exactly(imap, int(announced.group(1))))
+            texts.append(_line(imap))
+        if line.startswith(b"* BYE"):
+            raise imaplib.IMAP4.abort(line.decode("ascii", "replace").strip())
+        uid, item = read_fetch_response(texts, literals)
+        if uid in wanted:
+            if item is None:
+                unread.add(uid)
+            else:
+                found[uid] = item
+    if unread - found.keys():
+        found.update((f.uid, f) for f in _fetch_parsed(client, unread - found.keys()))
+    return [found[uid] for uid in sorted(found)]
+
+
+_TAGS = itertools.count(1)
+_LITERAL = re.compile(rb"\{(\d+)\}\r?\n\Z")  # a line that announces a literal
+_FETCH_START = re.compile(rb"\* \d+ FETCH \(", re.IGNORECASE)
+_UID = re.compile(rb"[( ]UID (\d+)", re.IGNORECASE)
+_FLAGS = re.compile(rb"[( ]FLAGS \(([^)]*)\)", re.IGNORECASE)
+_BODY = re.compile(rb"[( ]BODY\[\] \{\d+\}\r?\n\Z", re.IGNORECASE)
+
+
+def read_fetch_response(
+    texts: Sequence[bytes], literals: Sequence[bytes]
+) -> tuple[int | None, Fetched | None]:
+    """One untagged response, as its text pieces and the literals between them: the UID
+    of a FETCH response (else None) and the message, where its BODY[] came as a literal.
+    Only the text pieces are searched, so nothing inside a message can pass for an item."""
+    if not _FETCH_START.match(texts[0]):
+        return None, None  # EXISTS, EXPUNGE, OK [...]: nothing to take
+    uid = flags = body = None
+    for index, text in enumerate(texts):
+        if uid is None and (found := _UID.search(text)):
+            uid = int(found.group(1))
+        if flags is None and (found := _FLAGS.search(text)):
+            flags = tuple(f.decode("utf-8", "replace") for f in found.group(1).split())
+        if body is None and index < len(literals) and _BODY.search(text):
+            body = literals[index]
+    if uid is None or body is None:
+        return uid, None
+    return uid, Fetched(uid, body, flags or ())
+
+
+def _uid_set(uids: set[int]) -> bytes:
+    """1,2,3,7,9,10 as b"1:3,7,9:10" (a slice of a first sync is one range)."""
+    ranges = []
+    for _, run in itertools.groupby(enumerate(sorted(uids)), lambda pair: pair[1] - pair[0]):
+        numbers = [uid for _, uid in run]
+        ranges.append(
+            b"%d" % numbers[0] if len(numbers) == 1 else b"%d:%d" % (numbers[0], numbers[-1])
+        )
+    return b",".join(ranges)
+
+
+def _line(imap: imaplib.IMAP4) -> bytes:
+    line = imap.readline()
+    if not line.endswith(b"\n"):
+        raise imaplib.IMAP4.abort("connection closed in the middle of a response")
+    return line
+
+
+def _exactly(imap: imaplib.IMAP4, size: int) -> bytes:
+    data = imap.read(size)
+    if len(data) != size:
+        raise imaplib.IMAP4.abort("connection closed in the middle of a message")
+    return data
+
+
+def _fetch_parsed(client: IMAPClient, uids: Iterable[int]) -> list[Fetched]:
+    """`fetch` through imapclient's general parser."""
+    response = client.fetch(sorted(uids), ["BODY.PEEK[]", "FLAGS"])
     found = []
     for uid, data in sorted(response.items()):
         raw = data.get(b"BODY[]")
