@@ -65,13 +65,14 @@ _connections: dict[str, _Connection] = {}  # per account name, in this worker pr
 def fetch_and_prepare(
     job: SliceJob, uids: tuple[int, ...], rules: MailRules, archive_root: str
 ) -> SliceResult:
-    """Runs in a worker: the slice's messages fetched, parsed and archived (durable)."""
+    """Runs in a worker: the slice's messages fetched, parsed and archived; the caller
+    makes the blobs durable (`Archive.sync`, once for many slices)."""
     cpu = time.process_time()
     clock = time.perf_counter()
     fetched = _fetch(job, uids)
     fetch_s = time.perf_counter() - clock
     kept = [f for f in fetched if not job.exclude_keywords.intersection(f.flags)]
-    items = prepare_batch([(f.raw, job.mailbox) for f in kept], rules, archive_root)
+    items = prepare_batch([(f.raw, job.mailbox) for f in kept], rules, archive_root, sync=False)
     return SliceResult(
         items, len(fetched), len(fetched) - len(kept), fetch_s, time.process_time() - cpu
     )

@@ -158,7 +158,8 @@ def _here(
 
 def _in_workers(intake: MailIntake, job: remote.SliceJob, result: FolderResult) -> Load:
     """Fetches, parses and archives in the worker processes, a slice of UIDs per task,
-    each worker over its own connection: the raw bytes never reach this process."""
+    each worker over its own connection: the raw bytes never reach this process. The
+    chunk's blobs are made durable here, with one sync for all its slices."""
 
     async def load(chunk: list[int]) -> tuple[list[Prepared], int]:
         slices = [tuple(chunk[i : i + SLICE]) for i in range(0, len(chunk), SLICE)]
@@ -166,6 +167,7 @@ def _in_workers(intake: MailIntake, job: remote.SliceJob, result: FolderResult) 
             *(intake.in_worker(remote.fetch_and_prepare, job, s) for s in slices)
         )
         items = [item for part in done for item in part.items]
+        await asyncio.to_thread(intake.archive.sync, [ref for item in items for ref in item.refs])
         intake.count_skipped(items)
         result.skipped += sum(part.skipped for part in done)
         result.timings["fetch_s"] += sum(part.fetch_s for part in done)
