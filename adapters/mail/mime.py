@@ -21,11 +21,12 @@ from email.parser import Parser
 
 _HEADER_LINE = re.compile(r"(From |[\041-\071\073-\176]*:|[\t ])")  # feedparser.headerRE
 _MAX_DEPTH = 8
+_BARE_CR = re.compile(r"\r(?!\n)")
 
 
 def read_message(raw: bytes) -> Message:
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser does
-    if text.count("\r") == text.count("\r\n"):  # the standard parser also ends lines at CR
+    if _BARE_CR.search(text) is None:  # the standard parser also ends lines at a bare CR
         quick = _read(text, 0)
         if quick is not None:
             return quick

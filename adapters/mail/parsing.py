@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email
 import email.utils
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -70,8 +71,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     """Reads one message; raises MailParseError when there is nothing to read."""
     if not raw or raw.isspace():  # (not raw.strip(): a copy of the whole message)
         raise MailParseError("empty message")
-    head = raw[:65536]
-    if b":" not in head.split(b"\n\n", 1)[0] and b":" not in head.split(b"\r\n\r\n", 1)[0]:
+    if not _has_header_field(raw[:65536]):
         raise MailParseError("no header fields")
     try:
         # compat32 builds the MIME tree without parsing every header into objects (a third
@@ -110,6 +110,15 @@ def parse_email(raw: bytes) -> ParsedEmail:
     )
 
 
+def _has_header_field(head: bytes) -> bool:
+    """Whether a colon comes before the first empty line (of either line-end style)."""
+    colon = head.find(b":")
+    if colon < 0:
+        return False
+    lf, crlf = head.find(b"\n\n"), head.find(b"\r\n\r\n")
+    return lf < 0 or crlf < 0 or colon < max(lf, crlf)
+
+
 def capture_key(raw: bytes, message_id: str | None) -> str:
     """The exactly-once key: the Message-ID plus a hash of the content.
 
@@ -118,7 +127,10 @@ def capture_key(raw: bytes, message_id: str | None) -> str:
     but is one email. The hash keeps a different message that reuses a Message-ID. Without
     a Message-ID, every header but the trace and X- headers counts.
     """
-    fields, body = _split(raw)
+    text = raw.replace(b"\r\n", b"\n")
+    end = text.find(b"\n\n")
+    fields = _unfold(text if end < 0 else text[:end])
+    body = memoryview(text)[len(text) if end < 0 else end + 2 :]  # hashed without a copy
     if message_id:
         kept = [f for f in fields if f.split(b":", 1)[0].strip().lower().startswith(b"content-")]
         return f"email:{message_id}:{_digest(kept, body)}"
@@ -142,25 +154,29 @@ def _is_trace(name: bytes) -> bool:
     return name.startswith(_TRACE)
 
 
-def _digest(fields: list[bytes], body: bytes) -> str:
+def _digest(fields: list[bytes], body: bytes | memoryview) -> str:
     h = hashlib.sha256()
     for f in fields:
         h.update(b" ".join(f.split()) + b"\n")
-    h.update(b"\n" + body)
+    h.update(b"\n")
+    h.update(body)
     return h.hexdigest()[:32]
 
 
 def _split(raw: bytes) -> tuple[list[bytes], bytes]:
     """Unfolded header fields and the body, line endings made uniform."""
-    text = raw.replace(b"\r\n", b"\n")
-    head, _, body = text.partition(b"\n\n")
+    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    return _unfold(head), body
+
+
+def _unfold(head: bytes) -> list[bytes]:
     fields: list[bytes] = []
     for line in head.split(b"\n"):
         if line[:1] in (b" ", b"\t") and fields:
             fields[-1] += line
         else:
             fields.append(line)
-    return fields, body
+    return fields
 
 
 def _raw_header(msg: Message, name: str) -> str:
@@ -240,13 +256,23 @@ def _date(value: str) -> datetime | None:
 
 
 def _address_pairs(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
-    texts = [_text(v) for k, v in msg.raw_items() if k.lower() == name]
+    texts = tuple(_text(v) for k, v in msg.raw_items() if k.lower() == name)
+    return [
+        (_one_line(_decode_words(real, defects))[:200], addr)
+        for real, addr in _parse_addresses(texts)
+    ]
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_addresses(texts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """(display name, address) of address header fields; the same fields come again and
+    again (a firm's own addresses, its regular customers), so each is read once."""
     pairs = []
-    for real, addr in email.utils.getaddresses(texts):
+    for real, addr in email.utils.getaddresses(list(texts)):
         addr = _one_line(addr).strip("<>").lower()
         if "@" in addr and len(addr) <= 320:
-            pairs.append((_one_line(_decode_words(real, defects))[:200], addr))
-    return pairs[:MAX_ADDRESSES]
+            pairs.append((real, addr))
+    return tuple(pairs[:MAX_ADDRESSES])
 
 
 def _first_address(msg: Message, name: str, defects: list[str]) -> tuple[str, str]:

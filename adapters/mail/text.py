@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 
 _BLOCK = {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr"}
@@ -52,16 +54,27 @@ def html_to_text(html: str) -> str:
 
 
 def signature_numbers(text: str) -> tuple[str, ...]:
-    """Labelled phone/fax numbers in the last lines of a body (the signature), as written.
+    """Labelled phone/fax numbers in the last lines of a body (the signature), as written:
+    the first lines after the last "-- " line, else the last lines.
 
     Quoted text ("> ...") is ignored so a reply does not offer the other side's numbers.
     """
-    own = [line for line in text.splitlines() if not line.lstrip().startswith(">")]
-    cut = len(own) - own[::-1].index("-- ") if "-- " in own else -SIGNATURE_LINES
-    tail = own[cut:]
+    lines = text.splitlines()
+    # Read from the end: only a few lines count, and a body has hundreds.
+    if "-- " in lines:
+        after = len(lines) - lines[::-1].index("-- ")
+        tail = [line for line in itertools.islice(_own(lines[after:]), SIGNATURE_LINES)]
+    else:
+        tail = [line for line in itertools.islice(_own(reversed(lines)), SIGNATURE_LINES)]
+        tail.reverse()
     found = []
-    for line in tail[:SIGNATURE_LINES]:
+    for line in tail:
         for label, number in _NUMBER.findall(line):
             kind = "fax" if "fax" in label.lower() else "phone"
             found.append(f"{kind}:{number.strip()}")
     return tuple(dict.fromkeys(found))[:10]
+
+
+def _own(lines: Iterable[str]) -> Iterator[str]:
+    """The lines that are not quoted."""
+    return (line for line in lines if not line.lstrip().startswith(">"))
