@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -100,6 +101,8 @@ class Transaction:
     connection: AsyncConnection
     created_keys: dict[str, bytes] = field(default_factory=dict)
     appended: int = 0
+    # The events as they will read back, for the shared tail once the commit is through.
+    recorded: list[Recorded] = field(default_factory=list)
 
     async def append(
         self,
@@ -192,6 +195,7 @@ class EventStore:
             yield tx
         self.keys.remember(tx.created_keys)
         if tx.appended:
+            self._tail.offer(tx.recorded)
             self.notifier.bump()
 
     async def append(
@@ -276,6 +280,7 @@ class EventStore:
             # Only a writer bypassing the append lock can get here; report what we know.
             stream = planned[0][1]
             raise ConcurrencyError(stream, versions[stream], versions[stream] + 1) from err
+        tx.recorded.extend(_recorded(row, p) for row, (p, _, _) in zip(rows, planned, strict=True))
         return results
 
     async def _append_one(
@@ -298,6 +303,8 @@ class EventStore:
         ).first()
         if inserted is None:
             return None
+        row.update(position=int(inserted.position), version=int(inserted.version))
+        tx.recorded.append(_recorded(row, p))
         return AppendResult((int(inserted.position),), int(inserted.version), 1)
 
     async def _append_state(
@@ -405,6 +412,30 @@ class EventStore:
             rows = (await conn.execute(query)).all()
             return await self._decode_rows(conn, rows)
 
+    async def read_after(
+        self, after: int, limit: int, known: Mapping[int, Recorded]
+    ) -> list[Recorded]:
+        """`read_all(after, limit)`, taking the events in `known` (by position) as they
+        are and decoding only the others' rows."""
+        if not known:
+            return await self.read_all(after, limit)
+        query = (
+            sa.select(events.c.position)
+            .where(events.c.position > after)
+            .order_by(events.c.position)
+            .limit(limit)
+        )
+        async with self.db.read() as conn:
+            positions = list((await conn.execute(query)).scalars())
+            missing = [p for p in positions if p not in known]
+            decoded: dict[int, Recorded] = {}
+            if missing:
+                rows = await conn.execute(
+                    sa.select(*_COLUMNS).where(events.c.position.in_(missing))
+                )
+                decoded = {r.position: r for r in await self._decode_rows(conn, rows.all())}
+        return [known[p] if p in known else decoded[p] for p in positions]
+
     async def iter_all(
         self,
         after: int = 0,
@@ -500,6 +531,22 @@ class EventStore:
         if cls is not None:
             data.update(self.codec.erased_values(cls))
         return self.codec.from_data(name, version, data)
+
+
+def _recorded(row: dict[str, Any], p: NewEvent) -> Recorded:
+    """The event of a row just inserted, as reading the row would return it: a reader
+    in this process takes it instead of reading and unsealing the row again."""
+    metadata = dataclasses.replace(p.metadata, schema_version=type(p.event).schema_version)
+    return Recorded(
+        row["position"],
+        row["stream"],
+        row["version"],
+        row["type"],
+        p.event,
+        metadata,
+        row["recorded_at"],
+        p.idempotency_key,
+    )
 
 
 def _new(event: Event | NewEvent) -> NewEvent:

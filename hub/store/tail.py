@@ -3,7 +3,9 @@
 Without it, each projection, policy and browser connection following the log would run
 its own query after every append: a dozen readers queue for the database at the moment
 the screen pop needs its event. The tail reads what is new once; readers that are caught
-up take their events from memory, readers further behind read from the database.
+up take their events from memory, readers further behind read from the database. Events
+this process commits are offered to it as they are (`offer`), so it does not read and
+unseal them again; only other processes' events are decoded from their rows.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from hub.events import Recorded
@@ -34,6 +36,16 @@ class Tail:
         self._last = 0
         self._generation = -1
         self._lock = asyncio.Lock()
+        self._fresh: dict[int, Recorded] = {}  # committed here, not yet taken in
+
+    def offer(self, records: Sequence[Recorded]) -> None:
+        """Events this process has just committed, as they read back (see `_recorded` in
+        hub.store.store): the next refresh takes them instead of decoding their rows."""
+        if self._start is None:
+            return  # nobody follows the log yet
+        for r in records:
+            if r.position > self._last:
+                self._fresh[r.position] = r
 
     async def after(
         self,
@@ -68,12 +80,13 @@ class Tail:
             if self._start is None:
                 self._start = self._last = await self._store.head()
             else:
-                while batch := await self._store.read_all(self._last, READ_BATCH):
+                while batch := await self._store.read_after(self._last, READ_BATCH, self._fresh):
                     self._events.extend(batch)
                     self._positions.extend(r.position for r in batch)
                     self._last = batch[-1].position
                     if len(batch) < READ_BATCH:
                         break
+                self._fresh = {p: r for p, r in self._fresh.items() if p > self._last}
                 self._trim()
             self._generation = generation
 

@@ -8,7 +8,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from hub.events import NewEvent, UnknownEvent, UnreadableEvent
+from hub.events import NewEvent, Recorded, UnknownEvent, UnreadableEvent
 from hub.store import ANY, NO_STREAM, ConcurrencyError, EventStore, EventTooLargeError
 from hub.store.schema import events, subject_keys
 from tests.hub.events import Pinged, Renamed, test_codec
@@ -332,3 +332,50 @@ async def test_background_writers_wait_behind_every_other_writer(store: EventSto
     async with asyncio.timeout(5):  # a cancelled waiter leaves the lock free
         async with store.db.write(background=True):
             pass
+
+
+async def follow_until(store: EventStore, count: int) -> asyncio.Task[list[Recorded]]:
+    """A live reader (as a projection is), collecting `count` events."""
+    seen: list[Recorded] = []
+
+    async def follow() -> list[Recorded]:
+        async for batch in store.subscribe(await store.head()):
+            seen.extend(batch)
+            if len(seen) >= count:
+                return seen
+        return seen
+
+    task = asyncio.create_task(follow())
+    await asyncio.sleep(0.1)  # the reader has started its tail
+    return task
+
+
+async def test_live_readers_get_this_process_events_as_they_read_back(make_store) -> None:  # type: ignore[no-untyped-def]
+    """Events committed here reach live readers without being read and unsealed again
+    (on PostgreSQL only when the commit's own notification does not wake them first);
+    another process's events are read from the database. Either way a reader gets what
+    `read_all` decodes."""
+    store = await make_store(test_codec())
+    other = await make_store(test_codec())  # another process on the same database
+    reader = await follow_until(store, 6)
+    mine = Pinged(n=1, who="Jürgen")
+    await store.append("s-1", NO_STREAM, [NewEvent(mine, "k-1")])  # the one-row path
+    await other.append("s-2", NO_STREAM, [Pinged(n=2, who="Anna")])
+    await store.append("s-1", ANY, [NewEvent(mine, "k-1")])  # a repeat: nothing new
+    async with store.transaction() as tx:  # the batch path, several streams
+        await tx.append_many(
+            [("s-3", ANY, [Pinged(n=3, who="Ö"), Renamed(name="x")]), ("s-4", ANY, [Pinged(n=4)])]
+        )
+    with pytest.raises(RuntimeError):  # rolled back: never reaches a reader
+        async with store.transaction() as tx:
+            await tx.append("s-5", ANY, [Pinged(n=99)])
+            raise RuntimeError
+    await other.append("s-2", ANY, [Renamed(name="y")])
+    async with asyncio.timeout(10):
+        live = await reader
+    stored = await store.read_all(0, 100)
+    assert live == stored
+    assert [r.position for r in live] == [1, 2, 3, 4, 5, 6]
+    assert live[1].event is not stored[1].event  # another process's: decoded
+    if store.db.is_sqlite:  # (PostgreSQL's notification may wake the reader first)
+        assert live[0].event is mine  # taken as committed, not decoded
