@@ -94,7 +94,21 @@ def fold(text: str) -> str:
 def fold_one(text: str) -> str:
     """Lower case with umlauts in their ASCII spelling only: half the text `fold` makes,
     for long texts whose queries are folded the same way (`matching`)."""
-    return _ascii_umlauts(_lower(text))
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError:
+        return _ascii_umlauts(_lower(text))
+    # Latin-1 text (most German mail): the same result in bytes, several times quicker
+    # than str.lower on non-ASCII text. Latin-1 characters are NFC on their own.
+    data = data.translate(_LATIN1_LOWER)
+    for umlaut, ascii_spelling in _UMLAUT_BYTES:
+        data = data.replace(umlaut, ascii_spelling)
+    return data.decode("latin-1")
+
+
+# str.lower of each Latin-1 character is one Latin-1 character (tests/contacts/test_fold.py).
+_LATIN1_LOWER = "".join(chr(i).lower() for i in range(256)).encode("latin-1")
+_UMLAUT_BYTES = tuple((u.encode("latin-1"), a.encode("latin-1")) for u, a in _UMLAUTS)
 
 
 def _lower(text: str) -> str:

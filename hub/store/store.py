@@ -536,17 +536,22 @@ class EventStore:
 def _recorded(row: dict[str, Any], p: NewEvent) -> Recorded:
     """The event of a row just inserted, as reading the row would return it: a reader
     in this process takes it instead of reading and unsealing the row again."""
-    metadata = dataclasses.replace(p.metadata, schema_version=type(p.event).schema_version)
     return Recorded(
         row["position"],
         row["stream"],
         row["version"],
         row["type"],
         p.event,
-        metadata,
+        _stored_metadata(p.metadata, type(p.event).schema_version),
         row["recorded_at"],
         p.idempotency_key,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _stored_metadata(metadata: Metadata, schema_version: int) -> Metadata:
+    """The metadata as it reads back (with the event's schema version)."""
+    return dataclasses.replace(metadata, schema_version=schema_version)
 
 
 def _new(event: Event | NewEvent) -> NewEvent:
