@@ -11,6 +11,7 @@ convergent encryption: whoever already has a file can confirm that the archive h
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import hashlib
@@ -43,32 +44,39 @@ class Archive:
     def __init__(self, root: Path, *, level: int = 3) -> None:
         self.root = Path(root)
         self.level = level
+        self._root = str(self.root)
 
     def path_of(self, ref: str) -> Path:
+        return Path(self._path_of(ref))
+
+    def _path_of(self, ref: str) -> str:
+        # Strings, not Path objects: a first sync stores a blob or two per message.
         name = hashlib.sha256(_digest(ref)).hexdigest()
-        return self.root / name[:2] / name[2:4] / name
+        return f"{self._root}/{name[:2]}/{name[2:4]}/{name}"
 
     def put(self, data: bytes, *, sync: bool = True) -> str:
         """Stores `data` (once) and returns its reference; durable on return when `sync`."""
         ref = reference(data)
-        path = self.path_of(ref)
-        if path.exists():
+        path = self._path_of(ref)
+        if os.path.exists(path):
             return ref
         key = _digest(ref)
         blob = _MAGIC + AESGCM(key).encrypt(_NONCE, _compressor(self.level).compress(data), None)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        folder, _, name = path.rpartition("/")
+        tmp = f"{folder}/.{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         try:
+            _make_folder(folder)
             with open(tmp, "wb") as out:
                 out.write(blob)
                 if sync:
                     os.fsync(out.fileno())
             os.replace(tmp, path)
         except OSError as err:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
             raise ArchiveError(f"cannot store blob: {err}") from err
         if sync:
-            _fsync_dir(path.parent)
+            _fsync_dir(Path(folder))
         return ref
 
     def get(self, ref: str) -> bytes:
@@ -90,7 +98,7 @@ class Archive:
         return data
 
     def has(self, ref: str) -> bool:
-        return self.path_of(ref).exists()
+        return os.path.exists(self._path_of(ref))
 
     def sync(self, refs: Iterable[str] = ()) -> None:
         """Makes blobs written with ``sync=False`` durable (one syncfs where available)."""
@@ -123,6 +131,16 @@ def _compressor(level: int) -> zstandard.ZstdCompressor:
     if comp is None:
         comp = _local.compressor = zstandard.ZstdCompressor(level=level)
     return comp
+
+
+def _make_folder(folder: str) -> None:
+    """The blob's folder, made where missing (most blobs of a first sync go to a new one)."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:  # its parent is new too
+        os.makedirs(folder, exist_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:
