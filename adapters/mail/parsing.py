@@ -27,6 +27,7 @@ MAX_SUBJECT = 998  # RFC 5322 line limit
 MAX_ADDRESSES = 500
 MAX_PARTS = 1_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_BARE_CR = re.compile(rb"\r(?!\n)")
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
 
 
@@ -71,7 +72,7 @@ def parse_email(raw: bytes) -> ParsedEmail:
     """Reads one message; raises MailParseError when there is nothing to read."""
     if not raw or raw.isspace():  # (not raw.strip(): a copy of the whole message)
         raise MailParseError("empty message")
-    if not _has_header_field(raw[:65536]):
+    if not _has_header_field(raw):
         raise MailParseError("no header fields")
     try:
         # compat32 builds the MIME tree without parsing every header into objects (a third
@@ -110,13 +111,11 @@ def parse_email(raw: bytes) -> ParsedEmail:
     )
 
 
-def _has_header_field(head: bytes) -> bool:
-    """Whether a colon comes before the first empty line (of either line-end style)."""
-    colon = head.find(b":")
-    if colon < 0:
-        return False
-    lf, crlf = head.find(b"\n\n"), head.find(b"\r\n\r\n")
-    return lf < 0 or crlf < 0 or colon < max(lf, crlf)
+def _has_header_field(raw: bytes) -> bool:
+    """Whether a colon comes within 64 KB and before an empty line (of both line-end
+    styles: a message of either style has one of them)."""
+    colon = raw.find(b":", 0, 65536)
+    return colon >= 0 and (raw.find(b"\n\n", 0, colon) < 0 or raw.find(b"\r\n\r\n", 0, colon) < 0)
 
 
 def capture_key(raw: bytes, message_id: str | None) -> str:
@@ -127,7 +126,7 @@ def capture_key(raw: bytes, message_id: str | None) -> str:
     but is one email. The hash keeps a different message that reuses a Message-ID. Without
     a Message-ID, every header but the trace and X- headers counts.
     """
-    text = raw.replace(b"\r\n", b"\n")
+    text = _lf(raw)
     end = text.find(b"\n\n")
     fields = _unfold(text if end < 0 else text[:end])
     body = memoryview(text)[len(text) if end < 0 else end + 2 :]  # hashed without a copy
@@ -165,8 +164,17 @@ def _digest(fields: list[bytes], body: bytes | memoryview) -> str:
 
 def _split(raw: bytes) -> tuple[list[bytes], bytes]:
     """Unfolded header fields and the body, line endings made uniform."""
-    head, _, body = raw.replace(b"\r\n", b"\n").partition(b"\n\n")
+    head, _, body = _lf(raw).partition(b"\n\n")
     return _unfold(head), body
+
+
+def _lf(raw: bytes) -> bytes:
+    """CRLF line ends made LF (a bare CR stays)."""
+    if b"\r" not in raw:
+        return raw
+    if _BARE_CR.search(raw) is None:  # (deleting every CR is three times quicker)
+        return raw.translate(None, b"\r")
+    return raw.replace(b"\r\n", b"\n")
 
 
 def _unfold(head: bytes) -> list[bytes]:

@@ -14,6 +14,7 @@ _NUMBER = re.compile(
     r"(?i)\b(tel(?:efon)?|phone|fon|fax|telefax|mobil(?:e)?|handy|cell)\b\.?\s*[:.]?\s*"
     r"(\+?[\d][\d\s()/.\-]{5,24}\d)"
 )
+_DIGIT = re.compile(r"\d")
 SIGNATURE_LINES = 15
 
 
@@ -59,20 +60,33 @@ def signature_numbers(text: str) -> tuple[str, ...]:
 
     Quoted text ("> ...") is ignored so a reply does not offer the other side's numbers.
     """
-    lines = text.splitlines()
-    # Read from the end: only a few lines count, and a body has hundreds.
-    if "-- " in lines:
+    if "-- " in text and "-- " in (lines := text.splitlines()):
         after = len(lines) - lines[::-1].index("-- ")
-        tail = [line for line in itertools.islice(_own(lines[after:]), SIGNATURE_LINES)]
+        tail = list(itertools.islice(_own(lines[after:]), SIGNATURE_LINES))
     else:
-        tail = [line for line in itertools.islice(_own(reversed(lines)), SIGNATURE_LINES)]
-        tail.reverse()
+        tail = _last_own_lines(text)
     found = []
     for line in tail:
+        if not _DIGIT.search(line):  # (the number pattern is slow to try on prose)
+            continue
         for label, number in _NUMBER.findall(line):
             kind = "fax" if "fax" in label.lower() else "phone"
             found.append(f"{kind}:{number.strip()}")
     return tuple(dict.fromkeys(found))[:10]
+
+
+def _last_own_lines(text: str) -> list[str]:
+    """The last SIGNATURE_LINES unquoted lines, splitting only as much of the end of the
+    text as it takes (a body has hundreds of lines)."""
+    size = 4096
+    while True:
+        whole = size >= len(text)
+        lines = text.splitlines() if whole else text[-size:].splitlines()[1:]  # [0]: cut
+        tail = list(itertools.islice(_own(reversed(lines)), SIGNATURE_LINES))
+        if whole or len(tail) == SIGNATURE_LINES:
+            tail.reverse()
+            return tail
+        size *= 4
 
 
 def _own(lines: Iterable[str]) -> Iterator[str]:
