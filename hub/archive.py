@@ -7,6 +7,11 @@ in a file named by the SHA-256 *of the hash*. So identical content is stored onc
 events' sealed personal fields: erasing a data subject's key (crypto-shredding) loses the
 reference and with it the way to open the blob (invariant 8). Known trade-off of
 convergent encryption: whoever already has a file can confirm that the archive holds it.
+
+Files lie in one of 256 folders, by the name's first two hex digits. Archives written
+before 2026-11 had a second level of 256 folders (the next two digits); blobs there are
+still found. With 65,536 folders a first sync made a new folder for almost every blob,
+which cost the workers more system time than writing the blobs.
 """
 
 from __future__ import annotations
@@ -47,19 +52,31 @@ class Archive:
         self._root = str(self.root)
 
     def path_of(self, ref: str) -> Path:
-        return Path(self._path_of(ref))
+        """Where the blob is (or would be stored)."""
+        return Path(self._existing(ref) or self._path_of(ref))
 
     def _path_of(self, ref: str) -> str:
         # Strings, not Path objects: a first sync stores a blob or two per message.
-        name = hashlib.sha256(_digest(ref)).hexdigest()
-        return f"{self._root}/{name[:2]}/{name[2:4]}/{name}"
+        name = _file_name(ref)
+        return f"{self._root}/{name[:2]}/{name}"
+
+    def _existing(self, ref: str) -> str | None:
+        """The blob's file, in the current layout or the earlier two-level one."""
+        name = _file_name(ref)
+        for path in (
+            f"{self._root}/{name[:2]}/{name}",
+            f"{self._root}/{name[:2]}/{name[2:4]}/{name}",
+        ):
+            if os.path.exists(path):
+                return path
+        return None
 
     def put(self, data: bytes, *, sync: bool = True) -> str:
         """Stores `data` (once) and returns its reference; durable on return when `sync`."""
         ref = reference(data)
-        path = self._path_of(ref)
-        if os.path.exists(path):
+        if self._existing(ref) is not None:
             return ref
+        path = self._path_of(ref)
         key = _digest(ref)
         blob = _MAGIC + AESGCM(key).encrypt(_NONCE, _compressor(self.level).compress(data), None)
         folder, _, name = path.rpartition("/")
@@ -82,8 +99,12 @@ class Archive:
     def get(self, ref: str) -> bytes:
         """The bytes stored under `ref`; raises ArchiveError when missing or corrupt."""
         key = _digest(ref)
+        path = self._existing(ref)
+        if path is None:
+            raise ArchiveError(f"{ref}: not in the archive")
         try:
-            blob = self.path_of(ref).read_bytes()
+            with open(path, "rb") as f:
+                blob = f.read()
         except FileNotFoundError:
             raise ArchiveError(f"{ref}: not in the archive") from None
         if not blob.startswith(_MAGIC):
@@ -98,7 +119,7 @@ class Archive:
         return data
 
     def has(self, ref: str) -> bool:
-        return os.path.exists(self._path_of(ref))
+        return self._existing(ref) is not None
 
     def sync(self, refs: Iterable[str] = ()) -> None:
         """Makes blobs written with ``sync=False`` durable (one syncfs where available)."""
@@ -114,6 +135,10 @@ class Archive:
             dirs.add(path.parent)
         for d in dirs:
             _fsync_dir(d)
+
+
+def _file_name(ref: str) -> str:
+    return hashlib.sha256(_digest(ref)).hexdigest()
 
 
 def _digest(ref: str) -> bytes:

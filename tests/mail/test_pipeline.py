@@ -148,3 +148,17 @@ def test_archive_dedupes_and_detects_damage(tmp_path: Path) -> None:
         assert "damaged" in str(err)
     else:
         raise AssertionError("damage not detected")
+
+
+def test_archive_reads_blobs_of_the_earlier_two_level_layout(tmp_path: Path) -> None:
+    archive = Archive(tmp_path)
+    ref = archive.put(b"Rechnung 2025")
+    new = archive.path_of(ref)
+    assert new.parent.parent == tmp_path  # one level of folders
+    old = new.parent / new.name[2:4] / new.name  # where earlier versions put it
+    old.parent.mkdir()
+    new.rename(old)
+    assert archive.has(ref) and archive.path_of(ref) == old
+    assert archive.get(ref) == b"Rechnung 2025"
+    assert archive.put(b"Rechnung 2025") == ref  # stored already: not written again
+    assert not new.exists()
