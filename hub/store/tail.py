@@ -43,6 +43,8 @@ class Tail:
         hub.store.store): the next refresh takes them instead of decoding their rows."""
         if self._start is None:
             return  # nobody follows the log yet
+        if len(self._fresh) > self._size:  # nobody has read for a long while: let go
+            self._fresh.clear()
         for r in records:
             if r.position > self._last:
                 self._fresh[r.position] = r
