@@ -112,8 +112,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
 
 def _has_header_field(raw: bytes) -> bool:
-    """Whether a colon comes within 64 KB and before an empty line (of both line-end
-    styles: a message of either style has one of them)."""
+    """Whether the first 64 KB hold a colon that is not preceded by an empty line of
+    each line-end style (LF and CRLF: one of them may be part of the other style's body)."""
     colon = raw.find(b":", 0, 65536)
     return colon >= 0 and (raw.find(b"\n\n", 0, colon) < 0 or raw.find(b"\r\n\r\n", 0, colon) < 0)
 
