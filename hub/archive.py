@@ -53,30 +53,23 @@ class Archive:
 
     def path_of(self, ref: str) -> Path:
         """Where the blob is (or would be stored)."""
-        return Path(self._existing(ref) or self._path_of(ref))
+        return Path(self._existing(ref) or self._paths(ref)[0])
 
-    def _path_of(self, ref: str) -> str:
-        # Strings, not Path objects: a first sync stores a blob or two per message.
-        name = _file_name(ref)
-        return f"{self._root}/{name[:2]}/{name}"
+    def _paths(self, ref: str) -> tuple[str, str]:
+        """The blob's file in the current layout and in the earlier two-level one
+        (strings, not Path objects: a first sync stores a blob or two per message)."""
+        name = hashlib.sha256(_digest(ref)).hexdigest()
+        return f"{self._root}/{name[:2]}/{name}", f"{self._root}/{name[:2]}/{name[2:4]}/{name}"
 
     def _existing(self, ref: str) -> str | None:
-        """The blob's file, in the current layout or the earlier two-level one."""
-        name = _file_name(ref)
-        for path in (
-            f"{self._root}/{name[:2]}/{name}",
-            f"{self._root}/{name[:2]}/{name[2:4]}/{name}",
-        ):
-            if os.path.exists(path):
-                return path
-        return None
+        return next((path for path in self._paths(ref) if _exists(path)), None)
 
     def put(self, data: bytes, *, sync: bool = True) -> str:
         """Stores `data` (once) and returns its reference; durable on return when `sync`."""
         ref = reference(data)
-        if self._existing(ref) is not None:
+        path, earlier = self._paths(ref)
+        if _exists(path) or _exists(earlier):
             return ref
-        path = self._path_of(ref)
         key = _digest(ref)
         blob = _MAGIC + AESGCM(key).encrypt(_NONCE, _compressor(self.level).compress(data), None)
         folder, _, name = path.rpartition("/")
@@ -137,8 +130,7 @@ class Archive:
             _fsync_dir(d)
 
 
-def _file_name(ref: str) -> str:
-    return hashlib.sha256(_digest(ref)).hexdigest()
+_exists = os.path.exists
 
 
 def _digest(ref: str) -> bytes:
