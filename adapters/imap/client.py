@@ -244,6 +244,11 @@ def _fetch_parsed(client: IMAPClient, uids: Iterable[int]) -> list[Fetched]:
     return found
 
 
+def without_keywords(fetched: list[Fetched], keywords: frozenset[str]) -> list[Fetched]:
+    """The messages that carry none of `keywords` (staff mark private mail with one)."""
+    return [f for f in fetched if not keywords.intersection(f.flags)]
+
+
 def has_idle(client: IMAPClient) -> bool:
     return client.has_capability("IDLE")
 

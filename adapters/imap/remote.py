@@ -71,7 +71,7 @@ def fetch_and_prepare(
     clock = time.perf_counter()
     fetched = _fetch(job, uids)
     fetch_s = time.perf_counter() - clock
-    kept = [f for f in fetched if not job.exclude_keywords.intersection(f.flags)]
+    kept = client.without_keywords(fetched, job.exclude_keywords)
     items = prepare_batch([(f.raw, job.mailbox) for f in kept], rules, archive_root, sync=False)
     return SliceResult(
         items, len(fetched), len(fetched) - len(kept), fetch_s, time.process_time() - cpu

@@ -149,7 +149,7 @@ def _here(
             clock = time.perf_counter()
             fetched = await asyncio.to_thread(client.fetch, imap, chunk)
             result.timings["fetch_s"] += time.perf_counter() - clock
-        kept = [f for f in fetched if not exclude_keywords.intersection(f.flags)]
+        kept = client.without_keywords(fetched, exclude_keywords)
         result.skipped += len(fetched) - len(kept)
         return await intake.prepare_many([(f.raw, mailbox) for f in kept]), len(fetched)
 
