@@ -200,4 +200,13 @@ def _sqlite_engine(
             conn.info["synchronous"] = level
         conn.exec_driver_sql(begin)
 
+    @event.listens_for(engine.sync_engine, "invalidate")
+    def _roll_back(dbapi_connection: Any, _record: Any, _error: BaseException | None) -> None:
+        # A task cancelled inside a statement gets its connection invalidated and closed,
+        # but a cursor that never closed keeps sqlite3's handle open (a "zombie"), with the
+        # transaction and so the write lock held until that cursor is freed: every later
+        # writer waits out busy_timeout and fails. Rolling back first lets go of the lock.
+        with contextlib.suppress(Exception):
+            dbapi_connection.rollback()
+
     return engine

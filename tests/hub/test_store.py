@@ -334,6 +334,34 @@ async def test_background_writers_wait_behind_every_other_writer(store: EventSto
             pass
 
 
+async def test_a_writer_cancelled_inside_a_statement_leaves_nothing_locked(
+    store: EventStore,
+) -> None:
+    # A TaskGroup cancels a sibling that may be mid-statement (an IMAP chunk's commit when
+    # the fetch beside it fails). On SQLite the cancelled connection used to keep the
+    # write lock, and every later writer failed with "database is locked".
+    slow = (
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000)"
+        " SELECT count(*) FROM c"
+    )
+    started = asyncio.Event()
+
+    async def write() -> None:
+        async with store.transaction() as tx:
+            await tx.append("s-1", ANY, [Pinged(n=1)])
+            started.set()
+            await tx.connection.exec_driver_sql(slow)
+
+    task = asyncio.create_task(write())
+    await started.wait()
+    await asyncio.sleep(0.2)  # inside the slow statement
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await store.append("s-2", NO_STREAM, [Pinged(n=2)])
+    assert [r.event for r in await store.read_all(0, 10)] == [Pinged(n=2)]
+
+
 async def follow_until(store: EventStore, count: int) -> asyncio.Task[list[Recorded]]:
     """A live reader (as a projection is), collecting `count` events."""
     seen: list[Recorded] = []
