@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.events import Recorded, UnreadableEvent
 from hub.health import ComponentHealth
+from hub.sql import create_tables
 from hub.store import EventStore
 from hub.store.schema import projection_checkpoints, projection_failures
 
@@ -80,7 +81,7 @@ class ProjectionRunner:
                 )
             ).first()
             if row is not None and row.version == self.projection.version:
-                await conn.run_sync(self.projection.tables.create_all)
+                await create_tables(conn, self.projection.tables)
                 self.position = int(row.position)
                 return
             if row is not None:
@@ -186,7 +187,7 @@ class ProjectionRunner:
 
     async def _reset(self, conn: AsyncConnection) -> None:
         await conn.run_sync(self.projection.tables.drop_all)
-        await conn.run_sync(self.projection.tables.create_all)
+        await create_tables(conn, self.projection.tables)
         await conn.execute(
             sa.delete(projection_failures).where(projection_failures.c.name == self.projection.name)
         )

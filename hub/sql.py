@@ -23,3 +23,18 @@ def upsert(
     return stmt.on_conflict_do_update(
         index_elements=index, set_={name: stmt.excluded[name] for name in columns}
     )
+
+
+SCHEMA_LOCK_ID = 0x4B415253  # "KARS"
+
+
+async def create_tables(conn: AsyncConnection, tables: sa.MetaData) -> None:
+    """Creates the tables of `tables` that are missing.
+
+    Two PostgreSQL sessions creating the same table at once make one fail (a unique
+    violation in pg_type: CREATE TABLE IF NOT EXISTS does not guard against a concurrent
+    creator), so creators take a transaction-scoped advisory lock first. On SQLite the
+    write transaction already holds the database's one write lock."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": SCHEMA_LOCK_ID})
+    await conn.run_sync(tables.create_all, checkfirst=True)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.sql import dialect_insert
+from hub.sql import create_tables, dialect_insert
 
 tables = sa.MetaData()
 checkpoints = sa.Table(
@@ -35,7 +35,7 @@ class Checkpoint:
 
 
 async def ensure_table(conn: AsyncConnection) -> None:
-    await conn.run_sync(tables.create_all, checkfirst=True)
+    await create_tables(conn, tables)
 
 
 async def load(conn: AsyncConnection, account: str, folder: str) -> Checkpoint | None:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from hub.sql import create_tables
 from hub.store import Database
 
 ROLES = ("admin", "staff")
@@ -123,7 +124,7 @@ class Accounts:
         async with self._lock:
             if not self._ready:
                 async with self.db.write() as conn:
-                    await conn.run_sync(metadata.create_all)
+                    await create_tables(conn, metadata)
                 self._dummy = await asyncio.to_thread(self.hasher.hash, secrets.token_hex(8))
                 self._ready = True
 
