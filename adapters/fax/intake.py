@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,6 +168,11 @@ class FaxIntake:
 
     def close(self) -> None:
         """Nothing to release (no process pool); here for the mail intake's interface."""
+
+    @asynccontextmanager
+    async def in_use(self) -> AsyncIterator[None]:
+        """Nothing to stop with the last adapter (the mail intake's interface)."""
+        yield
 
 
 def fax_route(addresses: Sequence[str], intake: FaxIntake) -> Route:

@@ -34,6 +34,10 @@ class ImapAccountCapture:
         self.folders: dict[str, dict[str, object]] = {}
 
     async def run(self, capture: Capture) -> None:
+        async with self.intake.in_use():
+            await self._run(capture)
+
+    async def _run(self, capture: Capture) -> None:
         backoff = 1.0
         while True:
             try:

@@ -12,8 +12,9 @@ import functools
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -213,7 +214,20 @@ class MailIntake:
         self.rules = rules
         self.workers = workers or max(1, min(4, os.cpu_count() or 1))
         self._pool: ProcessPoolExecutor | None = None
+        self._users = 0
         self.skipped: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def in_use(self) -> AsyncIterator[None]:
+        """Held by each adapter while it runs (several share one intake): when the last
+        one stops (Kartei shutting down), the worker processes are stopped with it."""
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if self._users == 0 and self._pool is not None:
+                await asyncio.to_thread(self.close)
 
     async def prepare_many(self, raws: Sequence[tuple[bytes, str]]) -> list[Prepared]:
         """Prepares (raw, mailbox) pairs; their blobs are durable when this returns.

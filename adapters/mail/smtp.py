@@ -175,6 +175,10 @@ class SmtpJournalIntake:
         self.handler: JournalHandler | None = None
 
     async def run(self, capture: Capture) -> None:
+        async with self.intake.in_use():
+            await self._serve(capture)
+
+    async def _serve(self, capture: Capture) -> None:
         handler = self.handler = JournalHandler(self.rules, self.intake, capture, self.routes)
         loop = asyncio.get_running_loop()
         server = await loop.create_server(

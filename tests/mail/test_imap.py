@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, suppress
 
@@ -326,3 +327,21 @@ async def test_a_big_sync_is_fetched_by_the_workers_read_only_with_the_same_even
     flags = imap.fetch(imap.search("ALL"), ["FLAGS"]).values()
     imap.logout()
     assert all(b"\\Seen" not in f[b"FLAGS"] for f in flags)
+
+
+async def test_the_workers_stop_with_the_last_adapter_that_uses_them(
+    store: EventStore, dovecot: Dovecot, mailbox_user: str, intake: MailIntake
+) -> None:
+    raws = [messages.simple(n) for n in range(sync.REMOTE_MIN)]  # enough for the workers
+    await asyncio.to_thread(append, dovecot, mailbox_user, "INBOX", raws)
+    account = account_for(dovecot, mailbox_user)
+    async with running(store, account, intake) as first:
+        async with running(store, account_for(dovecot, dovecot.take_user()), intake):
+            await until(lambda: first.passes >= 1)
+            pids = intake.worker_pids()
+            assert pids  # the sync ran in the worker processes
+        assert intake.worker_pids() == pids  # one adapter still runs: they stay
+    assert intake.worker_pids() == []
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
