@@ -24,7 +24,7 @@ class ContactDirectory:
     """Read model of every contact's card, with full-text search (projection "contacts")."""
 
     name = "contacts"
-    version = 2
+    version = 3  # 3: umlauts also in their plain spelling ("muller" finds "Müller")
     event_types: Collection[str] | None = (
         "ContactCreated",
         "ContactChanged",

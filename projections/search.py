@@ -20,6 +20,7 @@ MAX_QUERY = 200  # characters of a search that count; nobody types more into a s
 _WILDCARDS = re.compile(r"[%_\\]")
 _PHONEISH = re.compile(r"^[\d\s+/().\-]+$")
 _UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
+_PLAIN_UMLAUTS = (("ä", "a"), ("ö", "o"), ("ü", "u"), ("ß", "ss"))
 
 # The extension may be missing or not ours to create; search still works without it.
 _POSTGRES_DDL = """
@@ -85,10 +86,14 @@ def search_table(metadata: sa.MetaData) -> sa.Table:
 
 
 def fold(text: str) -> str:
-    """Lower case, plus the ASCII spelling of umlauts ("Müller" finds "mueller")."""
+    """Lower case, plus both ASCII spellings of umlauts: "Müller" is found by "müller",
+    "mueller" and "muller" (a keyboard without umlauts)."""
     lowered = _lower(text)
     folded = _ascii_umlauts(lowered)
-    return lowered if folded == lowered else f"{lowered} {folded}"
+    if folded == lowered:
+        return lowered
+    plain = _replace_all(lowered, _PLAIN_UMLAUTS)
+    return " ".join(dict.fromkeys((lowered, folded, plain)))  # "ß" alone: two spellings
 
 
 def fold_one(text: str) -> str:
@@ -119,11 +124,15 @@ def _lower(text: str) -> str:
 
 
 def _ascii_umlauts(lowered: str) -> str:
+    return _replace_all(lowered, _UMLAUTS)
+
+
+def _replace_all(text: str, pairs: tuple[tuple[str, str], ...]) -> str:
     # Four replace calls run in C; str.translate with a mapping costs ten times as much
     # on a mail's text.
-    for umlaut, ascii_spelling in _UMLAUTS:
-        lowered = lowered.replace(umlaut, ascii_spelling)
-    return lowered
+    for old, new in pairs:
+        text = text.replace(old, new)
+    return text
 
 
 def document(parts: Iterable[str | None]) -> str:

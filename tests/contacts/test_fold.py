@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from projections.search import _ascii_umlauts, _lower, fold_one
+from projections.search import _ascii_umlauts, _lower, fold, fold_one
 
 SAMPLES = [
     "Grüße aus Köln, Straße 5 — ÄÖÜ äöü ß",
@@ -23,3 +23,9 @@ def test_fold_one_is_lower_case_with_ascii_umlauts(text: str) -> None:
 
 def test_umlauts_fold_to_their_ascii_spelling() -> None:
     assert fold_one("Grüße aus Köln, MÜLLER") == "gruesse aus koeln, mueller"
+
+
+def test_a_card_text_holds_every_spelling_of_its_umlauts() -> None:
+    assert fold("Jörg Groß") == "jörg groß joerg gross jorg gross"
+    assert fold("Straße") == "straße strasse"  # no vowel: the plain spelling is the same
+    assert fold("Anna Schmidt") == "anna schmidt"
