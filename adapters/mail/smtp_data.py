@@ -1,4 +1,6 @@
 """DATA read in blocks, not lines: the same answers as aiosmtpd at a fraction of its cost.
+The plain `<local@domain>` of MAIL and RCPT is read without the email package's header
+parser (the same result; anything else still goes to it).
 
 aiosmtpd reads a message one `readuntil` per line: for a 43 KB mail about 600 awaits,
 which cost the event loop (and every delivery waiting for its commit) as much as parsing
@@ -10,11 +12,19 @@ does (552 and 500, both answered after the end marker).
 from __future__ import annotations
 
 import asyncio
+import re
 
 from aiosmtpd.smtp import MISSING, SMTP
 
 END = b"\r\n.\r\n"  # a line with a single dot, and the line end before it
 CHUNK = 1 << 20  # more than the reader ever holds (it pauses the socket past 2 KB)
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+# The address, and the parameters after it (the parser takes the blanks between along).
+_PLAIN_PATH = re.compile(
+    rf"[ \t]*<({_ATOM}(?:\.{_ATOM})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>"
+    r"(?:[ \t]+([^ \t(].*)|())\Z",
+    re.DOTALL,
+)
 
 
 class DataTooBig(Exception):
@@ -51,7 +61,20 @@ async def read_data(reader: asyncio.StreamReader, size_limit: int | None, line_l
 
 
 class JournalSMTP(SMTP):
-    """aiosmtpd with `read_data` for DATA; everything else is aiosmtpd's own."""
+    """aiosmtpd with `read_data` for DATA and a quick path for plain addresses; everything
+    else is aiosmtpd's own."""
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        # aiosmtpd parses every MAIL and RCPT address with the email package's header
+        # parser: a tenth of the event loop's time per delivery. A plain dot-atom address
+        # in angle brackets reads the same by a regular expression.
+        plain = _PLAIN_PATH.match(arg)
+        if plain is None:
+            return super()._getaddr(arg)  # type: ignore[no-any-return]
+        address = plain[1]
+        if self.local_part_limit and len(address.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return address, plain[2] or ""
 
     async def smtp_DATA(self, arg: str) -> None:
         # The checks before 354 as aiosmtpd 1.4 makes them.

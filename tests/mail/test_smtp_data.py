@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from adapters.mail.smtp_data import DataTooBig, JournalSMTP, LineTooLong, read_data
+from adapters.mail.smtp_data import _PLAIN_PATH, DataTooBig, JournalSMTP, LineTooLong, read_data
 
 LIMIT = 10_000
 
@@ -138,3 +138,38 @@ async def test_same_answers_and_content_as_aiosmtpd(
     assert [code for code, _ in own_answers] == [code for code, _ in stock_answers]
     assert {code for code, _ in own_answers} == {250, 500, 552}
     assert own.contents == stock.contents and len(own.contents) == len(MESSAGES) - 3
+
+
+@pytest.mark.parametrize(
+    "arg",
+    [
+        "<mx@firma.example>",
+        "<mx@firma.example> SIZE=4096 BODY=8BITMIME",
+        "  <a.b-c+d@sub.firma-x.example>\tSIZE=1  ",
+        "<Anna.Mueller@Firma.Example>",
+        "<>",
+        "<a..b@firma.example>",
+        "<.a@firma.example>",
+        "<a@firma..example>",
+        "<a@[127.0.0.1]>",
+        '<"quoted local"@firma.example>',
+        "<a@firma.example>(comment) SIZE=1",
+        "<a@firma.example>  (comment)",
+        "<a@firma.example>SIZE=1",
+        "<a@firma.example",
+        "a@firma.example",
+        "<müller@firma.example>",
+        "<" + "x" * 65 + "@firma.example>",
+        "<" + "x" * 64 + "@firma.example>",
+        "<a@b>\n",
+        "",
+    ],
+)
+async def test_plain_addresses_read_as_aiosmtpd_reads_them(arg: str) -> None:
+    # aiosmtpd's own parser (the email package's) is the reference for every input.
+    quick = arg.startswith(("<mx", "  <a.b", "<Anna", "<xxx"))  # these take the quick path
+    assert (_PLAIN_PATH.match(arg) is not None) == quick
+    own, stock = JournalSMTP(Recorder()), SMTP(Recorder())
+    for limit in (0, 64):  # aiosmtpd's default (none), and RFC 5321's
+        own.local_part_limit = stock.local_part_limit = limit
+        assert own._getaddr(arg) == stock._getaddr(arg)
