@@ -47,7 +47,7 @@ async def test_a_card_has_every_field(contacts: Directory, people: dict[str, str
 @pytest.mark.parametrize(
     ("query", "who"),
     [("anna", {"anna"}), ("müller", {"anna"}), ("mueller", {"anna", "dup"}),
-     ("muller", {"anna"}), ("munchen", {"jorg"}), ("torstrasse", {"anna"}), ("grob", set()),
+     ("muller", {"anna"}), ("munchen", {"jorg"}), ("torstrasse", {"anna"}),
      ("weiss", {"anna"}), ("elektro-weiss.de", {"anna"}), ("3344", {"anna"}),
      ("030 33 44", {"anna"}), ("+49 30 334", {"anna"}), ("München", {"jorg"}),
      ("gross", {"jorg"}), ("aufzug", {"anna"}), ("K-4711", {"anna"}), ("an mü", {"anna"}),
