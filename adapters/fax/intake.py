@@ -13,14 +13,13 @@ import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 from adapters.fax import ocr
 from adapters.fax.document import DocumentError, read_document
 from adapters.fax.parsing import FaxParseError, parse_fax
 from adapters.fax.profiles import Profile
 from adapters.mail.parsing import capture_key
-from adapters.mail.pipeline import Prepared
+from adapters.mail.pipeline import Prepared, archive_at
 from adapters.mail.smtp import Route, SmtpJournalIntake
 from hub.archive import Archive
 from hub.capture import Capture
@@ -49,7 +48,7 @@ def stream_for(key: str) -> str:
 
 def prepare_fax(raw: bytes, mailbox: str, rules: FaxRules, archive_root: str) -> Prepared:
     """Reads, archives and OCRs one fax email; never raises for bad input (CaptureFailed)."""
-    archive = Archive(Path(archive_root))
+    archive = archive_at(archive_root)
     try:
         fax = parse_fax(raw, rules.profiles)
     except FaxParseError as err:

@@ -80,9 +80,15 @@ def stream_for(key: str) -> str:
     return "email-" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
+@functools.lru_cache(maxsize=8)
+def archive_at(root: str) -> Archive:
+    """The archive under `root` (the workers are handed its path, once per message)."""
+    return Archive(Path(root))
+
+
 def prepare(raw: bytes, mailbox: str, rules: MailRules, archive_root: str) -> Prepared:
     """Parses and archives one message; never raises for bad input (CaptureFailed)."""
-    archive = Archive(Path(archive_root))
+    archive = archive_at(archive_root)
     try:
         mail = parse_email(raw)
     except MailParseError as err:
@@ -142,7 +148,7 @@ def prepare_batch(
     items = [prepare(raw, mailbox, rules, archive_root) for raw, mailbox in raws]
     refs = [ref for item in items for ref in item.refs]
     if refs and sync:
-        Archive(Path(archive_root)).sync(refs)
+        archive_at(archive_root).sync(refs)
     return items
 
 
