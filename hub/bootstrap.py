@@ -49,7 +49,11 @@ log = logging.getLogger(__name__)
 
 def default_projections(settings: Settings) -> list[Projection]:
     return [
-        EventStats(), TaskQueue(), ContactDirectory(), identity_index(settings), CallLog(),
+        EventStats(),
+        TaskQueue(),
+        ContactDirectory(),
+        identity_index(settings),
+        CallLog(),
         RiskList(churn_rule(settings)),
         MailIndex(),
         Timeline(identity_index(settings)),
