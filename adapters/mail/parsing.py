@@ -126,10 +126,7 @@ def capture_key(raw: bytes, message_id: str | None) -> str:
     but is one email. The hash keeps a different message that reuses a Message-ID. Without
     a Message-ID, every header but the trace and X- headers counts.
     """
-    text = _lf(raw)
-    end = text.find(b"\n\n")
-    fields = _unfold(text if end < 0 else text[:end])
-    body = memoryview(text)[len(text) if end < 0 else end + 2 :]  # hashed without a copy
+    fields, body = _split(raw)
     if message_id:
         kept = [f for f in fields if f.split(b":", 1)[0].strip().lower().startswith(b"content-")]
         return f"email:{message_id}:{_digest(kept, body)}"
@@ -162,10 +159,13 @@ def _digest(fields: list[bytes], body: bytes | memoryview) -> str:
     return h.hexdigest()[:32]
 
 
-def _split(raw: bytes) -> tuple[list[bytes], bytes]:
-    """Unfolded header fields and the body, line endings made uniform."""
-    head, _, body = _lf(raw).partition(b"\n\n")
-    return _unfold(head), body
+def _split(raw: bytes) -> tuple[list[bytes], memoryview]:
+    """Unfolded header fields and the body, line endings made uniform; the body is a view
+    (the capture key hashes it without a copy)."""
+    text = _lf(raw)
+    end = text.find(b"\n\n")
+    body = memoryview(text)[len(text) if end < 0 else end + 2 :]
+    return _unfold(text if end < 0 else text[:end]), body
 
 
 def _lf(raw: bytes) -> bytes:
@@ -335,7 +335,7 @@ def _leaves(msg: Message) -> Iterator[Message]:
 
 def _message_bytes(part: Message) -> bytes:
     try:
-        return _split(part.as_bytes())[1]
+        return bytes(_split(part.as_bytes())[1])
     except Exception:  # a damaged attached message: keep what the parser has
         return _payload(part)
 
