@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-State = Literal["starting", "ok", "degraded", "failed", "restarting", "stopped", "off"]
+State = Literal["starting", "ok", "degraded", "failed", "restarting", "stopped", "off", "standby"]
 
 
 @dataclass(slots=True)

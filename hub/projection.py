@@ -9,8 +9,9 @@ both apply the same batch (invariant 6).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -21,11 +22,17 @@ from hub.events import Recorded, UnreadableEvent
 from hub.health import ComponentHealth
 from hub.sql import create_tables
 from hub.store import EventStore
+from hub.store.leases import Leases
 from hub.store.schema import projection_checkpoints, projection_failures
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (position reached, head)
+
+# A command waiting for another process's projection looks at its checkpoint this often,
+# and gives up after WAIT_SECONDS.
+WAIT_POLL_SECONDS = 0.1
+WAIT_SECONDS = 120.0
 
 
 class Projection(Protocol):
@@ -49,6 +56,10 @@ class ProjectionConflictError(RuntimeError):
     """Another runner moved this projection's checkpoint first."""
 
 
+class ProjectionBusyError(RuntimeError):
+    """Another process owns this projection (a running `kartei run`)."""
+
+
 class ProjectionRunner:
     """Catches a projection up, follows the log live, and rebuilds it from zero."""
 
@@ -69,6 +80,8 @@ class ProjectionRunner:
         self.name = self.health.name
         self.position = 0
         self._moved = asyncio.Event()
+        self.leases = Leases(store.db)
+        self.lease = f"projection:{projection.name}"
 
     async def prepare(self) -> None:
         """Creates the tables and checkpoint; rebuilds when the projection's version changed."""
@@ -117,8 +130,77 @@ class ProjectionRunner:
         return self.position
 
     async def run(self) -> None:
-        """Prepare, catch up, then follow the log until cancelled."""
+        """Takes the lease, then prepares, catches up and follows the log until cancelled.
+
+        While another process holds the lease this one stands by; it takes over once that
+        lease expires. Losing the lease (renewal failed) stops it with LeaseLostError.
+        """
         self.health.set("starting")
+        while True:
+            try:
+                async with self.held():
+                    self.health.details.pop("holder", None)
+                    await self._follow()
+            except ProjectionBusyError:
+                holder = await self.leases.holder(self.lease)
+                self.health.set("standby", holder=holder)
+                await asyncio.sleep(self.leases.ttl / 3)
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """Holds this projection's lease (renewed) for the block; ProjectionBusyError while
+        another process holds it."""
+        if not await self.leases.acquire(self.lease):
+            holder = await self.leases.holder(self.lease)
+            raise ProjectionBusyError(f"projection {self.projection.name} is kept by {holder}")
+        try:
+            async with asyncio.TaskGroup() as group:
+                keeper = group.create_task(self.leases.keep(self.lease), name=self.lease)
+                try:
+                    yield
+                finally:
+                    keeper.cancel()
+        except BaseExceptionGroup as errors:
+            # One failure (the block's, or a lost lease) is reported as itself, not as a group.
+            if len(errors.exceptions) == 1:
+                raise errors.exceptions[0] from None
+            raise
+        finally:
+            await asyncio.shield(self.leases.release(self.lease))
+
+    async def bring_up_to_date(self, progress: Progress | None = None) -> int:
+        """Brings the read model to the log's head, for a command run beside the server.
+
+        With nobody else holding the projection, it is caught up here; while a running
+        Kartei holds it, this waits until that process's checkpoint reaches the head.
+        """
+        head = await self.store.head()
+        try:
+            async with self.held():
+                await self.prepare()
+                return await self.catch_up(progress)
+        except ProjectionBusyError:
+            pass
+        async with asyncio.timeout(WAIT_SECONDS):
+            while (position := await self._stored_position()) < head:
+                if progress:
+                    progress(position, head)
+                await asyncio.sleep(WAIT_POLL_SECONDS)
+        if progress:
+            progress(position, head)
+        self.position = position
+        return position
+
+    async def _stored_position(self) -> int:
+        async with self.store.db.read() as conn:
+            position = await conn.scalar(
+                sa.select(projection_checkpoints.c.position).where(
+                    projection_checkpoints.c.name == self.projection.name
+                )
+            )
+        return int(position or 0)
+
+    async def _follow(self) -> None:
         await self.prepare()
         await self.catch_up()
         self.health.set("ok", position=self.position)

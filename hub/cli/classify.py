@@ -20,7 +20,15 @@ from rich.progress import (
 )
 
 from hub.bootstrap import Kartei, bootstrap
-from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    run_async,
+    settings,
+    up_to_date,
+)
 from hub.events import NewEvent
 from hub.events.classification import LABELS, ClassificationCorrected, RiskAcknowledged
 from hub.settings import Settings
@@ -64,8 +72,7 @@ async def _catch_up(kartei: Kartei, projections: list[str], policies: list[str])
             def advance(position: int, head: int, task: TaskID = task) -> None:
                 progress.update(task, completed=position, total=head)
 
-            await runner.prepare()
-            await runner.catch_up(advance)
+            await up_to_date(runner, advance)
     classifier = kartei.policies.get("classifier")
     if classifier is not None:
         count = getattr(classifier.policy, "classified", 0)
@@ -263,8 +270,7 @@ def risks_command(json: JsonOption = False, config: ConfigOption = None) -> None
         await kartei.store.start()
         try:
             runner = kartei.projections["risk"]
-            await runner.prepare()
-            await runner.catch_up()
+            await up_to_date(runner)
             async with kartei.store.db.read() as conn:
                 return await runner.projection.ranked(conn)  # type: ignore[attr-defined,no-any-return]
         finally:

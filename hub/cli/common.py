@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
+from hub.projection import Progress, ProjectionRunner
 from hub.settings import ConfigError, Settings, load_settings
 
 T = TypeVar("T")
@@ -58,3 +59,12 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def run_async(main: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(main())  # type: ignore[arg-type]
+
+
+async def up_to_date(runner: ProjectionRunner, progress: Progress | None = None) -> int:
+    """Brings a read model to the log's head, or exits saying why it could not."""
+    try:
+        return await runner.bring_up_to_date(progress)
+    except TimeoutError:
+        holder = await runner.leases.holder(runner.lease)
+        fail(f"{runner.name} did not catch up in time; it is kept by {holder} (see its /healthz)")

@@ -18,9 +18,16 @@ from adapters.importers.columns import MappingError, parse_mapping
 from adapters.importers.run import ImportReport, import_file
 from adapters.importers.tabular import FileFormatError
 from hub.bootstrap import Kartei, bootstrap, identity_index
-from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    fail,
+    run_async,
+    settings,
+    up_to_date,
+)
 from hub.contacts import Contact, ContactError, ContactService
-from hub.projection import ProjectionConflictError
 from hub.settings import Settings
 from hub.store.errors import ConcurrencyError
 from projections.contacts import ContactDirectory
@@ -43,11 +50,9 @@ async def opened(loaded: Settings) -> AsyncIterator[tuple[Kartei, ContactDirecto
 
 
 async def catch_up(kartei: Kartei) -> None:
+    """The read models at the log's head: caught up here, or by a running `kartei run`."""
     for runner in kartei.projections.values():
-        await runner.prepare()
-        # A running `kartei run` may move the checkpoint first; it catches up for us.
-        with contextlib.suppress(ProjectionConflictError):
-            await runner.catch_up()
+        await up_to_date(runner)
 
 
 @app.command("find")

@@ -22,8 +22,18 @@ from rich.progress import (
 
 import hub
 from hub.bootstrap import Kartei, bootstrap, run
-from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.cli.common import (
+    ConfigOption,
+    JsonOption,
+    console,
+    errors,
+    fail,
+    run_async,
+    settings,
+)
 from hub.events import Recorded
+from hub.projection import ProjectionBusyError
+from hub.store import EventStore
 
 app = typer.Typer()
 
@@ -109,7 +119,11 @@ async def _rebuild(kartei: Kartei, names: list[str]) -> None:
             def advance(position: int, head: int, task: TaskID = task) -> None:
                 progress.update(task, completed=position, total=head)
 
-            await runner.rebuild(advance)
+            try:
+                async with runner.held():
+                    await runner.rebuild(advance)
+            except ProjectionBusyError as busy:
+                fail(f"{busy}: stop the running Kartei before rebuilding it")
 
 
 @app.command("events")
@@ -135,12 +149,20 @@ def events_command(
         await store.start()
         read = store.subscribe if follow else store.iter_all
         left = limit or None
+        last = after
         try:
             async for batch in read(after, batch_size=500, types=type_, stream_prefix=stream):
                 for recorded in batch[:left]:
                     _print_event(recorded, json)
+                    last = recorded.position
                 if left is not None:
                     left -= len(batch)
+                    if left < 0 or (left == 0 and await _more_after(store, last, type_, stream)):
+                        errors.print(
+                            f"Stopped after {limit} events; more follow: --after {last}, "
+                            "or --limit 0 for all.",
+                            highlight=False,
+                        )
                     if left <= 0:
                         break
         finally:
@@ -148,6 +170,12 @@ def events_command(
 
     with contextlib.suppress(KeyboardInterrupt):
         run_async(main)
+
+
+async def _more_after(
+    store: EventStore, position: int, types: list[str] | None, stream: str | None
+) -> bool:
+    return bool(await store.read_all(position, 1, types=types, stream_prefix=stream))
 
 
 def _print_event(r: Recorded, as_json: bool) -> None:

@@ -51,3 +51,13 @@ projection_failures = sa.Table(
     sa.Column("error", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Who owns a projection or policy (later also a mailbox or phone line): one row per name,
+# renewed by its owner before `expires_at` (seconds since the epoch); see hub/store/leases.py.
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("owner", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
+)

@@ -1,0 +1,81 @@
+"""Leases: one owner at a time for a projection or a policy, across processes.
+
+A lease is a row (name, owner, expiry). Its owner renews it well before it expires; a
+process that dies stops renewing, and another takes the lease over once it has expired.
+`kartei run` holds the leases of the read models it keeps, so a command run beside it
+(`kartei import`, `kartei contacts ...`) waits for the server's projections instead of
+projecting the same events a second time and moving their checkpoints under them.
+
+Expiry is read from each process's own clock: processes on several hosts sharing one
+PostgreSQL need clocks within a few seconds of each other (NTP), far less than `ttl`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.store.database import Database
+from hub.store.schema import leases
+
+TTL_SECONDS = 15.0
+
+
+class LeaseLostError(RuntimeError):
+    """Another process took over a lease this process held (it was not renewed in time)."""
+
+
+def owner_id() -> str:
+    """This process's name in the lease table: host, process id, and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Leases:
+    def __init__(self, db: Database, owner: str | None = None, ttl: float = TTL_SECONDS) -> None:
+        self.db = db
+        self.owner = owner or owner_id()
+        self.ttl = ttl
+
+    async def acquire(self, name: str) -> bool:
+        """Takes or renews the lease; False while another owner's lease is still valid."""
+        now = time.time()
+        insert = (postgresql if not self.db.is_sqlite else sqlite).insert(leases)
+        statement = insert.values(name=name, owner=self.owner, expires_at=now + self.ttl)
+        statement = statement.on_conflict_do_update(
+            index_elements=[leases.c.name],
+            set_={"owner": statement.excluded.owner, "expires_at": statement.excluded.expires_at},
+            where=(leases.c.owner == self.owner) | (leases.c.expires_at < now),
+        )
+        async with self.db.write(durable=False) as conn:
+            await conn.execute(statement)
+            owner = await conn.scalar(sa.select(leases.c.owner).where(leases.c.name == name))
+        return owner == self.owner
+
+    async def holder(self, name: str) -> str | None:
+        """The owner of a valid lease on `name`, or None."""
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.name == name)
+                )
+            ).first()
+        return row.owner if row is not None and row.expires_at >= time.time() else None
+
+    async def release(self, name: str) -> None:
+        async with self.db.write(durable=False) as conn:
+            await conn.execute(
+                sa.delete(leases).where(leases.c.name == name, leases.c.owner == self.owner)
+            )
+
+    async def keep(self, name: str) -> None:
+        """Renews a held lease until cancelled; raises LeaseLostError once it is lost."""
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            if not await self.acquire(name):
+                raise LeaseLostError(f"lease {name!r} was taken over by another process")
