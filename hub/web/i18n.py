@@ -120,6 +120,21 @@ GERMAN: dict[str, str] = {
         "Dieses Token jetzt kopieren, es wird nicht wieder angezeigt:"
     ),
     "Label": "Bezeichnung",
+    # Editing a contact: phone labels and refused values (hub/contacts/edits.py)
+    "Landline": "Festnetz",
+    "Switchboard": "Zentrale",
+    "Mobile": "Mobil",
+    "Home": "Privat",
+    "Other": "Sonstige",
+    "Not a phone number: {text}": "Keine Telefonnummer: {text}",
+    "Not an email address: {text}": "Keine E-Mail-Adresse: {text}",
+    "At most {count} numbers per contact.": "Höchstens {count} Nummern je Kontakt.",
+    "At most {count} email addresses per contact.": (
+        "Höchstens {count} E-Mail-Adressen je Kontakt."
+    ),
+    "Someone else changed this contact.": (
+        "Jemand anderes hat diesen Kontakt inzwischen geändert. Bitte neu laden."
+    ),
     "Unknown senders": "Unbekannte Absender",
     "Mark missed calls seen": "Verpasste Anrufe als gesehen markieren",
     "Not found.": "Nicht gefunden.",

@@ -14,16 +14,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub.archive import Archive, ArchiveError
+from hub.contacts import edits
 from hub.contacts.decisions import ContactError
 from hub.contacts.service import ContactService
 from hub.events import Metadata, NewEvent
-from hub.events.contacts import Phone
 from hub.events.mail import CommunicationLinked, EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskOpened
-from hub.phone import normalize
 from hub.store import ConcurrencyError
-from hub.web import data, pages_faxes
+from hub.web import contact_form, data, pages_faxes
+from hub.web.due import parse_due
 from hub.web.render import page, user_of
 from hub.web.security import harden
 
@@ -74,16 +74,19 @@ def _not_found(request: Request) -> HTMLResponse:
 
 @router.get("/contacts/new")
 async def new_contact_form(request: Request, phone: str = "", email: str = "") -> Response:
-    return page(request, "contact_edit.html", contact=None, phone=phone[:64], email=email[:254])
+    form = edits.CardForm({"emails": email[:254]}, ((phone[:64], ""),))
+    return contact_form.render(request, None, form)
 
 
 @router.post("/contacts")
 async def create_contact(request: Request) -> Response:
-    form = await request.form()
-    card = _card_fields({k: str(v) for k, v in form.items()}, request.app.state.kartei)
+    form, _ = await contact_form.posted(request)
     service = ContactService(kartei(request).store, source="web")
     try:
+        card = edits.card(form, *contact_form.region(request))
         contact_id = await service.create(card, actor=user_of(request).username)
+    except edits.FormError as err:
+        return contact_form.render(request, None, form, err)
     except (ContactError, ValueError) as err:
         return page(request, "message.html", 400, message=str(err))
     await contact_written(request, contact_id)
@@ -124,24 +127,32 @@ async def edit_form(request: Request, contact_id: str) -> Response:
     contact = await service.load(contact_id[:200])
     if not contact.exists:
         return _not_found(request)
-    return page(request, "contact_edit.html", contact=contact, phone="", email="")
+    return contact_form.render(request, contact, edits.shown(contact))
 
 
 @router.post("/contacts/{contact_id}/edit")
 async def save_contact(request: Request, contact_id: str) -> Response:
-    form = await request.form()
-    card = _card_fields({k: str(v) for k, v in form.items()}, kartei(request))
+    """Records what the user changed on the form, and nothing when they changed nothing."""
+    form, shown_version = await contact_form.posted(request)
     service = ContactService(kartei(request).store, source="web")
+    contact = await service.load(contact_id[:200])
+    if not contact.exists:
+        return _not_found(request)
     try:
-        version = int(str(form.get("version", "")) or 0) or None
+        changes = edits.changes(contact, form, *contact_form.region(request))
         await service.change(
-            contact_id[:200], card, expected_version=version, actor=user_of(request).username
+            contact.contact_id,
+            changes,
+            expected_version=shown_version or contact.version,
+            actor=user_of(request).username,
         )
     except ConcurrencyError:
         return page(request, "message.html", 409, message="Someone else changed this contact.")
+    except edits.FormError as err:
+        return contact_form.render(request, contact, form, err, shown_version)
     except (ContactError, ValueError) as err:
         return page(request, "message.html", 400, message=str(err))
-    await contact_written(request, contact_id[:200])
+    await contact_written(request, contact.contact_id)
     return RedirectResponse(f"/contacts/{contact_id}", status_code=303)
 
 
@@ -217,12 +228,7 @@ async def append_task(
     request: Request, title: str, contact_id: str | None, due: str, assignee: str
 ) -> str:
     task_id = uuid.uuid4().hex
-    due_at = None
-    if due:
-        try:
-            due_at = datetime.fromisoformat(due).replace(tzinfo=request.app.state.tz)
-        except ValueError:
-            due_at = None
+    due_at, due_day = parse_due(due, request.app.state.tz)
     event = TaskOpened(
         task_id=task_id,
         title=title,
@@ -230,6 +236,7 @@ async def append_task(
         contact_id=contact_id,
         assignee=assignee[:64] or None,
         due=due_at,
+        due_day=due_day,
     )
     done = await kartei(request).store.append(
         f"task-{task_id}", 0, [NewEvent(event, None, meta(request))]
@@ -312,28 +319,3 @@ def sanitize(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-
-
-def _card_fields(form: dict[str, str], kartei_: Any) -> dict[str, object]:
-    region = kartei_.settings.contacts.default_region
-    area = kartei_.settings.contacts.own_area_code or None
-    card: dict[str, object] = {}
-    for name in ("given_name", "family_name", "company", "customer_number", "notes"):
-        if name in form:
-            card[name] = form[name].strip()[:2000]
-    if "kind" in form and form["kind"] in ("person", "company"):
-        card["kind"] = form["kind"]
-    if "emails" in form:
-        card["emails"] = tuple(
-            e.strip().lower() for e in re.split(r"[\s,;]+", form["emails"]) if "@" in e
-        )[:20]
-    if "phones" in form:
-        phones = []
-        for raw in re.split(r"[,;\n]+", form["phones"]):
-            number = normalize(raw.strip(), region, area) if raw.strip() else None
-            if number:
-                phones.append(Phone(number=number, raw=raw.strip()[:64]))
-        card["phones"] = tuple(phones[:20])
-    if card.get("customer_number") == "":
-        card["customer_number"] = None
-    return card
