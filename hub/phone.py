@@ -12,31 +12,86 @@ _TRUNK_IN_BRACKETS = re.compile(r"\(\s*0\s*\)")
 _NOISE = re.compile(r"[\s/\-.()]")
 # Longer text is not a phone number (the longest written forms are about 40 characters).
 MAX_NUMBER_TEXT = 64
+# Numbers this long without "+", "00" or the trunk 0 may be international ones sent
+# without their prefix; shorter ones are local numbers (a German subscriber number has
+# at most 8 digits).
+LOCAL_DIGITS = 8
 
 
 def normalize(raw: str | None, region: str = "DE", own_area_code: str | None = None) -> str | None:
     """E.164 for a dialled or displayed number, or None when it is not a phone number.
 
     `own_area_code` (e.g. "30" or "030") completes local numbers sent without an area
-    code, as many PBXs do for calls from the same city.
+    code, as many PBXs do for calls from the same city. Digits without a prefix are read
+    as `readings` explains.
     """
+    found = readings(raw, region, own_area_code)
+    return found[0] if found else None
+
+
+def readings(
+    raw: str | None, region: str = "DE", own_area_code: str | None = None
+) -> tuple[str, ...]:
+    """The E.164 numbers a number as sent can stand for, the likeliest first; () when it
+    is not a phone number.
+
+    Phone systems send international numbers without "+" or "00" (sipgate, Zammad-style
+    CTI, many SIP trunks: "491518275367"), and a few send national ones without the
+    trunk 0 ("301234567"). Longer digits without a prefix get both readings: the
+    international one first when it is a valid number and the national one is not, or
+    when the digits begin with the region's own country code (a national number without
+    its trunk 0 begins with it only in the 049x areas); otherwise the national one first.
+    The identity index tries the second reading when the first matches nobody.
+    """
+    text = _digits(raw)
+    if text is None:
+        return ()
+    if text.startswith(("+", "0")) or len(text) <= LOCAL_DIGITS:
+        if own_area_code and not text.startswith(("+", "0")):
+            text = "0" + own_area_code.lstrip("0") + text
+        national = _parsed(text, region)
+        return () if national is None else (_e164(national),)
+    return _ranked(text, region)
+
+
+def _digits(raw: str | None) -> str | None:
+    """ "+" and digits, without the spaces, dashes and "(0)" people write; None for text
+    that is not a number."""
     if not raw or len(raw) > MAX_NUMBER_TEXT:
         return None
     text = _TRUNK_IN_BRACKETS.sub("", raw.strip())
     text = _NOISE.sub("", text)
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not text or not re.fullmatch(r"\+?\d+", text):
-        return None
-    if own_area_code and not text.startswith(("+", "0")) and len(text) <= 8:
-        text = "0" + own_area_code.lstrip("0") + text
+    return text if text and re.fullmatch(r"\+?\d+", text) else None
+
+
+def _ranked(digits: str, region: str) -> tuple[str, ...]:
+    """Both readings of digits sent without a prefix, the likelier first."""
+    national, international = _parsed(digits, region), _parsed("+" + digits, region)
+    if international is None or (national is not None and _e164(national) == _e164(international)):
+        return () if national is None else (_e164(national),)
+    if national is None:
+        return (_e164(international),)
+    own_code = phonenumbers.country_code_for_region(region)
+    if (own_code and digits.startswith(str(own_code))) or (
+        phonenumbers.is_valid_number(international) and not phonenumbers.is_valid_number(national)
+    ):
+        return (_e164(international), _e164(national))
+    return (_e164(national), _e164(international))
+
+
+def _parsed(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """The number `phonenumbers` reads, if a number of that length can exist there."""
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return parsed if phonenumbers.is_possible_number(parsed) else None
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 # An extension written after the number: "ext. 12", "x12", ";ext=12", "Durchwahl 12", "DW 12".

@@ -18,7 +18,7 @@ from hub.contacts.keys import MIN_PREFIX_LENGTH, normalize_email, switchboard_pr
 from hub.contacts.model import Contact, evolve
 from hub.events import Recorded
 from hub.events.contacts import ContactsMerged, Phone
-from hub.phone import normalize, split_extension
+from hub.phone import readings, split_extension
 from hub.sql import upsert
 from projections.identity_queries import (
     MAX_EXTENSION_DIGITS,
@@ -110,10 +110,18 @@ class IdentityIndex:
     # -- lookups (the hot path) ---------------------------------------------------
 
     async def lookup_number(self, conn: AsyncConnection, raw: str) -> ContactMatch | None:
-        """The contact a caller number belongs to: exact first, then a company switchboard."""
-        number = self.normalize(raw)
-        if number is None:
-            return None
+        """The contact a caller number belongs to: exact first, then a company switchboard.
+
+        Digits sent without a prefix can be read two ways ("491518275367": +49 151...,
+        or 0491 518...); the second reading is asked only when the first matches nobody.
+        """
+        for number in self.readings(raw):
+            match = await self._lookup_e164(conn, number)
+            if match is not None:
+                return match
+        return None
+
+    async def _lookup_e164(self, conn: AsyncConnection, number: str) -> ContactMatch | None:
         params: dict[str, Any] = {"number": number}
         for k in range(1, MAX_EXTENSION_DIGITS + 1):
             prefix = number[:-k]
@@ -164,8 +172,13 @@ class IdentityIndex:
 
     def normalize(self, raw: str) -> str | None:
         """E.164 for what a phone system sends, with a written extension dropped."""
+        found = self.readings(raw)
+        return found[0] if found else None
+
+    def readings(self, raw: str) -> tuple[str, ...]:
+        """What a phone system sends as E.164, the likeliest reading first (hub.phone)."""
         base, _ = split_extension(raw or "")
-        return normalize(base, self.region, self.own_area_code)
+        return readings(base, self.region, self.own_area_code)
 
     # -- projection -----------------------------------------------------------------
 

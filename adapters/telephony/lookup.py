@@ -41,12 +41,12 @@ def lookup_router(db: Database, index: NumberIndex, token: str, base_url: str = 
             raise HTTPException(status_code=404)
         async with db.read() as conn:
             match = await index.lookup_number(conn, number) if number else None
-        answer: dict[str, Any] = {"number": index.normalize(number) if number else None}
         if match is None:
-            return JSONResponse({**answer, "found": False})
+            normalized = index.normalize(number) if number else None
+            return JSONResponse({"number": normalized, "found": False})
         return JSONResponse(
             {
-                **answer,
+                "number": match.number,  # the reading that matched ("49151..." -> +49151...)
                 "found": True,
                 "contact_id": match.contact_id,
                 "name": match.display_name,

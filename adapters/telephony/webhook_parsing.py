@@ -4,11 +4,15 @@
   ``from``, ``to``, ``direction`` (in, out), ``user[]``; ``answer`` adds ``user`` and
   ``answeringNumber``; ``hangup`` adds ``cause`` (normalClearing, busy, cancel, noAnswer,
   congestion, notFound, forwarded). newCall is answered with XML naming the URLs that
-  receive onAnswer and onHangup.
-- Zammad's generic CTI: the same fields and events (newCall, answer, hangup).
+  receive onAnswer and onHangup. Numbers are E.164 without "+" ("4915791234567") or
+  "anonymous" (`sipgate_number`).
+- Zammad's generic CTI: the same fields and events (newCall, answer, hangup); its numbers
+  are either E.164 without "+" ("493055571600") or national ("02214710334"), or
+  "anonymous": read as `hub.phone.readings` explains.
 - Placetel notify: ``event`` (IncomingCall, OutgoingCall, CallAccepted, HungUp),
   ``call_id``, ``from``, ``to``, ``peer``; HungUp adds ``type`` (accepted, missed,
-  voicemail, busy, blocked, canceled, unavailable, congestion) and ``duration``.
+  voicemail, busy, blocked, canceled, unavailable, congestion) and ``duration``. Numbers
+  are national with the trunk 0 ("022129191999") or "anonymous".
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ _PLACETEL_CAUSES: Mapping[str, str] = {
 }
 
 _WITHHELD = frozenset({"anonymous", "unknown", "restricted", "withheld", "private"})
+# E.164 without its "+": a country code (never 0) and at most 15 digits in all. Shorter
+# digit strings are a sipgate account's own extensions, never a public number.
+_E164_DIGITS = re.compile(r"[1-9]\d{6,14}")
 
 Fields = dict[str, list[str]]
 
@@ -167,6 +174,12 @@ def placetel_signal(fields: Fields, now: datetime) -> Signal | None:
             duration=int(duration) if duration.isdigit() and len(duration) < 7 else None,
         )
     raise WebhookBodyError(f"unknown event {event[:40]!r}")
+
+
+def sipgate_number(raw: str) -> str:
+    """A number as sipgate.io sends it, with the "+" its documented format leaves out, so
+    that "491518275367" is never read as a national number of the 0491 area."""
+    return "+" + raw if _E164_DIGITS.fullmatch(raw) else raw
 
 
 def sipgate_reply(url: str) -> str:

@@ -29,6 +29,7 @@ from adapters.telephony.webhook_parsing import (
     WebhookBodyError,
     placetel_signal,
     read_body,
+    sipgate_number,
     sipgate_reply,
     sipgate_signal,
 )
@@ -44,6 +45,9 @@ PROVIDERS: dict[str, Parser] = {
     "placetel": placetel_signal,
     "cti": sipgate_signal,  # Zammad's generic CTI follows sipgate's fields
 }
+# How a provider writes numbers, where its documentation leaves no doubt; the others are
+# read as phone systems send them (hub.phone.readings: Zammad documents both forms).
+NUMBER_FORMATS: dict[str, Callable[[str], str]] = {"sipgate": sipgate_number}
 
 
 def token_matches(given: str, expected: str) -> bool:
@@ -74,7 +78,9 @@ class WebhookIntake:
         self.limit = limit or ClientRateLimit()
         self.base_url = base_url.rstrip("/") if base_url else None
         self.trackers = {
-            name: CallTracker(name, normalize, ring_timeout=ring_timeout, clock=clock)
+            name: CallTracker(
+                name, _in_format(normalize, name), ring_timeout=ring_timeout, clock=clock
+            )
             for name in PROVIDERS
         }
 
@@ -122,6 +128,16 @@ class WebhookIntake:
         if provider == "cti":
             return JSONResponse({})
         return Response(status_code=200)
+
+
+def _in_format(
+    normalize: Callable[[str], str | None], provider: str
+) -> Callable[[str], str | None]:
+    """`normalize` after the provider's own number format is made explicit."""
+    explicit = NUMBER_FORMATS.get(provider)
+    if explicit is None:
+        return normalize
+    return lambda raw: normalize(explicit(raw))
 
 
 async def _limited_body(request: Request) -> bytes:

@@ -11,9 +11,12 @@ from fastapi import FastAPI, HTTPException
 from adapters.telephony.ratelimit import BURST, ClientRateLimit, RateLimit, client_key
 from adapters.telephony.setup import number_normalizer, telephony_adapters
 from adapters.telephony.webhooks import WebhookIntake
-from hub.bootstrap import bootstrap
+from hub.bootstrap import bootstrap, identity_index
 from hub.capture import Capture
+from hub.contacts import ContactService
+from hub.events.contacts import Phone
 from hub.health import ComponentHealth
+from hub.phone import normalize
 from hub.settings import settings_from_dict
 from hub.store import EventStore
 from tests.telephony.conftest import call_events, of_type, wait_for_calls
@@ -117,6 +120,57 @@ async def test_zammad_style_cti_outbound_busy(client: httpx.AsyncClient, store: 
     placed, ended = (r.event for r in await call_events(store))
     assert placed.callee == "+49171555444" and placed.extension == "Carla"
     assert ended.direction == "outbound" and ended.cause == "busy"
+
+
+MOBILE = "0151 8275367"  # Erika Mobil's mobile as staff typed it
+
+
+@pytest.mark.parametrize(
+    ("provider", "body"),
+    [
+        # sipgate.io documents E.164 without "+": from "492111234567", to "4915791234567".
+        ("sipgate", {"event": "newCall", "callId": "sg-1", "direction": "in"}),
+        # Zammad's generic CTI documents both "493055571600" and "02214710334".
+        ("cti", {"event": "newCall", "callId": "cti-1", "direction": "in"}),
+        ("cti", {"event": "newCall", "callId": "cti-2", "direction": "in", "from": "01518275367"}),
+        # Placetel documents national numbers with the trunk 0: "022129191999".
+        ("placetel", {"event": "IncomingCall", "call_id": "pt-1", "from": "01518275367"}),
+    ],
+)
+async def test_a_mobile_caller_pops_their_card_in_each_providers_number_format(
+    store: EventStore, provider: str, body: dict[str, str]
+) -> None:
+    """The demo customer's mobile rang from sipgate as from=491518275367, was stored as
+    +49491518275367, and the pop said "Unbekannter Anrufer"."""
+    await ContactService(store).create(
+        {
+            "given_name": "Erika",
+            "family_name": "Mobil",
+            "phones": (Phone(number=normalize(MOBILE) or "", label="mobile", raw=MOBILE),),
+        }
+    )
+    settings = settings_from_dict(SETTINGS)
+    kartei = bootstrap(
+        settings,
+        store=store,
+        projections=[identity_index(settings)],
+        policies=[],
+        adapters=telephony_adapters(settings),
+    )
+    assert kartei.web is not None
+    identity = kartei.projections["identity"]
+    await identity.prepare()
+    await identity.catch_up()
+    async with http(kartei.web.app) as client:
+        sent = {"from": "491518275367", "to": "4930123450", **body}
+        assert (await post(client, provider, sent)).status_code == 200
+    (ringing,) = await call_events(store)
+    assert ringing.event.caller == "+491518275367"
+    assert ringing.event.caller_raw == sent["from"]
+    pop = await kartei.web.app.state.pop.message(ringing)
+    assert pop["type"] == "ring" and pop["number"] == "+491518275367"
+    assert pop["name"] == "Erika Mobil" and pop["contact_id"] is not None
+    await kartei.web.app.state.pop.close()
 
 
 @pytest.mark.parametrize(
