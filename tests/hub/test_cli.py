@@ -85,10 +85,10 @@ def test_events_json_prints_one_object_per_line(tmp_path: Path) -> None:
     assert [json.loads(x)["stream"] for x in only.stdout.splitlines()] == ["task-2"]
 
     # Stopping at --limit says so, and where to go on; reaching the end says nothing.
-    cut = kartei("events", "--limit", "1", "--config", config)
+    cut = kartei("events", "--json", "--limit", "1", "--config", config)
     assert len(cut.stdout.splitlines()) == 1
     assert "Stopped after 1 events; more follow: --after 1" in cut.stderr
-    whole = kartei("events", "--limit", "2", "--config", config)
+    whole = kartei("events", "--json", "--limit", "2", "--config", config)
     assert len(whole.stdout.splitlines()) == 2 and whole.stderr == ""
 
     # --follow waits for new events of the chosen streams, and stops at --limit.
