@@ -202,6 +202,7 @@ def _print_event(r: Recorded, as_json: bool) -> None:
         f"[cyan]{r.stream}[/cyan]@{r.version} {fields}",
         highlight=False,
         markup=True,
+        soft_wrap=True,  # one event, one line, also in a pipe or a narrow terminal
     )
 
 

@@ -88,8 +88,8 @@ def test_events_json_prints_one_object_per_line(tmp_path: Path) -> None:
     cut = kartei("events", "--json", "--limit", "1", "--config", config)
     assert len(cut.stdout.splitlines()) == 1
     assert "Stopped after 1 events; more follow: --after 1" in cut.stderr
-    whole = kartei("events", "--json", "--limit", "2", "--config", config)
-    assert len(whole.stdout.splitlines()) == 2 and whole.stderr == ""
+    whole = kartei("events", "--limit", "2", "--config", config)
+    assert len(whole.stdout.splitlines()) == 2 and whole.stderr == ""  # one line each
 
     # --follow waits for new events of the chosen streams, and stops at --limit.
     arguments = ["--json", "--follow", "--stream", "task-2", "--limit", "2", "--config", config]
