@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from adapters.importers import remarks
 from adapters.importers.columns import Column
+from adapters.importers.remarks import Remark, RemarkError
 from hub.contacts.keys import normalize_email
 from hub.events.contacts import Address, Phone
 from hub.phone import normalize, split_extension
@@ -28,11 +30,13 @@ _PHONE_FIELDS = {
     "fax": "fax",
     "switchboard": "switchboard",
 }
+# A quoted cell may span lines: a note keeps them, a street's become ", " ("c/o" lines).
+_LINES_JOINED = {"notes": "\n", "street": ", "}
 MAX_CELL = 4000  # longer cells are cut: an address book holds no novels
 
 
-class RowError(ValueError):
-    """A row that cannot become a contact; the message says why."""
+class RowError(RemarkError):
+    """A row that cannot become a contact; the remark says why."""
 
 
 @dataclass(slots=True)
@@ -44,7 +48,8 @@ class Draft:
     phones: list[tuple[str, str]] = field(default_factory=list)  # (raw, label)
 
     def add(self, name: str, value: str, private: bool = False) -> None:
-        value = clean(value)
+        lines = (clean(line) for line in str(value or "").splitlines())
+        value = _LINES_JOINED.get(name, " ").join(filter(None, lines))
         if not value:
             return
         if name in _PHONE_FIELDS:
@@ -69,16 +74,16 @@ def clean(value: object) -> str:
 
 def build_card(
     draft: Draft, region: str = "DE", own_area_code: str | None = None
-) -> tuple[dict[str, object], list[str]]:
+) -> tuple[dict[str, object], list[Remark]]:
     """Card fields and warnings (values left out); RowError when nothing identifies it."""
-    warnings: list[str] = []
+    warnings: list[Remark] = []
     v = draft.values
     given, family, company = _names(draft)
     emails = []
     for raw in _split_many(v.get("email", []) + draft.private.get("email", [])):
         normalized = normalize_email(raw)
         if normalized is None:
-            warnings.append(f"email {raw!r} is not an address; left out")
+            warnings.append(Remark.of(remarks.NOT_AN_EMAIL, text=raw))
         elif normalized not in emails:
             emails.append(normalized)
     phones: list[Phone] = []
@@ -86,11 +91,11 @@ def build_card(
         base, _ = split_extension(raw)
         number = normalize(base, region, own_area_code)
         if number is None:
-            warnings.append(f"phone {raw!r} is not a phone number; left out")
+            warnings.append(Remark.of(remarks.NOT_A_PHONE, text=raw))
         elif number not in {p.number for p in phones}:
             phones.append(Phone(number=number, label=_label(number, label), raw=raw))
     if not (given or family or company or emails or phones):
-        raise RowError("no name, company, email or phone number")
+        raise RowError(remarks.NOTHING_IDENTIFIES)
     card: dict[str, object] = {
         "kind": "person" if (given or family) else "company",
         "given_name": given,

@@ -9,7 +9,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
+from adapters.importers import remarks
 from adapters.importers.cards import RowError, build_card
+from adapters.importers.remarks import Remark
 from adapters.importers.tabular import Record
 from hub.contacts import decisions
 from hub.contacts.model import Contact, evolve
@@ -29,8 +31,8 @@ class Outcome:
     action: str
     name: str = ""
     contact_id: str | None = None
-    reason: str = ""
-    warnings: list[str] = field(default_factory=list)
+    reason: Remark | None = None
+    warnings: list[Remark] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,29 @@ def import_id(file_hash: str, line: int) -> str:
     return hashlib.sha256(f"{file_hash}:{line}".encode()).hexdigest()[:16]
 
 
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """A contact a row duplicates, and by what: the same email or phone, a similar name."""
+
+    contact: Contact
+    by: str  # email, phone, name
+    values: dict[str, str]
+
+    def remark(self, nothing_new: bool = False) -> Remark:
+        """Why the row is this contact's duplicate ("... as Anna Schulz", "...: nothing new")."""
+        found_as, same = _WHY[self.by]
+        if nothing_new:
+            return Remark(same, self.values)
+        return Remark(found_as, {**self.values, "name": self.contact.display_name})
+
+
+_WHY = {
+    "email": (remarks.SAME_EMAIL, remarks.SAME_EMAIL_NOTHING_NEW),
+    "phone": (remarks.SAME_PHONE, remarks.SAME_PHONE_NOTHING_NEW),
+    "name": (remarks.SIMILAR_NAME, remarks.SIMILAR_NAME_NOTHING_NEW),
+}
+
+
 class Directory:
     """The contacts known so far (existing plus planned), indexed for duplicate search."""
 
@@ -83,22 +108,22 @@ class Directory:
             if contact.contact_id not in ids:
                 ids.append(contact.contact_id)
 
-    def duplicate_of(self, card: Contact) -> tuple[Contact, str] | None:
+    def duplicate_of(self, card: Contact) -> Duplicate | None:
         """The contact this card duplicates, and why; None when it is new."""
         for email in card.emails:
             if (hit := self._card(self.by_email.get(email))) and same_person(card, hit):
-                return hit, f"same email {email}"
+                return Duplicate(hit, "email", {"email": email})
         for phone in card.phones:
             if phone.label == "switchboard":
                 continue
             hit = self._card(self.by_number.get(phone.number))
             if hit and same_person(card, hit):
-                return hit, f"same phone {phone.number}"
+                return Duplicate(hit, "phone", {"number": phone.number})
         if card.kind == "person" and (company := company_key(card.company)):
             for other in self.by_company.get(company, []):
                 hit = self._card(other)
                 if hit and similar_names(card, hit):
-                    return hit, f"similar name at {card.company}"
+                    return Duplicate(hit, "name", {"company": card.company})
         return None
 
     def _card(self, contact_id: str | None) -> Contact | None:
@@ -156,21 +181,21 @@ def plan_import(
     created: dict[str, tuple[int, Contact]] = {}  # new contacts, by id: (line, card)
     changes: list[Write] = []
     for record in records:
-        outcome = Outcome(record.line, "error", reason=record.error or "")
+        outcome = Outcome(record.line, "error", reason=record.error)
         outcomes.append(outcome)
         if record.draft is None:
             continue
         try:
             fields, outcome.warnings = build_card(record.draft, region, own_area_code)
         except RowError as err:
-            outcome.reason = str(err)
+            outcome.reason = err.remark
             continue
         contact_id = import_id(file_hash, record.line)
         card = evolve(Contact(contact_id=contact_id), decisions.create(contact_id, fields))
         outcome.name = card.display_name
         if contact_id in directory.cards and contact_id not in created:
             outcome.action, outcome.contact_id = "unchanged", contact_id
-            outcome.reason = "imported before"
+            outcome.reason = Remark.of(remarks.IMPORTED_BEFORE)
             continue
         found = directory.duplicate_of(card)
         if found is None:
@@ -178,17 +203,17 @@ def plan_import(
             created[contact_id] = (record.line, card)
             directory.put(card)
             continue
-        target, why = found
+        target = found.contact
         outcome.contact_id = target.contact_id
         taken = decisions.absorb(target, fields)
         if on_duplicate != "merge":
-            outcome.action, outcome.reason = "duplicate", f"{why} as {target.display_name}"
+            outcome.action, outcome.reason = "duplicate", found.remark()
             continue
         change = decisions.change(target, taken) if taken else None
         if change is None:
-            outcome.action, outcome.reason = "unchanged", f"{why}: nothing new"
+            outcome.action, outcome.reason = "unchanged", found.remark(nothing_new=True)
             continue
-        outcome.action, outcome.reason = "merge", f"{why} as {target.display_name}"
+        outcome.action, outcome.reason = "merge", found.remark()
         updated = _apply(target, change)
         directory.put(updated)
         if target.contact_id in created:

@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.importers import remarks
 from adapters.importers.plan import Directory, Outcome, Plan, Write, plan_import
+from adapters.importers.remarks import Remark
 from adapters.importers.tabular import FileFormatError, Record, read_csv, read_xlsx
 from adapters.importers.vcard import read_vcards
 from hub.contacts.model import Contact, stream_of
@@ -103,7 +105,7 @@ async def import_file(
 def _read(path: Path) -> bytes:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
-        raise FileFormatError(f"{size} bytes; files over {MAX_FILE_BYTES} bytes are refused")
+        raise FileFormatError(remarks.TOO_LARGE, size=size, limit=MAX_FILE_BYTES)
     return path.read_bytes()
 
 
@@ -126,7 +128,7 @@ async def write_plan(
                 except ConcurrencyError:
                     outcome = outcomes[write.line]
                     outcome.action = "error"
-                    outcome.reason = "the contact changed during the import; import again"
+                    outcome.reason = Remark.of(remarks.CHANGED_MEANWHILE)
         if progress:
             progress(min(start + ROWS_PER_COMMIT, len(writes)), len(writes))
     return appended

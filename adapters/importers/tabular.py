@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain, islice
 
+from adapters.importers import remarks
 from adapters.importers.cards import Draft
 from adapters.importers.columns import (
     Column,
@@ -16,6 +19,7 @@ from adapters.importers.columns import (
     map_columns,
     missing_mapped,
 )
+from adapters.importers.remarks import Remark, RemarkError
 
 HEADER_SEARCH_ROWS = 10  # the header is within the first rows (titles, blank lines above)
 DELIMITERS = ";,\t|"
@@ -23,7 +27,7 @@ MAX_ROWS = 1_000_000
 csv.field_size_limit(1_000_000)
 
 
-class FileFormatError(ValueError):
+class FileFormatError(RemarkError):
     """The file as a whole cannot be read (empty, not a table, no header row)."""
 
 
@@ -33,7 +37,7 @@ class Record:
 
     line: int
     draft: Draft | None
-    error: str | None = None
+    error: Remark | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +86,12 @@ def read_csv(data: bytes, mapping: dict[str, str] | None = None) -> Table:
     text, encoding = decode(data)
     text = text.replace("\x00", "")  # the csv module refuses NUL; cells never need it
     if not text.strip():
-        raise FileFormatError("the file is empty")
+        raise FileFormatError(remarks.EMPTY_FILE)
     delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    table = _table(_numbered(reader), mapping)
+    # In a CSV file a cell's column is only its count of separators: a row with more or
+    # fewer of them than the header cannot be placed (see `_misplaced`).
+    table = _table(_numbered(reader), mapping, counted=True)
     return Table(table.header_line, table.columns, table.records, encoding, delimiter)
 
 
@@ -96,7 +102,7 @@ def read_xlsx(data: bytes, mapping: dict[str, str] | None = None) -> Table:
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
-        raise FileFormatError(f"not a readable .xlsx workbook: {err}") from err
+        raise FileFormatError(remarks.UNREADABLE_XLSX, detail=err) from err
     try:
         sheet = book.worksheets[0]
         rows = (
@@ -122,34 +128,61 @@ def _numbered(reader: Iterator[list[str]]) -> Iterator[tuple[int, list[str]]]:
             yield line, row
             line = reader.line_num + 1  # type: ignore[attr-defined]
     except csv.Error as err:
-        raise FileFormatError(f"line {line}: unreadable CSV ({err})") from err
+        raise FileFormatError(remarks.UNREADABLE_CSV, line=line, detail=err) from err
 
 
-def _table(rows: Iterator[tuple[int, list[str]]], mapping: dict[str, str] | None) -> Table:
+def _table(
+    rows: Iterator[tuple[int, list[str]]], mapping: dict[str, str] | None, counted: bool = False
+) -> Table:
     head: list[tuple[int, list[str]]] = []
     for numbered in rows:
         head.append(numbered)
         if len(head) >= HEADER_SEARCH_ROWS:
             break
     if not any(any(c.strip() for c in cells) for _, cells in head):
-        raise FileFormatError("the file has no rows")
+        raise FileFormatError(remarks.NO_ROWS)
     scored = [(header_score(cells, mapping), -i) for i, (_, cells) in enumerate(head)]
     score, minus_index = max(scored)
     if score < 2:
-        raise FileFormatError(
-            "no header row found (expected columns like Name, Vorname, Firma, E-Mail, "
-            "Telefon); name the columns with --mapping COLUMN=FIELD"
-        )
+        raise FileFormatError(remarks.NO_HEADER)
     header_line, headers = head[-minus_index]
     headers = [h.strip() for h in headers]
     if mapping and (missing := missing_mapped(headers, mapping)):
         raise MappingError(f"mapped columns not in the header row: {', '.join(missing)}")
     columns = map_columns(headers, mapping)
+    data = list(islice(chain(head[-minus_index + 1 :], rows), MAX_ROWS + 1))
+    if len(data) > MAX_ROWS:
+        raise FileFormatError(remarks.TOO_MANY_ROWS, count=MAX_ROWS)
+    data = [(line, cells) for line, cells in data if any(c.strip() for c in cells)]
+    usual = _usual_width(data)
     records: list[Record] = []
-    for line, cells in [*head[-minus_index + 1 :], *rows]:
-        if len(records) >= MAX_ROWS:
-            raise FileFormatError(f"more than {MAX_ROWS} rows; split the file")
-        if not any(c.strip() for c in cells):
-            continue
-        records.append(Record(line, Draft.of(columns, cells)))
+    for line, cells in data:
+        wrong = _misplaced(cells, headers, usual) if counted else None
+        draft = None if wrong else Draft.of(columns, cells)
+        records.append(Record(line, draft, wrong))
     return Table(header_line, columns, records)
+
+
+def _usual_width(rows: list[tuple[int, list[str]]]) -> int:
+    widths = Counter(len(cells) for _, cells in rows)
+    return widths.most_common(1)[0][0] if widths else 0
+
+
+def _misplaced(cells: list[str], headers: list[str], usual: int) -> Remark | None:
+    """Why a row's cells cannot be matched to the header's columns, or None.
+
+    A row with fewer cells than the header names (the user's "zu;wenig"), or with more
+    that are not empty (a bare ";" inside a firm's name), would put values under the
+    wrong columns: reported, never guessed. Two shapes are harmless and accepted: a header
+    that ends with unnamed columns, and empty cells after the last column when every row
+    of the file has them (a writer that ends each row with a separator).
+    """
+    named = len(headers)
+    while named and not headers[named - 1]:
+        named -= 1
+    if len(cells) < named:
+        return Remark.of(remarks.SHORT_ROW, found=len(cells), expected=named)
+    extra = cells[len(headers) :]
+    if extra and (any(c.strip() for c in extra) or len(cells) != usual):
+        return Remark.of(remarks.LONG_ROW, found=len(cells), expected=len(headers))
+    return None

@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 import vobject
 
+from adapters.importers import remarks
 from adapters.importers.cards import Draft
+from adapters.importers.remarks import Remark
 from adapters.importers.tabular import FileFormatError, Record, decode
 
 _BEGIN = re.compile(r"^BEGIN:VCARD\s*$", re.I)
@@ -25,10 +27,10 @@ def read_vcards(data: bytes) -> list[Record]:
     logging.getLogger("vobject").setLevel(logging.CRITICAL)
     text, _ = decode(data)
     if not text.strip():
-        raise FileFormatError("the file is empty")
+        raise FileFormatError(remarks.EMPTY_FILE)
     records = [_record(line, chunk) for line, chunk in _cards(text)]
     if not records:
-        raise FileFormatError("no BEGIN:VCARD found; not a vCard file")
+        raise FileFormatError(remarks.NOT_VCARD)
     return records
 
 
@@ -75,11 +77,16 @@ def _record(line: int, chunk: str) -> Record:
     try:
         card = vobject.readOne(_escaped(chunk), ignoreUnreadable=True)
     except Exception as err:  # vobject raises many kinds (ParseError, ValueError, ...)
-        return Record(line, None, f"unreadable vCard: {str(err).splitlines()[0][:200]}")
+        return Record(line, None, _unreadable(err))
     try:
         return Record(line, _draft(card))
     except Exception as err:
-        return Record(line, None, f"unreadable vCard: {err}")
+        return Record(line, None, _unreadable(err))
+
+
+def _unreadable(err: Exception) -> Remark:
+    detail = (str(err).splitlines() or [type(err).__name__])[0][:200]
+    return Remark.of(remarks.UNREADABLE_VCARD, detail=detail)
 
 
 def _draft(card: vobject.base.Component) -> Draft:

@@ -15,6 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from adapters.importers.columns import MappingError, parse_mapping
+from adapters.importers.plan import Outcome
+from adapters.importers.remarks import Remark
 from adapters.importers.run import ImportReport, import_file
 from adapters.importers.tabular import FileFormatError
 from hub.bootstrap import Kartei, bootstrap, identity_index
@@ -248,7 +250,7 @@ def print_report(report: ImportReport, as_json: bool) -> None:
             "dry_run": report.dry_run,
             "summary": report.summary(),
             "appended": report.appended,
-            "rows": [dataclasses.asdict(o) for o in report.outcomes],
+            "rows": [row_json(o) for o in report.outcomes],
         }
         typer.echo(orjson.dumps(body).decode())
         return
@@ -259,14 +261,26 @@ def print_report(report: ImportReport, as_json: bool) -> None:
     if report.dry_run:
         shown = report.outcomes
     for o in shown[:200]:
-        note = "; ".join(filter(None, [o.reason, *o.warnings]))
-        console.print(
-            f"  line {o.line}: {o.action} {o.name} {note}".rstrip(), highlight=False, markup=False
-        )
+        note = "; ".join(str(r) for r in (o.reason, *o.warnings) if r)
+        text = " ".join(filter(None, (f"  line {o.line}:", o.action, o.name, note)))
+        # One row a line, however narrow the terminal: people grep and copy these.
+        console.print(text, highlight=False, markup=False, soft_wrap=True)
     if len(shown) > 200:
         console.print(f"  ... and {len(shown) - 200} more rows (use --json for all)")
     if report.dry_run:
         console.print(f"Dry run: nothing {verb} written.")
+
+
+def row_json(outcome: Outcome) -> dict[str, Any]:
+    """A report row; each remark as English text and as its catalogue key and values."""
+
+    def remark(r: Remark) -> dict[str, Any]:
+        return {"text": str(r), "key": r.key, "values": dict(r.values)}
+
+    row = dataclasses.asdict(outcome)
+    row["reason"] = remark(outcome.reason) if outcome.reason else None
+    row["warnings"] = [remark(w) for w in outcome.warnings]
+    return row
 
 
 def card_json(card: Contact) -> dict[str, Any]:

@@ -183,6 +183,52 @@ GERMAN: dict[str, str] = {
     "Name": "Name",
     "Why": "Grund",
     "more rows created without remarks": "weitere Zeilen ohne Anmerkung angelegt",
+    # Import remarks: keys from adapters/importers/remarks.py, {placeholders} kept
+    "more rows with remarks; kartei import --json lists every row": (
+        "weitere Zeilen mit Anmerkungen; kartei import --json listet alle Zeilen"
+    ),
+    "only {found} of the header's {expected} fields; not imported "
+    "(check the row's separators and quotes)": (
+        "nur {found} von {expected} Feldern der Kopfzeile; nicht importiert "
+        "(Trennzeichen und Anführungszeichen der Zeile prüfen)"
+    ),
+    "{found} fields, the header has {expected}; not imported "
+    "(a separator inside a cell needs quotes)": (
+        "{found} Felder, die Kopfzeile hat {expected}; nicht importiert "
+        "(ein Trennzeichen in einem Feld braucht Anführungszeichen)"
+    ),
+    "no name, company, email or phone number": (
+        "kein Name, keine Firma, E-Mail-Adresse oder Telefonnummer"
+    ),
+    "unreadable vCard: {detail}": "vCard nicht lesbar: {detail}",
+    "the contact changed during the import; import again": (
+        "der Kontakt wurde während des Imports geändert; bitte erneut importieren"
+    ),
+    "email '{text}' is not an address; left out": "E-Mail „{text}“ ist keine Adresse; weggelassen",
+    "phone '{text}' is not a phone number; left out": (
+        "Telefon „{text}“ ist keine Telefonnummer; weggelassen"
+    ),
+    "imported before": "bereits importiert",
+    "same email {email} as {name}": "gleiche E-Mail-Adresse {email} wie {name}",
+    "same phone {number} as {name}": "gleiche Telefonnummer {number} wie {name}",
+    "similar name at {company} as {name}": "ähnlicher Name bei {company} wie {name}",
+    "same email {email}: nothing new": "gleiche E-Mail-Adresse {email}: nichts Neues",
+    "same phone {number}: nothing new": "gleiche Telefonnummer {number}: nichts Neues",
+    "similar name at {company}: nothing new": "ähnlicher Name bei {company}: nichts Neues",
+    "the file is empty": "die Datei ist leer",
+    "the file has no rows": "die Datei enthält keine Zeilen",
+    "no header row found (expected columns like Name, Vorname, Firma, E-Mail, Telefon); "
+    "name the columns with --mapping COLUMN=FIELD": (
+        "keine Kopfzeile gefunden (erwartet werden Spalten wie Name, Vorname, Firma, E-Mail, "
+        "Telefon); Spalten so benennen oder mit kartei import --mapping SPALTE=FELD zuordnen"
+    ),
+    "line {line}: unreadable CSV ({detail})": "Zeile {line}: CSV nicht lesbar ({detail})",
+    "not a readable .xlsx workbook: {detail}": "keine lesbare .xlsx-Arbeitsmappe: {detail}",
+    "more than {count} rows; split the file": "mehr als {count} Zeilen; bitte die Datei aufteilen",
+    "{size} bytes; files over {limit} bytes are refused": (
+        "{size} Bytes; Dateien über {limit} Bytes werden abgelehnt"
+    ),
+    "no BEGIN:VCARD found; not a vCard file": "kein BEGIN:VCARD gefunden; keine vCard-Datei",
     "Contact import is not available.": "Der Kontaktimport ist nicht verfügbar.",
     "The file is too large.": "Die Datei ist zu groß.",
     "The file is empty.": "Die Datei ist leer.",

@@ -2,7 +2,8 @@
 
 The importer itself (`adapters/importers`, also behind `kartei import`) is handed in by
 the composition root; this page only receives the upload, bounds its size, and shows the
-report row by row (created, merged, unchanged, duplicates, errors with line numbers).
+report row by row in file order (created, merged, unchanged, duplicates, errors with line
+numbers), its remarks translated from their catalogue keys.
 """
 
 from __future__ import annotations
@@ -101,15 +102,31 @@ async def import_upload(request: Request) -> Response:
                 actor=user_of(request).username,
             )
         except ValueError as err:
-            return _form(request, 400, error="The file cannot be read.", detail=str(err)[:500])
+            # The importer's errors carry a catalogue key (`remark`); others show as they are.
+            detail = getattr(err, "remark", None) or str(err)[:500]
+            return _form(request, 400, error="The file cannot be read.", detail=detail)
     if not report.dry_run and report.appended:
         await caught_up(request, await kartei.store.head(), "contacts", "identity")
-    rows = sorted(report.outcomes, key=lambda o: (o.action == "create" and not o.warnings, o.line))
+    rows = shown_rows(report.outcomes)
     return _form(
         request,
         report=report,
         summary=report.summary(),
-        rows=rows[:SHOWN_ROWS],
-        hidden=max(0, len(rows) - SHOWN_ROWS),
+        rows=rows,
+        hidden=_clean(report.outcomes) - _clean(rows),
+        hidden_remarked=len(report.outcomes) - _clean(report.outcomes) - len(rows) + _clean(rows),
         file_name=file_name[:200],
     )
+
+
+def shown_rows(outcomes: list[Any]) -> list[Any]:
+    """The report's rows in file order; in a long report, rows created without a remark
+    are left out first (the counts above the table still include them)."""
+    rows = sorted(outcomes, key=lambda o: o.line)
+    if len(rows) > SHOWN_ROWS:
+        rows = [o for o in rows if o.action != "create" or o.warnings]
+    return rows[:SHOWN_ROWS]
+
+
+def _clean(outcomes: list[Any]) -> int:
+    return sum(1 for o in outcomes if o.action == "create" and not o.warnings)

@@ -57,7 +57,7 @@ def test_placeholders_are_empty_and_bad_values_are_warnings() -> None:
     )  # fmt: skip
     assert (card["given_name"], card["family_name"]) == ("Anna", "Schulz")
     assert [p.number for p in card["phones"]] == ["+491712345678", "+4930123499"]
-    assert warnings == ["email 'kaputt' is not an address; left out"]
+    assert [str(w) for w in warnings] == ["email 'kaputt' is not an address; left out"]
     assert "address" not in card
 
 
