@@ -19,6 +19,13 @@ MAX_CARD_LINES = 5000
 _FOLD = re.compile(r"\r?\n[ \t]")
 _TEXT_PROPERTY = re.compile(r"^(?:[\w-]+\.)?(NOTE|FN|ORG|ADR|N|TITLE)[;:]", re.I)
 _BARE_COMMA = re.compile(r"(?<!\\),")
+# Properties the import never reads that make vobject refuse the whole card: binary data
+# (vobject decodes a phone export's PHOTO while parsing, and a photo cut off in transfer
+# fails the card) and RFC 2426's PROFILE:VCard, which vobject takes for a second BEGIN.
+# They are dropped before parsing; the card keeps everything the import reads.
+_UNREAD = re.compile(r"^(?:[\w-]+\.)?(PHOTO|LOGO|SOUND|KEY|PROFILE)[;:]", re.I)
+_READ = re.compile(r"^(?:[\w-]+\.)?(N|FN|ORG|EMAIL|TEL|ADR|NOTE|CATEGORIES)[;:]", re.I)
+_BASE64 = frozenset({"ENCODING=B", "ENCODING=BASE64", "BASE64"})
 
 
 def read_vcards(data: bytes) -> list[Record]:
@@ -52,15 +59,28 @@ def _cards(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _escaped(chunk: str) -> str:
-    """The card unfolded, with bare commas in text values escaped: many writers leave them
-    bare, and vobject would keep only the text before the first one."""
+    """The card unfolded, without the binary properties it does not import, with bare
+    commas in text values escaped: many writers leave them bare, and vobject would keep
+    only the text before the first one."""
     lines = []
     for line in _FOLD.sub("", chunk).splitlines():
+        if _unread_binary(line):
+            continue
         if _TEXT_PROPERTY.match(line):
             head, sep, value = _split_value(line)
             line = head + sep + _BARE_COMMA.sub(r"\\,", value)
         lines.append(line)
     return "\n".join(lines) + "\n"
+
+
+def _unread_binary(line: str) -> bool:
+    """Whether a line is a property the import does not read and vobject may choke on."""
+    if _UNREAD.match(line):
+        return True
+    if _READ.match(line):
+        return False
+    head, _, _ = _split_value(line)
+    return any(p.strip().upper() in _BASE64 for p in head.split(";")[1:])
 
 
 def _split_value(line: str) -> tuple[str, str, str]:

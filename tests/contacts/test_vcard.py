@@ -62,3 +62,62 @@ def test_cp1252_cards_and_garbage_lines_do_not_crash() -> None:
 def test_files_without_cards_are_refused(data: bytes) -> None:
     with pytest.raises(FileFormatError):
         read_vcards(data)
+
+
+# An iPhone's export (vCard 3.0) whose photo was cut off in transfer: base64 of a length
+# no encoder writes. vobject decodes PHOTO while parsing and failed the whole card.
+IPHONE = (
+    "BEGIN:VCARD\r\nVERSION:3.0\r\nPRODID:-//Apple Inc.//iPhone OS 17.4.1//EN\r\n"
+    "N:Becker;Jonas;;;\r\nFN:Jonas Becker\r\nORG:Becker Haustechnik GmbH;\r\n"
+    "item1.EMAIL;type=INTERNET;type=pref:jonas@becker-haustechnik.de\r\n"
+    "item1.X-ABLabel:_$!<Other>!$_\r\n"
+    "TEL;type=CELL;type=VOICE;type=pref:+49 171 2345678\r\n"
+    "TEL;type=WORK;type=VOICE:030 5556677\r\n"
+    "PHOTO;ENCODING=b;TYPE=JPEG:/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAgGBgcGBQgHBwcJCQgKDBQNDAsLDBkS\r\n"
+    " Ew8UHRofHh0aHBwgJC4nICIsIxwcKDcpLDAxNDQ0Hyc5PTgyPC4zNDL/2wBDAQkJCQwLDBgNDRgy\r\n"
+    " IRwhMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjL/wAARCA\r\n"
+    "END:VCARD\r\n"
+)
+# An Android export (vCard 2.1): quoted-printable name, a base64 photo whose last line is
+# cut, ended by the blank line 2.1 puts after base64.
+ANDROID = (
+    "BEGIN:VCARD\r\nVERSION:2.1\r\n"
+    "N;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:M=C3=BCller;Sabine;;;\r\n"
+    "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:Sabine=20M=C3=BCller\r\n"
+    "TEL;CELL:0172-9998887\r\nEMAIL;HOME:sabine.mueller@example.de\r\n"
+    "PHOTO;ENCODING=BASE64;JPEG:/9j/4AAQSkZJRgABAQAAAQABAAD/2wBDAAMCAgMCAgMDAwMEAwMEBQgF\r\n"
+    "  BQQEBQoHBwYIDAoMDAsKCwsNDhIQDQ4RDgsLEBYQERMUFRUVDA8XGBYUGBIUFRT/2wBDAQMEBAUE\r\n"
+    "  BQkFBQkUDQsNFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFBT/wAARC\r\n"
+    "\r\nEND:VCARD\r\n"
+)
+# A groupware export (Horde/Kolab style): RFC 2426's PROFILE:VCard line, which vobject
+# takes for a second component and refused the card for.
+GROUPWARE = (
+    "BEGIN:VCARD\r\nPROFILE:VCard\r\nVERSION:3.0\r\n"
+    "PRODID:-//kolab.org//NONSGML Kolab Server 3//EN\r\n"
+    "UID:urn:uuid:5f0c3d1e-8a1b-4c2d-9e3f-0a1b2c3d4e5f\r\n"
+    "N:Wagner;Petra;;;\r\nFN:Petra Wagner\r\nORG:Stadtwerke Musterstadt\r\n"
+    "EMAIL;TYPE=INTERNET,WORK:p.wagner@stadtwerke.example\r\n"
+    "TEL;TYPE=WORK,VOICE:+49 221 445566-12\r\nREV:2024-03-01T10:00:00Z\r\nEND:VCARD\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("export", "name", "email", "numbers"),
+    [
+        (IPHONE, ("Jonas", "Becker"), "jonas@becker-haustechnik.de",
+         ["+491712345678", "+49305556677"]),
+        (ANDROID, ("Sabine", "Müller"), "sabine.mueller@example.de", ["+491729998887"]),
+        (GROUPWARE, ("Petra", "Wagner"), "p.wagner@stadtwerke.example", ["+4922144556612"]),
+    ],
+)  # fmt: skip
+def test_a_broken_photo_or_a_profile_line_leaves_the_contact_whole(
+    export: str, name: tuple[str, str], email: str, numbers: list[str]
+) -> None:
+    (record,) = read_vcards(export.encode())
+    assert record.error is None
+    card, warnings = build_card(record.draft)
+    assert (card["given_name"], card["family_name"]) == name
+    assert card["emails"] == (email,)
+    assert [p.number for p in card["phones"]] == numbers
+    assert warnings == []
