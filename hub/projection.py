@@ -81,6 +81,7 @@ class ProjectionRunner:
         self.position = 0
         self._moved = asyncio.Event()
         self.leases = Leases(store.db)
+        self.following = False  # whether this process holds the lease and follows the log
         self.lease = f"projection:{projection.name}"
 
     async def prepare(self) -> None:
@@ -140,7 +141,11 @@ class ProjectionRunner:
             try:
                 async with self.held():
                     self.health.details.pop("holder", None)
-                    await self._follow()
+                    self.following = True
+                    try:
+                        await self._follow()
+                    finally:
+                        self.following = False
             except ProjectionBusyError:
                 holder = await self.leases.holder(self.lease)
                 self.health.set("standby", holder=holder)
@@ -227,9 +232,17 @@ class ProjectionRunner:
         self._moved_to(target)
 
     async def wait_for(self, position: int) -> None:
-        """Returns once this projection has applied everything up to `position`."""
+        """Returns once the projection has applied everything up to `position`: here, or
+        in the process that holds it (its checkpoint is read from the database)."""
         while self.position < position:
-            await self._moved.wait()
+            if self.following:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1):  # in case the lease is lost meanwhile
+                        await self._moved.wait()
+            elif await self._stored_position() >= position:
+                return
+            else:
+                await asyncio.sleep(WAIT_POLL_SECONDS)
 
     async def _advance_to(self, position: int) -> None:
         async with self.store.db.write(durable=False, background=True) as conn:
