@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from imapclient import IMAPClient
 
 from adapters.imap import checkpoints, client
+from adapters.imap.folders import SentFolders
 from adapters.imap.sync import sync_folder
 from adapters.mail.pipeline import MailIntake
 from hub.capture import Capture
@@ -32,6 +33,7 @@ class ImapAccountCapture:
         self.passes = 0  # completed sync passes over all folders
         self.synced = asyncio.Event()  # set after each pass (tests and `capture status`)
         self.folders: dict[str, dict[str, object]] = {}
+        self.sent: SentFolders | None = None  # found on the last connection
 
     async def run(self, capture: Capture) -> None:
         async with self.intake.in_use():
@@ -60,7 +62,9 @@ class ImapAccountCapture:
     async def _session(self, capture: Capture) -> None:
         imap = await asyncio.to_thread(client.connect, self.account)
         try:
-            folders = await asyncio.to_thread(client.folders, imap, self.account)
+            found = await asyncio.to_thread(client.folders, imap, self.account)
+            await self._found_sent(capture, found.sent)
+            folders = found.names
             idle = self.account.idle and await asyncio.to_thread(client.has_idle, imap)
             while True:
                 await self._pass(imap, folders, capture)
@@ -83,7 +87,7 @@ class ImapAccountCapture:
                 name: str, done: int, total: int, state: dict[str, object] = state
             ) -> None:
                 state.update(progress=f"{done}/{total}")
-                capture.health.set("ok", folders=self.folders)
+                self._report(capture, folders=self.folders)
 
             result = await sync_folder(
                 imap,
@@ -104,8 +108,25 @@ class ImapAccountCapture:
                 error=None,
             )
         self.passes += 1
-        capture.health.set("ok", folders=self.folders, passes=self.passes)
+        self._report(capture, folders=self.folders, passes=self.passes)
         self.synced.set()
+
+    async def _found_sent(self, capture: Capture, sent: SentFolders) -> None:
+        """Keeps, shows and records which Sent folder was found; a missing one is a
+        warning in the log, in health and in `kartei capture status`."""
+        self.sent = sent
+        if sent.warning:
+            log.warning("%s: %s", self.name, sent.warning)
+        self._report(capture, sent_folders=list(sent.names), sent_found_by=sent.found_by)
+        async with capture.transaction() as tx:
+            await checkpoints.ensure_table(tx.connection)
+            await checkpoints.save_sent(tx.connection, self.account.name, sent)
+
+    def _report(self, capture: Capture, **details: object) -> None:
+        """Health while connected: ok, or degraded with the Sent folder warning (capture
+        runs, but sent mail is missing)."""
+        warning = self.sent.warning if self.sent else None
+        capture.health.set("degraded" if warning else "ok", warning, warning=warning, **details)
 
     async def _record_error(self, capture: Capture, message: str) -> None:
         """Shows the error on every folder (health and `kartei capture status`)."""

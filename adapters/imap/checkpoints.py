@@ -1,7 +1,9 @@
 """Per-folder IMAP checkpoints: (UIDVALIDITY, highest UID captured), and the last sync.
 
 The checkpoint row moves in the same transaction as the events it covers (invariant 3):
-after a crash, capture resumes exactly after the last committed message.
+after a crash, capture resumes exactly after the last committed message. Beside them, per
+account, which Sent folder the last connection found (or the warning that there is none),
+for `kartei capture status`, which runs in another process than the capture.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.imap.folders import SentFolders
 from hub.sql import create_tables, dialect_insert
 
 tables = sa.MetaData()
@@ -25,6 +28,15 @@ checkpoints = sa.Table(
     sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("last_sync", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
+)
+accounts = sa.Table(
+    "imap_accounts",
+    tables,
+    sa.Column("account", sa.Text, primary_key=True),
+    sa.Column("sent_folders", sa.Text, nullable=False),  # one name a line
+    sa.Column("found_by", sa.Text, nullable=False),
+    sa.Column("warning", sa.Text, nullable=True),
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 
@@ -92,6 +104,39 @@ async def record_error(conn: AsyncConnection, account: str, folder: str, error: 
         .where(c.account == account, c.folder == folder)
         .values(last_error=error[:500])
     )
+
+
+async def save_sent(conn: AsyncConnection, account: str, sent: SentFolders) -> None:
+    """Records which Sent folder(s) this connection found, or the warning."""
+    stmt = dialect_insert(conn, accounts)
+    columns = ("sent_folders", "found_by", "warning", "checked_at")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["account"], set_={c: getattr(stmt.excluded, c) for c in columns}
+    )
+    await conn.execute(
+        stmt,
+        {
+            "account": account,
+            "sent_folders": "\n".join(sent.names),
+            "found_by": sent.found_by,
+            "warning": sent.warning,
+            "checked_at": datetime.now(UTC),
+        },
+    )
+
+
+async def sent_by_account(conn: AsyncConnection) -> dict[str, dict[str, object]]:
+    """Per account: its Sent folders (a list), how they were found, warning, checked_at."""
+    rows = await conn.execute(sa.select(accounts).order_by(accounts.c.account))
+    return {
+        r.account: {
+            "sent_folders": r.sent_folders.split("\n") if r.sent_folders else [],
+            "found_by": r.found_by,
+            "warning": r.warning,
+            "checked_at": r.checked_at,
+        }
+        for r in rows
+    }
 
 
 async def all_rows(conn: AsyncConnection) -> list[dict[str, object]]:

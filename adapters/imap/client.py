@@ -25,6 +25,7 @@ from datetime import date
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError
 
+from adapters.imap.folders import SentFolders, find_sent
 from hub.settings import ImapAccount
 
 # Errors of the connection (retry with backoff); anything else is a bug or a refusal.
@@ -106,19 +107,24 @@ def _untrusted(account: ImapAccount, err: ssl.SSLCertVerificationError) -> Untru
     )
 
 
-def folders(client: IMAPClient, account: ImapAccount) -> list[str]:
-    """INBOX, the Sent folder (SPECIAL-USE \\Sent, else by name) and configured folders."""
+@dataclass(frozen=True, slots=True)
+class MailboxFolders:
+    """The folders to capture, and how the Sent folder was found (or why it was not)."""
+
+    names: list[str]
+    sent: SentFolders
+
+
+def folders(client: IMAPClient, account: ImapAccount) -> MailboxFolders:
+    """INBOX, the Sent folder(s) (see adapters.imap.folders) and configured folders."""
     listed = client.list_folders()
     names = [name for _, _, name in listed]
-    wanted = ["INBOX"]
-    sent = next((name for flags, _, name in listed if b"\\Sent" in flags), None)
-    if sent is None and account.sent_folder in names:
-        sent = account.sent_folder
-    if sent is not None:
-        wanted.append(sent)
-    wanted += [f for f in account.folders if f in names]
+    sent = find_sent(listed, account.sent_folder)
+    if sent.found_by != "special-use" and client.has_capability("XLIST"):  # older Gmail
+        sent = find_sent(listed, account.sent_folder, client.xlist_folders())
+    wanted = ["INBOX", *sent.names, *(f for f in account.folders if f in names)]
     excluded = set(account.exclude_folders)
-    return [f for f in dict.fromkeys(wanted) if f not in excluded]
+    return MailboxFolders([f for f in dict.fromkeys(wanted) if f not in excluded], sent)
 
 
 def select(client: IMAPClient, folder: str) -> FolderState:

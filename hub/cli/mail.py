@@ -57,6 +57,7 @@ def status_command(json: JsonOption = False, config: ConfigOption = None) -> Non
                 await checkpoints.ensure_table(tx.connection)
             async with store.db.read() as conn:
                 rows = await checkpoints.all_rows(conn)
+                sent = await checkpoints.sent_by_account(conn)
                 typed = events.c.type.in_(
                     ["EmailReceived", "EmailSent", "CaptureFailed", "EmailSeenInMailbox"]
                 )
@@ -70,6 +71,7 @@ def status_command(json: JsonOption = False, config: ConfigOption = None) -> Non
             "folders": rows,
             "events": counts,
             "accounts": [a.name for a in loaded.mail.imap],
+            "sent": {a.name: sent.get(a.name) for a in loaded.mail.imap},
             "smtp": loaded.mail.smtp.enabled,
         }
 
@@ -89,7 +91,20 @@ def status_command(json: JsonOption = False, config: ConfigOption = None) -> Non
             str(r["last_error"] or ""),
         )
     console.print(table)
+    for account, found in state["sent"].items():
+        console.print(_sent_line(account, found), highlight=False)
     console.print(", ".join(f"{k}: {v}" for k, v in sorted(state["events"].items())) or "no mail")
+
+
+def _sent_line(account: str, found: dict[str, Any] | None) -> str:
+    """Where an account's sent mail comes from, or a loud line when from nowhere."""
+    name = escape(account)
+    if found is None:
+        return f"{name}: Sent folder not known yet (`kartei run` has not connected)"
+    if found["warning"]:
+        return f"[bold red]WARNING {name}: {escape(found['warning'])}[/]"
+    folders = ", ".join(f'"{escape(f)}"' for f in found["sent_folders"])
+    return f"{name}: sent mail from {folders} (found by {found['found_by']})"
 
 
 @app.command("resync")
@@ -116,7 +131,13 @@ def resync_command(
         imap = await asyncio.to_thread(client.connect, acct)
         captured = 0
         try:
-            names = [folder] if folder else await asyncio.to_thread(client.folders, imap, acct)
+            if folder:
+                names = [folder]
+            else:
+                found = await asyncio.to_thread(client.folders, imap, acct)
+                names = found.names
+                if found.sent.warning:
+                    console.print(f"[bold red]WARNING: {escape(found.sent.warning)}[/]")
             async with store.transaction() as tx:
                 await checkpoints.ensure_table(tx.connection)
                 await checkpoints.reset(tx.connection, acct.name, folder)

@@ -44,14 +44,7 @@ userdb {{
   args = uid={uid} gid={gid} home={root}/home/%u
 }}
 mail_location = maildir:~/Maildir
-namespace inbox {{
-  inbox = yes
-  separator = /
-  mailbox "Gesendete Objekte" {{
-    special_use = \\Sent
-    auto = create
-  }}
-}}
+{namespace}
 service imap-login {{
   chroot =
   inet_listener imap {{
@@ -65,6 +58,34 @@ service anvil {{
   chroot =
 }}
 """
+
+
+# How the server shows its folders (`Dovecot(layout=...)`).
+NAMESPACES = {
+    # "Gesendete Objekte" exists for every user and is flagged SPECIAL-USE \Sent.
+    "special-use": """\
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox "Gesendete Objekte" {
+    special_use = \\Sent
+    auto = create
+  }
+}""",
+    # No folder is flagged: a client finds the Sent folder by its name or not at all.
+    "plain": """\
+namespace inbox {
+  inbox = yes
+  separator = /
+}""",
+    # Courier's layout: every folder under "INBOX." with "." as the separator.
+    "courier": """\
+namespace inbox {
+  inbox = yes
+  separator = .
+  prefix = INBOX.
+}""",
+}
 
 
 def free_port() -> int:
@@ -151,13 +172,15 @@ class Dovecot:
 
     With `tls=True` it also serves implicit TLS on `tls_port` and STARTTLS on `port`, with a
     certificate signed by the test CA in `ca_file` (`wrong_ca_file`: a CA that signed nothing).
+    `layout` is one of NAMESPACES: SPECIAL-USE \\Sent on "Gesendete Objekte" (the default),
+    no special-use at all, or Courier's "INBOX." prefix with "." as the separator.
     """
 
     # Users exist from the start: Dovecot notices passwd-file changes only by mtime.
     USERS = ("anna", "bernd", "bench", *(f"user{n}" for n in range(60)))
     PASSWORD = "geheim"
 
-    def __init__(self, *, tls: bool = False) -> None:
+    def __init__(self, *, tls: bool = False, layout: str = "special-use") -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         if not os.path.exists(binary):
             raise RuntimeError("Dovecot is not installed (Debian package dovecot-imapd)")
@@ -197,6 +220,7 @@ class Dovecot:
                 port=self.port,
                 tls_port=self.tls_port,
                 ssl=SSL_ON.format(root=self.root) if tls else "ssl = no",
+                namespace=NAMESPACES[layout],
             )
         )
 
