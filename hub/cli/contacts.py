@@ -77,7 +77,13 @@ def find_command(
     if json:
         typer.echo(orjson.dumps([card_json(c) for c in found]).decode())
         return
-    table = Table("name", "company", "email", "phone", "city", "id")
+    # The id is what `show` and `merge` take: never cut, folded or wrapped. The other
+    # columns make room in a narrow terminal by folding onto more lines (nothing cut).
+    table = Table()
+    for header in ("name", "company", "email", "phone", "city"):
+        table.add_column(header, overflow="fold")
+    id_width = max((len(c.contact_id) for c in found), default=2)
+    table.add_column("id", no_wrap=True, overflow="ignore", min_width=id_width)
     for c in found:
         city = c.address.city if c.address else ""
         phone = c.phones[0].number if c.phones else ""
