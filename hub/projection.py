@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -22,7 +22,7 @@ from hub.events import Recorded, UnreadableEvent
 from hub.health import ComponentHealth
 from hub.sql import create_tables
 from hub.store import EventStore
-from hub.store.leases import Leases
+from hub.store.leases import LeaseBusyError, Leases
 from hub.store.schema import projection_checkpoints, projection_failures
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,6 @@ class Projection(Protocol):
 
 class ProjectionConflictError(RuntimeError):
     """Another runner moved this projection's checkpoint first."""
-
-
-class ProjectionBusyError(RuntimeError):
-    """Another process owns this projection (a running `kartei run`)."""
 
 
 class ProjectionRunner:
@@ -137,41 +133,10 @@ class ProjectionRunner:
         lease expires. Losing the lease (renewal failed) stops it with LeaseLostError.
         """
         self.health.set("starting")
-        while True:
-            try:
-                async with self.held():
-                    self.health.details.pop("holder", None)
-                    self.following = True
-                    try:
-                        await self._follow()
-                    finally:
-                        self.following = False
-            except ProjectionBusyError:
-                holder = await self.leases.holder(self.lease)
-                self.health.set("standby", holder=holder)
-                await asyncio.sleep(self.leases.ttl / 3)
+        await self.leases.run_held(self.lease, self._follow, self._standby)
 
-    @contextlib.asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """Holds this projection's lease (renewed) for the block; ProjectionBusyError while
-        another process holds it."""
-        if not await self.leases.acquire(self.lease):
-            holder = await self.leases.holder(self.lease)
-            raise ProjectionBusyError(f"projection {self.projection.name} is kept by {holder}")
-        try:
-            async with asyncio.TaskGroup() as group:
-                keeper = group.create_task(self.leases.keep(self.lease), name=self.lease)
-                try:
-                    yield
-                finally:
-                    keeper.cancel()
-        except BaseExceptionGroup as errors:
-            # One failure (the block's, or a lost lease) is reported as itself, not as a group.
-            if len(errors.exceptions) == 1:
-                raise errors.exceptions[0] from None
-            raise
-        finally:
-            await asyncio.shield(self.leases.release(self.lease))
+    def _standby(self, holder: str | None) -> None:
+        self.health.set("standby", holder=holder)
 
     async def bring_up_to_date(self, progress: Progress | None = None) -> int:
         """Brings the read model to the log's head, for a command run beside the server.
@@ -181,10 +146,10 @@ class ProjectionRunner:
         """
         head = await self.store.head()
         try:
-            async with self.held():
+            async with self.leases.held(self.lease):
                 await self.prepare()
                 return await self.catch_up(progress)
-        except ProjectionBusyError:
+        except LeaseBusyError:
             pass
         async with asyncio.timeout(WAIT_SECONDS):
             while (position := await self._stored_position()) < head:
@@ -206,6 +171,15 @@ class ProjectionRunner:
         return int(position or 0)
 
     async def _follow(self) -> None:
+        self.health.details.pop("holder", None)
+        self.health.details["owner"] = self.leases.owner
+        self.following = True
+        try:
+            await self._track()
+        finally:
+            self.following = False
+
+    async def _track(self) -> None:
         await self.prepare()
         await self.catch_up()
         self.health.set("ok", position=self.position)

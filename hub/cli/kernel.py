@@ -32,8 +32,8 @@ from hub.cli.common import (
     settings,
 )
 from hub.events import Recorded
-from hub.projection import ProjectionBusyError
 from hub.store import EventStore
+from hub.store.leases import LeaseBusyError
 
 app = typer.Typer()
 
@@ -67,7 +67,9 @@ def run_command(config: ConfigOption = None) -> None:
 def init_command(
     directory: Annotated[Path, typer.Argument(help="Data directory to create.")],
     force: Annotated[bool, typer.Option(help="Overwrite an existing kartei.toml.")] = False,
-    demo: Annotated[bool, typer.Option("--demo", help="Seed generated demo customers.")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="A demo firm with a year of history (about a minute).")
+    ] = False,
 ) -> None:
     """Create a data directory with a working configuration (SQLite)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -77,9 +79,12 @@ def init_command(
     text = EXAMPLE.read_text(encoding="utf-8").replace('data_dir = "data"', 'data_dir = "."')
     target.write_text(text, encoding="utf-8")
     if demo:
-        from hub.demo import seed_config
+        from hub.demo.seeding import seed_demo, write_config
 
-        console.print(f"Seeded {run_async(lambda: seed_config(target))} demo contacts.")
+        write_config(target)
+        with console.status("Seeding the demo firm through Kartei's intake paths ..."):
+            seeded = run_async(lambda: seed_demo(target))
+        console.print(seeded.summary() if seeded else f"{directory} holds data; not seeded again.")
     console.print(f"Created {target}. Start Kartei with: kartei run --config {target}")
 
 
@@ -120,9 +125,9 @@ async def _rebuild(kartei: Kartei, names: list[str]) -> None:
                 progress.update(task, completed=position, total=head)
 
             try:
-                async with runner.held():
+                async with runner.leases.held(runner.lease):
                     await runner.rebuild(advance)
-            except ProjectionBusyError as busy:
+            except LeaseBusyError as busy:
                 fail(f"{busy}: stop the running Kartei before rebuilding it")
 
 

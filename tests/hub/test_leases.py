@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Callable
 
 from hub.events.tasks import TaskOpened
@@ -101,3 +102,18 @@ async def test_a_dead_owners_lease_is_taken_over_once_it_expires(store: EventSto
     async with running(runner):
         await until(lambda: runner.position == 1, seconds=10)
     assert await dead.holder("projection:event_stats") is None  # released on stop
+
+
+async def test_a_killed_process_on_this_host_leaves_a_lease_taken_at_once(
+    store: EventStore,
+) -> None:
+    """`kartei run` restarted after SIGKILL or a power cut need not wait out its old lease."""
+    probe = await asyncio.create_subprocess_exec("true")  # its id names no process once ended
+    await probe.wait()
+    dead = Leases(store.db, owner=f"{socket.gethostname()}:{probe.pid}:x", ttl=3600)
+    assert await dead.acquire("projection:event_stats")
+    elsewhere = Leases(store.db, owner="other-host:1:x", ttl=3600)
+    assert await elsewhere.acquire("policy:churn")
+    restarted = Leases(store.db)
+    assert await restarted.acquire("projection:event_stats")
+    assert not await restarted.acquire("policy:churn")  # another host: wait for expiry
