@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +26,30 @@ def upsert(
     return stmt.on_conflict_do_update(
         index_elements=index, set_={name: stmt.excluded[name] for name in columns}
     )
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """A moment that reads back as the moment written, timezone-aware, on both databases.
+
+    PostgreSQL's timestamptz keeps the moment. SQLite has no timestamp type: SQLAlchemy
+    writes an aware value's wall-clock digits without its offset and reads them back naive,
+    so a task due at 00:00 in Berlin came back as 00:00 of no zone (an hour late once read
+    as UTC, and a TypeError when compared with an aware "now"). Stored in UTC, read as UTC;
+    a naive value written is taken as UTC, as the store takes its own timestamps."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else aware(value).astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else aware(value).astimezone(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """The moment with its zone; a naive one is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 SCHEMA_LOCK_ID = 0x4B415253  # "KARS"

@@ -94,7 +94,7 @@ class Digest:
         if self.tasks is None:
             return []
         open_tasks = await self.tasks.unfinished(conn, now=now)
-        return [t for t in open_tasks if t.due is not None and _aware(t.due) < now]
+        return [t for t in open_tasks if t.overdue(now)]
 
     async def _missed(self, conn: Any, since: datetime) -> list[Any]:
         table = getattr(self.calls, "missed", None)
@@ -102,7 +102,3 @@ class Digest:
             return []
         query = sa.select(table).where(table.c.last_missed_at >= since).limit(50)
         return list((await conn.execute(query)).all())
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.events import Recorded
 from hub.events.calls import CallAnswered, CallEnded, CallPlaced, CallRinging, MissedCallSeen
-from hub.sql import dialect_insert
+from hub.sql import UtcDateTime, dialect_insert
 
 
 class NumberIndex(Protocol):
@@ -37,7 +37,9 @@ class CallLog:
     """Every call (projection "calls") and the open missed calls per number."""
 
     name = "calls"
-    version = 2  # 2: seen_by, seen_at (missed calls marked seen)
+    # 2: seen_by, seen_at (missed calls marked seen); 3: moments stored in UTC (SQLite
+    # kept a FRITZ!Box's local wall-clock digits and read them back as UTC)
+    version = 3
     event_types = ("CallRinging", "CallPlaced", "CallAnswered", "CallEnded", "MissedCallSeen")
     tables = sa.MetaData()
     calls = sa.Table(
@@ -54,20 +56,20 @@ class CallLog:
         sa.Column("caller_name", sa.Text, nullable=False, server_default=""),
         sa.Column("line", sa.Text, nullable=False, server_default=""),
         sa.Column("extension", sa.Text),
-        sa.Column("started_at", sa.DateTime(timezone=True)),
-        sa.Column("answered_at", sa.DateTime(timezone=True)),
-        sa.Column("ended_at", sa.DateTime(timezone=True)),
+        sa.Column("started_at", UtcDateTime),
+        sa.Column("answered_at", UtcDateTime),
+        sa.Column("ended_at", UtcDateTime),
         sa.Column("duration_seconds", sa.Integer),
-        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("recorded_at", UtcDateTime, nullable=False, index=True),
         sa.Column("seen_by", sa.Text),  # who marked the missed call seen
-        sa.Column("seen_at", sa.DateTime(timezone=True)),
+        sa.Column("seen_at", UtcDateTime),
     )
     missed = sa.Table(
         "calls_missed_numbers",
         tables,
         sa.Column("number", sa.Text, primary_key=True),
         sa.Column("missed", sa.Integer, nullable=False),
-        sa.Column("last_missed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_missed_at", UtcDateTime, nullable=False),
         sa.Column("last_stream", sa.Text, nullable=False),
     )
 

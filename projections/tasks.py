@@ -1,10 +1,14 @@
-"""The team's task queue: open, snoozed and done tasks, who has them and when they are due."""
+"""The team's task queue: open, snoozed and done tasks, who has them and when they are due.
+
+A task is due at a moment (a policy's "in two days") or on a day (the card's date field).
+Every moment reads back timezone-aware on both databases (hub.sql.UtcDateTime).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.events import Recorded
 from hub.events.tasks import TaskAssigned, TaskCompleted, TaskOpened, TaskSnoozed
+from hub.sql import UtcDateTime
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,19 +29,26 @@ class TaskRow:
     status: str  # open, snoozed, done
     contact_id: str | None
     assignee: str | None
-    due: datetime | None
+    due: datetime | date | None  # a moment, or a day (a `date`, no time of day)
     snoozed_until: datetime | None
     reason: str
     opened_at: datetime
     completed_at: datetime | None
     dedupe_key: str | None
 
+    def overdue(self, now: datetime) -> bool:
+        """Whether it is past due at `now`; a due day is over at the end of that day in
+        `now`'s time zone (pass it in the firm's)."""
+        if isinstance(self.due, datetime):
+            return self.due < now
+        return self.due is not None and self.due < now.date()
+
 
 class TaskQueue:
     """Read model of every task (projection "tasks")."""
 
     name = "tasks"
-    version = 1
+    version = 2  # 2: moments stored in UTC (SQLite kept local digits), due_day
     event_types = ("TaskOpened", "TaskAssigned", "TaskSnoozed", "TaskCompleted")
     tables = sa.MetaData()
     tasks = sa.Table(
@@ -48,11 +60,13 @@ class TaskQueue:
         sa.Column("status", sa.Text, nullable=False),
         sa.Column("contact_id", sa.Text, index=True),
         sa.Column("assignee", sa.Text, index=True),
-        sa.Column("due", sa.DateTime(timezone=True)),
-        sa.Column("snoozed_until", sa.DateTime(timezone=True)),
+        # The order of urgency: the due moment, or the start (UTC) of the due day.
+        sa.Column("due", UtcDateTime),
+        sa.Column("due_day", sa.Date),
+        sa.Column("snoozed_until", UtcDateTime),
         sa.Column("reason", sa.Text, nullable=False),
-        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("completed_at", sa.DateTime(timezone=True)),
+        sa.Column("opened_at", UtcDateTime, nullable=False),
+        sa.Column("completed_at", UtcDateTime),
         sa.Column("dedupe_key", sa.Text, index=True),
         sa.Column("cause_position", sa.BigInteger),
     )
@@ -70,7 +84,8 @@ class TaskQueue:
                             status="open",
                             contact_id=e.contact_id,
                             assignee=e.assignee,
-                            due=e.due,
+                            due=_sort_key(e),
+                            due_day=e.due_day,
                             reason=e.reason,
                             opened_at=r.recorded_at,
                             dedupe_key=e.dedupe_key,
@@ -137,6 +152,7 @@ class TaskQueue:
             t.c.contact_id,
             t.c.assignee,
             t.c.due,
+            t.c.due_day,
             t.c.snoozed_until,
             t.c.reason,
             t.c.opened_at,
@@ -145,5 +161,15 @@ class TaskQueue:
         )
 
 
+def _sort_key(e: TaskOpened) -> datetime | None:
+    if e.due_day is not None:
+        return datetime.combine(e.due_day, time(), UTC)
+    return e.due
+
+
 def _row(row: Any) -> TaskRow:
-    return TaskRow(**row._mapping)
+    values = dict(row._mapping)
+    day = values.pop("due_day")
+    if day is not None:
+        values["due"] = day
+    return TaskRow(**values)

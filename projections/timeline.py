@@ -30,7 +30,7 @@ from hub.events.fax import FaxReceived, FaxTextRecognized
 from hub.events.mail import CommunicationLinked, EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskAssigned, TaskCompleted, TaskOpened, TaskSnoozed
-from hub.sql import dialect_insert, upsert
+from hub.sql import UtcDateTime, dialect_insert, upsert
 from projections import search, timeline_rows
 from projections.timeline_reads import SEARCHED_KINDS, Entry, TimelineReads, aware
 
@@ -63,7 +63,7 @@ class Timeline(TimelineReads):
     """Read model of every contact's history (projection "timeline")."""
 
     name = "timeline"
-    version = 3
+    version = 4  # 4: moments stored in UTC (SQLite kept an aware time's local digits)
     event_types = (
         "EmailReceived",
         "EmailSent",
@@ -89,7 +89,7 @@ class Timeline(TimelineReads):
         tables,
         sa.Column("entry_id", sa.Text, primary_key=True),
         sa.Column("kind", sa.Text, nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+        sa.Column("at", UtcDateTime, nullable=False, index=True),
         sa.Column("position", sa.BigInteger, nullable=False, index=True),
         sa.Column("contact_id", sa.Text),
         sa.Column("label", sa.Text),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from hub.events.base import Event
 
@@ -24,6 +24,9 @@ class TaskOpened(Event):
     # Open tasks of one kind per contact are unique when this is set (one call-back
     # task per caller while open, not one per attempt).
     dedupe_key: str | None = None
+    # A due day without a time of day ("by 10 December", the card's date field), instead
+    # of `due`: it is overdue once that day is over in the firm's time zone.
+    due_day: date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

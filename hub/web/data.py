@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -169,6 +169,7 @@ async def search(kartei: Kartei, text: str) -> dict[str, list[Any]]:
 
 
 async def dashboard(kartei: Kartei, username: str, now: datetime) -> dict[str, Any]:
+    """Today's calls, tasks, risks and labels per week; `now` in the firm's time zone."""
     board: dict[str, Any] = {"calls": [], "my_tasks": [], "team_tasks": 0, "risks": []}
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     async with kartei.store.db.read() as conn:
@@ -197,23 +198,26 @@ async def dashboard(kartei: Kartei, username: str, now: datetime) -> dict[str, A
 async def labelled_per_week(
     conn: AsyncConnection, timeline: Any, now: datetime, weeks: int
 ) -> list[dict[str, Any]]:
-    """Complaints and praise per calendar week, oldest first."""
+    """Complaints and praise per calendar week (in `now`'s time zone), oldest first."""
     t = timeline.entries
-    start = now - timedelta(weeks=weeks)
+    monday = _monday(now.date())
+    start = datetime.combine(monday - timedelta(weeks=weeks - 1), time(), now.tzinfo)
     rows = await conn.execute(
         sa.select(t.c.at, t.c.label).where(t.c.at >= start, t.c.label.in_(["complaint", "praise"]))
     )
     counts: Counter[tuple[int, str]] = Counter()
     for row in rows:
-        at = row.at if row.at.tzinfo is not None else row.at.replace(tzinfo=now.tzinfo)
-        counts[((now - at).days // 7, row.label)] += 1
-    out = []
-    for back in range(weeks - 1, -1, -1):
-        out.append(
-            {
-                "week": (now - timedelta(weeks=back)).isocalendar().week,
-                "complaint": counts[(back, "complaint")],
-                "praise": counts[(back, "praise")],
-            }
-        )
-    return out
+        day = row.at.astimezone(now.tzinfo).date()
+        counts[((monday - _monday(day)).days // 7, row.label)] += 1
+    return [
+        {
+            "week": (monday - timedelta(weeks=back)).isocalendar().week,
+            "complaint": counts[(back, "complaint")],
+            "praise": counts[(back, "praise")],
+        }
+        for back in range(weeks - 1, -1, -1)
+    ]
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())

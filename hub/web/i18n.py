@@ -246,6 +246,7 @@ GERMAN: dict[str, str] = {
     ),
     "Correct label": "Richtige Einordnung",
     "Correct": "Korrigieren",
+    "CW": "KW",  # calendar week, on the dashboard's chart
 }
 
 

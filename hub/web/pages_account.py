@@ -78,7 +78,7 @@ async def logout(request: Request) -> Response:
 @router.get("/")
 async def dashboard(request: Request) -> Response:
     kartei = request.app.state.kartei
-    now = datetime.now(UTC)
+    now = datetime.now(request.app.state.tz)  # today and this week are the firm's
     board = await data.dashboard(kartei, user_of(request).username, now)
     return page(request, "dashboard.html", board=board, now=now)
 

@@ -37,7 +37,7 @@ async def tasks_page(request: Request, scope: str = "mine") -> Response:
         request.app.state.kartei, {r.contact_id for r in rows if r.contact_id}
     )
     users = [u["username"] for u in await request.app.state.accounts.list()]
-    now = datetime.now(UTC)
+    now = datetime.now(request.app.state.tz)  # a due day ends at the firm's midnight
     return page(request, "tasks.html", rows=rows, scope=scope, names=names, users=users, now=now)
 
 

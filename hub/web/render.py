@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -10,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hub.sql import aware
 from hub.web.auth import User
 from hub.web.i18n import format_datetime, format_duration, format_number, translator
 
@@ -22,6 +24,15 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.filters["duration"] = format_duration
+
+
+def shown_time(moment: datetime | date | None, language: str, tz: ZoneInfo) -> str:
+    """A moment in the firm's time zone (a naive one is UTC), or a day as a day."""
+    if isinstance(moment, datetime):
+        return format_datetime(aware(moment), language, tz)
+    if isinstance(moment, date):
+        return moment.strftime("%Y-%m-%d" if language == "en" else "%d.%m.%Y")
+    return ""
 
 
 def user_of(request: Request) -> User:
@@ -39,7 +50,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         user=user,
         lang=language,
         t=translator(language),
-        dt=lambda moment: format_datetime(moment, language, tz),
+        dt=lambda moment: shown_time(moment, language, tz),
         num=lambda value, digits=0: format_number(value, language, digits),
         csrf=user.csrf if user is not None else "",
         **context,
