@@ -145,7 +145,7 @@ class FaxSection(Section):
     ocr_languages: str = Field(default="deu+eng", pattern=r"^[a-z_]{3,16}(\+[a-z_]{3,16})*$")
     max_attachment_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_message_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
-    providers_file: Path | None = None  # empty: config/fax-providers.toml shipped with Kartei
+    providers_file: Path | None = None  # empty: the shipped hub/defaults/fax-providers.toml
 
 
 # A source name becomes part of call stream names and idempotency keys: keep it plain.

@@ -1,13 +1,16 @@
-"""Provider profiles from config/fax-providers.toml: how each fax service writes its email."""
+"""Provider profiles (hub/defaults/fax-providers.toml, or an admin's own file): how each fax
+service writes its email."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from dataclasses import dataclass
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "config" / "fax-providers.toml"
+from hub import defaults
+
 _FLAGS = re.IGNORECASE | re.MULTILINE
 
 
@@ -37,9 +40,9 @@ _KEYS = {"name", "match_from", "match_subject", "match_body", "sender", "receive
 _KEYS |= {"attachment"}
 
 
-def load_profiles(path: Path | None = None) -> tuple[Profile, ...]:
-    """Reads and compiles the profiles; raises ProfileError naming the problem."""
-    path = path or DEFAULT_FILE
+def load_profiles(path: Path | Traversable | None = None) -> tuple[Profile, ...]:
+    """Reads and compiles the profiles (without a path: the shipped ones); ProfileError says why."""
+    path = path or defaults.shipped(defaults.FAX_PROVIDERS)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:

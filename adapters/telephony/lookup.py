@@ -2,7 +2,9 @@
 
 ``GET /telephony/lookup/<token>?number=<as the PBX sends it>`` answers with the contact's
 name, company and the URL of its card, as JSON. The token is a secret of its own (a PBX
-holds it in its configuration); a wrong one is a 404.
+holds it in its configuration); a wrong one is a 404. ``GET /telephony/3cx-crm-template.xml``
+hands out the 3CX template that asks this endpoint (it holds no secret: the admin enters the
+token in 3CX), so an installed Kartei need not be searched for the file.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from adapters.telephony.ratelimit import ClientRateLimit
 from adapters.telephony.webhooks import token_matches
+from hub import defaults
 from hub.store import Database
 
 
@@ -31,6 +34,11 @@ def lookup_router(db: Database, index: NumberIndex, token: str, base_url: str = 
     router = APIRouter(prefix="/telephony", tags=["telephony"])
     base = base_url.rstrip("/")
     limit = ClientRateLimit()
+    template = defaults.shipped(defaults.CRM_TEMPLATE_3CX).read_bytes()
+
+    @router.get("/3cx-crm-template.xml", include_in_schema=False)
+    async def crm_template_3cx() -> Response:
+        return Response(template, media_type="application/xml")
 
     @router.get("/lookup/{given}", include_in_schema=False)
     async def lookup(

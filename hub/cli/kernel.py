@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 import hub
+from hub import defaults
 from hub.bootstrap import Kartei, bootstrap, run
 from hub.cli.common import (
     ConfigOption,
@@ -37,7 +38,7 @@ from hub.store.leases import LeaseBusyError
 
 app = typer.Typer()
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "kartei.example.toml"
+EXAMPLE = defaults.shipped(defaults.EXAMPLE_CONFIG)  # package data: found in a wheel too
 
 
 @app.command("run")

@@ -8,7 +8,7 @@ import pytest
 
 from hub.settings import ConfigError, load_settings
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "kartei.example.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "hub" / "defaults" / "kartei.example.toml"
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -24,7 +24,7 @@ from projections.tasks import TaskQueue
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 KNOWN = "030 555111"
 LOOKUP_TOKEN = "lookup-token-0123456789"
-TEMPLATE = Path(__file__).parents[2] / "config" / "3cx-crm-template.xml"
+TEMPLATE = Path(__file__).parents[2] / "hub" / "defaults" / "3cx-crm-template.xml"
 FOUND_FIELDS = {"number", "found", "contact_id", "name", "company", "customer_number", "url", "how"}
 
 
