@@ -54,6 +54,7 @@ async def test_morning_missed_calls_to_call_back_done(store: EventStore, tmp_pat
         await page.click("nav.filters >> text=Team-Aufgaben")
         row = page.locator("tr.task", has_text="Katrin Klein").filter(has_text="Rückruf")
         assert "Verpasster Anruf" in await row.inner_text()
+        await firm.shot(page, "3-team-tasks")
         await row.locator("button.complete").click()
         await row.wait_for(state="detached")
         await page.wait_for_url(f"{firm.base_url}/tasks?scope=team")  # still the team's list
@@ -62,4 +63,4 @@ async def test_morning_missed_calls_to_call_back_done(store: EventStore, tmp_pat
         assert await page.locator("ul.tasks li", has_text="Rückruf").count() == 0
         done = page.locator("li.kind-task", has_text="Rückruf")
         assert re.search(r"erledigt", await done.inner_text(), re.I)
-        await firm.shot(page, "3-card-callback-done")
+        await firm.shot(page, "4-card-callback-done")

@@ -1,5 +1,6 @@
 """An unknown sender writes twice; staff find them under "Unbekannte Absender", create the
-contact from there, and both emails are on the new card."""
+contact from there, and both emails are on the new card. A stale link on the way shows a
+German page, not JSON."""
 
 from __future__ import annotations
 
@@ -51,3 +52,9 @@ async def test_unknown_sender_becomes_a_contact(store: EventStore, tmp_path: Pat
         await firm.shot(page, "2-new-card-with-history")
         await page.goto(f"{firm.base_url}/senders/unknown")
         assert ADDRESS not in await page.locator("main").inner_text()
+        # A bookmark from an older version: a German page with the way back.
+        answer = await page.goto(f"{firm.base_url}/absender/unbekannt")
+        assert answer is not None and answer.status == 404
+        assert await page.locator("main h1").inner_text() == "Seite nicht gefunden"
+        await page.click("main >> text=Übersicht")
+        await page.wait_for_url(f"{firm.base_url}/")
