@@ -63,7 +63,10 @@ class Timeline(TimelineReads):
     """Read model of every contact's history (projection "timeline")."""
 
     name = "timeline"
-    version = 4  # 4: moments stored in UTC (SQLite kept an aware time's local digits)
+    # 4: moments stored in UTC (SQLite kept an aware time's local digits); 5: labels found
+    # by the classified message's position (a note's stream is its contact's), kept in
+    # `label_position`.
+    version = 5
     event_types = (
         "EmailReceived",
         "EmailSent",
@@ -93,6 +96,10 @@ class Timeline(TimelineReads):
         sa.Column("position", sa.BigInteger, nullable=False, index=True),
         sa.Column("contact_id", sa.Text),
         sa.Column("label", sa.Text),
+        # The message whose classification gave `label` (its stream is
+        # ``classification-<label_position>``): the entry's own event, or a later one
+        # that added to it (a fax's OCR text).
+        sa.Column("label_position", sa.BigInteger, index=True),
         sa.Column("thread", sa.Text, index=True),
         sa.Column("message_id", sa.Text, index=True),
         sa.Column("data", sa.Text, nullable=False),
@@ -124,12 +131,24 @@ class Timeline(TimelineReads):
         await self._write(conn, state)
 
     async def _load(self, conn: AsyncConnection, batch: Sequence[Recorded], state: _Batch) -> None:
-        """Rows the batch updates and threads it continues, in two queries."""
+        """Rows the batch updates (by id, by the message a classification names, by the
+        label a correction changes) and threads it continues, a query each."""
         t = self.entries
         wanted = {_target(r) for r in batch} - {None}
-        if wanted:
-            for row in await conn.execute(sa.select(t).where(t.c.entry_id.in_(list(wanted)))):
-                state.touched[row.entry_id] = {**row._mapping, "data": orjson.loads(row.data)}
+        labels = [r.event for r in batch if isinstance(r.event, MessageClassified)]
+        fixes = [r.event for r in batch if isinstance(r.event, ClassificationCorrected)]
+        classified = [e.message_position for e in labels]
+        corrected = [e.message_position for e in fixes]
+        if wanted or classified or corrected:
+            query = sa.select(t).where(
+                sa.or_(
+                    t.c.entry_id.in_(list(wanted)),
+                    t.c.position.in_(classified),
+                    t.c.label_position.in_(corrected),
+                )
+            )
+            for row in await conn.execute(query):
+                state.keep({**row._mapping, "data": orjson.loads(row.data)})
         refs = {
             ref
             for r in batch
@@ -147,7 +166,8 @@ class Timeline(TimelineReads):
     async def _write(self, conn: AsyncConnection, state: _Batch) -> None:
         if state.touched:
             rows = [{**v, "data": orjson.dumps(v["data"]).decode()} for v in state.touched.values()]
-            columns = ["kind", "at", "position", "contact_id", "label", "thread", "message_id"]
+            columns = ["kind", "at", "position", "contact_id", "label", "label_position"]
+            columns += ["thread", "message_id"]
             statement = upsert(conn, self.entries, ["entry_id"], [*columns, "data"])
             await conn.execute(statement, rows)
         if state.links:
@@ -166,17 +186,20 @@ class Timeline(TimelineReads):
         at = aware(getattr(e, "at", None) or r.recorded_at)
 
         def new(entry_id: str, kind: str, contact_id: str | None, data: dict[str, Any]) -> None:
-            touched[entry_id] = {
-                "entry_id": entry_id,
-                "kind": kind,
-                "at": at,
-                "position": r.position,
-                "contact_id": contact_id,
-                "label": None,
-                "thread": None,
-                "message_id": None,
-                "data": data,
-            }
+            state.keep(
+                {
+                    "entry_id": entry_id,
+                    "kind": kind,
+                    "at": at,
+                    "position": r.position,
+                    "contact_id": contact_id,
+                    "label": None,
+                    "label_position": None,
+                    "thread": None,
+                    "message_id": None,
+                    "data": data,
+                }
+            )
 
         match e:
             case EmailReceived() | EmailSent():
@@ -247,18 +270,14 @@ class Timeline(TimelineReads):
                     else:
                         entry["data"].update(status="done", by=e.by, note=e.note)
             case MessageClassified():
-                entry = touched.get(e.message_stream)
+                entry = state.classified(e)
                 if entry is not None:
-                    entry["label"] = e.label
+                    entry.update(label=e.label, label_position=e.message_position)
+                    state.labelled[e.message_position] = entry["entry_id"]
             case ClassificationCorrected():
-                await conn.execute(
-                    sa.update(self.entries)
-                    .where(self.entries.c.position == e.message_position)
-                    .values(label=e.label)
-                )
-                for entry in touched.values():
-                    if entry["position"] == e.message_position:
-                        entry["label"] = e.label
+                labelled = state.labelled.get(e.message_position)
+                if labelled is not None:
+                    touched[labelled]["label"] = e.label
             case CustomerAtRisk():
                 new(
                     f"risk-{r.position}",
@@ -296,6 +315,24 @@ class _Batch:
         self.texts: dict[str, tuple[str, str]] = {}  # entry id -> (body, data subject)
         self.threads: dict[str, str] = {}  # Message-ID -> thread
         self.contacts: dict[str, str] = {}  # normalized address -> contact id
+        self.made: dict[int, str] = {}  # position -> the entry its event made
+        self.labelled: dict[int, str] = {}  # label_position -> entry id
+
+    def keep(self, row: dict[str, Any]) -> None:
+        """A row this batch writes back (new, or loaded to be updated)."""
+        self.touched[row["entry_id"]] = row
+        self.made[row["position"]] = row["entry_id"]
+        if row["label_position"] is not None:
+            self.labelled[row["label_position"]] = row["entry_id"]
+
+    def classified(self, e: MessageClassified) -> dict[str, Any] | None:
+        """The entry a classification labels: the one its message made (an email, fax or
+        note: a note's stream is its contact's), else the one the message added to (a
+        fax's later OCR text, on the fax's stream)."""
+        entry_id = self.made.get(e.message_position)
+        if entry_id is None:
+            return self.touched.get(e.message_stream)
+        return self.touched[entry_id]
 
     def contact_of(self, addresses: Sequence[str]) -> str | None:
         """The contact of the first address that has one (as prefetched by `_load`)."""

@@ -32,6 +32,9 @@ class Entry:
     contact_id: str | None
     label: str | None  # complaint, praise, neutral (from the classifier)
     data: dict[str, Any]
+    # The classified message (its stream is ``classification-<label_position>``): the
+    # entry's own event, or one that added to it (a fax's OCR text).
+    label_position: int | None = None
 
 
 class TimelineReads:
@@ -101,6 +104,25 @@ class TimelineReads:
             sa.select(t)
             .where(t.c.kind == kind, t.c.at >= since)
             .order_by(t.c.at.desc())
+            .limit(limit)
+        )
+        return await self._read(conn, query)
+
+    async def labelled(
+        self,
+        conn: AsyncConnection,
+        since: datetime,
+        label: str | None = None,
+        limit: int = 200,
+    ) -> list[Entry]:
+        """Messages the classifier labelled (with `label`, or any) since a moment, newest
+        first (the page where staff correct labels)."""
+        t = self.entries
+        wanted = t.c.label.is_not(None) if label is None else t.c.label == label
+        query = (
+            sa.select(t)
+            .where(wanted, t.c.at >= since, t.c.kind.in_(SEARCHED_KINDS))
+            .order_by(t.c.at.desc(), t.c.position.desc())
             .limit(limit)
         )
         return await self._read(conn, query)
@@ -188,4 +210,5 @@ def _entry(row: Any, data: dict[str, Any]) -> Entry:
         row.contact_id,
         row.label,
         data,
+        row.label_position,
     )

@@ -26,7 +26,6 @@ router = APIRouter(include_in_schema=False)
 # The customer's words in a message, as the classifier saw them (policies/classifier),
 # handed in by the composition root: an object with `text` and `contact_id`, or None.
 MessageWords = Callable[[Event], Any]
-CLASSIFIED_KINDS = ("email", "fax", "note")
 PERIOD = timedelta(days=30)
 SHOWN = 200
 
@@ -75,12 +74,9 @@ async def classifications_page(request: Request, label: str = "complaint") -> Re
     entries: list[Any] = []
     if timeline is not None:
         since = datetime.now(UTC) - PERIOD
+        wanted = None if label == "all" else label
         async with kartei.store.db.read() as conn:
-            for kind in CLASSIFIED_KINDS:
-                entries += await timeline.recent(conn, kind, since, SHOWN)
-    entries = [e for e in entries if e.label and (label == "all" or e.label == label)]
-    entries.sort(key=lambda e: e.at, reverse=True)
-    entries = entries[:SHOWN]
+            entries = await timeline.labelled(conn, since, wanted, SHOWN)
     names = await data.contact_names(
         request.app.state.kartei, {e.contact_id for e in entries if e.contact_id}
     )
