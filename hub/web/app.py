@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 import hub
 from hub.web import (
     api,
+    errors,
     pages_account,
     pages_calls,
     pages_contacts,
@@ -59,6 +60,7 @@ def create_app(
         external.extend(r for r in router.routes if isinstance(r, APIRoute))
     app.state.external_routes = tuple(external)
     app.add_middleware(Gate, accounts=app.state.accounts, external=app.state.external_routes)
+    errors.install(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
         app.include_router(module.router)

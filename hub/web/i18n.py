@@ -247,6 +247,26 @@ GERMAN: dict[str, str] = {
     "Correct label": "Richtige Einordnung",
     "Correct": "Korrigieren",
     "CW": "KW",  # calendar week, on the dashboard's chart
+    # Error pages (hub/web/errors.py)
+    "Page not found": "Seite nicht gefunden",
+    "There is no page at this address; the link may be out of date.": (
+        "Unter dieser Adresse gibt es keine Seite; vielleicht ist der Link veraltet."
+    ),
+    "Action not possible": "Aktion nicht möglich",
+    "This action is not possible here.": "Diese Aktion ist hier nicht möglich.",
+    "Invalid request": "Ungültige Anfrage",
+    "The address contains values this page cannot read.": (
+        "Die Adresse enthält Angaben, die diese Seite nicht lesen kann."
+    ),
+    "An error occurred": "Ein Fehler ist aufgetreten",
+    "The error was logged. Please try again, or tell your administrator.": (
+        "Der Fehler wurde protokolliert. Bitte versuchen Sie es noch einmal oder wenden Sie "
+        "sich an Ihre Administration."
+    ),
+    "Request not processed": "Anfrage nicht bearbeitet",
+    "The request could not be processed.": "Die Anfrage konnte nicht bearbeitet werden.",
+    "Error": "Fehler",
+    "Back to the dashboard": "Zurück zur Übersicht",
 }
 
 

@@ -1,0 +1,86 @@
+"""Error answers: pages get a page in the app's look and the user's language (404, 405,
+a failing page's 500, never a traceback); the JSON API and the phone systems' routes keep
+FastAPI's JSON answers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException
+from starlette.routing import Match
+
+from hub.web.render import page
+from hub.web.security import harden
+
+log = logging.getLogger(__name__)
+
+# status -> (title, text), English keys of the catalogue (hub/web/i18n.py)
+PROBLEMS = {
+    400: ("Invalid request", "The address contains values this page cannot read."),
+    404: ("Page not found", "There is no page at this address; the link may be out of date."),
+    405: ("Action not possible", "This action is not possible here."),
+    500: (
+        "An error occurred",
+        "The error was logged. Please try again, or tell your administrator.",
+    ),
+}
+OTHER = ("Request not processed", "The request could not be processed.")
+
+
+def install(app: FastAPI) -> None:
+    """Registers the handlers on the app."""
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(Exception, _failed)
+
+
+def for_a_page(request: Request) -> bool:
+    """Whether a browser asked for a page: not the JSON API, not a phone system's route."""
+    path = request.url.path
+    if path == "/api" or path.startswith("/api/"):
+        return False
+    external = getattr(request.app.state, "external_routes", ())
+    if any(route.matches(request.scope)[0] is Match.FULL for route in external):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def problem(request: Request, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    title, text = PROBLEMS.get(status, OTHER)
+    answer = page(request, "error.html", status, title=title, text=text, status=status)
+    answer.headers.update(headers or {})
+    return harden(answer)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if not for_a_page(request):
+        return await http_exception_handler(request, exc)
+    return problem(request, exc.status_code, exc.headers)
+
+
+async def _invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if not for_a_page(request):
+        return await request_validation_exception_handler(request, exc)
+    return problem(request, 400)
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    """A route failed: the page says so; Starlette raises the exception on after this
+    answer, so the server logs it with its traceback."""
+    if not for_a_page(request):
+        return harden(JSONResponse({"detail": "Internal Server Error"}, 500))
+    try:
+        return problem(request, 500)
+    except Exception:  # the page itself cannot render: the plainest answer that says so
+        log.exception("the error page failed")
+        return harden(PlainTextResponse("500 – Interner Fehler / Internal Server Error", 500))
