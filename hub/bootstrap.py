@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Sequence
+import socket
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -22,12 +23,13 @@ from adapters.mail.build import mail_adapters
 from adapters.telegram.setup import alert_channels
 from adapters.telephony.setup import telephony_adapters, telephony_routers
 from hub.capture import Adapter, Capture
-from hub.health import HealthRegistry
+from hub.health import ComponentHealth, HealthRegistry
 from hub.policy import Policy, PolicyRunner
 from hub.projection import Projection, ProjectionRunner
 from hub.runtime import Component, Supervisor
 from hub.settings import Settings
 from hub.store import Database, EventStore
+from hub.store.leases import Leases
 from hub.web.app import create_app
 from hub.web.pages_import import ContactImport
 from hub.web.server import WebServer
@@ -119,6 +121,11 @@ class Kartei:
     adapters: list[Adapter] = field(default_factory=list)
     scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
     web: WebServer | None = None
+    leases: Leases = field(init=False)  # this process's name in the lease table
+
+    def __post_init__(self) -> None:
+        ttl = self.settings.cluster.takeover_seconds * 0.75  # + a look every ttl/3
+        self.leases = Leases(self.store.db, ttl=ttl)
 
     def projection(self, name: str) -> Projection:
         return self.projections[name].projection
@@ -141,10 +148,12 @@ def bootstrap(
     for projection in default_projections(settings) if projections is None else projections:
         name = f"projection:{projection.name}"
         kartei.projections[projection.name] = ProjectionRunner(
-            store, projection, health=health.component(name)
+            store, projection, health=health.component(name), leases=kartei.leases
         )
     for policy in default_policies(settings, kartei) if policies is None else policies:
-        runner = PolicyRunner(store, policy, health=health.component(f"policy:{policy.name}"))
+        runner = PolicyRunner(
+            store, policy, health=health.component(f"policy:{policy.name}"), leases=kartei.leases
+        )
         kartei.policies[policy.name] = runner
     kartei.adapters = list(default_adapters(settings) if adapters is None else adapters)
     kartei.web = WebServer(
@@ -161,34 +170,98 @@ def bootstrap(
     return kartei
 
 
+ROLES = ("web", "capture", "workers")
+
+
 class _AdapterComponent:
-    def __init__(self, adapter: Adapter, capture: Capture) -> None:
+    """Runs an adapter while this process holds its lease (see Adapter.lease_scope)."""
+
+    def __init__(self, adapter: Adapter, capture: Capture, leases: Leases) -> None:
         self.name = f"adapter:{adapter.name}"
         self._adapter = adapter
         self._capture = capture
+        self._leases = leases
+        scope = getattr(adapter, "lease_scope", "deployment")
+        host = f"@{socket.gethostname()}" if scope == "host" else ""
+        self.lease = f"{self.name}{host}" if scope is not None else None
 
     async def run(self) -> None:
+        if self.lease is None:
+            await self._adapter.run(self._capture)
+            return
+        await self._leases.run_held(self.lease, self._run_owned, self._standby)
+
+    async def _run_owned(self) -> None:
+        self._capture.health.details.pop("holder", None)
+        self._capture.health.details["owner"] = self._leases.owner
         await self._adapter.run(self._capture)
 
+    def _standby(self, holder: str | None) -> None:
+        self._capture.health.set("standby", holder=holder)
 
-def components(kartei: Kartei, *, web: bool = True) -> list[Component]:
-    parts: list[Component] = [*kartei.projections.values(), *kartei.policies.values()]
+
+class _SchedulerComponent:
+    """The timed jobs (the daily digest): in one process of the deployment at a time."""
+
+    name = "scheduler"
+
+    def __init__(
+        self, scheduler: AsyncIOScheduler, leases: Leases, health: ComponentHealth
+    ) -> None:
+        self._scheduler = scheduler
+        self._leases = leases
+        self._health = health
+
+    async def run(self) -> None:
+        await self._leases.run_held(self.name, self._run_owned, self._standby)
+
+    def _standby(self, holder: str | None) -> None:
+        self._health.set("standby", holder=holder)
+
+    async def _run_owned(self) -> None:
+        self._scheduler.start()
+        self._health.details.pop("holder", None)
+        self._health.set("ok", owner=self._leases.owner, jobs=len(self._scheduler.get_jobs()))
+        try:
+            await asyncio.Event().wait()  # until cancelled, or the lease is lost
+        finally:
+            self._scheduler.shutdown(wait=False)
+
+
+def components(
+    kartei: Kartei, *, web: bool = True, roles: Collection[str] = ROLES
+) -> list[Component]:
+    """What this process runs: "web" (pages, API, webhooks), "capture" (mailboxes, phone
+    systems, SMTP and fax intake) and "workers" (projections, policies, timed jobs).
+    `web=False` leaves the web out of `roles`."""
+    leases = kartei.leases
+    parts: list[Component] = []
+    if "workers" in roles:
+        parts += [*kartei.projections.values(), *kartei.policies.values()]
+        if kartei.scheduler.get_jobs():
+            health = kartei.health.component(_SchedulerComponent.name)
+            parts.append(_SchedulerComponent(kartei.scheduler, leases, health))
     for adapter in kartei.adapters:
-        name = f"adapter:{adapter.name}"
-        capture = Capture(kartei.store, adapter.name, kartei.health.component(name))
-        parts.append(_AdapterComponent(adapter, capture))
-    if web and kartei.web is not None:
+        role = "web" if getattr(adapter, "lease_scope", "deployment") is None else "capture"
+        if role in roles and (web or role != "web"):
+            name = f"adapter:{adapter.name}"
+            capture = Capture(kartei.store, adapter.name, kartei.health.component(name))
+            parts.append(_AdapterComponent(adapter, capture, leases))
+    if web and "web" in roles and kartei.web is not None:
         parts.append(kartei.web)
     return parts
 
 
-async def run(kartei: Kartei, stop: asyncio.Event, *, web: bool = True) -> None:
-    """Starts the store and every component; returns after `stop` is set, all stopped."""
+async def run(
+    kartei: Kartei, stop: asyncio.Event, *, web: bool = True, roles: Collection[str] = ROLES
+) -> None:
+    """Starts the store and this process's components; returns after `stop` is set, all
+    stopped."""
     await kartei.store.start()
     kartei.health.component("store").set("ok", database=kartei.store.db.dialect)
     supervisor = Supervisor(kartei.health)
-    kartei.scheduler.start()
-    task = asyncio.create_task(supervisor.run(components(kartei, web=web)), name="supervisor")
+    parts = components(kartei, web=web, roles=roles)
+    task = asyncio.create_task(supervisor.run(parts), name="supervisor")
     try:
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -197,6 +270,5 @@ async def run(kartei: Kartei, stop: asyncio.Event, *, web: bool = True) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        kartei.scheduler.shutdown(wait=False)
         await kartei.store.close()
         log.info("Kartei stopped")

@@ -61,6 +61,11 @@ class Adapter(Protocol):
     `run` works until cancelled; raising means the adapter failed, and the supervisor
     logs it and restarts it with backoff. One coroutine per adapter, so no task is ever
     left running unseen.
+
+    Where several Kartei processes share one database, an adapter may say how many of them
+    run it with a class attribute `lease_scope`: "deployment" (the default: one process
+    at a time, e.g. a mailbox or a call monitor connection), "host" (one per machine: a
+    listening port), or None (every process that serves the web: a webhook endpoint).
     """
 
     name: str

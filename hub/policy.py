@@ -18,6 +18,7 @@ from hub.events import NewEvent, Recorded, UnreadableEvent
 from hub.health import ComponentHealth
 from hub.projection import ProjectionRunner
 from hub.store import ANY, EventStore
+from hub.store.leases import Leases
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +66,14 @@ class PolicyRunner(ProjectionRunner):
         *,
         batch_size: int = 1000,
         health: ComponentHealth | None = None,
+        leases: Leases | None = None,
     ) -> None:
         super().__init__(
             store,
             _NoTables(policy),
             batch_size=batch_size,
             health=health or ComponentHealth(f"policy:{policy.name}"),
+            leases=leases,
         )
         self.policy = policy
 

@@ -66,6 +66,7 @@ class ProjectionRunner:
         *,
         batch_size: int = 1000,
         health: ComponentHealth | None = None,
+        leases: Leases | None = None,
     ) -> None:
         self.store = store
         self.projection = projection
@@ -76,9 +77,9 @@ class ProjectionRunner:
         self.name = self.health.name
         self.position = 0
         self._moved = asyncio.Event()
-        self.leases = Leases(store.db)
+        self.leases = leases or Leases(store.db)
         self.following = False  # whether this process holds the lease and follows the log
-        self.lease = f"projection:{projection.name}"
+        self.lease = self.name  # "projection:contacts", "policy:churn"
 
     async def prepare(self) -> None:
         """Creates the tables and checkpoint; rebuilds when the projection's version changed."""

@@ -49,6 +49,14 @@ class StoreSection(Section):
     max_event_bytes: int = Field(default=1_048_576, ge=1024)
 
 
+class ClusterSection(Section):
+    """Several Kartei processes on one PostgreSQL (kartei run --role)."""
+
+    # When a process dies, another takes over its mailboxes, lines and read models
+    # within this time.
+    takeover_seconds: float = Field(default=30.0, ge=2, le=600)
+
+
 class WebSection(Section):
     """The web server (UI, JSON API, webhooks, /healthz)."""
 
@@ -275,6 +283,7 @@ class Settings(Section):
     kartei: KarteiSection = KarteiSection()
     database: DatabaseSection = DatabaseSection()
     store: StoreSection = StoreSection()
+    cluster: ClusterSection = ClusterSection()
     web: WebSection = WebSection()
     logging: LoggingSection = LoggingSection()
     contacts: ContactsSection = ContactsSection()

@@ -183,6 +183,7 @@ class FaxRouteHealth:
     """The fax's health line when faxes arrive on the mail listener: addresses, OCR."""
 
     name = "fax-smtp"
+    lease_scope = "host"  # reports on this machine's OCR, beside its mail listener
     recheck_seconds = 600.0  # an admin who installs a language pack sees it within minutes
 
     def __init__(self, addresses: Sequence[str], languages: str) -> None:

@@ -153,6 +153,7 @@ class SmtpJournalIntake:
     """The adapter: an aiosmtpd server inside Kartei's own event loop."""
 
     name = "smtp"
+    lease_scope = "host"  # its port: one listener per machine
 
     def __init__(
         self,

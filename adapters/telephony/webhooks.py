@@ -63,6 +63,7 @@ class WebhookIntake:
     """
 
     name = WEBHOOK_SOURCE
+    lease_scope = None  # runs wherever the web app takes the providers' requests
 
     def __init__(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import classify, contacts, fax, kernel, mail, users
+from hub.cli import classify, cluster, contacts, fax, kernel, mail, users
 
 app = typer.Typer(
     help="Kartei: the customer card index that fills itself.",
@@ -19,6 +19,7 @@ app.add_typer(users.app, name="users")
 app.command("import")(contacts.import_command)
 app.add_typer(mail.app, name="capture")
 app.add_typer(fax.app, name="fax")
+app.add_typer(cluster.app, name="cluster")
 app.command("import-mail")(mail.import_mail_command)
 
 

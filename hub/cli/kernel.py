@@ -22,7 +22,7 @@ from rich.progress import (
 
 import hub
 from hub import defaults
-from hub.bootstrap import Kartei, bootstrap, run
+from hub.bootstrap import ROLES, Kartei, bootstrap, run
 from hub.cli.common import (
     ConfigOption,
     JsonOption,
@@ -42,9 +42,22 @@ EXAMPLE = defaults.shipped(defaults.EXAMPLE_CONFIG)  # package data: found in a 
 
 
 @app.command("run")
-def run_command(config: ConfigOption = None) -> None:
+def run_command(
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="What this process does: web, capture, workers (repeatable; all when omitted). "
+            "Several processes share one PostgreSQL; each source and read model has one owner.",
+        ),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
     """Start Kartei: store, projections, policies, adapters and the web server."""
     loaded = settings(config)
+    roles = tuple(role or ROLES)
+    if unknown := sorted(set(roles) - set(ROLES)):
+        fail(f"--role {', '.join(unknown)}: expected one of {', '.join(ROLES)}")
 
     async def main() -> None:
         kartei = bootstrap(loaded)
@@ -52,11 +65,12 @@ def run_command(config: ConfigOption = None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        where = f" on http://{loaded.web.host}:{loaded.web.port}" if "web" in roles else ""
         console.print(
-            f"Kartei {hub.__version__} on http://{loaded.web.host}:{loaded.web.port} "
-            f"({kartei.store.db.dialect}); Ctrl+C stops it."
+            f"Kartei {hub.__version__}{where} ({kartei.store.db.dialect}; "
+            f"{', '.join(roles)}); Ctrl+C stops it."
         )
-        await run(kartei, stop)
+        await run(kartei, stop, roles=roles)
 
     try:
         run_async(main)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -22,6 +23,11 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 class UnsupportedDatabaseError(ValueError):
     """The configured URL names a database Kartei does not run on."""
+
+
+# Alembic's `context` and `op` are module-level proxies: two stores of one process that
+# migrate at once (tests run several "processes" in one) must take turns.
+_MIGRATING = threading.Lock()
 
 
 class Database:
@@ -114,7 +120,7 @@ class Database:
         if self.is_sqlite:
             event.listen(engine, "connect", _use_wal)
         try:
-            with engine.begin() as conn:
+            with _MIGRATING, engine.begin() as conn:
                 config = AlembicConfig()
                 config.set_main_option("script_location", str(MIGRATIONS))
                 config.attributes["connection"] = conn
