@@ -17,6 +17,10 @@ FAX_TYPES = {"application/pdf": "pdf", "image/tiff": "tiff", "image/tif": "tiff"
 _EXTENSIONS = {".pdf": "pdf", ".tif": "tiff", ".tiff": "tiff"}
 MAX_SCAN = 20_000  # characters of subject+body searched by the patterns
 _SPACE = re.compile(r"\s+")
+# A number glued to a word or a path is part of a name, not a phone number: HylaFAX's queue
+# file recvq/fax00000042.tif, a document Fax_0221987654.pdf. No profile may read it as one.
+_GLUED_BEFORE = re.compile(r"[\w/\\]$")
+_GLUED_AFTER = re.compile(r"^(?:[\w/\\]|\.\w)")
 
 
 class FaxParseError(ValueError):
@@ -103,9 +107,16 @@ def _by_name(attachment: AttachmentData) -> str | None:
 
 def _first(patterns: tuple[re.Pattern[str], ...], text: str, group: str) -> str:
     for pattern in patterns:
-        if m := pattern.search(text):
-            return _SPACE.sub(" ", m.group(group)).strip()
+        for m in pattern.finditer(text):
+            if not _glued(text, m.start(group), m.end(group)):
+                return _SPACE.sub(" ", m.group(group)).strip()
     return ""
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] runs on into a word, path or file name on either side."""
+    before, after = text[max(0, start - 1) : start], text[end : end + 2]
+    return bool(_GLUED_BEFORE.search(before) or _GLUED_AFTER.search(after))
 
 
 def _pages(profile: Profile, text: str) -> int | None:

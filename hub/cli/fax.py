@@ -21,6 +21,7 @@ from hub.settings import ConfigError, Settings
 
 app = typer.Typer(help="Fax capture: try provider profiles on sample emails.", no_args_is_help=True)
 MAX_SAMPLE = 100 * 1024 * 1024
+UNKNOWN_SENDER = "unknown (the email names no sender number)"
 
 
 @app.command("test")
@@ -64,7 +65,7 @@ def _extract(raw: bytes, rules: FaxRules) -> dict[str, Any]:
     text = event.text
     return {
         "profile": event.profile,
-        "sender": event.sender_raw,
+        "sender": event.sender_raw or UNKNOWN_SENDER,
         "sender_e164": event.sender,
         "receiver": event.receiver_raw,
         "receiver_e164": event.receiver,

@@ -65,11 +65,15 @@ def placetel(document: bytes) -> bytes:
 
 
 def hylafax(document: bytes, name: str = "fax000000123.tif") -> bytes:
+    """Laid out as faxrcvd's English template (tests/fax/faxrcvd.py runs the real one)."""
+    queued = "recvq/fax000000123.tif"
     return fax_email(
-        "HylaFAX <fax@hylafax.firma.example>",
-        "facsimile received from +44 20 79460000",
-        "Recv time: 0:35\nSender: +44 20 79460000\nPages: 1\nQuality: Normal\n"
-        "CallID1: +44 20 79460000\nCallID2: 030555099\n",
+        "HylaFAX Agent <fax@hylafax.firma.example>",
+        'Fax received from "+44 20 79460000"',
+        f"{queued} (ftp://hylafax.firma.example:4559/{queued}):\n"
+        "          Sender: +44 20 79460000\n           Pages: 1\n         Quality: Normal\n"
+        "         CallID1: +44 20 79460000\n         CallID2: 030555099\n"
+        "     Received On: ttyS0\n",
         document,
         name,
         "image/tiff",

@@ -39,6 +39,23 @@ def test_shipped_profiles(
     )
 
 
+@pytest.mark.parametrize(
+    ("body", "sender"),
+    [
+        ("Eingang: recvq/fax00000042.tif\nSeiten: 1", ""),
+        ("Anhang: Fax0221987654.pdf", ""),
+        ("Gespeichert von 0221987654.pdf", ""),
+        ("Datei fax00000042.tif\nTelefax von 0221 987654.", "0221 987654"),
+    ],
+)
+def test_no_profile_reads_a_file_name_or_queue_id_as_a_number(body: str, sender: str) -> None:
+    raw = messages.fax_email(
+        "Faxdienst <service@faxanbieter.example>", "Eingegangenes Telefax", body, PDF, "f.pdf"
+    )
+    fax = parse_fax(raw, PROFILES)
+    assert (fax.profile, fax.sender_raw) == ("generic", sender)
+
+
 def test_an_email_without_a_fax_document_is_refused() -> None:
     raw = messages.fax_email("a@b.example", "Fax von 0301234", "x", b"hello", "a.txt", "text/plain")
     with pytest.raises(FaxParseError, match="no fax document"):
