@@ -17,6 +17,8 @@ from hub.web.render import page, user_of
 router = APIRouter(include_in_schema=False)
 Optional = Annotated[str, Form()]
 SNOOZE = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "1w": timedelta(weeks=1)}
+# Where an action on a task returns to: the list it was clicked in (mine or the team's).
+LISTS = ("/tasks?scope=mine", "/tasks?scope=team")
 
 
 async def task_rows(request: Request, scope: str) -> list[Any]:
@@ -56,29 +58,36 @@ async def _known(request: Request, task_id: str) -> bool:
         return await tasks.get(conn, task_id) is not None
 
 
-async def _append(request: Request, task_id: str, event: Any) -> Response:
+async def _append(request: Request, task_id: str, event: Any, back: str = "") -> Response:
     if not await _known(request, task_id):
         return page(request, "message.html", 404, message="Not found.")
     done = await request.app.state.kartei.store.append(
         f"task-{task_id}", None, [NewEvent(event, None, meta(request))]
     )
     await caught_up(request, done.positions[-1], "tasks", "timeline")
-    return RedirectResponse(request.headers.get("x-back") or "/tasks", status_code=303)
+    target = back if back in LISTS else request.headers.get("x-back") or "/tasks"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/tasks/{task_id}/complete")
-async def complete(request: Request, task_id: str, note: Optional = "") -> Response:
+async def complete(
+    request: Request, task_id: str, note: Optional = "", back: Optional = ""
+) -> Response:
     event = TaskCompleted(task_id=task_id, by=user_of(request).username, note=note[:1000])
-    return await _append(request, task_id, event)
+    return await _append(request, task_id, event, back)
 
 
 @router.post("/tasks/{task_id}/assign")
-async def assign(request: Request, task_id: str, assignee: Optional = "") -> Response:
+async def assign(
+    request: Request, task_id: str, assignee: Optional = "", back: Optional = ""
+) -> Response:
     event = TaskAssigned(task_id=task_id, assignee=assignee.strip()[:64] or None)
-    return await _append(request, task_id, event)
+    return await _append(request, task_id, event, back)
 
 
 @router.post("/tasks/{task_id}/snooze")
-async def snooze(request: Request, task_id: str, until: Optional = "1d") -> Response:
+async def snooze(
+    request: Request, task_id: str, until: Optional = "1d", back: Optional = ""
+) -> Response:
     event = TaskSnoozed(task_id=task_id, until=datetime.now(UTC) + SNOOZE.get(until, SNOOZE["1d"]))
-    return await _append(request, task_id, event)
+    return await _append(request, task_id, event, back)
