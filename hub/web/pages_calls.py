@@ -31,10 +31,14 @@ async def call_rows(request: Request, days: int) -> list[dict[str, Any]]:
     now = datetime.now(request.app.state.tz)
     since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
     c = calls.calls.c
+    # When the phone system says the call rang, not when Kartei recorded it: a call that
+    # reached Kartei late (after an outage, or the demo's year fed this morning) belongs
+    # to the day it rang.
+    when = sa.func.coalesce(c.started_at, c.answered_at, c.ended_at, c.recorded_at)
     query = (
         sa.select(calls.calls)
-        .where(c.recorded_at >= since.astimezone(UTC))
-        .order_by(c.recorded_at.desc())
+        .where(when >= since.astimezone(UTC))
+        .order_by(when.desc())
         .limit(MAX_ROWS)
     )
     identity = data.projection(kartei, "identity")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from hub.events.calls import MissedCallSeen
 from hub.store import EventStore
 from tests.web.conftest import Web
-from tests.web.events import call
+from tests.web.events import T0, call
 from tests.web.test_pages import contact
 
 
@@ -15,13 +16,20 @@ def checkboxes(html: str) -> list[str]:
     return re.findall(r'name="call" value="([^"]+)"', html)
 
 
+def today() -> int:
+    """Minutes from the fixtures' T0 to now: `call(..., minutes=today())` rang today (the
+    list goes by when a call rang, not when Kartei recorded it)."""
+    return int((datetime.now(UTC) - T0).total_seconds() // 60)
+
+
 async def test_missed_calls_marked_seen_in_bulk(web: Web, store: EventStore, admin) -> None:
     http, csrf = admin
     await contact(store)
-    first = await call(store, "+4930123456", answered=False)
-    second = await call(store, "+4940999999", answered=False, caller_name="Fremd")
-    third = await call(store, "+4940888888", answered=False)
-    answered = await call(store, "+4930123456")
+    now = today()
+    first = await call(store, "+4930123456", answered=False, minutes=now)
+    second = await call(store, "+4940999999", answered=False, caller_name="Fremd", minutes=now)
+    third = await call(store, "+4940888888", answered=False, minutes=now)
+    answered = await call(store, "+4930123456", minutes=now)
     await web.settle()
     page = await http.get("/calls")
     assert page.status_code == 200
@@ -51,7 +59,7 @@ async def test_missed_calls_marked_seen_in_bulk(web: Web, store: EventStore, adm
 
 async def test_marking_seen_needs_the_csrf_token(web: Web, store: EventStore, admin) -> None:
     http, _ = admin
-    stream = await call(store, "+4930123456", answered=False)
+    stream = await call(store, "+4930123456", answered=False, minutes=today())
     await web.settle()
     refused = await http.post("/calls/seen", data={"call": [stream]})
     assert refused.status_code == 403
@@ -60,7 +68,7 @@ async def test_marking_seen_needs_the_csrf_token(web: Web, store: EventStore, ad
 
 async def test_call_list_periods_and_english(web: Web, store: EventStore, admin) -> None:
     http, csrf = admin
-    await call(store, "+4930123456", answered=False)
+    await call(store, "+4930123456", answered=False, minutes=today())
     await web.settle()
     await http.post("/settings", data={"language": "en", "csrf": csrf})
     for days in (1, 7, 30, 999, -1):
