@@ -1,4 +1,4 @@
-"""A generated, realistic German small-business customer base for `kartei init --demo`.
+"""The demo firm's customers: a generated, realistic German small-business customer base.
 
 Deterministic for a seed, so demos, tests and benchmarks see the same firms and people.
 `adapters.importers.samples` writes the same cards as an Outlook CSV export or a vCard file.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from pathlib import Path
 from typing import Any
 
 from hub.events.contacts import Address, Phone
@@ -239,30 +238,3 @@ def _mobile(rng: random.Random) -> Phone:
     return _phone(
         f"01{rng.choice((51, 52, 60, 70, 71, 72, 76))} {rng.randint(1000000, 9999999)}", "mobile"
     )
-
-
-async def seed_config(config: Path, count: int = 300) -> int:
-    """Seeds the data directory of a configuration with the demo customers."""
-    from hub.bootstrap import bootstrap
-    from hub.settings import load_settings
-
-    kartei = bootstrap(load_settings(config), adapters=[], policies=[], projections=[])
-    await kartei.store.start()
-    try:
-        return await seed(kartei.store, count)
-    finally:
-        await kartei.store.close()
-
-
-async def seed(store, count: int = 300) -> int:  # type: ignore[no-untyped-def]
-    """Appends the demo customers (idempotent: seeding twice adds nothing)."""
-    from hub.contacts.decisions import create
-    from hub.events import Metadata, NewEvent
-
-    meta = Metadata(source="demo")
-    appended = 0
-    async with store.transaction() as tx:
-        for contact_id, card in customers(count):
-            event = NewEvent(create(contact_id, card), f"demo:{contact_id}", meta)
-            appended += (await tx.append(f"contact-{contact_id}", None, [event])).appended
-    return appended
