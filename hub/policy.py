@@ -77,6 +77,13 @@ class PolicyRunner(ProjectionRunner):
         )
         self.policy = policy
 
+    async def prepare(self) -> None:
+        # What a policy remembers between batches is stale once another process may have
+        # moved its checkpoint (this process stood by, or lost the lease and took it back).
+        if (forget := getattr(self.policy, "forget", None)) is not None:
+            forget()
+        await super().prepare()
+
     async def apply(self, batch: Sequence[Recorded]) -> None:
         readable = [r for r in batch if not isinstance(r.event, UnreadableEvent)]
         reactions = await self.policy.react(readable) if readable else []

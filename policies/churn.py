@@ -56,6 +56,11 @@ class ChurnPolicy:
         self._contact_of_message: dict[int, str] = {}
         self._seen = -1  # the last position folded into the book
 
+    def forget(self) -> None:
+        """Starts over: the next batch rebuilds the book from the log (PolicyRunner calls
+        this before it goes on from the stored checkpoint)."""
+        self._seen = -1
+
     async def react(self, batch: Sequence[Recorded]) -> list[Reaction]:
         if not batch:
             return []

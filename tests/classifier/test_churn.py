@@ -177,3 +177,22 @@ async def test_risk_list_orders_by_risk_and_says_why(store: EventStore) -> None:
     async with store.db.read() as conn:
         ranked = await view.ranked(conn)
     assert [r["contact_id"] for r in ranked] == ["c-grumpy"]
+
+
+async def test_a_process_taking_churn_back_over_reads_what_another_did_meanwhile(
+    make_store,  # type: ignore[no-untyped-def]
+) -> None:
+    """Two processes share the churn policy by lease: each starts from the log, not memory."""
+    here, there = await make_store(), await make_store()
+    history = History(here)
+    mine = ChurnPolicy(here)  # the policy object lives as long as this process
+    await history.says("complaint")
+    first = PolicyRunner(here, mine)
+    await first.bring_up_to_date()
+    await history.says("complaint")  # meanwhile another process kept the policy
+    await PolicyRunner(there, ChurnPolicy(there)).bring_up_to_date()
+    await history.says("complaint")
+    back = PolicyRunner(here, mine)  # this process takes it back, with its old memory
+    await back.bring_up_to_date()
+    risks, tasks = await raised(here)
+    assert [r.contact_id for r in risks] == ["c-1"] and len(tasks) == 1
