@@ -89,8 +89,9 @@ class ImapAccount(Section):
     security: Literal["tls", "starttls", "none"] = "tls"
     username: str
     password: str = ""
-    # Folders besides INBOX and the Sent folder; the Sent folder is found by SPECIAL-USE
-    # \Sent, else by `sent_folder` (e.g. "Gesendete Objekte").
+    # Folders besides INBOX and the Sent folder. The Sent folder is found by SPECIAL-USE
+    # \Sent, else XLIST, else `sent_folder` (e.g. "Gesendete Objekte"), else by the common
+    # German and English names, also under "INBOX." (adapters/imap/folders.py).
     folders: list[str] = []
     sent_folder: str | None = None
     since: date | None = None  # first sync: only mail from this day on (empty: all)
