@@ -94,11 +94,14 @@ def init_command(
     text = EXAMPLE.read_text(encoding="utf-8").replace('data_dir = "data"', 'data_dir = "."')
     target.write_text(text, encoding="utf-8")
     if demo:
-        from hub.demo.seeding import seed_demo, write_config
+        from hub.demo.seeding import SeedingError, seed_demo, write_config
 
         write_config(target)
-        with console.status("Seeding the demo firm through Kartei's intake paths ..."):
-            seeded = run_async(lambda: seed_demo(target))
+        try:
+            with console.status("Seeding the demo firm through Kartei's intake paths ..."):
+                seeded = run_async(lambda: seed_demo(target))
+        except SeedingError as err:
+            fail(f"{err} (remove {directory} and try again)")
         console.print(seeded.summary() if seeded else f"{directory} holds data; not seeded again.")
     console.print(f"Created {target}. Start Kartei with: kartei run --config {target}")
 

@@ -14,17 +14,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import smtplib
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.error import HTTPError
 from zoneinfo import ZoneInfo
 
 from hub.bootstrap import Kartei, bootstrap, run
 from hub.contacts.decisions import create
 from hub.demo import firm
+from hub.demo.browser import LoginFailedError
 from hub.demo.callmonitor import CallMonitor
 from hub.demo.desk import staff_work
 from hub.demo.history import year
@@ -181,6 +184,8 @@ async def _feed(kartei: Kartei, monitor: CallMonitor, script: Year, today: date)
         raise SeedingError(
             f"the demo was not seeded within {FEED_SECONDS:.0f} s; not running: {lagging(kartei)}"
         ) from None
+    except (smtplib.SMTPException, HTTPError, LoginFailedError) as err:
+        raise SeedingError(f"Kartei refused what the demo fed it: {err}") from err
 
 
 async def _feed_all(kartei: Kartei, monitor: CallMonitor, script: Year, today: date) -> None:
