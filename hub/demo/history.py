@@ -24,6 +24,8 @@ YEAR = 365
 RECENT = 14  # days with more going on, so the call list and the tasks are full
 CHART = 56  # the dashboard's eight weeks of complaints and praise: more mail, more moods
 REGULARS = 60  # customers who carry most of the history
+ORDER_FAX_DAYS = (200, 90, 5)  # days ago a customer faxed an order
+STRANGER_DAYS = (27, 20, 9, 4)  # days ago someone not yet a customer wrote
 
 
 def year(people: Sequence[tuple[str, Card]], now: datetime, seed: int = 7) -> Year:
@@ -67,13 +69,13 @@ class _Script:
             self.ordinary_call(self.at(days_ago))
         if self.rng.random() < 0.07:
             self.offer(self.customer(), self.at(days_ago))
-        if days_ago in (200, 90, 5):
-            self.order_fax(self.at(days_ago), texts.FAX_ORDERS[(200, 90, 5).index(days_ago)])
-        if days_ago in (27, 20, 9, 4):
+        if days_ago in ORDER_FAX_DAYS:
+            self.order_fax(self.at(days_ago), texts.FAX_ORDERS[ORDER_FAX_DAYS.index(days_ago)])
+        if days_ago in STRANGER_DAYS:
             self.unknown_sender(days_ago)
 
     def at_risk_story(self) -> None:
-        """Years of quiet business, then three complaints within the churn window."""
+        """A year of quiet business, then three complaints within the churn window."""
         a = self.at_risk
         for days_ago, neutral in ((300, 0), (180, 4), (120, 1), (60, 3)):
             self.inbound(a, self.at(days_ago), texts.NEUTRAL[neutral], reply=True)
@@ -102,14 +104,14 @@ class _Script:
 
     def today(self) -> None:
         """This morning's mail, sipgate calls, and what staff type about them."""
-        mobile, landline, missed, outbound = self.todays_callers()
+        mobile, landline, unanswered, outbound = self.todays_callers()
         for minutes, neutral in ((95, 2), (40, 6)):
             person = self.customer()
             self.inbound(person, self.now - timedelta(minutes=minutes), texts.NEUTRAL[neutral])
         self.out.live += [
             LiveCall("demo-call-1", mobile.sipgate_number, True, "mk"),
             LiveCall("demo-call-2", landline.sipgate_number, True, "jb"),
-            LiveCall("demo-call-3", missed.sipgate_number, False, "sw"),
+            LiveCall("demo-call-3", unanswered.sipgate_number, False, "sw"),
             LiveCall("demo-call-4", outbound.sipgate_number, True, "al", inbound=False),
         ]
         self.staff_work(mobile, landline)
@@ -185,7 +187,7 @@ class _Script:
             return
         staff = firm.STAFF_BY_NAME.get(person.owner, firm.STAFF[0])
         quoted = "\n".join(f"> {line}" for line in mail.body.splitlines())
-        body = letter(self.rng.choice(texts.REPLIES), staff.name, firm.NAME)
+        body = letter(self.rng.choice(texts.REPLIES[mail.mood]), staff.name, firm.NAME)
         body += f"\n\nAm {mail.at:%d.%m.%Y um %H:%M} schrieb {mail.sender_name}:\n{quoted}"
         self.out.mails.append(
             Mail(
@@ -218,7 +220,7 @@ class _Script:
         self.out.mails.append(mail)
 
     def unknown_sender(self, days_ago: int) -> None:
-        n = (27, 20, 9, 4).index(days_ago)
+        n = STRANGER_DAYS.index(days_ago)
         address = f"anfrage{n + 1}@neukunde-{n + 1}.de"
         person = Person(f"unknown-{n}", f"Neukunde {n + 1}", address, (), None, "", "")
         self.inbound(person, self.at(days_ago), texts.NEUTRAL[(8, 6, 0, 4)[n]])

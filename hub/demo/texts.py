@@ -1,7 +1,7 @@
 """What the demo firm's customers write and say, and what its staff answer (German).
 
 Each customer text is a (subject, body) pair whose mood the classifier reads as its list
-says (tests/hub/test_demo.py checks every one of them against the shipped model).
+says (tests/demo/test_seeding.py checks the shipped model's label of every one sent).
 """
 
 from __future__ import annotations
@@ -146,13 +146,24 @@ FAX_ORDERS: tuple[Text, ...] = (
     ),
 )
 
-REPLIES = (
-    "vielen Dank für Ihre Nachricht. Wir kümmern uns darum und melden uns spätestens morgen "
-    "bei Ihnen.",
-    "anbei wie besprochen unser Angebot. Bei Fragen rufen Sie mich gern an.",
-    "der Termin ist eingetragen, unser Techniker kommt wie vereinbart.",
-    "die Bestellung ist bei uns eingegangen und geht morgen in den Versand.",
-)
+# Staff answers, by what the customer wrote.
+REPLIES = {
+    "complaint": (
+        "das tut uns sehr leid. Wir kümmern uns sofort darum und melden uns spätestens "
+        "morgen bei Ihnen.",
+        "bitte entschuldigen Sie den Ärger. Ich habe den Vorgang an unseren Service "
+        "gegeben, Sie hören noch heute von uns.",
+    ),
+    "praise": (
+        "herzlichen Dank für Ihre freundlichen Worte, das geben wir gern an das Team weiter.",
+    ),
+    "neutral": (
+        "anbei wie besprochen unser Angebot. Bei Fragen rufen Sie mich gern an.",
+        "der Termin ist eingetragen, unser Techniker kommt wie vereinbart.",
+        "die Bestellung ist bei uns eingegangen und geht morgen in den Versand.",
+        "vielen Dank für Ihre Nachricht, wir haben alles so notiert.",
+    ),
+}
 OFFERS = (
     ("Ihr Angebot Wartungsvertrag", "anbei unser Angebot für den Wartungsvertrag 2026."),
     ("Herbstaktion Toner", "bis Ende des Monats erhalten Stammkunden 10 % auf alle Toner."),
