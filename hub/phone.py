@@ -94,6 +94,17 @@ def _e164(number: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def written_form(number: str | None, region: str = "DE") -> str:
+    """A number as people in `region` write it: "030 123456" at home, "+43 1 23456789"
+    abroad (its own country's grouping after the code); other text as it is."""
+    parsed = _parsed(number, region) if number else None
+    if parsed is None or not phonenumbers.is_valid_number(parsed):
+        return number or ""  # grouping a number that cannot exist would misstate it
+    style = phonenumbers.PhoneNumberFormat
+    home = phonenumbers.region_code_for_number(parsed) == region
+    return phonenumbers.format_number(parsed, style.NATIONAL if home else style.INTERNATIONAL)
+
+
 # An extension written after the number: "ext. 12", "x12", ";ext=12", "Durchwahl 12", "DW 12".
 _EXTENSION = re.compile(
     r"(?:\s*;\s*ext=|\s*(?:ext\.?|extension|durchwahl|dw\.?|app\.?|x|#)\s*)(\d{1,6})\s*$",

@@ -267,6 +267,13 @@ GERMAN: dict[str, str] = {
     "The request could not be processed.": "Die Anfrage konnte nicht bearbeitet werden.",
     "Error": "Fehler",
     "Back to the dashboard": "Zurück zur Übersicht",
+    # Dashboard: missed calls still owed a call back (hub/web/templates/dashboard.html)
+    "No calls today.": "Heute noch keine Anrufe.",
+    "Missed on earlier days, not called back": "An früheren Tagen verpasst, nicht zurückgerufen",
+    "Calls of the last {days} days": "Anrufe der letzten {days} Tage",
+    "None: every missed call of the last days was seen or called back.": (
+        "Keine: Jeder verpasste Anruf der letzten Tage wurde gesehen oder zurückgerufen."
+    ),
 }
 
 

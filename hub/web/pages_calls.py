@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -24,34 +24,9 @@ MAX_MARKED = 500  # calls marked seen in one request
 
 async def call_rows(request: Request, days: int) -> list[dict[str, Any]]:
     """Calls since midnight `days - 1` days ago, missed and unseen first, newest first."""
-    kartei = request.app.state.kartei
-    calls = data.projection(kartei, "calls")
-    if calls is None:
-        return []
     now = datetime.now(request.app.state.tz)
     since = now.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(days=days - 1)
-    c = calls.calls.c
-    # When the phone system says the call rang, not when Kartei recorded it: a call that
-    # reached Kartei late (after an outage, or the demo's year fed this morning) belongs
-    # to the day it rang.
-    when = sa.func.coalesce(c.started_at, c.answered_at, c.ended_at, c.recorded_at)
-    query = (
-        sa.select(calls.calls)
-        .where(when >= since.astimezone(UTC))
-        .order_by(when.desc())
-        .limit(MAX_ROWS)
-    )
-    identity = data.projection(kartei, "identity")
-    async with kartei.store.db.read() as conn:
-        rows = [dict(row._mapping) for row in await conn.execute(query)]
-        names: dict[str, Any] = {}
-        for row in rows:
-            number = row["number"] or row["number_raw"]
-            if identity is not None and number and number not in names:
-                names[number] = await identity.lookup_number(conn, number)
-    for row in rows:
-        row["missed"] = row["direction"] == "inbound" and row["cause"] == "missed"
-        row["contact"] = names.get(row["number"] or row["number_raw"])
+    rows = await data.call_log(request.app.state.kartei, since, limit=MAX_ROWS)
     rows.sort(key=lambda r: not (r["missed"] and r["seen_at"] is None))
     return rows
 

@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from hub.phone import written_form
 from hub.sql import aware
 from hub.web.auth import User
 from hub.web.i18n import format_datetime, format_duration, format_number, translator
@@ -45,6 +46,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
     user: User | None = getattr(request.state, "user", None)
     language = user.language if user is not None else request.app.state.language
     tz: ZoneInfo = request.app.state.tz
+    region = request.app.state.kartei.settings.contacts.default_region
     html = environment.get_template(template).render(
         request=request,
         user=user,
@@ -52,6 +54,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         t=translator(language),
         dt=lambda moment: shown_time(moment, language, tz),
         num=lambda value, digits=0: format_number(value, language, digits),
+        phone=lambda number: written_form(number, region),
         csrf=user.csrf if user is not None else "",
         **context,
     )
