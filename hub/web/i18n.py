@@ -274,6 +274,19 @@ GERMAN: dict[str, str] = {
     "None: every missed call of the last days was seen or called back.": (
         "Keine: Jeder verpasste Anruf der letzten Tage wurde gesehen oder zurückgerufen."
     ),
+    # Counted things: singular and plural keys, chosen by `counted` (below)
+    "{count} page": "{count} Seite",
+    "{count} pages": "{count} Seiten",
+    "{count} day": "{count} Tag",
+    "{count} days": "{count} Tage",
+    "{count} more row created without remarks": "{count} weitere Zeile ohne Anmerkung angelegt",
+    "{count} more rows created without remarks": ("{count} weitere Zeilen ohne Anmerkung angelegt"),
+    "{count} more row with remarks; kartei import --json lists every row": (
+        "{count} weitere Zeile mit Anmerkungen; kartei import --json listet alle Zeilen"
+    ),
+    "{count} more rows with remarks; kartei import --json lists every row": (
+        "{count} weitere Zeilen mit Anmerkungen; kartei import --json listet alle Zeilen"
+    ),
 }
 
 
@@ -282,6 +295,19 @@ def translator(language: str):  # type: ignore[no-untyped-def]
     if language == "en":
         return lambda text: text
     return lambda text: GERMAN.get(text, text)
+
+
+def plural(count: int, one: str, many: str) -> str:
+    """The catalogue key for `count` things: `one` for exactly 1, else `many` (German and
+    English agree on that rule: "0 Seiten", "1 Seite", "2 Seiten")."""
+    return one if count == 1 else many
+
+
+def counted(count: int, one: str, many: str, language: str, **values: object) -> str:
+    """ "1 Seite", "3 Seiten": the singular or plural key translated, `{count}` filled in
+    as the language writes numbers (and any other placeholders from `values`)."""
+    text = translator(language)(plural(count, one, many))
+    return str(text.format(count=format_number(count, language), **values))
 
 
 def format_datetime(moment: datetime | None, language: str, tz: ZoneInfo) -> str:

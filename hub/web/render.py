@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hub.phone import written_form
 from hub.sql import aware
 from hub.web.auth import User
-from hub.web.i18n import format_datetime, format_duration, format_number, translator
+from hub.web.i18n import counted, format_datetime, format_duration, format_number, translator
 
 HERE = Path(__file__).parent
 
@@ -55,6 +55,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         dt=lambda moment: shown_time(moment, language, tz),
         num=lambda value, digits=0: format_number(value, language, digits),
         phone=lambda number: written_form(number, region),
+        counted=lambda count, one, many, **values: counted(count, one, many, language, **values),
         csrf=user.csrf if user is not None else "",
         **context,
     )
