@@ -13,6 +13,7 @@ import logging
 import socket
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter
@@ -87,8 +88,8 @@ def callback_policy(settings: Settings, kartei: Kartei) -> list[Policy]:
     if "identity" not in kartei.projections or "tasks" not in kartei.projections:
         return []
     identity, tasks = kartei.projection("identity"), kartei.projection("tasks")
-    lang = settings.kartei.language
-    return [CallbackPolicy(kartei.store.db, identity, tasks, lang)]  # type: ignore[arg-type,list-item]
+    lang, tz = settings.kartei.language, ZoneInfo(settings.kartei.timezone)
+    return [CallbackPolicy(kartei.store.db, identity, tasks, lang, tz=tz)]  # type: ignore[arg-type,list-item]
 
 
 def signature_number_policy(kartei: Kartei) -> list[Policy]:

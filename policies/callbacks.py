@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,10 +18,17 @@ from hub.events import NewEvent, Recorded
 from hub.events.calls import CallEnded
 from hub.events.tasks import TaskOpened
 from hub.policy import Reaction
+from hub.sql import aware
 from hub.store import Database
 
 TITLES = {"de": "Rückruf", "en": "Call back"}
-REASONS = {"de": "Verpasster Anruf", "en": "Missed call"}
+# When the call rang, as the task list shows it under the caller's name (the task names
+# its contact). Stored in TaskOpened, whose fields are not sealed per person, so it holds
+# no name or number: erasing the caller must leave nothing of them in the log (invariant 8).
+REASONS = {
+    "de": "Verpasster Anruf am {at:%d.%m.%Y} um {at:%H:%M} Uhr",
+    "en": "Missed call on {at:%Y-%m-%d} at {at:%H:%M}",
+}
 
 
 class NumberIndex(Protocol):
@@ -50,12 +59,20 @@ class CallbackPolicy:
     event_types = ("CallEnded",)
 
     def __init__(
-        self, db: Database, index: NumberIndex, tasks: OpenTasks, language: str = "de"
+        self,
+        db: Database,
+        index: NumberIndex,
+        tasks: OpenTasks,
+        language: str = "de",
+        *,
+        tz: tzinfo | None = None,
     ) -> None:
         self.db = db
         self.index = index
         self.tasks = tasks
         self.language = language if language in TITLES else "de"
+        # The firm's (settings.kartei.timezone): the time of the call as its staff read clocks.
+        self.tz = tz or ZoneInfo("Europe/Berlin")
         self._opened: dict[str, str] = {}  # dedupe key -> task id, opened by this process
 
     async def react(self, batch: Sequence[Recorded]) -> Sequence[Reaction]:
@@ -71,7 +88,7 @@ class CallbackPolicy:
                 key = callback_key(match.contact_id)
                 if await self._is_open(conn, key):
                     continue
-                reactions.append(self._open_task(r, match.contact_id, key))
+                reactions.append(self._open_task(r, match.contact_id, key, self._reason(r)))
         return reactions
 
     async def _is_open(self, conn: AsyncConnection, key: str) -> bool:
@@ -83,7 +100,14 @@ class CallbackPolicy:
         row = await self.tasks.get(conn, mine)
         return row is None or row.status != "done"  # not applied yet counts as open
 
-    def _open_task(self, cause: Recorded, contact_id: str, key: str) -> Reaction:
+    def _reason(self, r: Recorded) -> str:
+        """'Verpasster Anruf am 02.03.2026 um 10:01 Uhr': when it rang, in the firm's zone."""
+        event = r.event
+        assert isinstance(event, CallEnded)
+        rang: datetime = event.started_at or event.at or r.recorded_at
+        return REASONS[self.language].format(at=aware(rang).astimezone(self.tz))
+
+    def _open_task(self, cause: Recorded, contact_id: str, key: str, reason: str) -> Reaction:
         # Derived from the cause, so a replay after a crash opens the same task once.
         task_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"kartei:callbacks:{cause.position}"))
         self._opened[key] = task_id
@@ -92,7 +116,7 @@ class CallbackPolicy:
             title=TITLES[self.language],
             kind="callback",
             contact_id=contact_id,
-            reason=f"{REASONS[self.language]} ({cause.stream})",
+            reason=reason,
             cause_position=cause.position,
             dedupe_key=key,
         )
