@@ -164,10 +164,12 @@ def test_every_capture_came_through_an_adapter(demo: Demo) -> None:
 
 
 def test_the_morning_yesterdays_missed_calls_with_names_and_call_back_tasks(demo: Demo) -> None:
-    week = demo.pages["/calls?days=7"]
+    dashboard, week = demo.pages["/"], demo.pages["/calls?days=7"]
     yesterday = demo.now.date() - timedelta(days=1)
     for person in demo.script.missed_yesterday:
-        assert html.escape(person.name) in week
+        name = html.escape(person.name)
+        assert f'href="/contacts/{person.contact_id}">{name}</a>' in dashboard
+        assert name in week
         card = demo.pages[f"/api/contacts/{person.contact_id}"]
         assert [t["kind"] for t in card["open_tasks"]] == ["callback"], person.name
         history = demo.pages[f"{card_path(person.contact_id)}/timeline"]
