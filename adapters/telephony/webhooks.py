@@ -101,6 +101,8 @@ class WebhookIntake:
     async def run(self, capture: Capture) -> None:
         """Closes calls left ringing (or running) past the timeout, until cancelled."""
         interval = check_interval(next(iter(self.trackers.values())))
+        # Ready as soon as the web serves the endpoints, not only after a first request.
+        capture.health.set("ok", providers=", ".join(self.trackers))
         while True:
             await asyncio.sleep(interval)
             await self.expire(capture)

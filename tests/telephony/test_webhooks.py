@@ -290,10 +290,13 @@ async def test_the_intake_runs_its_timer_as_an_adapter(store: EventStore, runnin
     async with http(app_with(store, intake)) as client:
         call = {"event": "IncomingCall", "call_id": "pt-9", "from": "030555111", "to": "1"}
         await post(client, "placetel", call)
+    assert capture.health.state == "starting"
     running(intake.run(capture))
     now[0] += 1  # past the timeout on the intake's clock; its timer checks every 50 ms
     events = await wait_for_calls(store, lambda e: len(of_type(e, "CallEnded")) == 1)
     assert of_type(events, "CallEnded")[0].cause == "unknown"
+    # Health says the endpoints are ready once it runs, before any provider has called.
+    assert capture.health.state == "ok" and "sipgate" in capture.health.details["providers"]
 
 
 async def test_hangup_of_a_call_never_seen_ringing_keeps_its_party(
