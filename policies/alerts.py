@@ -21,6 +21,7 @@ from hub.events.classification import AlertSent, CustomerAtRisk, MessageClassifi
 from hub.health import ComponentHealth
 from hub.policy import Reaction
 from hub.store import ANY, EventStore
+from projections.risk_reason import reason_in
 
 log = logging.getLogger(__name__)
 
@@ -178,13 +179,15 @@ class AlertPolicy:
         self.key_customer_tag = key_customer_tag
         self.card_url = card_url
         self.texts = TEXTS.get(language, TEXTS["en"])
+        self.language = language if language in TEXTS else "en"
 
     async def react(self, batch: Sequence[Recorded]) -> list[Reaction]:
         for r in batch:
             match r.event:
-                case CustomerAtRisk(contact_id=contact_id, reason=reason, owner=owner):
+                case CustomerAtRisk(contact_id=contact_id, owner=owner) as at_risk:
                     card = await self.describe(contact_id)
                     subject = self.texts["risk"].format(name=card.name)
+                    reason = reason_in(self.language, at_risk.reason_values, at_risk.reason)
                     body = (
                         f"{card.name}: {reason}.\n{self.texts['task']}\n{self.card_url(contact_id)}"
                     )

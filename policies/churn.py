@@ -18,6 +18,7 @@ from hub.events.classification import ClassificationCorrected, CustomerAtRisk, M
 from hub.events.tasks import TaskOpened
 from hub.policy import Reaction
 from hub.store import EventStore
+from hub.web.i18n import said
 from projections.risk import ContactRisk, RiskList, Rule, aware, signal_of
 
 OwnerOf = Callable[[str], Awaitable[str | None]]
@@ -52,6 +53,7 @@ class ChurnPolicy:
         self.default_owner = default_owner or None
         self.task_due = task_due
         self.title = TITLES.get(language, TITLES["en"])
+        self.language = language if language in TITLES else "en"
         self._book: dict[str, ContactRisk] = {}
         self._contact_of_message: dict[int, str] = {}
         self._seen = -1  # the last position folded into the book
@@ -111,14 +113,15 @@ class ChurnPolicy:
         owner = await self._owner_of(risk.contact_id) if self._owner_of else None
         owner = owner or self.default_owner
         complaints = tuple(s.classification_position for s in risk.complaints(self.rule, now))
-        reason = risk.reason(self.rule, now)
+        why = risk.why(self.rule, now)
         meta = Metadata(source="churn", causation_id=str(r.position))
         at_risk = CustomerAtRisk(
             contact_id=risk.contact_id,
             complaints=complaints,
             score=risk.score(self.rule, now),
-            reason=reason,
+            reason=str(why),
             owner=owner,
+            reason_values=why.values(),
         )
         task_id = f"churn-{r.position}"
         task = TaskOpened(
@@ -128,7 +131,7 @@ class ChurnPolicy:
             contact_id=risk.contact_id,
             assignee=owner,
             due=aware(r.recorded_at) + self.task_due,
-            reason=reason,
+            reason=said(why.remarks(), self.language),  # a task's text is in the firm's language
             cause_position=r.position,
             dedupe_key=f"kind_letter:{risk.contact_id}",
         )

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from hub.events.classification import CustomerAtRisk
 from hub.store import EventStore
 from policies.alerts import Deliverer
+from projections.risk_reason import reason_in
 
 TITLES = {
     "de": (
@@ -51,6 +52,7 @@ class Digest:
         self.tasks = tasks
         self.calls = calls
         self.titles = TITLES.get(language, TITLES["en"])
+        self.language = language if language in TITLES else "en"
 
     async def send(self, now: datetime | None = None) -> int:
         """Sends today's digest to every staff member with something in it."""
@@ -73,7 +75,8 @@ class Digest:
     def _compose(self, risks: list[CustomerAtRisk], tasks: list[Any], missed: list[Any]) -> str:
         parts = []
         if risks:
-            lines = [f"- {r.contact_id}: {r.reason}" for r in risks]
+            said = [reason_in(self.language, r.reason_values, r.reason) for r in risks]
+            lines = [f"- {r.contact_id}: {why}" for r, why in zip(risks, said, strict=True)]
             parts.append("\n".join([self.titles[1], *lines]))
         if tasks:
             lines = [f"- {t.title} ({t.contact_id or '-'}, {t.due:%d.%m.})" for t in tasks]

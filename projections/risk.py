@@ -24,6 +24,7 @@ from hub.events.classification import (
     MessageClassified,
     RiskAcknowledged,
 )
+from projections.risk_reason import Reason, remarks_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +78,15 @@ class ContactRisk:
         complaints = sum(1 for s in counted if s.label == "complaint")
         return max(0.0, complaints - rule.praise_weight * praise)
 
-    def reason(self, rule: Rule, now: datetime) -> str:
+    def why(self, rule: Rule, now: datetime) -> Reason:
         counted = self.counted(rule, now)
         complaints = sum(1 for s in counted if s.label == "complaint")
         praise = sum(1 for s in counted if s.label == "praise")
-        days = rule.window.days
-        text = f"{complaints} complaint{'s' * (complaints != 1)} in {days} days"
-        return text + (f", {praise} praise" if praise else "")
+        return Reason(complaints, praise, rule.window.days)
+
+    def reason(self, rule: Rule, now: datetime) -> str:
+        """Why, in English (logs, the command line)."""
+        return str(self.why(rule, now))
 
     def latest(self) -> datetime:
         """The contact's own clock: when they last wrote (windows are in message time)."""
@@ -134,7 +137,7 @@ class RiskList:
     """Customers by churn risk, with the complaints behind it (projection "risk")."""
 
     name = "risk"
-    version = 1
+    version = 2  # 2: reason_values (the reason said in the reader's language)
     event_types = (
         "MessageClassified",
         "ClassificationCorrected",
@@ -148,7 +151,8 @@ class RiskList:
         sa.Column("contact_id", sa.Text, primary_key=True),
         sa.Column("at_risk", sa.Boolean, nullable=False),
         sa.Column("score", sa.Float, nullable=False, index=True),
-        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),  # in English
+        sa.Column("reason_values", sa.Text, nullable=False),  # JSON: Reason.values()
         sa.Column("complaints", sa.Text, nullable=False),  # JSON: classification positions
         sa.Column("state", sa.Text, nullable=False),  # JSON: the contact's signals
         sa.Column("raised_position", sa.BigInteger),
@@ -241,10 +245,12 @@ class RiskList:
             "cleared_after": risk.cleared_after,
         }
         complaints = [s.classification_position for s in risk.complaints(self.rule, latest)]
+        why = risk.why(self.rule, latest)
         values = dict(
             at_risk=risk.at_risk,
             score=risk.score(self.rule, latest),
-            reason=risk.reason(self.rule, latest),
+            reason=str(why),
+            reason_values=orjson.dumps(why.values()).decode(),
             complaints=orjson.dumps(complaints).decode(),
             state=orjson.dumps(state).decode(),
             raised_position=risk.raised_position,
@@ -255,7 +261,8 @@ class RiskList:
         await conn.execute(sa.insert(self.risks).values(contact_id=risk.contact_id, **values))
 
     async def ranked(self, conn: AsyncConnection, limit: int = 100) -> list[dict[str, Any]]:
-        """Customers at risk first, then by score; each with the reason and complaints."""
+        """Customers at risk first, then by score; each with the reason (in English, and as
+        `remarks` to say in the reader's language) and the complaints."""
         t = self.risks
         query = (
             sa.select(
@@ -263,6 +270,7 @@ class RiskList:
                 t.c.at_risk,
                 t.c.score,
                 t.c.reason,
+                t.c.reason_values,
                 t.c.complaints,
                 t.c.raised_position,
                 t.c.acknowledged,
@@ -275,4 +283,5 @@ class RiskList:
         rows = [{str(k): v for k, v in row._mapping.items()} for row in await conn.execute(query)]
         for row in rows:
             row["complaints"] = orjson.loads(row["complaints"])
+            row["remarks"] = remarks_of(orjson.loads(row.pop("reason_values")))
         return rows

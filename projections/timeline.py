@@ -283,7 +283,7 @@ class Timeline(TimelineReads):
                     f"risk-{r.position}",
                     "risk",
                     e.contact_id,
-                    {"reason": e.reason, "score": e.score},
+                    {"reason": e.reason, "score": e.score, "reason_values": e.reason_values},
                 )
             case CommunicationLinked():
                 entry = touched.get(e.message_stream)

@@ -63,8 +63,11 @@ class CustomerAtRisk(Event):
     contact_id: str
     complaints: tuple[int, ...]  # positions of the MessageClassified events that caused it
     score: float
-    reason: str
+    reason: str  # in English, for logs and the command line
     owner: str | None = None
+    # The counts behind `reason` (projections.risk.Reason: complaints, praise, days), so a
+    # page or an alert can say it in its reader's language; None in events before them.
+    reason_values: dict[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from projections.risk_reason import remarks_of
 from projections.timeline import Entry, mail_party, tel_party
 
 if TYPE_CHECKING:
@@ -121,6 +123,9 @@ async def card(
             )
             result.more = len(entries) > limit
             result.entries = entries[:limit]
+            for entry in result.entries:
+                if entry.kind == "risk":  # why, to say in the reader's language
+                    entry.data["remarks"] = remarks_of(entry.data.get("reason_values"))
             result.groups = threaded(result.entries)
             threads = {e.data["thread"] for e in result.entries if e.data.get("thread")}
             result.thread_sizes = await timeline.thread_sizes(conn, threads)
@@ -149,12 +154,13 @@ async def risk_of(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> dic
     if risk is None:
         return None
     t = risk.risks
-    row = (
-        await conn.execute(
-            sa.select(t.c.at_risk, t.c.score, t.c.reason).where(t.c.contact_id == contact_id)
-        )
-    ).first()
-    return dict(row._mapping) if row is not None and row.at_risk else None
+    query = sa.select(t.c.at_risk, t.c.score, t.c.reason, t.c.reason_values)
+    row = (await conn.execute(query.where(t.c.contact_id == contact_id))).first()
+    if row is None or not row.at_risk:
+        return None
+    found = dict(row._mapping)
+    found["remarks"] = remarks_of(orjson.loads(found.pop("reason_values")))
+    return found
 
 
 async def search(kartei: Kartei, text: str) -> dict[str, list[Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -287,6 +288,11 @@ GERMAN: dict[str, str] = {
     "{count} more rows with remarks; kartei import --json lists every row": (
         "{count} weitere Zeilen mit Anmerkungen; kartei import --json listet alle Zeilen"
     ),
+    # Why a customer is at risk: keys from projections/risk_reason.py, {placeholders} kept
+    "{count} complaint in {days} days": "{count} Beschwerde in {days} Tagen",
+    "{count} complaints in {days} days": "{count} Beschwerden in {days} Tagen",
+    "praised once": "einmal gelobt",
+    "praised {count} times": "{count}-mal gelobt",
 }
 
 
@@ -308,6 +314,20 @@ def counted(count: int, one: str, many: str, language: str, **values: object) ->
     as the language writes numbers (and any other placeholders from `values`)."""
     text = translator(language)(plural(count, one, many))
     return str(text.format(count=format_number(count, language), **values))
+
+
+def said(remarks: Iterable[tuple[str, Mapping[str, object]]], language: str) -> str:
+    """Catalogue keys with the values of their placeholders, translated and filled in
+    (numbers as the language writes them), joined by commas."""
+    t = translator(language)
+    return ", ".join(
+        str(t(key)).format(**{name: _shown(value, language) for name, value in values.items()})
+        for key, values in remarks
+    )
+
+
+def _shown(value: object, language: str) -> object:
+    return format_number(value, language) if isinstance(value, int) else value
 
 
 def format_datetime(moment: datetime | None, language: str, tz: ZoneInfo) -> str:

@@ -14,7 +14,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from hub.phone import written_form
 from hub.sql import aware
 from hub.web.auth import User
-from hub.web.i18n import counted, format_datetime, format_duration, format_number, translator
+from hub.web.i18n import (
+    counted,
+    format_datetime,
+    format_duration,
+    format_number,
+    said,
+    translator,
+)
 
 HERE = Path(__file__).parent
 
@@ -56,6 +63,7 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         num=lambda value, digits=0: format_number(value, language, digits),
         phone=lambda number: written_form(number, region),
         counted=lambda count, one, many, **values: counted(count, one, many, language, **values),
+        said=lambda remarks: said(remarks, language),
         csrf=user.csrf if user is not None else "",
         **context,
     )
