@@ -7,18 +7,10 @@ from fastapi.responses import Response
 
 from hub.contacts import edits
 from hub.contacts.model import Contact
+from hub.web.labels import PHONE_LABEL_TEXT
 from hub.web.render import page
 
 EMPTY_PHONE_ROWS = 2  # rows for new numbers under a card's own
-# The phone labels the form offers, in the order of the select; texts from the catalogue.
-PHONE_LABEL_TEXT = {
-    "landline": "Landline",
-    "switchboard": "Switchboard",
-    "mobile": "Mobile",
-    "home": "Home",
-    "fax": "Fax",
-    "other": "Other",
-}
 
 
 def render(

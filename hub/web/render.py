@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from hub.phone import written_form
 from hub.sql import aware
+from hub.web import labels
 from hub.web.auth import User
 from hub.web.i18n import (
     counted,
@@ -32,6 +33,13 @@ environment = Environment(
     lstrip_blocks=True,
 )
 environment.filters["duration"] = format_duration
+environment.globals.update(
+    phone_label=labels.phone_label,
+    component=labels.component,
+    health_state=labels.HEALTH_STATE_TEXT,
+    roles=labels.ROLE_TEXT,
+    languages=labels.LANGUAGE_NAMES,
+)
 
 
 def shown_time(moment: datetime | date | None, language: str, tz: ZoneInfo) -> str:
