@@ -15,6 +15,7 @@ import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi import APIRouter, Request
@@ -22,7 +23,10 @@ from fastapi.responses import StreamingResponse
 
 from hub.events import Recorded
 from hub.events.calls import CallAnswered, CallEnded, CallRinging
+from hub.phone import written_form
+from hub.sql import aware
 from hub.web import data
+from hub.web.i18n import format_datetime, said, translator
 from hub.web.render import user_of
 
 if TYPE_CHECKING:
@@ -190,9 +194,15 @@ class PopHub:
             "line": e.line,
             "extension": e.extension,
             "number": e.caller or e.caller_raw,
+            # As people write it; the pop is built once for all, in the firm's region.
+            "number_text": written_form(e.caller or e.caller_raw, self.region()),
             "caller_name": e.caller_name[:100],
             **await self.caller(e.caller or e.caller_raw),
         }
+
+    def region(self) -> str:
+        """Where the firm is: its numbers are written nationally, others internationally."""
+        return self.kartei.settings.contacts.default_region
 
     async def line_of(self, stream: str) -> tuple[str, str | None]:
         """The line and extension a call rang at (from its ringing event)."""
@@ -233,11 +243,13 @@ def _head(message: dict[str, Any]) -> dict[str, Any]:
 
 
 async def details(conn: Any, kartei: Kartei, contact_id: str) -> dict[str, Any]:
-    """Risk, open tasks, the last five interactions and the last complaint."""
+    """Risk, open tasks, the last five interactions and the last complaint; said in the
+    firm's language (the pop is built once for every browser)."""
     out: dict[str, Any] = {"risk": None, "tasks": [], "recent": [], "last_complaint": None}
+    language = kartei.settings.kartei.language
     risk = await data.risk_of(conn, kartei, contact_id)
     if risk is not None:
-        out["risk"] = risk["reason"]
+        out["risk"] = said(risk["remarks"], language) if risk["remarks"] else risk["reason"]
     tasks = data.projection(kartei, "tasks")
     if tasks is not None:
         rows = await tasks.unfinished(conn, contact_id=contact_id, limit=5)
@@ -248,7 +260,8 @@ async def details(conn: Any, kartei: Kartei, contact_id: str) -> dict[str, Any]:
         contact = await directory.get(conn, contact_id)
         parties = data.parties_of(contact) if contact is not None else []
         entries = await timeline.for_contact(conn, [contact_id], parties, limit=6)
-        out["recent"] = [_line(e) for e in entries if e.data.get("status") != "ringing"][:5]
+        shown = [e for e in entries if e.data.get("status") != "ringing"][:5]
+        out["recent"] = [_line(e, kartei) for e in shown]
         # Timeline rows keep no subjects (they are read from the sealed event).
         complaint = await timeline.latest_labelled(conn, contact_id, "complaint")
         if complaint is not None:
@@ -259,10 +272,18 @@ async def details(conn: Any, kartei: Kartei, contact_id: str) -> dict[str, Any]:
     return out
 
 
-def _line(entry: Any) -> dict[str, Any]:
-    d = entry.data
-    text = d.get("subject") or d.get("text") or d.get("title") or d.get("status") or ""
-    return {"kind": entry.kind, "at": entry.at.isoformat(), "text": str(text)[:120]}
+# What a recent interaction without a subject or text (a fax, a risk) is called in the pop.
+KIND_TEXT = {"fax": "Fax", "risk": "At risk", "email": "Email", "note": "Note", "call": "Call"}
+
+
+def _line(entry: Any, kartei: Kartei) -> dict[str, Any]:
+    """One recent interaction: its kind, moment (also as the firm writes it) and text."""
+    d, language = entry.data, kartei.settings.kartei.language
+    status = translator(language)(d["status"]) if d.get("status") else ""
+    kind = translator(language)(KIND_TEXT.get(entry.kind, ""))
+    text = d.get("subject") or d.get("text") or d.get("title") or status or kind
+    when = format_datetime(aware(entry.at), language, ZoneInfo(kartei.settings.kartei.timezone))
+    return {"kind": entry.kind, "at": entry.at.isoformat(), "when": when, "text": str(text)[:120]}
 
 
 def wanted(user: User, message: dict[str, Any]) -> bool:

@@ -145,6 +145,7 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
         await pop.locator(".pop-name").wait_for(timeout=5000)
         assert await pop.locator(".pop-name").text_content() == "Erika Muster"
         assert "K-1001" in (await pop.text_content() or "")
+        assert await pop.locator(".pop-number").text_content() == "030 123456"  # as written
         assert "Reklamation Lieferung 4711" in (
             await pop.locator(".pop-recent").text_content() or ""
         )
@@ -154,6 +155,7 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
         await page.locator(".pop.answered").wait_for(timeout=5000)
         await live.peer.send([ring_line("DISCONNECT", 0, "42")])
         await page.locator(".pop.ended .pop-note").wait_for(timeout=5000)
+        assert await pop.locator(".pop-state").text_content() == "Anruf beendet · angenommen"
         await page.fill(".pop-note", "Ersatz zugesagt")
         await page.check(".pop-follow")
         await page.click(".pop-save")

@@ -5,6 +5,8 @@ classifications, a risk and a failing component."""
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from hub.events.classification import CustomerAtRisk, MessageClassified
 from hub.events.contacts import Phone
 from hub.events.fax import FaxReceived
 from hub.store import EventStore
+from hub.web.screenpop import PopHub
 from tests.web import events
 from tests.web.conftest import Web, client
 from tests.web.german_text import foreign
@@ -202,3 +205,22 @@ def test_an_english_word_or_format_is_found() -> None:
     left, count = foreign(page, ["Erika Muster"])
     assert left == ["Reply", "Send", "answered", "2026-03-02", "+4930123456"]
     assert count == 11
+
+
+async def test_the_pop_speaks_the_firms_language(web: Web, store: EventStore) -> None:
+    """The pop is built once for every browser: its number, risk reason and recent
+    interactions are written as the firm (German by default) writes them."""
+    await firm(web, store)
+    ringing = await events.call(store, PERSON, minutes=10**6)
+    await web.settle()
+    recorded = (await store.read_stream(ringing))[0]
+    pop = await PopHub(web.kartei).message(recorded)
+    assert pop is not None
+    assert pop["number_text"] == "030 123456"
+    assert pop["risk"] == "1 Beschwerde in 90 Tagen, einmal gelobt"  # as the risk list counts
+    recent = [line["text"] for line in pop["recent"]]
+    assert {"angenommen", "Tischplatte zerkratzt", "Abwanderungsgefahr"} <= set(recent)
+    moments = [line["when"] for line in pop["recent"]]
+    assert all(re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", when) for when in moments)
+    said = "".join(f"<p>{html.escape(text)}</p>" for text in [pop["risk"], *recent])
+    assert foreign(said, DATA) == ([], len(recent) + 1)

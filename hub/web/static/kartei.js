@@ -43,7 +43,7 @@
       card.append(el("p", "pop-name", name));
     }
     if (m.company && m.company !== m.name) card.append(el("div", "pop-company", m.company));
-    card.append(el("div", "pop-number muted", m.number || ""));
+    card.append(el("div", "pop-number muted", m.number_text || m.number || ""));
     if (m.customer_number) card.append(el("div", "pop-customer muted", t("customer") + " " + m.customer_number));
     const more = el("div", "pop-more");
     card.append(more);
@@ -78,7 +78,7 @@
     if (m.recent && m.recent.length) {
       more.append(el("strong", "", t("recent")));
       const ul = el("ul", "pop-recent");
-      m.recent.forEach((x) => ul.append(el("li", "", x.at.slice(0, 10) + " " + x.text)));
+      m.recent.forEach((x) => ul.append(el("li", "", (x.when || x.at.slice(0, 10)) + " " + x.text)));
       more.append(ul);
     }
   }
@@ -96,7 +96,9 @@
     const card = entry.card;
     card.classList.remove("ringing", "answered");
     card.classList.add("ended");
-    card.querySelector(".pop-state").textContent = t("ended") + (m.cause ? " · " + m.cause : "");
+    // The cause in the user's words: data-t-cause-missed etc. on #pops (base.html).
+    const cause = m.cause ? pops.dataset["tCause" + m.cause[0].toUpperCase() + m.cause.slice(1)] || m.cause : "";
+    card.querySelector(".pop-state").textContent = t("ended") + (cause ? " · " + cause : "");
     const contact = entry.m.contact_id;
     if (!contact) return;
     const form = el("form", "pop-outcome");
