@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 
 # English text -> German. English is the key, so a missing entry still reads sensibly.
 GERMAN: dict[str, str] = {
@@ -376,22 +379,38 @@ def _shown(value: object, language: str) -> object:
     return format_number(value, language) if isinstance(value, int) else value
 
 
+# Babel's locale data (CLDR) writes dates and numbers; the patterns are the firm's choice:
+# German as DIN 5008 writes it ("07.12.2026 13:12"), English as ISO for unambiguity.
+LOCALES = {"de": "de_DE", "en": "en"}
+DATE_TIME = {"de": "dd.MM.yyyy HH:mm", "en": "yyyy-MM-dd HH:mm"}
+DATE = {"de": "dd.MM.yyyy", "en": "yyyy-MM-dd"}
+
+
+def _locale(language: str) -> str:
+    return LOCALES.get(language, LOCALES["de"])
+
+
 def format_datetime(moment: datetime | None, language: str, tz: ZoneInfo) -> str:
+    """A moment in `tz`, as the language writes it ("07.12.2026 13:12")."""
     if moment is None:
         return ""
-    local = moment.astimezone(tz)
-    if language == "en":
-        return local.strftime("%Y-%m-%d %H:%M")
-    return local.strftime("%d.%m.%Y %H:%M")
+    pattern = DATE_TIME.get(language, DATE_TIME["de"])
+    return babel_dates.format_datetime(moment, pattern, tzinfo=tz, locale=_locale(language))
+
+
+def format_date(day: date | None, language: str) -> str:
+    """A day as the language writes it ("07.12.2026")."""
+    if day is None:
+        return ""
+    return babel_dates.format_date(day, DATE.get(language, DATE["de"]), locale=_locale(language))
 
 
 def format_number(value: float | int | None, language: str, digits: int = 0) -> str:
+    """A number with the language's grouping and decimal sign ("1.234,50")."""
     if value is None:
         return ""
-    text = f"{value:,.{digits}f}"
-    if language == "de":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return babel_numbers.format_decimal(value, pattern, locale=_locale(language))
 
 
 def format_duration(seconds: int | None) -> str:

@@ -17,6 +17,7 @@ from hub.web import labels
 from hub.web.auth import User
 from hub.web.i18n import (
     counted,
+    format_date,
     format_datetime,
     format_duration,
     format_number,
@@ -47,7 +48,7 @@ def shown_time(moment: datetime | date | None, language: str, tz: ZoneInfo) -> s
     if isinstance(moment, datetime):
         return format_datetime(aware(moment), language, tz)
     if isinstance(moment, date):
-        return moment.strftime("%Y-%m-%d" if language == "en" else "%d.%m.%Y")
+        return format_date(moment, language)
     return ""
 
 

@@ -9,6 +9,7 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,7 @@ from hub.events.classification import CustomerAtRisk, MessageClassified
 from hub.events.contacts import Phone
 from hub.events.fax import FaxReceived
 from hub.store import EventStore
+from hub.web.i18n import format_date, format_datetime, format_number
 from hub.web.screenpop import PopHub
 from tests.web import events
 from tests.web.conftest import Web, client
@@ -224,3 +226,19 @@ async def test_the_pop_speaks_the_firms_language(web: Web, store: EventStore) ->
     assert all(re.fullmatch(r"\d\d\.\d\d\.\d{4} \d\d:\d\d", when) for when in moments)
     said = "".join(f"<p>{html.escape(text)}</p>" for text in [pop["risk"], *recent])
     assert foreign(said, DATA) == ([], len(recent) + 1)
+
+
+@pytest.mark.parametrize(
+    ("language", "number", "moment", "day"),
+    [
+        ("de", "1.234,50", "07.12.2026 14:12", "07.12.2026"),
+        ("en", "1,234.50", "2026-12-07 14:12", "2026-12-07"),
+    ],
+)
+def test_numbers_and_moments_as_the_language_writes_them(
+    language: str, number: str, moment: str, day: str
+) -> None:
+    at = datetime(2026, 12, 7, 13, 12, tzinfo=UTC)
+    assert format_number(1234.5, language, 2) == number
+    assert format_datetime(at, language, ZoneInfo("Europe/Berlin")) == moment
+    assert format_date(at.date(), language) == day
