@@ -340,8 +340,9 @@ GERMAN: dict[str, str] = {
     "{size} MB": "{size} MB",
     "Contact ID": "Kontakt-ID",
     "Desktop notifications": "Desktop-Benachrichtigungen",
-    "Component": "Komponente",
-    "State": "Zustand",
+    "CSV file": "CSV-Datei",
+    "Excel workbook": "Excel-Arbeitsmappe",
+    "vCard file": "vCard-Datei",
 }
 
 

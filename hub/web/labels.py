@@ -15,6 +15,8 @@ PHONE_LABEL_TEXT = {
 ROLE_TEXT = {"staff": "Staff", "admin": "Administrator"}
 # Each language named in itself, as language pickers do (not translated).
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
+# The importer's file formats (adapters/importers/run.py), as their makers name them.
+FILE_FORMAT_TEXT = {"csv": "CSV file", "xlsx": "Excel workbook", "vcard": "vCard file"}
 HEALTH_STATE_TEXT = {
     "starting": "starting",
     "ok": "running",

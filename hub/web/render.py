@@ -40,6 +40,7 @@ environment.globals.update(
     health_state=labels.HEALTH_STATE_TEXT,
     roles=labels.ROLE_TEXT,
     languages=labels.LANGUAGE_NAMES,
+    file_formats=labels.FILE_FORMAT_TEXT,
 )
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from hub.bootstrap import contact_importer
 from hub.contacts.service import ContactService
 from hub.events import NewEvent
 from hub.events.classification import CustomerAtRisk, MessageClassified
@@ -62,7 +63,21 @@ DATA = (
     "040 555123",
     "Fax",
     "zzzz",
+    "Lieferschein",
+    "Dachdecker Kühn",
+    "Hans",
+    "Kühn",
+    "hans@kuehn.example",
+    "keine-nummer",
+    "liste.csv",
 )
+# An import with a duplicate, a number that is none, an empty row and a new contact.
+CSV = (
+    "Vorname;Nachname;Firma;E-Mail-Adresse;Telefon geschäftlich\r\n"
+    "Erika;Muster;Holzwerk Nord GmbH;erika@kunde.example;keine-nummer\r\n"
+    ";;;;\r\n"
+    "Hans;Kühn;Dachdecker Kühn;hans@kuehn.example;0171 2345678\r\n"
+).encode("cp1252")
 MINIMUM_STRINGS = 12  # a page with fewer was not rendered with its data
 LOGIN_STRINGS = 5  # title, two labels, the button, the brand
 
@@ -168,6 +183,7 @@ async def test_every_page_in_german_says_only_the_catalogues_words(
         "/contacts/new",
         f"/messages/{ids['email']}",
         "/search?q=Muster",
+        "/search?q=Lieferschein",
         "/search?q=zzzz",
         "/senders/unknown",
         "/settings",
@@ -183,6 +199,13 @@ async def test_every_page_in_german_says_only_the_catalogues_words(
         checked[path] = count
         if left:
             findings[path] = left
+    web.app.state.importer = contact_importer(web.kartei.settings)
+    files = {"file": ("liste.csv", CSV, "text/csv")}
+    preview = await http.post("/import", params={"csrf": csrf}, files=files, data={"preview": "1"})
+    assert preview.status_code == 200 and 'data-dry-run="yes"' in preview.text
+    left, checked["import preview"] = foreign(preview.text, DATA)
+    if left:
+        findings["import preview"] = left
     async with client(web) as anonymous:
         left, login_count = foreign((await anonymous.get("/login")).text, DATA)
         if left:
