@@ -1,4 +1,5 @@
-"""What a German page says that is not from the German catalogue (hub/web/i18n.py).
+"""What a German page says that is not from the German catalogue (hub/web/i18n.py), or
+an English page that is not from the English one (the catalogue's keys).
 
 A page's visible strings are its text nodes and the attributes people read or hear (title,
 placeholder, aria-label, alt, a button's value, the pop-up's `data-t-*` texts). Each string
@@ -67,13 +68,14 @@ def _bounded(pattern: str, first: str, last: str) -> str:
     return start + pattern + end
 
 
-def _wiping(data: Iterable[str]) -> list[re.Pattern[str]]:
+def _wiping(data: Iterable[str], language: str) -> list[re.Pattern[str]]:
     """Patterns for the test's data and the catalogue's German values, the longest first
     (counting a text's words, not its placeholders); a placeholder stands for a number or a
     data value (possibly wiped to a space already)."""
     known = sorted({d for d in data if d}, key=len, reverse=True)
     # A language is named in itself in the language picker, as every picker does.
-    texts = {*GERMAN.values(), *LANGUAGE_NAMES.values(), BRAND, *known}
+    catalogue = GERMAN.values() if language == "de" else GERMAN.keys()
+    texts = {*catalogue, *LANGUAGE_NAMES.values(), BRAND, *known}
     filler = "|".join([*(re.escape(d) for d in known), r"\d[\d.,]*", r"\s+"])
     patterns = []
     for value in sorted(texts, key=lambda v: len(re.sub(r"\{\w+\}", "", v)), reverse=True):
@@ -82,16 +84,16 @@ def _wiping(data: Iterable[str]) -> list[re.Pattern[str]]:
     return patterns
 
 
-def foreign(html: str, data: Iterable[str]) -> tuple[list[str], int]:
-    """The strings of `html` not from the German catalogue nor `data`, and how many were
-    checked."""
+def foreign(html: str, data: Iterable[str], language: str = "de") -> tuple[list[str], int]:
+    """The strings of `html` not from the catalogue's `language` side nor `data`, and how
+    many were checked. (English keeps ISO dates and "1,234" on purpose.)"""
     strings = visible_strings(html)
-    patterns = _wiping(data)
+    patterns = _wiping(data, language)
     left = []
     for text in strings:
         rest = text
         for pattern in patterns:
             rest = pattern.sub(" ", rest)
-        if LETTER.search(rest) or ENGLISH_FORMATS.search(text):
+        if LETTER.search(rest) or (language == "de" and ENGLISH_FORMATS.search(text)):
             left.append(text)
     return left, len(strings)

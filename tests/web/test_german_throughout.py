@@ -159,10 +159,13 @@ async def firm(web: Web, store: EventStore) -> dict[str, str]:
     return {"person": person, "company": company, "email": complaint}
 
 
-async def test_every_page_in_german_says_only_the_catalogues_words(
-    web: Web, store: EventStore, admin
+@pytest.mark.parametrize("language", ["de", "en"])
+async def test_every_page_says_only_the_catalogues_words(
+    web: Web, store: EventStore, admin, language: str
 ) -> None:
+    """German, and English for users who choose it: no word of the other language."""
     http, csrf = admin
+    await http.post("/settings", data={"language": language, "csrf": csrf})
     ids = await firm(web, store)
     await web.accounts.add("bernd", "geheim-geheim-1", role="staff", display_name="Bernd Berater")
     person = ids["person"]
@@ -195,7 +198,7 @@ async def test_every_page_in_german_says_only_the_catalogues_words(
     for path in pages:
         response = await http.get(path, headers={"accept": "text/html"})
         assert response.status_code in (200, 404), path
-        left, count = foreign(response.text, DATA)
+        left, count = foreign(response.text, DATA, language)
         checked[path] = count
         if left:
             findings[path] = left
@@ -203,7 +206,7 @@ async def test_every_page_in_german_says_only_the_catalogues_words(
     files = {"file": ("liste.csv", CSV, "text/csv")}
     preview = await http.post("/import", params={"csrf": csrf}, files=files, data={"preview": "1"})
     assert preview.status_code == 200 and 'data-dry-run="yes"' in preview.text
-    left, checked["import preview"] = foreign(preview.text, DATA)
+    left, checked["import preview"] = foreign(preview.text, DATA, language)
     if left:
         findings["import preview"] = left
     async with client(web) as anonymous:
