@@ -20,7 +20,7 @@ from hub.contacts.decisions import ContactError
 from hub.contacts.keys import normalize_email
 from hub.contacts.model import Contact
 from hub.events.contacts import PHONE_LABELS, Phone
-from hub.phone import normalize
+from hub.phone import normalize, written_form
 
 TEXT_FIELDS = ("given_name", "family_name", "company", "customer_number", "emails", "notes")
 MAX_TEXT = 2000  # a name, firm or customer number
@@ -50,8 +50,8 @@ class CardForm:
 
 
 def written(phone: Phone) -> str:
-    """A number as the form shows it: as it was written, else in E.164."""
-    return phone.raw or phone.number
+    """A number as the form shows it: as it was typed, else as people write it."""
+    return phone.raw or written_form(phone.number)
 
 
 def shown(contact: Contact) -> CardForm:
@@ -120,7 +120,7 @@ def phones(
 
 
 def _phone(text: str, label: str, current: Sequence[Phone], region: str, area: str | None) -> Phone:
-    same = next((p for p in current if written(p) == text), None)
+    same = next((p for p in current if _unchanged(p, text)), None)
     if same is not None:
         return dataclasses.replace(same, label=_label(label, same.label))
     number = normalize(text, region, area)
@@ -129,6 +129,12 @@ def _phone(text: str, label: str, current: Sequence[Phone], region: str, area: s
     known = next((p.label for p in current if p.number == number), None)
     chosen = _label(label, known or "landline")
     return Phone(number=number, label=_mobile(number) if chosen == "landline" else chosen, raw=text)
+
+
+def _unchanged(phone: Phone, text: str) -> bool:
+    """Whether `text` is the number as the form showed it (or, from a form older than
+    written forms, its E.164)."""
+    return text == written(phone) or (not phone.raw and text == phone.number)
 
 
 def _label(chosen: str, fallback: str) -> str:

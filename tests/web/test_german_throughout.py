@@ -254,6 +254,24 @@ async def test_the_pop_speaks_the_firms_language(web: Web, store: EventStore) ->
     assert foreign(said, DATA) == ([], len(recent) + 1)
 
 
+async def test_the_form_shows_numbers_as_written(web: Web, store: EventStore, admin) -> None:
+    """A number stored in E.164 is offered for editing as people write it; saving the
+    form unchanged changes nothing."""
+    http, csrf = admin
+    person = (await firm(web, store))["person"]
+    await web.settle()
+    form = (await http.get(f"/contacts/{person}/edit")).text
+    shown = re.findall(r'name="phones" value="([^"]*)"', form)
+    assert shown[:3] == ["030 123456", "0170 1234567", "+41 44 123 45 67"]
+    fields = {"csrf": csrf, "version": re.search(r'name="version" value="(\d+)"', form)[1]}
+    rows = {"phones": shown, "phone_labels": ["landline", "mobile", "home", "", ""]}
+    names = {"given_name": "Erika", "family_name": "Muster", "company": "Holzwerk Nord GmbH"}
+    saved = await http.post(f"/contacts/{person}/edit", data={**fields, **rows, **names})
+    assert saved.status_code == 303
+    changes = await store.read_all(0, 1000, types=("ContactChanged",))
+    assert changes == []
+
+
 @pytest.mark.parametrize(
     ("language", "number", "moment", "day"),
     [
