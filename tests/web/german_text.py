@@ -20,9 +20,12 @@ BRAND = "Kartei"
 READ_ATTRIBUTES = frozenset({"title", "placeholder", "aria-label", "alt"})
 BUTTON_TYPES = frozenset({"submit", "button", "reset"})
 SKIPPED_ELEMENTS = frozenset({"script", "style", "textarea"})
-# Formats a German page must not show: ISO dates, raw E.164, English thousands, am/pm.
+# Formats a German page must not show: ISO dates, raw E.164, English thousands and
+# decimals ("3.5", not a date's "07.12."), am/pm.
 ENGLISH_FORMATS = re.compile(
-    r"\d{4}-\d{2}-\d{2}|\+\d{7,}|\d,\d{3}\b|\b\d{1,2}(:\d{2})?\s?[ap]\.?m\.?\b", re.IGNORECASE
+    r"\d{4}-\d{2}-\d{2}|\+\d{7,}|\d,\d{3}\b|(?<![\d.])\d+\.\d{1,2}(?![\d.])"
+    r"|\b\d{1,2}(:\d{2})?\s?[ap]\.?m\.?\b",
+    re.IGNORECASE,
 )
 LETTER = re.compile(r"[^\W\d_]")
 PLACEHOLDER = re.compile(r"\\\{\w+\\\}")

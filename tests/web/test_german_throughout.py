@@ -227,12 +227,13 @@ def test_an_english_word_or_format_is_found() -> None:
         "<h2>Anrufe</h2><p>Erika Muster: verpasst</p>"
         "<button>Reply</button><input type=submit value='Send'>"
         "<span title='answered'>Anruf</span><p>2026-03-02</p><p>+4930123456</p>"
-        "<p>3 Beschwerden in 30 Tagen</p><p>Anrufe der letzten 7 Tage</p>"
+        "<p>3 Beschwerden in 30 Tagen</p><p>Anrufe der letzten 7 Tage</p><p>3.5</p>"
+        "<p>07.12.2026 13:12</p><p>1.234,50</p>"
         "<script>var english = 'ignored';</script></body></html>"
     )
     left, count = foreign(page, ["Erika Muster"])
-    assert left == ["Reply", "Send", "answered", "2026-03-02", "+4930123456"]
-    assert count == 11
+    assert left == ["Reply", "Send", "answered", "2026-03-02", "+4930123456", "3.5"]
+    assert count == 12
 
 
 async def test_the_pop_speaks_the_firms_language(web: Web, store: EventStore) -> None:
