@@ -13,17 +13,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.bootstrap import contact_importer
+from hub.bootstrap import bootstrap, components, contact_importer
 from hub.contacts.service import ContactService
 from hub.events import NewEvent
 from hub.events.classification import CustomerAtRisk, MessageClassified
 from hub.events.contacts import Phone
 from hub.events.fax import FaxReceived
 from hub.store import EventStore
-from hub.web.i18n import format_date, format_datetime, format_number
+from hub.web import labels
+from hub.web.i18n import GERMAN, format_date, format_datetime, format_number
 from hub.web.screenpop import PopHub
 from tests.web import events
-from tests.web.conftest import Web, client
+from tests.web.conftest import Web, client, make_settings
 from tests.web.german_text import foreign
 
 PERSON = "+4930123456"  # Erika Muster, landline
@@ -287,3 +288,16 @@ def test_numbers_and_moments_as_the_language_writes_them(
     assert format_number(1234.5, language, 2) == number
     assert format_datetime(at, language, ZoneInfo("Europe/Berlin")) == moment
     assert format_date(at.date(), language) == day
+
+
+def test_every_component_has_a_name_in_the_catalogue(tmp_path: Path) -> None:
+    """What the health panel lists (a default installation's parts, and those named
+    after an account or a line) is named by a catalogue text, never by its id."""
+    kartei = bootstrap(make_settings(tmp_path))
+    started = [c.name for c in components(kartei, web=True)]
+    named = ["adapter:imap:info@firma.example", "adapter:fax-imap:fax", "adapter:fritzbox"]
+    others = ["store", "scheduler", "classifier", "alerts", "adapter:smtp", "adapter:fax-smtp"]
+    assert len(started) > 10
+    for name in [*started, *named, *others]:
+        key, _ = labels.component(name)
+        assert key in GERMAN and key != name, name
