@@ -197,7 +197,7 @@ class PopHub:
             # As people write it; the pop is built once for all, in the firm's region.
             "number_text": written_form(e.caller or e.caller_raw, self.region()),
             "caller_name": e.caller_name[:100],
-            **await self.caller(e.caller or e.caller_raw),
+            **await self.caller(e.caller, e.caller_raw),
         }
 
     def region(self) -> str:
@@ -215,13 +215,17 @@ class PopHub:
                 return self.lines[stream]
         return ("", None)
 
-    async def caller(self, number: str) -> dict[str, Any]:
-        """The contact a number belongs to: id, name, company, customer number."""
+    async def caller(self, *numbers: str | None) -> dict[str, Any]:
+        """The contact a number belongs to: id, name, company, customer number. The number
+        as sent is tried after the stored one: digits without a prefix can be read two ways
+        ("436641234567": +49 4366... or +43 664...), and the adapter stored one of them."""
         identity = data.projection(self.kartei, "identity")
-        if identity is None or not number:
-            return {"contact_id": None}
-        async with self.kartei.store.db.read() as conn:
-            match = await identity.lookup_number(conn, number)
+        match = None
+        if identity is not None:
+            async with self.kartei.store.db.read() as conn:
+                for number in dict.fromkeys(n for n in numbers if n):
+                    if match := await identity.lookup_number(conn, number):
+                        break
         if match is None:
             return {"contact_id": None}
         return {

@@ -148,3 +148,28 @@ async def test_card_details_wait_for_the_name_on_every_stream() -> None:
     assert hub._all_sent.is_set()
     async with asyncio.timeout(1):
         await hub._name_sent()
+
+
+async def test_a_caller_read_the_wrong_way_is_found_by_the_number_as_sent(
+    store: EventStore, tmp_path: Path
+) -> None:
+    """A PBX sends "436641234567" (Austria, without "+"); read as a German number it was
+    stored as +49 4366...; the pop still finds the Austrian customer by the digits sent."""
+    await ContactService(store).create(
+        {"given_name": "Sepp", "family_name": "Huber", "phones": (Phone(number="+436641234567"),)}
+    )
+    async with running(store, tmp_path) as live:
+        async with asyncio.timeout(10):
+            await live.kartei.projections["identity"].wait_for(await store.head())
+        async with httpx.AsyncClient(base_url=live.base_url, timeout=10) as http:
+            await login(http, "anna")
+            async with http.stream("GET", "/pop/stream") as response:
+                lines = response.aiter_lines()
+                await anext(lines)  # retry: the stream is open
+                call = CallRinging(
+                    call_id="at", source="t", line="111",
+                    caller="+49436641234567", caller_raw="436641234567",
+                )  # fmt: skip
+                await store.append("call-t-at", 0, [NewEvent(call)])
+                (_, name), _ = await read_messages(lines, 2)
+    assert name["name"] == "Sepp Huber" and name["contact_id"]
