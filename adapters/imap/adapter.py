@@ -34,6 +34,7 @@ class ImapAccountCapture:
         self.synced = asyncio.Event()  # set after each pass (tests and `capture status`)
         self.folders: dict[str, dict[str, object]] = {}
         self.sent: SentFolders | None = None  # found on the last connection
+        self.missing: list[str] = []  # configured folders the server lacked then
 
     async def run(self, capture: Capture) -> None:
         async with self.intake.in_use():
@@ -63,6 +64,9 @@ class ImapAccountCapture:
         imap = await asyncio.to_thread(client.connect, self.account)
         try:
             found = await asyncio.to_thread(client.folders, imap, self.account)
+            self.missing = found.missing
+            if found.missing:
+                log.warning("%s: %s", self.name, self._missing_warning())
             await self._found_sent(capture, found.sent)
             folders = found.names
             idle = self.account.idle and await asyncio.to_thread(client.has_idle, imap)
@@ -123,10 +127,17 @@ class ImapAccountCapture:
             await checkpoints.save_sent(tx.connection, self.account.name, sent)
 
     def _report(self, capture: Capture, **details: object) -> None:
-        """Health while connected: ok, or degraded with the Sent folder warning (capture
-        runs, but sent mail is missing)."""
-        warning = self.sent.warning if self.sent else None
+        """Health while connected: ok, or degraded with the warnings (capture runs, but
+        sent mail or a configured folder is missing)."""
+        found = [self.sent.warning if self.sent else None, self._missing_warning()]
+        warning = "; ".join(w for w in found if w) or None
         capture.health.set("degraded" if warning else "ok", warning, warning=warning, **details)
+
+    def _missing_warning(self) -> str | None:
+        if not self.missing:
+            return None
+        names = ", ".join(f'"{name}"' for name in self.missing)
+        return f"configured folders not on the server, NOT captured: {names}"
 
     async def _record_error(self, capture: Capture, message: str) -> None:
         """Shows the error on every folder (health and `kartei capture status`)."""

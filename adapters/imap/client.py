@@ -113,6 +113,7 @@ class MailboxFolders:
 
     names: list[str]
     sent: SentFolders
+    missing: list[str]  # configured `folders` the server does not have
 
 
 def folders(client: IMAPClient, account: ImapAccount) -> MailboxFolders:
@@ -124,7 +125,8 @@ def folders(client: IMAPClient, account: ImapAccount) -> MailboxFolders:
         sent = find_sent(listed, account.sent_folder, client.xlist_folders())
     wanted = ["INBOX", *sent.names, *(f for f in account.folders if f in names)]
     excluded = set(account.exclude_folders)
-    return MailboxFolders([f for f in dict.fromkeys(wanted) if f not in excluded], sent)
+    missing = [f for f in account.folders if f not in names]
+    return MailboxFolders([f for f in dict.fromkeys(wanted) if f not in excluded], sent, missing)
 
 
 def select(client: IMAPClient, folder: str) -> FolderState:

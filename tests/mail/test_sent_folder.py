@@ -188,3 +188,26 @@ async def test_a_mailbox_without_sent_folder_says_so_in_healthz_status_and_log(
     as_json = json.loads((await asyncio.to_thread(runner.invoke, app, args)).output)
     assert as_json["sent"][user]["found_by"] == "none"
     assert "no Sent folder found" in as_json["sent"][user]["warning"]
+
+
+async def test_a_configured_folder_the_server_lacks_is_a_warning(
+    store: EventStore,
+    intake: MailIntake,
+    plain_dovecot: Dovecot,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`folders = ["Rechnungen", "Aufträge"]` where the server has only "Aufträge": the
+    one it has is captured, the other was dropped without a word before."""
+    user = plain_dovecot.take_user()
+    await asyncio.to_thread(append, plain_dovecot, user, "Sent", sent_mail(500, 1))
+    await asyncio.to_thread(append, plain_dovecot, user, "Aufträge", [messages.simple(7)])
+    account = account_for(plain_dovecot, user, folders=["Rechnungen", "Aufträge"])
+    health = ComponentHealth(f"adapter:imap:{user}")
+    with caplog.at_level(logging.WARNING, logger="adapters.imap.adapter"):
+        async with running(store, account, intake, health) as adapter:
+            await until(lambda: adapter.passes >= 1)
+    events = await emails(store)
+    assert sum(isinstance(e, EmailReceived) for e in events) == 1  # from "Aufträge"
+    assert health.state == "degraded"
+    assert health.error == 'configured folders not on the server, NOT captured: "Rechnungen"'
+    assert any('"Rechnungen"' in r.getMessage() for r in caplog.records)
