@@ -219,6 +219,12 @@ class ProjectionRunner:
             else:
                 await asyncio.sleep(WAIT_POLL_SECONDS)
 
+    async def caught_up_to(self, position: int) -> None:
+        """Returns once the projection has applied every event it reads that comes before
+        `position` (a policy that looks a message's sender up waits for this)."""
+        if self.position < position:
+            await self.wait_for(await self.store.last_before(position, self.projection.event_types))
+
     async def _advance_to(self, position: int) -> None:
         async with self.store.db.write(durable=False, background=True) as conn:
             await self._move_checkpoint(conn, position)

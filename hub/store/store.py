@@ -399,6 +399,16 @@ class EventStore:
             rows = (await conn.execute(query)).all()
             return await self._decode_rows(conn, rows)
 
+    async def last_before(self, position: int, types: Collection[str] | None = None) -> int:
+        """The position of the last event before `position` (of `types`); 0 when none."""
+        query = sa.select(sa.func.coalesce(sa.func.max(events.c.position), 0)).where(
+            events.c.position < position
+        )
+        if types:
+            query = query.where(events.c.type.in_(list(types)))
+        async with self.db.read() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
     async def read_after(
         self, after: int, limit: int, known: Mapping[int, Recorded]
     ) -> list[Recorded]:

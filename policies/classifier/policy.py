@@ -11,7 +11,7 @@ never classifies a message twice with the same model.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -80,6 +80,7 @@ class ClassifierPolicy:
         *,
         contact_of: ContactOf | None = None,
         contact_of_number: ContactOf | None = None,
+        contacts_known: Callable[[int], Awaitable[None]] | None = None,
         batch_size: int = 16,
         health: ComponentHealth | None = None,
     ) -> None:
@@ -87,6 +88,9 @@ class ClassifierPolicy:
         self._model: Model | None = None
         self._contact_of = contact_of
         self._contact_of_number = contact_of_number
+        # Waits until the contacts written before a position can be looked up (the
+        # identity read model may still be catching up when a backlog is classified).
+        self._contacts_known = contacts_known
         self.batch_size = batch_size
         self.health = health
         # One worker: the model uses every core itself; two would only contend.
@@ -117,6 +121,8 @@ class ClassifierPolicy:
             return []
         predictions = await self.predict([m.text for _, m in found])
         model = await self.model()
+        if self._contacts_known is not None:
+            await self._contacts_known(found[-1][0].position)
         reactions = []
         for (r, message), p in zip(found, predictions, strict=True):
             contact_id = message.contact_id or await self._contact(message)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +18,10 @@ from policies.classifier.policy import ClassifierPolicy, Model
 from policies.classifier.worker import WorkerModel
 from policies.digest import Digest
 from projections.risk import Rule
+
+log = logging.getLogger(__name__)
+# How long the classifier waits for the contacts read model before it classifies anyway.
+CONTACTS_WAIT_SECONDS = 60.0
 
 
 def unavailable_reason(settings: Settings) -> str | None:
@@ -107,10 +113,20 @@ def classifier_policy(settings: Settings, kartei: Any) -> ClassifierPolicy | Non
 
         return contact_of
 
+    async def contacts_known(position: int) -> None:
+        if (identity := kartei.projections.get("identity")) is None:
+            return
+        try:
+            async with asyncio.timeout(CONTACTS_WAIT_SECONDS):
+                await identity.caught_up_to(position)
+        except TimeoutError:  # a stuck read model shows in health; classify all the same
+            log.warning("classifier: contacts not caught up to %d; classifying anyway", position)
+
     return ClassifierPolicy(
         model_loader(settings),
         contact_of=contact_by("lookup_email"),
         contact_of_number=contact_by("lookup_number"),
+        contacts_known=contacts_known,
         batch_size=settings.classifier.batch_size,
         health=health,
     )

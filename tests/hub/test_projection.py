@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 
 import pytest
 import sqlalchemy as sa
 
 from hub.events import NewEvent, Recorded
+from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskOpened
 from hub.policy import PolicyRunner, Reaction
 from hub.projection import ProjectionConflictError, ProjectionRunner
@@ -167,3 +170,28 @@ async def test_task_queue_lifecycle(store: EventStore) -> None:
         assert await queue.open_task_with_key(conn, "cb:+4930") is None
         done = await queue.get(conn, "a")
     assert done is not None and done.status == "done" and done.completed_at is not None
+
+
+async def test_caught_up_to_waits_for_the_events_a_projection_reads_before_a_position(
+    store: EventStore,
+) -> None:
+    """The classifier looks a message's sender up in a read model that may still be catching
+    up (Kartei started on a backlog): it waits until the read model has applied every event
+    it reads before the message, and not for the message itself, which it never reads."""
+    await store.append("task-1", NO_STREAM, [TaskOpened(task_id="1", title="a")])
+    note = NoteAdded(note_id="n", contact_id="c-1", text="Rückruf")
+    message = await store.append("note-1", NO_STREAM, [note])
+    queue = TaskQueue()  # reads task events only
+    runner = ProjectionRunner(store, queue)
+    waiting = asyncio.create_task(runner.caught_up_to(message.positions[-1]))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # the task before the note is not applied yet
+    following = asyncio.create_task(runner.run())
+    try:
+        async with asyncio.timeout(10):
+            await waiting
+        assert runner.position >= 1
+    finally:
+        following.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await following
