@@ -7,11 +7,13 @@ tests fail, they are not skipped.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from policies.classifier.model import EncoderHeadModel, ensure_encoder, load_model
+from tests.classifier.telegram_peer import BotApiPeer
 
 
 @pytest.fixture(scope="session")
@@ -29,3 +31,12 @@ def model(model_cache: Path) -> EncoderHeadModel:
     loaded = load_model("builtin", cache_dir=model_cache)
     assert isinstance(loaded, EncoderHeadModel)
     return loaded
+
+
+@pytest.fixture
+async def peer() -> AsyncIterator[BotApiPeer]:
+    """The Telegram Bot API peer, on a loopback port."""
+    server = BotApiPeer()
+    await server.start()
+    yield server
+    await server.stop()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,14 +44,6 @@ STAFF = [
 
 async def describe(contact_id: str) -> Card:
     return Card(contact_id, "Meier Bau GmbH", owner="anna", tags=("key",))
-
-
-@pytest.fixture
-async def peer() -> AsyncIterator[BotApiPeer]:
-    server = BotApiPeer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 def alerts(store: EventStore, channels: list[Channel], **kwargs: object) -> AlertPolicy:

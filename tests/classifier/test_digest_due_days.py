@@ -3,7 +3,6 @@ is overdue once it is over, on both databases."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,14 +20,6 @@ from tests.classifier.telegram_peer import BotApiPeer
 from tests.classifier.test_alerts import STAFF
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
-
-
-@pytest.fixture
-async def peer() -> AsyncIterator[BotApiPeer]:
-    server = BotApiPeer()
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def test_a_due_day_is_overdue_once_it_is_over(store: EventStore, peer: BotApiPeer) -> None:

@@ -15,7 +15,7 @@ from hub.web.i18n import GERMAN
 from policies.churn import ChurnPolicy
 from projections.risk_reason import COMPLAINTS, PRAISE, Reason
 from tests.classifier.telegram_peer import BotApiPeer
-from tests.classifier.test_alerts import alerts, peer  # noqa: F401 (fixture)
+from tests.classifier.test_alerts import alerts
 from tests.classifier.test_churn import History, raised, started
 
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -44,7 +44,7 @@ async def test_the_counts_travel_with_the_risk_and_the_task_speaks_german(
 )
 async def test_the_alert_says_why_in_the_firms_language(
     store: EventStore,
-    peer: BotApiPeer,  # noqa: F811 (the fixture imported above)
+    peer: BotApiPeer,
     language: str,
     said: str,
     not_said: str,
