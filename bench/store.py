@@ -1,10 +1,20 @@
-"""Event store throughput against the ceiling of plain SQLAlchemy Core on the same database.
+"""Event store throughput against the `eventsourcing` library and against plain selects.
 
-For SQLite and PostgreSQL, in one run: single appends (one transaction each), batched
-appends (100 per transaction), reading the whole log and rebuilding a projection, each
-compared with plain Core inserts/selects of the same rows into a bare table of the same
-shape (same columns and indexes; no trigger, no checks, no sealing of personal fields).
-Then the cost of one append and of "read after N" with a small log and a large one.
+For SQLite and PostgreSQL, in one run, Kartei's store and its peer, the `eventsourcing`
+library (9.5, the `bench` extra), on the same payload (Kartei's capture-like event with
+its personal fields; sealed by Kartei, plain JSON in the peer), the same durability (an
+fsync per commit: SQLite `synchronous=FULL` on both sides, PostgreSQL's default
+`synchronous_commit`) and the same counts:
+
+- single-event appends, one transaction each (a new stream each; Kartei with an
+  idempotency key, the peer a new aggregate);
+- 100 events per transaction (one stream);
+- reading the whole log, decoded into events (pages of 1000), both logs of one size;
+- Kartei's log read against a plain Core SELECT of the same rows of its `events` table.
+
+Each Kartei/peer ratio is printed; so are plain Core inserts into a bare table of the same
+shape, the rebuild of a projection, and the cost of one append and of "read after N" with
+a small log and a large one.
 
     python bench/store.py [--quick] [--big N] [--backends sqlite,postgresql]
 
@@ -28,10 +38,16 @@ from typing import Any, ClassVar
 
 import psycopg
 import sqlalchemy as sa
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.domain import event as records
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.sqlite import SQLiteFactory
 
 from hub.events import Event, EventCodec, NewEvent
 from hub.projection import ProjectionRunner
 from hub.store import ANY, NO_STREAM, Database, EventStore
+from hub.store.schema import events
 from projections.event_stats import EventStats
 
 PG_ADMIN = os.environ.get("KARTEI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -96,22 +112,112 @@ def bare_row(i: int, stream: str, version: int, data: str) -> dict[str, Any]:
     }
 
 
+# -- the peer: the eventsourcing library --------------------------------------------
+
+
+class Message(Aggregate):
+    """The peer's stream: the same fields as MessageSeen, as plain JSON."""
+
+    class Seen(Aggregate.Created):
+        message_id: str
+        sender: str
+        subject: str
+        text: str
+
+    class Again(Aggregate.Event):
+        message_id: str
+        sender: str
+        subject: str
+        text: str
+
+    @records(Seen)
+    def __init__(self, message_id: str, sender: str, subject: str, text: str) -> None:
+        self.last = message_id
+
+    @records(Again)
+    def again(self, message_id: str, sender: str, subject: str, text: str) -> None:
+        self.last = message_id
+
+
+def payload(i: int) -> dict[str, str]:
+    e = event(i)
+    return {"message_id": e.message_id, "sender": e.sender, "subject": e.subject, "text": e.text}
+
+
+class FullSyncSQLite(SQLiteFactory):
+    """The library's SQLite, committing with synchronous=FULL as Kartei's durable appends."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        pool = self.datastore.pool
+        create = pool._create_connection
+
+        def create_full() -> Any:
+            conn = create()
+            conn._sqlite_conn.execute("PRAGMA synchronous=FULL")
+            return conn
+
+        pool._create_connection = create_full  # type: ignore[method-assign]
+
+
+def peer_app(url: str) -> Application:
+    u = sa.make_url(url)
+    if u.get_backend_name() == "sqlite":
+        env = {
+            "PERSISTENCE_MODULE": f"{FullSyncSQLite.__module__}:FullSyncSQLite",
+            "SQLITE_DBNAME": str(u.database).replace("bench.db", "peer.db"),
+        }
+    else:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": str(u.database),
+            "POSTGRES_HOST": u.host or "127.0.0.1",
+            "POSTGRES_PORT": str(u.port or 5432),
+            "POSTGRES_USER": u.username or "postgres",
+            "POSTGRES_PASSWORD": u.password or "",
+        }
+    return Application(env=env)
+
+
+def peer_read(app: Application) -> int:
+    """The peer's whole log, decoded into domain events, in pages of 1000."""
+    recorder = app.recorder
+    assert isinstance(recorder, ApplicationRecorder)
+    start, n = 1, 0
+    while page := recorder.select_notifications(start, 1000):
+        for notification in page:
+            app.mapper.to_domain_event(notification)
+        n += len(page)
+        start = page[-1].id + 1
+    return n
+
+
 async def rate(n: int, work) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     await work()
     return n / (time.perf_counter() - started)
 
 
-async def bench_backend(url: str, n_single: int, n_batch: int, big: int) -> dict[str, Any]:
+def rate_sync(n: int, work) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    work()
+    return n / (time.perf_counter() - started)
+
+
+async def bench_backend(
+    url: str, n_single: int, n_batch: int, n_read: int, big: int
+) -> dict[str, Any]:
     store = EventStore(Database(url), CODEC)
     await store.start()
     db = store.db
     async with db.write() as conn:
         await conn.run_sync(bare.metadata.create_all)
+    peer = peer_app(url)
     sample = CODEC.to_data(event(0))
     data = json.dumps(sample)  # the bare rows carry a payload of the same size, unsealed
     out: dict[str, Any] = {"scale": {}}
     await store.append("warm-up", NO_STREAM, [event(i) for i in range(SENDERS)])
+    peer.save(Message(**payload(0)))
     # Costs with a small log first; the same probes run again once the log is large.
     await grow(store, 10_000)
     out["scale"]["10000"] = await costs_at_size(store)
@@ -119,6 +225,10 @@ async def bench_backend(url: str, n_single: int, n_batch: int, big: int) -> dict
     async def store_single() -> None:
         for i in range(n_single):
             await store.append(f"msg-s{i}", NO_STREAM, [NewEvent(event(i), f"s:{i}")])
+
+    def peer_single() -> None:
+        for i in range(n_single):
+            peer.save(Message(**payload(i)))
 
     async def bare_single() -> None:
         for i in range(n_single):
@@ -130,6 +240,13 @@ async def bench_backend(url: str, n_single: int, n_batch: int, big: int) -> dict
             batch = [NewEvent(event(i), f"b:{i}") for i in range(b * 100, b * 100 + 100)]
             await store.append(f"msg-b{b}", NO_STREAM, batch)
 
+    def peer_batched() -> None:
+        for b in range(n_batch // 100):
+            message = Message(**payload(b * 100))
+            for i in range(b * 100 + 1, b * 100 + 100):
+                message.again(**payload(i))
+            peer.save(message)
+
     async def bare_batched() -> None:
         for b in range(n_batch // 100):
             rows = [
@@ -139,29 +256,44 @@ async def bench_backend(url: str, n_single: int, n_batch: int, big: int) -> dict
             async with db.write() as conn:
                 await conn.execute(sa.insert(bare), rows)
 
-    # Interleave store and bare runs so neither gets a warmer cache or a quieter disk.
+    # Interleave the runs so no side gets a warmer cache or a quieter disk.
     out["single_append_per_s"] = await rate(n_single, store_single)
+    out["single_peer_per_s"] = rate_sync(n_single, peer_single)
     out["single_plain_insert_per_s"] = await rate(n_single, bare_single)
     out["batched_append_per_s"] = await rate(n_batch, store_batched)
+    out["batched_peer_per_s"] = rate_sync(n_batch, peer_batched)
     out["batched_plain_insert_per_s"] = await rate(n_batch, bare_batched)
     out["single_ratio"] = out["single_append_per_s"] / out["single_plain_insert_per_s"]
     out["batched_ratio"] = out["batched_append_per_s"] / out["batched_plain_insert_per_s"]
+    out["single_vs_peer"] = out["single_append_per_s"] / out["single_peer_per_s"]
+    out["batched_vs_peer"] = out["batched_append_per_s"] / out["batched_peer_per_s"]
 
+    # Both logs to the same size, then each read whole.
+    await grow(store, n_read)
     total = await store.head()
+    recorder = peer.recorder
+    assert isinstance(recorder, ApplicationRecorder)
+    peer_size = recorder.max_notification_id() or 0
+    while peer_size < total:
+        message = Message(**payload(peer_size))
+        for i in range(1, min(100, total - peer_size)):
+            message.again(**payload(peer_size + i))
+        peer.save(message)
+        peer_size = recorder.max_notification_id()
 
     async def read_log() -> None:
         async for _batch in store.iter_all(batch_size=1000):
             pass
 
-    async def read_bare() -> None:
+    async def read_plain() -> None:  # the same rows of the same table, as Core returns them
         after = 0
         while True:
             async with db.read() as conn:
                 rows = (
                     await conn.execute(
-                        sa.select(bare)
-                        .where(bare.c.position > after)
-                        .order_by(bare.c.position)
+                        sa.select(*events.c)
+                        .where(events.c.position > after)
+                        .order_by(events.c.position)
                         .limit(1000)
                     )
                 ).all()
@@ -169,15 +301,20 @@ async def bench_backend(url: str, n_single: int, n_batch: int, big: int) -> dict
                 return
             after = rows[-1].position
 
+    out["log_events"] = total
     out["read_events_per_s"] = await rate(total, read_log)
-    out["read_plain_select_per_s"] = await rate(total, read_bare)
+    out["read_peer_per_s"] = rate_sync(peer_size, lambda: peer_read(peer))
+    out["read_plain_select_per_s"] = await rate(total, read_plain)
     out["read_ratio"] = out["read_events_per_s"] / out["read_plain_select_per_s"]
+    out["read_vs_peer"] = out["read_events_per_s"] / out["read_peer_per_s"]
     runner = ProjectionRunner(store, EventStats())
     await runner.prepare()
     out["rebuild_events_per_s"] = await rate(total, runner.rebuild)
+    peer.close()
 
-    await grow(store, big)
-    out["scale"][str(big)] = await costs_at_size(store)
+    if big:
+        await grow(store, big)
+        out["scale"][str(big)] = await costs_at_size(store)
     await store.close()
     return out
 
@@ -213,17 +350,20 @@ async def costs_at_size(store: EventStore) -> dict[str, float]:
 async def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
-    parser.add_argument("--big", type=int, default=None, help="size of the large log")
+    parser.add_argument(
+        "--big", type=int, default=None, help="size of the large log (0: no large log)"
+    )
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
-    n_single, n_batch = (500, 5_000) if args.quick else (2_000, 50_000)
-    big = args.big or (60_000 if args.quick else 1_000_000)
+    n_single, n_batch = (300, 5_000) if args.quick else (2_000, 50_000)
+    n_read = 20_000 if args.quick else 100_000
+    big = args.big if args.big is not None else (0 if args.quick else 1_000_000)
     results: dict[str, Any] = {"quick": args.quick}
     for backend in args.backends.split(","):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
                 results["sqlite"] = await bench_backend(
-                    f"sqlite:///{tmp}/bench.db", n_single, n_batch, big
+                    f"sqlite:///{tmp}/bench.db", n_single, n_batch, n_read, big
                 )
         else:
             name = f"kartei_bench_{uuid.uuid4().hex[:8]}"
@@ -231,25 +371,42 @@ async def main() -> dict[str, Any]:
                 conn.execute(f'CREATE DATABASE "{name}"')
             try:
                 url = sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-                results["postgresql"] = await bench_backend(url, n_single, n_batch, big)
+                results["postgresql"] = await bench_backend(url, n_single, n_batch, n_read, big)
             finally:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     return results
 
 
+ROWS = (
+    ("single-event append", "single_append_per_s", "single_peer_per_s"),
+    ("100 per transaction", "batched_append_per_s", "batched_peer_per_s"),
+    ("read whole log, decoded", "read_events_per_s", "read_peer_per_s"),
+)
+
+
 if __name__ == "__main__":
     figures = asyncio.run(main())
+    print(f"{'events/s':<36}{'eventsourcing':>14}{'Kartei':>10}{'ratio':>8}", file=sys.stderr)
     for backend in ("sqlite", "postgresql"):
         if backend in figures:
             f = figures[backend]
-            line = (
-                f"single {f['single_append_per_s']:.0f}/s ({f['single_ratio']:.0%} of plain), "
-                f"batched {f['batched_append_per_s']:.0f}/s ({f['batched_ratio']:.0%}), "
-                f"read {f['read_events_per_s']:.0f}/s, rebuild {f['rebuild_events_per_s']:.0f}/s"
+            for label, ours, theirs in ROWS:
+                print(
+                    f"{backend + ', ' + label:<36}{f[theirs]:>14,.0f}{f[ours]:>10,.0f}"
+                    f"{f[ours] / f[theirs]:>8.2f}",
+                    file=sys.stderr,
+                )
+            print(
+                f"{backend + ', log read / plain SELECT':<36}{f['read_plain_select_per_s']:>14,.0f}"
+                f"{f['read_events_per_s']:>10,.0f}{f['read_ratio']:>8.2f}",
+                file=sys.stderr,
             )
             print(
-                f"{backend:>10}: {line}",
+                f"{'':<12}plain inserts: single {f['single_plain_insert_per_s']:,.0f}/s "
+                f"({f['single_ratio']:.0%} of it), "
+                f"batched {f['batched_plain_insert_per_s']:,.0f}/s "
+                f"({f['batched_ratio']:.0%}); rebuild {f['rebuild_events_per_s']:,.0f}/s",
                 file=sys.stderr,
             )
     print(json.dumps(figures, default=float))
