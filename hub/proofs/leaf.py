@@ -1,0 +1,119 @@
+"""The canonical bytes of one Merkle leaf: an event row as stored, plus its blobs' hashes.
+
+A leaf is built from what the database and the archive hold, never from decrypted data,
+so it can be recomputed by anyone with the rows, and stays the same after erasure
+(erasure destroys a subject's key; the sealed row itself is never rewritten). Text, one
+field a line, so a person can read what was hashed::
+
+    kartei-leaf/1
+    position: 42
+    stream: "email-3f2a..."                  (a JSON string: any character is escaped)
+    version: 1
+    type: "EmailReceived"
+    recorded-at: 2026-12-07T16:00:00.123456Z
+    key-sha256: <SHA-256 of the idempotency key, or ->
+    metadata-sha256: <SHA-256 of the stored metadata text>
+    data-sha256: <SHA-256 of the stored (sealed) data text>
+    blob: <locator> <SHA-256 of the stored blob file>      (one line per archived blob)
+
+A blob's *locator* is the name of its file in the archive: SHA-256 of the blob's
+reference digest, i.e. SHA-256(SHA-256(original bytes)). It reveals nothing without the
+original, yet whoever holds an exported EML file can compute it and find its leaf. The
+stored hash covers the file as it lies on disk (compressed and encrypted), so `verify`
+checks every blob without any key. The blob lines are fixed when the event is logged
+(the Merkle follower reads the references while the keys exist) and kept in the leaf
+table: after erasure deletes a blob they remain as its tombstone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields, is_dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+VERSION_LINE = "kartei-leaf/1"
+_REF = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class BlobEntry:
+    locator: str  # hex: SHA-256 of the reference's digest (the archive's file name)
+    stored_sha256: str  # hex: SHA-256 of the file's bytes; "missing" if absent when logged
+
+    def line(self) -> str:
+        return f"{self.locator} {self.stored_sha256}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """An `events` row exactly as stored."""
+
+    position: int
+    stream: str
+    version: int
+    type: str
+    data: str
+    metadata: str
+    idempotency_key: str | None
+    recorded_at: datetime
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def timestamp(when: datetime) -> str:
+    if when.tzinfo is None:  # SQLite gives naive datetimes; they are UTC
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def encode(row: StoredRow, blobs: Sequence[BlobEntry]) -> bytes:
+    key = "-" if row.idempotency_key is None else _sha(row.idempotency_key)
+    lines = [
+        VERSION_LINE,
+        f"position: {row.position}",
+        f"stream: {json.dumps(row.stream)}",
+        f"version: {row.version}",
+        f"type: {json.dumps(row.type)}",
+        f"recorded-at: {timestamp(row.recorded_at)}",
+        f"key-sha256: {key}",
+        f"metadata-sha256: {_sha(row.metadata)}",
+        f"data-sha256: {_sha(row.data)}",
+        *(f"blob: {b.line()}" for b in blobs),
+    ]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def pack_blobs(blobs: Sequence[BlobEntry]) -> str:
+    return "\n".join(b.line() for b in blobs)
+
+
+def unpack_blobs(packed: str) -> list[BlobEntry]:
+    return [BlobEntry(*line.split(" ", 1)) for line in packed.splitlines() if line]
+
+
+def locator(ref: str) -> str:
+    """The archive file name of a reference (see hub/archive.py)."""
+    return hashlib.sha256(bytes.fromhex(ref.removeprefix("sha256:"))).hexdigest()
+
+
+def references(event: Any) -> list[str]:
+    """The archive references an event names, in field order, each once."""
+    return list(dict.fromkeys(_walk(event)))
+
+
+def _walk(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        if _REF.fullmatch(value):
+            yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _walk(item)
+    elif is_dataclass(value) and not isinstance(value, type):
+        for f in fields(value):
+            yield from _walk(getattr(value, f.name))

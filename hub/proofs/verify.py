@@ -1,0 +1,253 @@
+"""`kartei archive verify`: every event against the tree, every blob against its hash,
+every tree head against its signature and timestamp. Needs no subject key."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from hub.proofs import heads, leaf, merkle
+from hub.proofs.log import ROW_COLUMNS, MerkleLog, stored_row
+from hub.proofs.schema import merkle_leaves, merkle_timestamps
+from hub.store.crypto import SEALED
+from hub.store.schema import events, subject_keys
+
+CHUNK = 5000
+
+TimestampCheck = Callable[[bytes, str], str | None]  # (token, head text) -> problem or None
+
+
+@dataclass
+class Report:
+    events: int = 0
+    blobs: int = 0
+    erased_blobs: int = 0  # tombstones: the blob is gone, its subject's key too
+    heads: int = 0
+    timestamps: int = 0
+    unlogged: int = 0  # events committed after the follower's last batch
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class _Blob:
+    stored_sha256: str
+    positions: list[int] = field(default_factory=list)
+    subjects: set[str] = field(default_factory=set)
+
+
+async def verify(
+    log: MerkleLog,
+    public: Ed25519PublicKey,
+    timestamp_check: TimestampCheck | None = None,
+) -> Report:
+    report = Report()
+    signed = _signed_heads(await log.heads(), public, report)
+    blobs = await _verify_events(log, signed, report)
+    await _verify_timestamps(log, signed, timestamp_check, report)
+    await asyncio.to_thread(_verify_blobs, log.archive.root, blobs, report)
+    await _tombstones(log, blobs, report)
+    return report
+
+
+def _signed_heads(
+    rows: list, public: Ed25519PublicKey, report: Report
+) -> dict[int, list[tuple[int, heads.TreeHead]]]:
+    """The heads whose signature holds, by tree size."""
+    by_size: dict[int, list[tuple[int, heads.TreeHead]]] = {}
+    for row in rows:
+        report.heads += 1
+        try:
+            head = heads.verify(public, row.text, row.signature)
+        except heads.HeadError as err:
+            report.problems.append(f"tree head {row.id}: {err}")
+            continue
+        by_size.setdefault(head.size, []).append((row.id, head))
+    return by_size
+
+
+async def _verify_events(
+    log: MerkleLog, signed: dict[int, list[tuple[int, heads.TreeHead]]], report: Report
+) -> dict[str, _Blob]:
+    """Recomputes every leaf from its event row and every signed root from the leaves."""
+    frontier = merkle.Frontier()
+    state, last_position = await log.state()
+    blobs: dict[str, _Blob] = {}
+    after = -1
+    previous_position = 0
+    _check_roots(frontier, signed, report)
+    while True:
+        async with log.store.db.read() as conn:
+            leaves = (
+                await conn.execute(
+                    sa.select(merkle_leaves)
+                    .where(merkle_leaves.c.leaf_index > after)
+                    .order_by(merkle_leaves.c.leaf_index)
+                    .limit(CHUNK)
+                )
+            ).all()
+            if not leaves:
+                break
+            rows = (
+                await conn.execute(
+                    sa.select(*ROW_COLUMNS)
+                    .where(
+                        events.c.position > previous_position,
+                        events.c.position <= leaves[-1].position,
+                    )
+                    .order_by(events.c.position)
+                )
+            ).all()
+        by_position = {int(r.position): r for r in rows}
+        for entry in leaves:
+            if entry.leaf_index != frontier.size:
+                report.problems.append(f"leaf {frontier.size} is missing from the leaf table")
+            raw = by_position.pop(int(entry.position), None)
+            entries = leaf.unpack_blobs(entry.blobs)
+            if raw is None:
+                report.problems.append(f"event at position {entry.position} is gone")
+            else:
+                report.events += 1
+                hashed = merkle.leaf_hash(leaf.encode(stored_row(raw), entries))
+                if hashed != bytes(entry.leaf_hash):
+                    report.problems.append(
+                        f"event at position {entry.position} differs from its logged leaf"
+                    )
+                subject = _subject(raw.data)
+                for b in entries:
+                    blob = blobs.setdefault(b.locator, _Blob(b.stored_sha256))
+                    blob.positions.append(int(entry.position))
+                    if subject:
+                        blob.subjects.add(subject)
+                    if blob.stored_sha256 != b.stored_sha256:
+                        report.problems.append(f"blob {b.locator}: logged with two hashes")
+            frontier.append(bytes(entry.leaf_hash))
+            _check_roots(frontier, signed, report)
+        for position in by_position:
+            report.problems.append(f"event at position {position} is not in the Merkle log")
+        after = int(leaves[-1].leaf_index)
+        previous_position = int(leaves[-1].position)
+    if (frontier.size, frontier.root()) != (state.size, state.root()):
+        report.problems.append("the stored tree state does not match the leaves")
+    for size in signed:
+        if size > frontier.size:
+            report.problems.append(f"a signed head covers {size} leaves; the log holds fewer")
+    async with log.store.db.read() as conn:
+        report.unlogged = int(
+            await conn.scalar(
+                sa.select(sa.func.count())
+                .select_from(events)
+                .where(events.c.position > last_position)
+            )
+            or 0
+        )
+    return blobs
+
+
+def _check_roots(
+    frontier: merkle.Frontier,
+    signed: dict[int, list[tuple[int, heads.TreeHead]]],
+    report: Report,
+) -> None:
+    for head_id, head in signed.get(frontier.size, ()):
+        if head.root != frontier.root():
+            report.problems.append(f"tree head {head_id}: root does not match the log")
+
+
+def _subject(data: str) -> str | None:
+    """Which key seals the event: ``k:<key id>``, or ``s:<subject>`` (events sealed
+    before key ids); None when it has no sealed fields."""
+    try:
+        sealed = orjson.loads(data).get(SEALED)
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    if not isinstance(sealed, dict):
+        return None
+    return f"k:{sealed['k']}" if "k" in sealed else f"s:{sealed.get('s')}"
+
+
+async def _verify_timestamps(
+    log: MerkleLog,
+    signed: dict[int, list[tuple[int, heads.TreeHead]]],
+    check: TimestampCheck | None,
+    report: Report,
+) -> None:
+    texts = {row.id: row.text for row in await log.heads()}
+    async with log.store.db.read() as conn:
+        tokens = (await conn.execute(sa.select(merkle_timestamps))).all()
+    for token in tokens:
+        report.timestamps += 1
+        text = texts.get(int(token.head_id))
+        if text is None:
+            report.problems.append(f"timestamp for unknown tree head {token.head_id}")
+            continue
+        if check is None:
+            report.problems.append(
+                f"tree head {token.head_id}: timestamped, but no TSA certificate is configured "
+                "to check it ([archive] tsa_ca_file)"
+            )
+            continue
+        if (problem := check(bytes(token.token), text)) is not None:
+            report.problems.append(f"tree head {token.head_id}: timestamp {problem}")
+
+
+def _verify_blobs(root: Path, blobs: dict[str, _Blob], report: Report) -> None:
+    for locator, blob in blobs.items():
+        path = _blob_path(root, locator)
+        if path is None:
+            continue  # gone: a tombstone if its subjects are erased (checked next)
+        with open(path, "rb") as f:
+            digest = hashlib.file_digest(f, "sha256").hexdigest()
+        report.blobs += 1
+        if digest != blob.stored_sha256:
+            report.problems.append(
+                f"blob {locator} (event {blob.positions[0]}) differs from its logged hash"
+            )
+        blob.stored_sha256 = "present"
+
+
+def _blob_path(root: Path, locator: str) -> str | None:
+    for path in (
+        f"{root}/{locator[:2]}/{locator}",
+        f"{root}/{locator[:2]}/{locator[2:4]}/{locator}",
+    ):
+        if os.path.exists(path):
+            return path
+    return None
+
+
+async def _tombstones(log: MerkleLog, blobs: dict[str, _Blob], report: Report) -> None:
+    """A missing blob is an erasure's tombstone when none of its subjects has a key left."""
+    missing = {loc: b for loc, b in blobs.items() if b.stored_sha256 != "present"}
+    wanted = sorted({s for b in missing.values() for s in b.subjects})
+    alive: set[str] = set()
+    async with log.store.db.read() as conn:
+        for kind, column in (("s", "subject"), ("k", "key_id")):
+            if column not in subject_keys.c:  # key ids came with the privacy work
+                continue
+            names = [s[2:] for s in wanted if s.startswith(f"{kind}:")]
+            for i in range(0, len(names), 500):
+                query = sa.select(subject_keys.c[column]).where(
+                    subject_keys.c[column].in_(names[i : i + 500])
+                )
+                alive.update(f"{kind}:{n}" for n in (await conn.execute(query)).scalars())
+    for locator, blob in missing.items():
+        if blob.stored_sha256 == "missing":
+            report.problems.append(
+                f"blob {locator} (event {blob.positions[0]}) was missing when logged"
+            )
+        elif blob.subjects & alive or not blob.subjects:
+            report.problems.append(f"blob {locator} (event {blob.positions[0]}) is missing")
+        else:
+            report.erased_blobs += 1
