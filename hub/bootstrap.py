@@ -43,6 +43,7 @@ from projections.contacts import ContactDirectory
 from projections.event_stats import EventStats
 from projections.identity import IdentityIndex
 from projections.mail import MailIndex
+from projections.review import ClassificationReview
 from projections.risk import RiskList
 from projections.tasks import TaskQueue
 from projections.timeline import Timeline
@@ -58,6 +59,7 @@ def default_projections(settings: Settings) -> list[Projection]:
         identity_index(settings),
         CallLog(),
         RiskList(churn_rule(settings)),
+        ClassificationReview(),
         MailIndex(),
         Timeline(identity_index(settings)),
     ]

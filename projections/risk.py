@@ -57,6 +57,8 @@ class ContactRisk:
     raised_position: int | None = None
     cleared_after: int = 0  # acknowledged at this position: earlier signals no longer count
     acknowledged_comment: str = ""
+    # Labels staff gave (message position -> label): they outlast a later model's reading.
+    corrected: dict[int, str] = field(default_factory=dict)
 
     def counted(self, rule: Rule, now: datetime) -> list[Signal]:
         start = now - rule.window
@@ -93,9 +95,15 @@ class ContactRisk:
         return max((s.at for s in self.signals.values()), default=datetime.min.replace(tzinfo=UTC))
 
     def observe(self, signal: Signal) -> None:
+        label = self.corrected.get(signal.message_position)
+        if label is not None:  # a new model's reading does not undo what staff said
+            signal = Signal(
+                signal.message_position, signal.classification_position, label, signal.at
+            )
         self.signals[signal.message_position] = signal
 
     def correct(self, message_position: int, label: str) -> None:
+        self.corrected[message_position] = label
         old = self.signals.get(message_position)
         if old is not None:
             self.signals[message_position] = Signal(
@@ -118,6 +126,7 @@ class ContactRisk:
         """Forgets signals too old to count again (keeps memory bounded)."""
         start = now - rule.window
         self.signals = {k: s for k, s in self.signals.items() if s.at >= start}
+        self.corrected = {k: v for k, v in self.corrected.items() if k in self.signals}
 
 
 def aware(moment: datetime) -> datetime:
@@ -137,7 +146,8 @@ class RiskList:
     """Customers by churn risk, with the complaints behind it (projection "risk")."""
 
     name = "risk"
-    version = 2  # 2: reason_values (the reason said in the reader's language)
+    # 2: reason_values (the reader's language); 3: corrections outlast a later model
+    version = 3
     event_types = (
         "MessageClassified",
         "ClassificationCorrected",
@@ -232,6 +242,7 @@ class RiskList:
             row.raised_position,
             state.get("cleared_after", 0),
             row.acknowledged,
+            {int(k): v for k, v in state.get("corrected", {}).items()},
         )
 
     async def _save(self, conn: AsyncConnection, risk: ContactRisk, now: datetime) -> None:
@@ -243,6 +254,7 @@ class RiskList:
                 for s in risk.signals.values()
             ],
             "cleared_after": risk.cleared_after,
+            "corrected": {str(k): v for k, v in risk.corrected.items()},
         }
         complaints = [s.classification_position for s in risk.complaints(self.rule, latest)]
         why = risk.why(self.rule, latest)

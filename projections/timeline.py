@@ -65,8 +65,8 @@ class Timeline(TimelineReads):
     name = "timeline"
     # 4: moments stored in UTC (SQLite kept an aware time's local digits); 5: labels found
     # by the classified message's position (a note's stream is its contact's), kept in
-    # `label_position`.
-    version = 5
+    # `label_position`; 6: a staff correction (`data.corrected`) outlasts a later model.
+    version = 6
     event_types = (
         "EmailReceived",
         "EmailSent",
@@ -272,12 +272,15 @@ class Timeline(TimelineReads):
             case MessageClassified():
                 entry = state.classified(e)
                 if entry is not None:
-                    entry.update(label=e.label, label_position=e.message_position)
+                    # What staff said outlasts a later model's reading (`corrected`).
+                    label = entry["data"].get("corrected") or e.label
+                    entry.update(label=label, label_position=e.message_position)
                     state.labelled[e.message_position] = entry["entry_id"]
             case ClassificationCorrected():
                 labelled = state.labelled.get(e.message_position)
                 if labelled is not None:
                     touched[labelled]["label"] = e.label
+                    touched[labelled]["data"]["corrected"] = e.label
             case CustomerAtRisk():
                 new(
                     f"risk-{r.position}",

@@ -6,7 +6,7 @@ projections/sealed.py and timeline_rows.py), never from the rows themselves.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -126,6 +126,18 @@ class TimelineReads:
             .limit(limit)
         )
         return await self._read(conn, query)
+
+    async def labelled_messages(
+        self, conn: AsyncConnection, positions: Sequence[int]
+    ) -> dict[int, Entry]:
+        """The entries of classified messages, by the message's position (label_position)."""
+        if not positions:
+            return {}
+        t = self.entries
+        query = sa.select(t).where(
+            t.c.label_position.in_(list(positions)), t.c.kind.in_(SEARCHED_KINDS)
+        )
+        return {e.label_position: e for e in await self._read(conn, query) if e.label_position}
 
     async def latest_labelled(
         self, conn: AsyncConnection, contact_id: str, label: str

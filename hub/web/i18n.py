@@ -250,6 +250,21 @@ GERMAN: dict[str, str] = {
     ),
     "Correct label": "Richtige Einordnung",
     "Correct": "Korrigieren",
+    # Checking the classifier's labels, training it (issue 21)
+    "Classified as": "Eingeordnet als",
+    "checked": "geprüft",
+    "The label is right": "Die Einordnung stimmt",
+    "Right": "Stimmt",
+    "Please check": "Bitte prüfen",
+    "The messages the classifier is least sure of. Each click teaches it the firm's own words.": (
+        "Die Nachrichten, bei denen der Klassifikator am unsichersten ist. Jeder Klick bringt "
+        "ihm die Sprache der Firma bei."
+    ),
+    "Checked so far": "Bisher geprüft",
+    "Nothing to check.": "Nichts zu prüfen.",
+    "sure": "sicher",
+    "All labels": "Alle Einordnungen",
+    "Classification checks": "Prüfung der Einordnungen",
     "CW": "KW",  # calendar week, on the dashboard's chart
     # Error pages (hub/web/errors.py)
     "Page not found": "Seite nicht gefunden",

@@ -40,6 +40,7 @@ COMPONENT_TEXT = {
     "projection:identity": "Numbers and addresses of contacts",
     "projection:mail": "Email threads",
     "projection:risk": "Risk list",
+    "projection:review": "Classification checks",
     "projection:tasks": "Task list",
     "projection:timeline": "Contact histories",
     "policy:callbacks": "Call-back tasks",

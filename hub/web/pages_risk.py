@@ -28,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 MessageWords = Callable[[Event], Any]
 PERIOD = timedelta(days=30)
 SHOWN = 200
+QUEUE = 10  # "Bitte prüfen": five minutes of an owner's week
 
 
 @router.get("/risks")
@@ -77,12 +78,40 @@ async def classifications_page(request: Request, label: str = "complaint") -> Re
         wanted = None if label == "all" else label
         async with kartei.store.db.read() as conn:
             entries = await timeline.labelled(conn, since, wanted, SHOWN)
-    names = await data.contact_names(
-        request.app.state.kartei, {e.contact_id for e in entries if e.contact_id}
-    )
+    queue, numbers = await _to_check(kartei)
+    contacts = {e.contact_id for e in [*entries, *queue] if e.contact_id}
+    names = await data.contact_names(request.app.state.kartei, contacts)
     return page(
-        request, "classifications.html", entries=entries, label=label, labels=LABELS, names=names
+        request,
+        "classifications.html",
+        entries=entries,
+        label=label,
+        labels=LABELS,
+        names=names,
+        queue=queue,
+        numbers=numbers,
     )
+
+
+async def _to_check(kartei: Any) -> tuple[list[Any], dict[str, Any]]:
+    """The "Bitte prüfen" queue (the messages the model is least sure of, unchecked) and
+    the counts and model scores shown above it."""
+    review = data.projection(kartei, "review")
+    timeline = data.projection(kartei, "timeline")
+    numbers: dict[str, Any] = {}
+    if review is None or timeline is None:
+        return [], numbers
+    async with kartei.store.db.read() as conn:
+        unsure = await review.to_check(conn, QUEUE)
+        numbers.update(await review.counts(conn))
+        found = await timeline.labelled_messages(conn, [u["message_position"] for u in unsure])
+    queue = []
+    for u in unsure:
+        entry = found.get(u["message_position"])
+        if entry is not None:
+            queue.append(entry)
+            entry.data["margin"] = u["margin"]
+    return queue, numbers
 
 
 @router.post("/classifications/{position}/correct")
@@ -116,8 +145,9 @@ async def correct(request: Request, position: int, label: Annotated[str, Form()]
         text_subject=message.data_subject(),
     )
     done = await kartei.store.append(stream, ANY, [NewEvent(event, None, meta(request))])
-    await caught_up(request, done.positions[-1], "risk", "timeline")
+    await caught_up(request, done.positions[-1], "risk", "timeline", "review")
     back = request.headers.get("referer", "")
     path = "/" + back.split("://", 1)[-1].split("/", 1)[-1] if "://" in back else ""
-    target = path if path.startswith("/classifications") else "/classifications"
+    # Back where the click was: the classifications page or the customer's card.
+    target = path if path.startswith(("/classifications", "/contacts/")) else "/classifications"
     return RedirectResponse(target, status_code=303)
