@@ -79,7 +79,8 @@ def _one(value: object, where: str) -> re.Pattern[str] | None:
         raise ProfileError(f"{where}: a pattern must be a string, not {value!r}")
     try:
         return re.compile(value, _FLAGS)
-    except re.error as err:
+    # re raises OverflowError (not re.error) for a repeat count like {99999999999}.
+    except (re.error, OverflowError, RecursionError) as err:
         raise ProfileError(f"{where}: bad pattern {value!r}: {err}") from err
 
 

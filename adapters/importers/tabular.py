@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain, islice
+from typing import TYPE_CHECKING
 
 from adapters.importers import remarks
 from adapters.importers.cards import Draft
@@ -20,6 +20,9 @@ from adapters.importers.columns import (
     missing_mapped,
 )
 from adapters.importers.remarks import Remark, RemarkError
+
+if TYPE_CHECKING:
+    import openpyxl
 
 HEADER_SEARCH_ROWS = 10  # the header is within the first rows (titles, blank lines above)
 DELIMITERS = ";,\t|"
@@ -54,7 +57,9 @@ class Table:
 def decode(data: bytes) -> tuple[str, str]:
     """Text and encoding of an export: UTF-8 (with or without BOM), UTF-16, else cp1252."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        # A UTF-16 export cut off mid-character (or with a stray odd byte) is still one:
+        # the damaged character becomes U+FFFD instead of failing the whole import.
+        return data.decode("utf-16", "replace"), "utf-16"
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -101,17 +106,24 @@ def read_xlsx(data: bytes, mapping: dict[str, str] | None = None) -> Table:
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as err:
+    except Exception as err:  # zipfile, zlib, XML and openpyxl's own errors: the file's fault
         raise FileFormatError(remarks.UNREADABLE_XLSX, detail=err) from err
     try:
-        sheet = book.worksheets[0]
-        rows = (
-            (n, ["" if v is None else _cell_text(v) for v in row])
-            for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        )
-        return _table(rows, mapping)
+        return _table(_sheet_rows(book), mapping)
     finally:
         book.close()
+
+
+def _sheet_rows(book: openpyxl.Workbook) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows. In read-only mode openpyxl unzips and parses the sheet only
+    while it is iterated, so a damaged workbook fails here, with whatever error zlib,
+    the XML parser or openpyxl raise: each is the file's fault, said as such."""
+    try:
+        sheet = book.worksheets[0]
+        for n, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield n, ["" if v is None else _cell_text(v) for v in row]
+    except Exception as err:
+        raise FileFormatError(remarks.UNREADABLE_XLSX, detail=err) from err
 
 
 def _cell_text(value: object) -> str:

@@ -81,6 +81,10 @@ def _multipart(msg: Message, body: str, depth: int) -> Message | None:
     boundary = msg.get_boundary()
     if (
         boundary is None
+        # A folded header can put a line break into the boundary: the standard parser,
+        # reading line by line, never finds it; a search across lines would.
+        or "\n" in boundary
+        or "\r" in boundary
         or msg.get_content_type() == "multipart/digest"  # parts default to message/rfc822
         or str(msg.get("content-transfer-encoding", "8bit")).lower()
         not in ("7bit", "8bit", "binary")

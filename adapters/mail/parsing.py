@@ -16,6 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import MessageError
 from email.header import Header, decode_header
 from email.message import Message
 
@@ -220,7 +221,8 @@ def _decode_words(value: str, defects: list[str]) -> str:
         return value
     try:
         chunks = decode_header(value)
-    except (ValueError, LookupError, AssertionError) as err:
+    # HeaderParseError (a broken base64 word) is a MessageError, not a ValueError.
+    except (ValueError, LookupError, AssertionError, MessageError) as err:
         defects.append(f"encoded words: {type(err).__name__}")
         return value
     out = []
@@ -232,7 +234,7 @@ def _decode_words(value: str, defects: list[str]) -> str:
             try:
                 out.append(chunk.decode(candidate))
                 break
-            except (LookupError, UnicodeDecodeError):
+            except (LookupError, ValueError):  # a charset name with a NUL is a ValueError
                 continue
         else:
             out.append(chunk.decode("latin-1"))
@@ -360,7 +362,9 @@ def _text_of(part: Message, defects: list[str]) -> str:
     for candidate in (charset, "utf-8", "cp1252"):
         try:
             return data.decode(candidate)
-        except (LookupError, UnicodeDecodeError):
+        # A stranger's charset name: unknown, not a text codec, or with a NUL in it
+        # (ValueError); decoding errors are UnicodeError (idna's too), also ValueErrors.
+        except (LookupError, ValueError):
             continue
     return data.decode("latin-1")
 

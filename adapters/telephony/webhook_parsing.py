@@ -30,6 +30,7 @@ from adapters.telephony.model import Signal
 
 MAX_BODY_BYTES = 16_384
 MAX_FIELD = 200
+MAX_FIELDS = 100  # form fields in one body; a provider sends about ten
 _CALL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 # sipgate / Zammad hangup causes; None: decided by whether the call was answered.
@@ -85,7 +86,11 @@ def read_body(body: bytes, content_type: str) -> Fields:
             values = value if isinstance(value, list) else [value]
             fields[key.removesuffix("[]")] = ["" if v is None else str(v) for v in values]
         return fields
-    for key, value in parse_qsl(text, keep_blank_values=True, max_num_fields=100):
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError as err:  # parse_qsl's own refusal of too many fields
+        raise WebhookBodyError(f"more than {MAX_FIELDS} fields") from err
+    for key, value in pairs:
         fields.setdefault(key.removesuffix("[]"), []).append(value)
     return fields
 
