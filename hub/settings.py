@@ -63,6 +63,8 @@ class WebSection(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     base_url: str | None = None
+    # Seconds an ended call's screen pop stays before it fades away (0: until closed).
+    pop_fade_seconds: int = Field(default=20, ge=0, le=3600)
 
 
 class ContactsSection(Section):

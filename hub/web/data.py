@@ -41,6 +41,9 @@ class Card:
     # Emails of one thread on this page sit under the newest: (entry, older ones of its thread).
     groups: list[tuple[Entry, list[Entry]]] = field(default_factory=list)
     thread_sizes: dict[str, int] = field(default_factory=dict)
+    # A company's card lists its people and shows their history with its own.
+    people: list[Contact] = field(default_factory=list)
+    who: dict[str, str] = field(default_factory=dict)  # their names, by contact id
 
 
 async def contact_names(kartei: Kartei, ids: set[str]) -> dict[str, str]:
@@ -110,12 +113,19 @@ async def card(
             return result
         result.merged_ids = await merged_into(conn, kartei, contact_id)
         ids = [contact_id, *result.merged_ids]
+        parties = parties_of(contact)
+        if contact.kind == "company":
+            result.people = await people_of(conn, kartei, contact_id)
+            for person in result.people:
+                ids.append(person.contact_id)
+                parties.extend(parties_of(person))
+                result.who[person.contact_id] = person.display_name
         timeline = projection(kartei, "timeline")
         if timeline is not None:
             entries = await timeline.for_contact(
                 conn,
                 ids,
-                parties_of(contact),
+                parties,
                 kinds=kinds,
                 since=since,
                 limit=limit + 1,
@@ -135,6 +145,18 @@ async def card(
                 result.tasks.extend(await tasks.unfinished(conn, contact_id=cid, limit=20))
         result.risk = await risk_of(conn, kartei, contact_id)
     return result
+
+
+async def people_of(conn: AsyncConnection, kartei: Kartei, company_id: str) -> list[Contact]:
+    """The live contacts that work at this company, by name."""
+    directory = projection(kartei, "contacts")
+    table = directory.contacts
+    query = sa.select(table.c.contact_id).where(
+        table.c.company_id == company_id, table.c.merged_into.is_(None)
+    )
+    ids = {row.contact_id for row in await conn.execute(query)}
+    found = [await directory.get(conn, i) for i in sorted(ids)]
+    return sorted((c for c in found if c is not None), key=lambda c: c.display_name)
 
 
 async def email_thread(kartei: Kartei, stream: str) -> list[Entry]:

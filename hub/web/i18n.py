@@ -325,6 +325,8 @@ GERMAN: dict[str, str] = {
     "Database": "Datenbank",
     "Web interface": "Weboberfläche",
     "Timed jobs": "Zeitgesteuerte Aufgaben",
+    "Daily backup": "Tägliche Datensicherung",
+    "Archive proofs (Merkle log)": "Archivnachweise (Merkle-Log)",
     "Classifier": "Klassifikator",
     "Alerts": "Benachrichtigungen",
     "Call list": "Anrufliste",
@@ -358,6 +360,70 @@ GERMAN: dict[str, str] = {
     "CSV file": "CSV-Datei",
     "Excel workbook": "Excel-Arbeitsmappe",
     "vCard file": "vCard-Datei",
+    # One look for every page: navigation, card, dashboard, pop (issue 14)
+    "Skip to content": "Zum Inhalt springen",
+    "File": "Datei",
+    "Main": "Hauptmenü",
+    "Name, number, subject …": "Name, Nummer, Betreff …",
+    "Suggestions": "Vorschläge",
+    "answered by": "angenommen von",
+    "Enter opens the card, Esc closes": "Enter öffnet die Karte, Esc schließt",
+    "Person": "Person",
+    "Address": "Adresse",
+    "Tags": "Schlagwörter",
+    "Owner": "Betreuer",
+    "People": "Ansprechpartner",
+    "No people at this company yet.": "Noch keine Ansprechpartner bei dieser Firma.",
+    "A contact whose company is this one appears here, with their history in this card's "
+    "timeline.": (
+        "Wer bei dieser Firma arbeitet, steht hier; sein Verlauf erscheint in dieser Karte."
+    ),
+    "History": "Verlauf",
+    "with its people": "mit den Ansprechpartnern",
+    "Filter the history": "Verlauf filtern",
+    "Nothing of this kind in this period.": "Nichts dieser Art in diesem Zeitraum.",
+    "Choose “All” or a longer period above.": "Oben „Alle“ oder einen längeren Zeitraum wählen.",
+    "Emails, calls, faxes and notes with this contact appear here.": (
+        "Hier erscheinen E-Mails, Anrufe, Faxe und Notizen mit diesem Kontakt."
+    ),
+    "They arrive by themselves once the mailboxes and the phone system are connected "
+    "(kartei.toml, see the README); a note written here shows at once.": (
+        "Sie kommen von selbst, sobald Postfächer und Telefonanlage angebunden sind "
+        "(kartei.toml, siehe README); eine Notiz von hier erscheint sofort."
+    ),
+    "Pages": "Seiten",
+    "Entry": "Eintrag",
+    "Task": "Aufgabe",
+    "Yesterday": "Gestern",
+    "Monday": "Montag",
+    "Tuesday": "Dienstag",
+    "Wednesday": "Mittwoch",
+    "Thursday": "Donnerstag",
+    "Friday": "Freitag",
+    "Saturday": "Samstag",
+    "Sunday": "Sonntag",
+    "Good day, {name}": "Guten Tag, {name}",
+    "Complaints and praise per calendar week": "Beschwerden und Lob je Kalenderwoche",
+    "{count} complaint": "{count} Beschwerde",
+    "{count} complaints": "{count} Beschwerden",
+    "{count} praise": "{count}-mal Lob",
+    "Calendar week": "Kalenderwoche",
+    "Complaints": "Beschwerden",
+    "Calls appear here as they ring, with the caller's name, once the phone system is "
+    "connected (FRITZ!Box call monitor or sipgate, see docs/telephony.md).": (
+        "Anrufe erscheinen hier, sobald es klingelt, mit dem Namen des Anrufers, wenn die "
+        "Telefonanlage angebunden ist (FRITZ!Box-Anrufmonitor oder sipgate, siehe "
+        "docs/telephony.md)."
+    ),
+    "Call-back tasks for missed calls and tasks opened on a card or from the pop appear here.": (
+        "Hier erscheinen Rückrufe für verpasste Anrufe und Aufgaben, die auf einer Karte "
+        "oder im Anruffenster angelegt wurden."
+    ),
+    "A customer who complains repeatedly is listed here with the reason, once the "
+    "classifier reads the mail ([classifier] in kartei.toml).": (
+        "Wer sich wiederholt beschwert, steht hier mit dem Grund, sobald der Klassifikator "
+        "die Post liest ([classifier] in kartei.toml)."
+    ),
 }
 
 

@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from hub.phone import written_form
 from hub.web import data
 from hub.web.auth import Accounts, UserError
+from hub.web.chart import chart
 from hub.web.render import page, user_of
 from hub.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 
@@ -80,6 +82,7 @@ async def dashboard(request: Request) -> Response:
     kartei = request.app.state.kartei
     now = datetime.now(request.app.state.tz)  # today and this week are the firm's
     board = await data.dashboard(kartei, user_of(request).username, now)
+    board["chart"] = chart(board["weeks"]) if board.get("weeks") else None
     return page(request, "dashboard.html", board=board, now=now)
 
 
@@ -87,6 +90,25 @@ async def dashboard(request: Request) -> Response:
 async def search(request: Request, q: str = "") -> Response:
     found = await data.search(request.app.state.kartei, q[:200]) if q.strip() else None
     return page(request, "search.html", q=q[:200], found=found)
+
+
+@router.get("/search/suggest")
+async def suggest(request: Request, q: str = "") -> JSONResponse:
+    """The nav search's suggestions as one types: up to eight contacts (name, company,
+    number as written), each with its card's address."""
+    if len(q.strip()) < 2:
+        return JSONResponse([])
+    found = await data.search(request.app.state.kartei, q[:200])
+    region = request.app.state.kartei.settings.contacts.default_region
+    out = []
+    for c in found["contacts"][:8]:
+        sub = [c.company] if c.company and c.company != c.display_name else []
+        if c.phones:
+            sub.append(written_form(c.phones[0].number, region))
+        out.append(
+            {"name": c.display_name, "sub": " · ".join(sub), "href": f"/contacts/{c.contact_id}"}
+        )
+    return JSONResponse(out)
 
 
 @router.get("/settings")

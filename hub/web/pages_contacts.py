@@ -21,6 +21,7 @@ from hub.events import Metadata, NewEvent
 from hub.events.mail import CommunicationLinked, EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskOpened
+from hub.phone import written_form
 from hub.store import ConcurrencyError
 from hub.web import contact_form, data, pages_faxes
 from hub.web.due import parse_due
@@ -74,7 +75,9 @@ def _not_found(request: Request) -> HTMLResponse:
 
 @router.get("/contacts/new")
 async def new_contact_form(request: Request, phone: str = "", email: str = "") -> Response:
-    form = edits.CardForm({"emails": email[:254]}, ((phone[:64], ""),))
+    # A number from the pop or the call list (E.164) as people write it: "030 88747-13".
+    shown = written_form(phone[:64], contact_form.region(request)[0]) if phone else ""
+    form = edits.CardForm({"emails": email[:254]}, ((shown, ""),))
     return contact_form.render(request, None, form)
 
 

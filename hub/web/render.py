@@ -53,6 +53,23 @@ def shown_time(moment: datetime | date | None, language: str, tz: ZoneInfo) -> s
     return ""
 
 
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def day_heading(moment: datetime | None, language: str, tz: ZoneInfo) -> str:
+    """A timeline's day separator: "Heute", "Gestern" or "Montag, 07.12.2026"."""
+    if moment is None:
+        return ""
+    day = aware(moment).astimezone(tz).date()
+    today = datetime.now(tz).date()
+    t = translator(language)
+    if day == today:
+        return t("Today")  # type: ignore[no-any-return]
+    if (today - day).days == 1:
+        return t("Yesterday")  # type: ignore[no-any-return]
+    return f"{t(WEEKDAYS[day.weekday()])}, {format_date(day, language)}"
+
+
 def user_of(request: Request) -> User:
     """The signed-in user the security middleware put on the request."""
     return request.state.user  # type: ignore[no-any-return]
@@ -74,6 +91,8 @@ def page(request: Request, template: str, status_code: int = 200, **context: Any
         phone=lambda number: written_form(number, region),
         counted=lambda count, one, many, **values: counted(count, one, many, language, **values),
         said=lambda remarks: said(remarks, language),
+        day=lambda moment: day_heading(moment, language, tz),
+        pop_fade=request.app.state.pop_fade_seconds,
         csrf=user.csrf if user is not None else "",
         **context,
     )
