@@ -26,6 +26,8 @@ from adapters.telephony.setup import telephony_adapters, telephony_routers
 from hub.capture import Adapter, Capture
 from hub.health import ComponentHealth, HealthRegistry
 from hub.policy import Policy, PolicyRunner
+from hub.proofs.follower import MerkleFollower
+from hub.proofs.setup import install as install_archive_proofs
 from hub.projection import Projection, ProjectionRunner
 from hub.runtime import Component, Supervisor
 from hub.settings import Settings
@@ -124,6 +126,7 @@ class Kartei:
     adapters: list[Adapter] = field(default_factory=list)
     scheduler: AsyncIOScheduler = field(default_factory=AsyncIOScheduler)
     web: WebServer | None = None
+    merkle: MerkleFollower | None = None  # the archive's Merkle log (hub/proofs)
     leases: Leases = field(init=False)  # this process's name in the lease table
 
     def __post_init__(self) -> None:
@@ -159,6 +162,7 @@ def bootstrap(
         )
         kartei.policies[policy.name] = runner
     kartei.adapters = list(default_adapters(settings) if adapters is None else adapters)
+    kartei.merkle = install_archive_proofs(settings, kartei)
     kartei.web = WebServer(
         create_app(
             kartei,
@@ -241,6 +245,8 @@ def components(
     parts: list[Component] = []
     if "workers" in roles:
         parts += [*kartei.projections.values(), *kartei.policies.values()]
+        if kartei.merkle is not None:
+            parts.append(kartei.merkle)
         if kartei.scheduler.get_jobs():
             health = kartei.health.component(_SchedulerComponent.name)
             parts.append(_SchedulerComponent(kartei.scheduler, leases, health))

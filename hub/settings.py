@@ -280,6 +280,17 @@ class AlertsSection(Section):
     email: EmailAlerts = EmailAlerts()
 
 
+class ArchiveSection(Section):
+    """Proofs over the archive (docs/archive.md): the daily signed tree head, and an
+    RFC 3161 timestamp authority to stamp it (empty tsa_url: signed heads only)."""
+
+    sign_time: str = Field(default="23:50", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    tsa_url: str = ""
+    # The TSA's root certificate(s) (PEM), to check its tokens; relative to the config file.
+    tsa_ca_file: Path | None = None
+    tsa_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+
 class Settings(Section):
     """The whole configuration file."""
 
@@ -297,6 +308,7 @@ class Settings(Section):
     classifier: ClassifierSection = ClassifierSection()
     churn: ChurnSection = ChurnSection()
     alerts: AlertsSection = AlertsSection()
+    archive: ArchiveSection = ArchiveSection()
 
     # Where the file was read from; relative paths in it are relative to its folder.
     source: Path | None = Field(default=None, exclude=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import classify, cluster, contacts, fax, kernel, mail, users
+from hub.cli import archive, classify, cluster, contacts, fax, kernel, mail, users
 
 app = typer.Typer(
     help="Kartei: the customer card index that fills itself.",
@@ -20,6 +20,7 @@ app.command("import")(contacts.import_command)
 app.add_typer(mail.app, name="capture")
 app.add_typer(fax.app, name="fax")
 app.add_typer(cluster.app, name="cluster")
+app.add_typer(archive.app, name="archive")
 app.command("import-mail")(mail.import_mail_command)
 
 

@@ -33,6 +33,7 @@ from hub.cli.common import (
     settings,
 )
 from hub.events import Recorded
+from hub.proofs import heads
 from hub.store import EventStore
 from hub.store.leases import LeaseBusyError
 
@@ -93,6 +94,7 @@ def init_command(
         fail(f"{target} exists already (use --force to overwrite)")
     text = EXAMPLE.read_text(encoding="utf-8").replace('data_dir = "data"', 'data_dir = "."')
     target.write_text(text, encoding="utf-8")
+    heads.ensure_key(directory)  # signs the archive's tree heads; its .pub.pem is shared
     if demo:
         from hub.demo.seeding import SeedingError, seed_demo, write_config
 

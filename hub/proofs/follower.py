@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from hub.health import ComponentHealth
@@ -42,7 +43,12 @@ class MerkleFollower:
 class HeadSigner:
     """The scheduled job: sign the tree's head (and timestamp it, when a TSA is set)."""
 
-    def __init__(self, merkle: MerkleLog, data_dir: Path, stamp: object | None = None) -> None:
+    def __init__(
+        self,
+        merkle: MerkleLog,
+        data_dir: Path,
+        stamp: Callable[[HeadRow], Awaitable[None]] | None = None,
+    ) -> None:
         self.merkle = merkle
         self.data_dir = data_dir
         self.stamp = stamp  # an async callable (head) -> None, see hub/proofs/tsa.py
@@ -52,7 +58,7 @@ class HeadSigner:
         log.info("signed tree head %d: %d leaves, root %s", head.id, head.size, head.root.hex())
         if self.stamp is not None:
             try:
-                await self.stamp(head)  # type: ignore[operator]
+                await self.stamp(head)
             except Exception as err:  # offline: the head stays signed, stamped later
                 log.warning("tree head %d not timestamped yet: %s", head.id, err)
         return head

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.archive import Archive
 from hub.events import Recorded
 from hub.proofs import heads, leaf, merkle
-from hub.proofs.schema import merkle_heads, merkle_leaves, merkle_state
+from hub.proofs.schema import merkle_heads, merkle_leaves, merkle_state, merkle_timestamps
 from hub.store import EventStore
 from hub.store.schema import events
 
@@ -275,3 +275,19 @@ class MerkleLog:
             "new": {"head_id": new.id, "tree_size": new.size, "root": new.root.hex()},
             "path": [p.hex() for p in path],
         }
+
+    # -- timestamps --------------------------------------------------------------
+
+    async def timestamps(self) -> dict[int, bytes]:
+        """The RFC 3161 tokens by head id."""
+        async with self.store.db.read() as conn:
+            rows = (await conn.execute(sa.select(merkle_timestamps))).all()
+        return {int(r.head_id): bytes(r.token) for r in rows}
+
+    async def add_timestamp(self, head_id: int, token: bytes, url: str, when: datetime) -> None:
+        async with self.store.db.write() as conn:
+            await conn.execute(
+                sa.insert(merkle_timestamps).values(
+                    head_id=head_id, token=token, tsa_url=url, gen_time=when
+                )
+            )
