@@ -114,6 +114,17 @@ class Archive:
     def has(self, ref: str) -> bool:
         return self._existing(ref) is not None
 
+    def remove(self, ref: str) -> bool:
+        """Deletes a blob (an erasure); False when it was not there. The file held only
+        ciphertext whose key is the reference, which the erasure destroyed with the key."""
+        removed = False
+        for path in self._paths(ref):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+                _fsync_dir(Path(path).parent)
+                removed = True
+        return removed
+
     def sync(self, refs: Iterable[str] = ()) -> None:
         """Makes blobs written with ``sync=False`` durable (one syncfs where available)."""
         if not self.root.exists():

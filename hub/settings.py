@@ -280,6 +280,27 @@ class AlertsSection(Section):
     email: EmailAlerts = EmailAlerts()
 
 
+class RetentionHold(Section):
+    """A legal duty to keep a customer's documents (e.g. § 257 HGB, § 147 AO): erasing them
+    earlier needs an explicit, recorded override. Counted from the end of the year."""
+
+    years: int = Field(ge=0, le=30)
+    kinds: list[Literal["email", "fax"]] = ["email", "fax"]
+    # Only documents whose subject or file names hold one of these words (empty: all).
+    words: list[str] = []
+
+
+class PrivacySection(Section):
+    """Erasure, export and audit (docs/privacy.md)."""
+
+    holds: dict[str, RetentionHold] = {
+        "business_letters": RetentionHold(years=6),
+        "invoices": RetentionHold(years=10, words=["Rechnung", "Invoice"]),
+    }
+    # A card viewed again by the same user within this time is not recorded again.
+    card_view_minutes: int = Field(default=10, ge=1, le=1440)
+
+
 class ArchiveSection(Section):
     """Proofs over the archive (docs/archive.md): the daily signed tree head, and an
     RFC 3161 timestamp authority to stamp it (empty tsa_url: signed heads only)."""
@@ -309,6 +330,7 @@ class Settings(Section):
     churn: ChurnSection = ChurnSection()
     alerts: AlertsSection = AlertsSection()
     archive: ArchiveSection = ArchiveSection()
+    privacy: PrivacySection = PrivacySection()
 
     # Where the file was read from; relative paths in it are relative to its folder.
     source: Path | None = Field(default=None, exclude=True)

@@ -31,6 +31,7 @@ class ContactDirectory:
         "ContactsMerged",
         "SignatureNumberFound",
         "SignatureNumberRemoved",
+        "ContactErased",
     )
     tables = sa.MetaData()
     contacts = sa.Table(
@@ -74,10 +75,19 @@ class ContactDirectory:
             touched[contact_id] = r.recorded_at
             if isinstance(r.event, ContactsMerged):
                 merges.append(r.event)
-        rows = [_row(cards[i], created[i], touched[i]) for i in touched]
-        columns = [c for c in rows[0] if c not in ("contact_id", "created_at")]
-        await conn.execute(upsert(conn, self.contacts, ["contact_id"], columns), rows)
-        await self._index(conn, [cards[i] for i in touched])
+        erased = [i for i in touched if cards[i].erased]  # an erased card keeps no row
+        if erased:
+            table = self.search_rows
+            await conn.execute(sa.delete(table).where(table.c.contact_id.in_(erased)))
+            await conn.execute(
+                sa.delete(self.contacts).where(self.contacts.c.contact_id.in_(erased))
+            )
+        kept = [i for i in touched if not cards[i].erased]
+        rows = [_row(cards[i], created[i], touched[i]) for i in kept]
+        if rows:
+            columns = [c for c in rows[0] if c not in ("contact_id", "created_at")]
+            await conn.execute(upsert(conn, self.contacts, ["contact_id"], columns), rows)
+        await self._index(conn, [cards[i] for i in kept])
         for merge in merges:
             await conn.execute(
                 sa.update(self.contacts)

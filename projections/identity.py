@@ -54,6 +54,7 @@ class IdentityIndex:
         "ContactsMerged",
         "SignatureNumberFound",
         "SignatureNumberRemoved",
+        "ContactErased",
     )
     tables = sa.MetaData()
     cards = sa.Table(

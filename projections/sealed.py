@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.events import default_codec
-from hub.store.crypto import SEALED, unseal
-from hub.store.schema import events, subject_keys
+from hub.store.crypto import SEALED, key_ref, keys_by_ref, unseal
+from hub.store.schema import events
 
 log = logging.getLogger(__name__)
 _CODEC = default_codec()  # to raise old event data to the current schema
@@ -49,8 +49,8 @@ async def personal_fields(
             continue
         if isinstance(data, dict):
             documents[int(position)] = (name, version, data)
-    subjects = {str(d[SEALED].get("s")) for _, _, d in documents.values() if _sealed(d)}
-    keys = await _keys(conn, subjects)
+    refs = {key_ref(d[SEALED]) for _, _, d in documents.values() if _sealed(d)}
+    keys = await keys_by_ref(conn, refs) if refs else {}
     out: dict[int, dict[str, Any]] = {}
     for position, (name, version, data) in documents.items():
         try:
@@ -66,21 +66,10 @@ def _sealed(data: dict[str, Any]) -> bool:
     return isinstance(data.get(SEALED), dict)
 
 
-async def _keys(conn: AsyncConnection, subjects: Collection[str]) -> dict[str, bytes]:
-    if not subjects:
-        return {}
-    rows = await conn.execute(
-        sa.select(subject_keys.c.subject, subject_keys.c.key).where(
-            subject_keys.c.subject.in_(list(subjects))
-        )
-    )
-    return {subject: bytes(key) for subject, key in rows}
-
-
 def _open(position: int, data: dict[str, Any], keys: dict[str, bytes]) -> dict[str, Any]:
     if not _sealed(data):
         return data
-    key = keys.get(str(data[SEALED].get("s")))
+    key = keys.get(key_ref(data[SEALED]))
     if key is None:  # erased: the fields are gone for good
         data.pop(SEALED)
         return data

@@ -17,6 +17,7 @@ from hub.events.contacts import (
     SignatureNumberFound,
     SignatureNumberRemoved,
 )
+from hub.events.privacy import ContactErased
 
 # The fields a card has; ContactCreated and ContactChanged carry the same names.
 CARD_FIELDS = (
@@ -68,6 +69,7 @@ class Contact:
     # Numbers offered from email signatures ("from signature"); not part of the card's
     # edited fields, so an edit of the card neither drops nor adopts them.
     signature_phones: tuple[Phone, ...] = ()
+    erased: bool = False  # ContactErased: the card keeps its id and nothing else
 
     @property
     def exists(self) -> bool:
@@ -112,6 +114,9 @@ def evolve(contact: Contact, event: Event, version: int | None = None) -> Contac
             offered = _without(contact.signature_phones, number)
             offered += (Phone(number=number, label=label),)
             return dataclasses.replace(contact, version=next_version, signature_phones=offered)
+        case ContactErased():
+            blank = Contact(contact_id=contact.contact_id, merged_into=contact.merged_into)
+            return dataclasses.replace(blank, version=next_version, erased=True)
         case SignatureNumberRemoved(number=number):
             offered = _without(contact.signature_phones, number)
             return dataclasses.replace(contact, version=next_version, signature_phones=offered)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.events import calls, classification, contacts, fax, mail, notes, tasks
+from hub.events import calls, classification, contacts, fax, mail, notes, privacy, tasks
 from hub.events.base import Event, Metadata, NewEvent, Recorded, UnknownEvent, UnreadableEvent
 from hub.events.codec import EventCodec, UnregisteredEventError
 from hub.events.upcasting import UPCASTERS
@@ -22,6 +22,7 @@ EVENT_TYPES: Mapping[str, type[Event]] = {
     **classification.EVENTS,
     **notes.EVENTS,
     **fax.EVENTS,
+    **privacy.EVENTS,
 }
 
 

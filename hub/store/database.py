@@ -100,6 +100,21 @@ class Database:
                     await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield conn
 
+    @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """SQLite: holds this process's write turn without a transaction, for work on a
+        connection of its own (VACUUM); no other writer of this process runs meanwhile."""
+        if self._write_lock is None:
+            self._write_lock = _WriteLock()
+        await self._write_lock.acquire(False)
+        try:
+            yield
+        finally:
+            self._write_lock.release()
+
+    def _next_sync(self) -> str:
+        return self._synchronous
+
     def _next_sync(self) -> str:
         return self._synchronous
 

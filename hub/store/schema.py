@@ -32,6 +32,8 @@ subject_keys = sa.Table(
     sa.Column("subject", sa.Text, primary_key=True),
     sa.Column("key", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # What sealed documents name the key by (hub/store/crypto.py); migration 0004.
+    sa.Column("key_id", sa.Text),
 )
 
 projection_checkpoints = sa.Table(

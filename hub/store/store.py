@@ -28,7 +28,7 @@ from hub.events import (
     default_codec,
 )
 from hub.events.codec import json_default
-from hub.store.crypto import SEALED, KeyRing, seal, unseal
+from hub.store.crypto import SEALED, KeyRing, SubjectKey, key_ref, seal, unseal
 from hub.store.database import Database
 from hub.store.errors import ConcurrencyError, EventTooLargeError
 from hub.store.notify import Notifier, PostgresListener
@@ -99,7 +99,7 @@ class Transaction:
 
     store: EventStore
     connection: AsyncConnection
-    created_keys: dict[str, bytes] = field(default_factory=dict)
+    created_keys: dict[str, SubjectKey] = field(default_factory=dict)
     appended: int = 0
     # The events as they will read back, for the shared tail once the commit is through.
     recorded: list[Recorded] = field(default_factory=list)
@@ -337,7 +337,7 @@ class EventStore:
         return head, versions, stored
 
     def _encode(
-        self, p: NewEvent, stream: str, version: int, now: datetime, key: bytes | None
+        self, p: NewEvent, stream: str, version: int, now: datetime, key: SubjectKey | None
     ) -> dict[str, Any]:
         """The row for an event; `key` is its data subject's key when it has one."""
         event = p.event
@@ -347,7 +347,7 @@ class EventStore:
         if subject is not None:
             if key is None:  # never store personal fields unsealed
                 raise ValueError(f"no key for data subject {subject!r} of {name}")
-            data = seal(data, event.personal_fields, subject, key)
+            data = seal(data, event.personal_fields, key)
         encoded = orjson.dumps(data, default=json_default).decode()
         if len(encoded) > self.max_event_bytes:
             raise EventTooLargeError(name, len(encoded), self.max_event_bytes)
@@ -398,6 +398,24 @@ class EventStore:
         async with self.db.read() as conn:
             rows = (await conn.execute(query)).all()
             return await self._decode_rows(conn, rows)
+
+    async def read_positions(self, positions: Collection[int]) -> list[Recorded]:
+        """The events at these positions, in log order (missing positions are left out)."""
+        found: list[Recorded] = []
+        wanted = sorted(set(positions))
+        async with self.db.read() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                query = sa.select(*_COLUMNS).where(events.c.position.in_(chunk))
+                rows = (await conn.execute(query.order_by(events.c.position))).all()
+                found += await self._decode_rows(conn, rows)
+        return found
+
+    def forget_subjects(self, subjects: Collection[str]) -> None:
+        """Drops erased subjects' keys and every decoded event from this process's memory."""
+        for subject in subjects:
+            self.keys.forget(subject)
+        self._tail.forget()
 
     async def last_before(self, position: int, types: Collection[str] | None = None) -> int:
         """The position of the last event before `position` (of `types`); 0 when none."""
@@ -486,7 +504,7 @@ class EventStore:
             if isinstance(data, str):
                 log.error("event at position %d (%s) is unreadable: %s", row[0], row[3], data)
             elif isinstance(sealed := data.get(SEALED), dict):
-                subjects.add(str(sealed.get("s")))
+                subjects.add(key_ref(sealed))
             parsed.append((row, data))
         keys = await self.keys.load(conn, subjects) if subjects else {}
         return [self._decode(row, data, keys) for row, data in parsed]
@@ -506,8 +524,8 @@ class EventStore:
             try:
                 if sealed is None:
                     event = self.codec.from_data(type_name, metadata.schema_version, data)
-                elif sealed["s"] in keys:
-                    data = unseal(data, keys[sealed["s"]])
+                elif (ref := key_ref(sealed)) in keys:
+                    data = unseal(data, keys[ref])
                     event = self.codec.from_data(type_name, metadata.schema_version, data)
                 else:
                     event = self._erased(type_name, metadata.schema_version, data)

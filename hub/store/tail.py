@@ -49,6 +49,15 @@ class Tail:
             if r.position > self._last:
                 self._fresh[r.position] = r
 
+    def forget(self) -> None:
+        """Lets go of every event held: after an erasure, what they hold in the clear must
+        not be served again; readers behind read (and decode) from the database."""
+        self._events.clear()
+        self._positions.clear()
+        self._fresh.clear()
+        if self._start is not None:
+            self._start = self._last
+
     async def after(
         self,
         position: int,

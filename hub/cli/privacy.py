@@ -1,0 +1,157 @@
+"""`kartei privacy erase|export|audit`: forget a person, hand them their data, who looked."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from hub.archive import Archive
+from hub.bootstrap import Kartei, bootstrap
+from hub.cli.common import ConfigOption, console, fail, run_async, settings, up_to_date
+from hub.events.privacy import DataExported
+from hub.privacy.audit import audit_trail, describe, record
+from hub.privacy.dossier import PrivacyError
+from hub.privacy.erase import ErasurePlan, RetentionHoldError, erase, now_day, plan_erasure
+from hub.privacy.export import export_zip
+from hub.settings import Settings
+from projections.erasure import forgetting
+
+app = typer.Typer(help="Privacy: erase a person, export their data, show the audit trail.")
+
+
+@contextlib.asynccontextmanager
+async def opened(loaded: Settings) -> AsyncIterator[Kartei]:
+    """The store with every read model at the log's head."""
+    kartei = bootstrap(loaded, adapters=[], policies=[])
+    await kartei.store.start()
+    try:
+        await _settle(kartei)
+        yield kartei
+    finally:
+        await kartei.store.close()
+
+
+async def _settle(kartei: Kartei) -> None:
+    for runner in kartei.projections.values():
+        await up_to_date(runner)
+
+
+def _who() -> str:
+    with contextlib.suppress(OSError, KeyError):
+        return f"cli:{getpass.getuser()}"
+    return "cli"
+
+
+def _say_plan(plan: ErasurePlan) -> None:
+    d = plan.dossier
+    console.print(
+        f"contact {d.contact.contact_id} ({escape(d.contact.display_name)}): "
+        f"{len(d.subjects)} keys, {len(d.records)} events, {len(d.own_documents)} documents"
+    )
+    for subject in d.shared:
+        console.print(f"  kept (another contact has it too): {escape(subject)}")
+    for hold in plan.holds:
+        console.print(
+            f"  retention hold {hold.name} ({hold.years} years): {hold.documents} documents "
+            f"until {hold.until:%d.%m.%Y}"
+        )
+
+
+@app.command("erase")
+def erase_command(
+    contact: Annotated[str, typer.Argument(help="The contact's id (kartei contacts find).")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    reason: Annotated[str, typer.Option(help="Why (e.g. the request's reference).")] = "",
+    override_retention: Annotated[
+        str,
+        typer.Option(
+            "--override-retention", help="Erase despite retention holds; the justification."
+        ),
+    ] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Erases a contact's personal data everywhere (GDPR Art. 17); the log keeps its events."""
+    loaded = settings(config)
+
+    async def planned() -> ErasurePlan:
+        async with opened(loaded) as kartei:
+            return await plan_erasure(kartei.store, contact, loaded.privacy.holds, now_day())
+
+    try:
+        plan = run_async(planned)
+    except PrivacyError as err:
+        fail(str(err))
+    _say_plan(plan)
+    if plan.holds and not override_retention.strip():
+        fail("retention holds apply: erase with --override-retention 'justification'", 3)
+    if not yes and not typer.confirm("Erase this contact's personal data for good?"):
+        fail("nothing erased", 1)
+
+    async def main() -> int:
+        async with opened(loaded) as kartei:
+            fresh = await plan_erasure(kartei.store, contact, loaded.privacy.holds, now_day())
+            event = await erase(
+                kartei.store,
+                Archive(loaded.data_dir / "archive"),
+                fresh,
+                by=_who(),
+                reason=reason,
+                justification=override_retention,
+                forgetting=forgetting(kartei.projection(n) for n in kartei.projections),
+                settle=lambda: _settle(kartei),
+            )
+            return event.documents
+
+    try:
+        documents = run_async(main)
+    except (PrivacyError, RetentionHoldError) as err:
+        fail(str(err))
+    console.print(f"erased contact {contact} ({documents} documents removed)")
+
+
+@app.command("export")
+def export_command(
+    contact: Annotated[str, typer.Argument(help="The contact's id.")],
+    out: Annotated[Path | None, typer.Option("--out", help="ZIP file to write.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Writes everything stored about a contact to a ZIP (GDPR Art. 15)."""
+    loaded = settings(config)
+    target = out or Path(f"kartei-export-{contact}.zip")
+
+    async def main() -> int:
+        async with opened(loaded) as kartei:
+            archive = Archive(loaded.data_dir / "archive")
+            data, exported = await export_zip(kartei, archive, contact, loaded.kartei.language)
+            target.write_bytes(data)
+            await record(kartei.store, DataExported(contact_id=contact, by=_who(), **exported))
+            return len(data)
+
+    try:
+        size = run_async(main)
+    except PrivacyError as err:
+        fail(str(err))
+    console.print(f"wrote {escape(str(target))} ({size} bytes)")
+
+
+@app.command("audit")
+def audit_command(
+    limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
+    config: ConfigOption = None,
+) -> None:
+    """Who viewed or exported which card, who erased whom, admin actions."""
+    loaded = settings(config)
+
+    async def main() -> list[str]:
+        async with opened(loaded) as kartei:
+            trail = await audit_trail(kartei.store, limit)
+            return [f"{r.recorded_at:%Y-%m-%d %H:%M} {describe(r)}" for r in trail]
+
+    for line in run_async(main):
+        console.print(escape(line))

@@ -1,0 +1,72 @@
+"""The audit trail: who viewed or exported which card, who erased whom, admin actions.
+
+Recorded as events (hub/events/privacy.py) on one stream per day, ``audit-<YYYY-MM-DD>``.
+A card view is recorded at most once per user, contact and `minutes` (its idempotency
+key names the time slot), so a busy office adds a few hundred small events a day.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from hub.events import Event, Metadata, NewEvent, Recorded
+from hub.events.privacy import AdminActionRecorded, CardViewed, ContactErased, DataExported
+from hub.store import ANY, EventStore
+from hub.store.schema import events
+
+AUDIT_TYPES = ("CardViewed", "DataExported", "ContactErased", "AdminActionRecorded")
+
+
+def audit_stream(moment: datetime | None = None) -> str:
+    return f"audit-{(moment or datetime.now(UTC)):%Y-%m-%d}"
+
+
+async def record(
+    store: EventStore, event: Event, *, key: str | None = None, durable: bool = True
+) -> None:
+    """Appends one audit event (nothing when `key` was recorded already)."""
+    actor = getattr(event, "by", None)
+    meta = Metadata(source="audit", actor=actor)
+    await store.append(audit_stream(), ANY, [NewEvent(event, key, meta)], durable=durable)
+
+
+async def record_view(store: EventStore, by: str, contact_id: str, minutes: int) -> None:
+    """A card view, once per user, contact and time slot of `minutes`."""
+    slot = int(time.time() // (minutes * 60))
+    key = f"card-viewed:{by}:{contact_id}:{minutes}:{slot}"
+    await record(store, CardViewed(contact_id=contact_id, by=by), key=key, durable=False)
+
+
+async def audit_trail(store: EventStore, limit: int = 200, offset: int = 0) -> list[Recorded]:
+    """The newest audit events first."""
+    query = (
+        sa.select(events.c.position)
+        .where(events.c.type.in_(AUDIT_TYPES))
+        .order_by(events.c.position.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    async with store.db.read() as conn:
+        positions = [int(p) for (p,) in await conn.execute(query)]
+    return list(reversed(await store.read_positions(positions)))
+
+
+def describe(r: Recorded) -> str:
+    """One line in English (the command line; the web page says it in its language)."""
+    e = r.event
+    match e:
+        case CardViewed():
+            return f"{e.by} viewed contact {e.contact_id}"
+        case DataExported():
+            return f"{e.by} exported contact {e.contact_id} ({e.documents} documents)"
+        case ContactErased():
+            said = f"{e.by} erased contact {e.contact_id}: {e.reason or '-'}"
+            if e.overridden_holds:
+                said += f" (holds {', '.join(e.overridden_holds)} overridden: {e.justification})"
+            return said
+        case AdminActionRecorded():
+            return f"{e.by}: {e.action} {e.target} {e.detail}".rstrip()
+    return r.type_name
