@@ -29,13 +29,13 @@ from hub.web.render import HERE
 from hub.web.security import Gate
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Kartei
     from hub.web.pages_import import ContactImport
     from hub.web.pages_risk import MessageWords
+    from hub.web.port import Hub
 
 
 def create_app(
-    kartei: Kartei,
+    kartei: Hub,
     routers: Sequence[APIRouter] = (),
     importer: ContactImport | None = None,
     message_words: MessageWords | None = None,

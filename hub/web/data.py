@@ -15,15 +15,15 @@ from projections.risk_reason import remarks_of
 from projections.timeline import Entry, mail_party, tel_party
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Kartei
     from hub.contacts.model import Contact
+    from hub.web.port import Hub
 
 PAGE_SIZE = 50
 MISSED_DAYS = 7  # the dashboard lists missed calls still owed a call back this far back
 MAX_CALLS = 500
 
 
-def projection(kartei: Kartei, name: str) -> Any:
+def projection(kartei: Hub, name: str) -> Any:
     runner = kartei.projections.get(name)
     return runner.projection if runner is not None else None
 
@@ -46,7 +46,7 @@ class Card:
     who: dict[str, str] = field(default_factory=dict)  # their names, by contact id
 
 
-async def contact_names(kartei: Kartei, ids: set[str]) -> dict[str, str]:
+async def contact_names(kartei: Hub, ids: set[str]) -> dict[str, str]:
     """Display names of these contacts (ids without a card are left out)."""
     directory = projection(kartei, "contacts")
     names: dict[str, str] = {}
@@ -76,7 +76,7 @@ def threaded(entries: list[Entry]) -> list[tuple[Entry, list[Entry]]]:
     return groups
 
 
-async def merged_into(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> list[str]:
+async def merged_into(conn: AsyncConnection, kartei: Hub, contact_id: str) -> list[str]:
     """The ids of contacts merged into this one (directly or through a chain)."""
     directory = projection(kartei, "contacts")
     if directory is None:
@@ -93,7 +93,7 @@ def parties_of(contact: Contact) -> list[str]:
 
 
 async def card(
-    kartei: Kartei,
+    kartei: Hub,
     contact_id: str,
     *,
     kinds: tuple[str, ...] = (),
@@ -147,7 +147,7 @@ async def card(
     return result
 
 
-async def people_of(conn: AsyncConnection, kartei: Kartei, company_id: str) -> list[Contact]:
+async def people_of(conn: AsyncConnection, kartei: Hub, company_id: str) -> list[Contact]:
     """The live contacts that work at this company, by name."""
     directory = projection(kartei, "contacts")
     table = directory.contacts
@@ -159,7 +159,7 @@ async def people_of(conn: AsyncConnection, kartei: Kartei, company_id: str) -> l
     return sorted((c for c in found if c is not None), key=lambda c: c.display_name)
 
 
-async def email_thread(kartei: Kartei, stream: str) -> list[Entry]:
+async def email_thread(kartei: Hub, stream: str) -> list[Entry]:
     """The emails of the thread `stream` belongs to, oldest first (only itself if alone)."""
     timeline = projection(kartei, "timeline")
     if timeline is None:
@@ -171,7 +171,7 @@ async def email_thread(kartei: Kartei, stream: str) -> list[Entry]:
         return await timeline.thread(conn, entry.data["thread"])  # type: ignore[no-any-return]
 
 
-async def risk_of(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> dict[str, Any] | None:
+async def risk_of(conn: AsyncConnection, kartei: Hub, contact_id: str) -> dict[str, Any] | None:
     risk = projection(kartei, "risk")
     if risk is None:
         return None
@@ -185,7 +185,7 @@ async def risk_of(conn: AsyncConnection, kartei: Kartei, contact_id: str) -> dic
     return found
 
 
-async def search(kartei: Kartei, text: str) -> dict[str, list[Any]]:
+async def search(kartei: Hub, text: str) -> dict[str, list[Any]]:
     """Contacts by name, number, address; emails, faxes and notes by subject and text."""
     found: dict[str, list[Any]] = {"contacts": [], "entries": []}
     async with kartei.store.db.read() as conn:
@@ -199,7 +199,7 @@ async def search(kartei: Kartei, text: str) -> dict[str, list[Any]]:
 
 
 async def call_log(
-    kartei: Kartei,
+    kartei: Hub,
     since: datetime,
     until: datetime | None = None,
     *,
@@ -237,7 +237,7 @@ async def call_log(
     return rows
 
 
-async def _callers(conn: AsyncConnection, kartei: Kartei, numbers: set[str]) -> dict[str, Any]:
+async def _callers(conn: AsyncConnection, kartei: Hub, numbers: set[str]) -> dict[str, Any]:
     """The contact each number belongs to (numbers nobody has are left out)."""
     identity = projection(kartei, "identity")
     found: dict[str, Any] = {}
@@ -249,7 +249,7 @@ async def _callers(conn: AsyncConnection, kartei: Kartei, numbers: set[str]) -> 
     return found
 
 
-async def dashboard(kartei: Kartei, username: str, now: datetime) -> dict[str, Any]:
+async def dashboard(kartei: Hub, username: str, now: datetime) -> dict[str, Any]:
     """Today's calls, missed calls still owed a call back, tasks, risks and labels per
     week; `now` in the firm's time zone (its midnight starts today)."""
     board: dict[str, Any] = {"calls": [], "my_tasks": [], "team_tasks": 0, "risks": []}

@@ -30,8 +30,8 @@ from hub.web.i18n import format_datetime, said, translator
 from hub.web.render import user_of
 
 if TYPE_CHECKING:
-    from hub.bootstrap import Kartei
     from hub.web.auth import User
+    from hub.web.port import Hub
 
 log = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
@@ -56,7 +56,7 @@ class PopHub:
     that drops in between gets both again. Each message is encoded once for all browsers.
     """
 
-    def __init__(self, kartei: Kartei) -> None:
+    def __init__(self, kartei: Hub) -> None:
         self.kartei = kartei
         self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER)
         self.covered_from: int | None = None  # messages after this position are buffered
@@ -246,7 +246,7 @@ def _head(message: dict[str, Any]) -> dict[str, Any]:
     return {k: message[k] for k in keys}
 
 
-async def details(conn: Any, kartei: Kartei, contact_id: str) -> dict[str, Any]:
+async def details(conn: Any, kartei: Hub, contact_id: str) -> dict[str, Any]:
     """Risk, open tasks, the last five interactions and the last complaint; said in the
     firm's language (the pop is built once for every browser)."""
     out: dict[str, Any] = {"risk": None, "tasks": [], "recent": [], "last_complaint": None}
@@ -280,7 +280,7 @@ async def details(conn: Any, kartei: Kartei, contact_id: str) -> dict[str, Any]:
 KIND_TEXT = {"fax": "Fax", "risk": "At risk", "email": "Email", "note": "Note", "call": "Call"}
 
 
-def _line(entry: Any, kartei: Kartei) -> dict[str, Any]:
+def _line(entry: Any, kartei: Hub) -> dict[str, Any]:
     """One recent interaction: its kind, moment (also as the firm writes it) and text."""
     d, language = entry.data, kartei.settings.kartei.language
     status = translator(language)(d["status"]) if d.get("status") else ""
