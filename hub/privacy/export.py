@@ -123,7 +123,10 @@ async def export_zip(
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("summary.html", _summary(d, documents, language))
         zf.writestr(
-            "data.json", orjson.dumps(data, default=json_default, option=orjson.OPT_INDENT_2)
+            "data.json",
+            orjson.dumps(
+                data, default=json_default, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+            ),
         )
         for _, name, blob in documents:
             if blob is not None:

@@ -57,6 +57,8 @@ class Firm:
 
     def cli(self, *args: str) -> tuple[int, str]:
         result = CliRunner().invoke(app, [*args, "--config", str(self.config)])
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
         return result.exit_code, result.output
 
 
