@@ -23,12 +23,13 @@ from adapters.importers.run import import_file
 from adapters.mail.build import mail_adapters
 from adapters.telegram.setup import alert_channels
 from adapters.telephony.setup import telephony_adapters, telephony_routers
+from hub.backup import schedule_backup
 from hub.capture import Adapter, Capture
 from hub.health import ComponentHealth, HealthRegistry
 from hub.policy import Policy, PolicyRunner
+from hub.projection import Projection, ProjectionRunner
 from hub.proofs.follower import MerkleFollower
 from hub.proofs.setup import install as install_archive_proofs
-from hub.projection import Projection, ProjectionRunner
 from hub.runtime import Component, Supervisor
 from hub.settings import Settings
 from hub.store import Database, EventStore
@@ -162,6 +163,7 @@ def bootstrap(
         )
         kartei.policies[policy.name] = runner
     kartei.adapters = list(default_adapters(settings) if adapters is None else adapters)
+    schedule_backup(settings, kartei)
     kartei.merkle = install_archive_proofs(settings, kartei)
     kartei.web = WebServer(
         create_app(

@@ -280,6 +280,14 @@ class AlertsSection(Section):
     email: EmailAlerts = EmailAlerts()
 
 
+class BackupSection(Section):
+    """The daily backup (`kartei backup`); empty dir: no scheduled backup."""
+
+    dir: Path | None = None  # relative paths are relative to the configuration file
+    time: str = Field(default="02:30", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    keep_days: int = Field(default=14, ge=1, le=3650)
+
+
 class RetentionHold(Section):
     """A legal duty to keep a customer's documents (e.g. § 257 HGB, § 147 AO): erasing them
     earlier needs an explicit, recorded override. Counted from the end of the year."""
@@ -329,6 +337,7 @@ class Settings(Section):
     classifier: ClassifierSection = ClassifierSection()
     churn: ChurnSection = ChurnSection()
     alerts: AlertsSection = AlertsSection()
+    backup: BackupSection = BackupSection()
     archive: ArchiveSection = ArchiveSection()
     privacy: PrivacySection = PrivacySection()
 
@@ -338,6 +347,15 @@ class Settings(Section):
     @property
     def data_dir(self) -> Path:
         path = self.kartei.data_dir
+        if not path.is_absolute() and self.source is not None:
+            path = self.source.parent / path
+        return path.resolve()
+
+    @property
+    def backup_dir(self) -> Path | None:
+        path = self.backup.dir
+        if path is None:
+            return None
         if not path.is_absolute() and self.source is not None:
             path = self.source.parent / path
         return path.resolve()

@@ -325,7 +325,6 @@ GERMAN: dict[str, str] = {
     "Database": "Datenbank",
     "Web interface": "Weboberfläche",
     "Timed jobs": "Zeitgesteuerte Aufgaben",
-    "Archive proofs (Merkle log)": "Archivnachweise (Merkle-Log)",
     "Daily backup": "Tägliche Datensicherung",
     "Archive proofs (Merkle log)": "Archivnachweise (Merkle-Log)",
     "Classifier": "Klassifikator",

@@ -32,6 +32,7 @@ COMPONENT_TEXT = {
     "store": "Database",
     "web": "Web interface",
     "scheduler": "Timed jobs",
+    "backup": "Daily backup",
     "archive:merkle": "Archive proofs (Merkle log)",
     "classifier": "Classifier",
     "alerts": "Alerts",
