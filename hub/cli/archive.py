@@ -12,9 +12,16 @@ import typer
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
 from hub.proofs import heads, tsa
+from hub.proofs.export import export
 from hub.proofs.follower import HeadSigner, MerkleFollower
 from hub.proofs.log import MerkleLog
-from hub.proofs.setup import merkle_log, stamp_pending, stamper, timestamp_checker
+from hub.proofs.setup import (
+    merkle_log,
+    stamp_pending,
+    stamper,
+    timestamp_checker,
+    tsa_ca_file,
+)
 from hub.proofs.verify import verify
 from hub.settings import Settings
 from hub.store import Database, EventStore
@@ -163,5 +170,37 @@ def public_key_command(config: ConfigOption = None) -> None:
     typer.echo(heads.public_pem(heads.ensure_key(loaded.data_dir).public_key()).decode(), nl=False)
 
 
-def _unused(_: Path) -> None:  # keeps Path imported for the export command below
-    pass
+@app.command("export")
+def export_command(
+    target: Annotated[Path, typer.Argument(help="A new folder, or a file ending in .zip.")],
+    config: ConfigOption = None,
+) -> None:
+    """Export every archived email and fax with its proofs for an auditor (GoBD Z3): the
+    originals, index.csv, inclusion proofs, signed tree heads, timestamp tokens, a
+    manifest and verify_export.py, the check that needs no Kartei (docs/archive.md)."""
+    loaded = settings(config)
+    if target.exists():
+        fail(f"{target} exists already; name a new folder or .zip file")
+    ca_file = tsa_ca_file(loaded)
+
+    async def work(merkle: MerkleLog) -> Any:
+        head = await HeadSigner(merkle, loaded.data_dir, stamper(loaded, merkle)).sign()
+        return await export(
+            merkle,
+            head,
+            target,
+            public_pem=heads.public_pem(heads.load_public(loaded.data_dir)),
+            tsa_ca=ca_file.read_bytes() if ca_file is not None else None,
+        )
+
+    try:
+        summary = _run(loaded, work)
+    except OSError as err:
+        fail(f"{target}: {err.strerror or err}")
+    console.print(
+        f"Exported {summary.files} original files of {summary.events} events "
+        f"({summary.erased} erased, listed without file) to {target}, proven in tree head "
+        f"{summary.head.id}. Check it with: python3 verify_export.py "
+        f"{'<the unpacked folder>' if target.suffix.lower() == '.zip' else target}",
+        highlight=False,
+    )

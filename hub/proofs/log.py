@@ -207,6 +207,32 @@ class MerkleLog:
             return None
         return leaf.encode(stored_row(raw), found[2])
 
+    async def leaves_between(self, first: int, last: int) -> dict[int, tuple[int, bytes]]:
+        """For the logged events at positions first..last: leaf index and leaf bytes (as
+        the rows are stored now)."""
+        async with self.store.db.read() as conn:
+            logged = (
+                await conn.execute(
+                    sa.select(
+                        merkle_leaves.c.position, merkle_leaves.c.leaf_index, merkle_leaves.c.blobs
+                    ).where(merkle_leaves.c.position.between(first, last))
+                )
+            ).all()
+            raws = (
+                await conn.execute(
+                    sa.select(*ROW_COLUMNS).where(events.c.position.between(first, last))
+                )
+            ).all()
+        rows = {int(r.position): stored_row(r) for r in raws}
+        return {
+            int(e.position): (
+                int(e.leaf_index),
+                leaf.encode(rows[int(e.position)], leaf.unpack_blobs(e.blobs)),
+            )
+            for e in logged
+            if e.blobs and int(e.position) in rows
+        }
+
     # -- heads -------------------------------------------------------------------
 
     async def sign(self, key: Ed25519PrivateKey) -> HeadRow:

@@ -73,40 +73,80 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return frontier.root()
 
 
+class Tree:
+    """All of a tree's perfect subtrees, built once in O(n), so that each proof costs
+    O(log n) (an export proves every message it holds). Level j holds, concatenated, the
+    roots of the complete aligned blocks of 2**j leaves."""
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self.size = len(leaves)
+        level = bytearray(b"".join(leaves))
+        self.levels = [level]
+        while len(level) >= 64:
+            up = bytearray()
+            for i in range(0, len(level) - 63, 64):
+                up += hashlib.sha256(b"\x01" + level[i : i + 64]).digest()  # node_hash
+            self.levels.append(up)
+            level = up
+        self._right: dict[int, bytes] = {}  # roots of [lo, size): the tree's right edge
+
+    def subroot(self, lo: int, hi: int) -> bytes:
+        """MTH of leaves [lo, hi): a perfect aligned block, or a block that ends the tree."""
+        n = hi - lo
+        if n & (n - 1) == 0 and lo % n == 0:
+            j = n.bit_length() - 1
+            at = (lo >> j) * 32
+            return bytes(self.levels[j][at : at + 32])
+        if hi != self.size:
+            raise ValueError(f"[{lo}, {hi}) is no subtree of a tree of {self.size}")
+        if lo not in self._right:
+            k = _split(n)
+            self._right[lo] = node_hash(self.subroot(lo, lo + k), self.subroot(lo + k, hi))
+        return self._right[lo]
+
+    def root(self) -> bytes:
+        return self.subroot(0, self.size) if self.size else EMPTY_ROOT
+
+    def inclusion_path(self, index: int) -> list[bytes]:
+        """PATH(m, D[n]): the audit path of leaf `index`."""
+        if not 0 <= index < self.size:
+            raise ValueError(f"leaf {index} is not in a tree of {self.size}")
+        path: list[bytes] = []
+        lo, hi = 0, self.size
+        while hi - lo > 1:
+            k = _split(hi - lo)
+            if index < lo + k:
+                path.append(self.subroot(lo + k, hi))
+                hi = lo + k
+            else:
+                path.append(self.subroot(lo, lo + k))
+                lo += k
+        path.reverse()  # RFC order: from the leaf's sibling up to the root's child
+        return path
+
+    def consistency_path(self, old: int) -> list[bytes]:
+        """PROOF(m, D[n]): proves the tree of the first `old` leaves is a prefix of this."""
+        if not 0 < old <= self.size:
+            raise ValueError(f"no consistency proof from {old} to {self.size} leaves")
+        return self._subproof(old, 0, self.size, True)
+
+    def _subproof(self, m: int, lo: int, hi: int, whole: bool) -> list[bytes]:
+        n = hi - lo
+        if m == n:
+            return [] if whole else [self.subroot(lo, hi)]
+        k = _split(n)
+        if m <= k:
+            return [*self._subproof(m, lo, lo + k, whole), self.subroot(lo + k, hi)]
+        return [*self._subproof(m - k, lo + k, hi, False), self.subroot(lo, lo + k)]
+
+
 def inclusion_path(index: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """PATH(m, D[n]): the audit path of leaf `index` among hashed `leaves`."""
-    if not 0 <= index < len(leaves):
-        raise ValueError(f"leaf {index} is not in a tree of {len(leaves)}")
-    path: list[bytes] = []
-    lo, hi = 0, len(leaves)
-    while hi - lo > 1:
-        k = _split(hi - lo)
-        if index < lo + k:
-            path.append(root(leaves[lo + k : hi]))
-            hi = lo + k
-        else:
-            path.append(root(leaves[lo : lo + k]))
-            lo += k
-    path.reverse()  # RFC order: from the leaf's sibling up to the root's child
-    return path
+    return Tree(leaves).inclusion_path(index)
 
 
 def consistency_path(old: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """PROOF(m, D[n]): proves the tree of the first `old` leaves is a prefix of this one."""
-    n = len(leaves)
-    if not 0 < old <= n:
-        raise ValueError(f"no consistency proof from {old} to {n} leaves")
-    return _subproof(old, leaves, 0, n, True)
-
-
-def _subproof(m: int, leaves: Sequence[bytes], lo: int, hi: int, whole: bool) -> list[bytes]:
-    n = hi - lo
-    if m == n:
-        return [] if whole else [root(leaves[lo:hi])]
-    k = _split(n)
-    if m <= k:
-        return [*_subproof(m, leaves, lo, lo + k, whole), root(leaves[lo + k : hi])]
-    return [*_subproof(m - k, leaves, lo + k, hi, False), root(leaves[lo : lo + k])]
+    """Proves the first `old` leaves' tree is a prefix of the tree of `leaves`."""
+    return Tree(leaves).consistency_path(old)
 
 
 def verify_inclusion(

@@ -1,0 +1,221 @@
+"""`kartei archive export` (GoBD Z3): the originals, an index, and the proofs that they are
+complete and unaltered, checkable by a third party without Kartei (docs/archive.md).
+
+Layout (a folder, or the same inside a ZIP file)::
+
+    manifest.json               what is in the export, with every file's SHA-256
+    index.csv                   one row per archived original (";"-separated, UTF-8)
+    messages/<position>.eml     original emails as received or sent
+    faxes/<position>.<ext>      fax documents (PDF, TIFF); the email they came in is .eml
+    proofs/<position>.json      the event's leaf (its text) and its inclusion proof
+    heads/head-<id>.txt|.sig|.tst   signed tree heads, signatures, RFC 3161 tokens
+    heads/consistency-<a>-<b>.json  earlier timestamped heads are prefixes of this one
+    archive-signing.pub.pem     the key that signs the heads
+    tsa-ca.pem                  the TSA root(s) the firm trusts (when configured)
+    verify_export.py            the standalone check (standard library + OpenSSL)
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import hub
+from hub.archive import ArchiveError
+from hub.events import Recorded
+from hub.proofs import heads, leaf, merkle
+from hub.proofs.log import HeadRow, MerkleLog
+
+SCRIPT = Path(__file__).with_name("verify_export.py")
+COLUMNS = [
+    "position", "recorded_at", "type", "stream", "date", "from", "to", "subject",
+    "file", "sha256", "leaf_index",
+]  # fmt: skip
+_SUFFIX = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/png": ".png"}
+
+
+@dataclass
+class ExportSummary:
+    target: Path
+    head: HeadRow
+    files: int = 0
+    erased: int = 0
+    events: int = 0
+    entries: dict[str, bytes] = field(default_factory=dict)
+
+
+def originals(event: Any) -> Iterator[tuple[str, str, str]]:
+    """(folder, suffix, ref) of the original files an event archived: the raw email, the
+    fax document. Parts that are inside the raw email (attachments, HTML) are not repeated."""
+    raw = getattr(event, "raw_ref", "")
+    folder = "faxes" if hasattr(event, "document_ref") else "messages"
+    if raw:
+        yield folder, ".eml", raw
+    document = getattr(event, "document_ref", "")
+    if document:
+        yield folder, _SUFFIX.get(getattr(event, "document_type", ""), ".bin"), document
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    if isinstance(value, list | tuple):
+        text = ", ".join(str(v) for v in value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def export(
+    log: MerkleLog,
+    head: HeadRow,
+    target: Path,
+    *,
+    public_pem: bytes,
+    tsa_ca: bytes | None = None,
+) -> ExportSummary:
+    """Writes the export of every archived original in `head` to `target` (a new folder,
+    or a .zip file)."""
+    summary = ExportSummary(target, head)
+    tree = merkle.Tree(await log.leaf_hashes(head.size))
+    rows: list[dict[str, object]] = []
+    entries = summary.entries
+    async for batch in log.store.iter_all(0, 500):
+        logged = await log.leaves_between(batch[0].position, batch[-1].position)
+        for recorded in batch:
+            found = logged.get(recorded.position)
+            if found is not None and found[0] < head.size:
+                _add_event(log, recorded, found, tree, summary, rows)
+    entries["index.csv"] = _csv(rows)
+    _add_heads(entries, head, await log.heads(), await log.timestamps(), tree)
+    entries["archive-signing.pub.pem"] = public_pem
+    if tsa_ca:
+        entries["tsa-ca.pem"] = tsa_ca
+    entries["verify_export.py"] = SCRIPT.read_bytes()
+    manifest = {
+        "format": "kartei-archive-export/1",
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "kartei": hub.__version__,
+        "head_id": head.id,
+        "tree_size": head.size,
+        "root": head.root.hex(),
+        "events": summary.events,
+        "originals": summary.files,
+        "erased": summary.erased,
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(entries.items())},
+    }
+    entries["manifest.json"] = _json(manifest)
+    _write(target, entries)
+    return summary
+
+
+def _add_heads(
+    entries: dict[str, bytes],
+    head: HeadRow,
+    all_heads: list[HeadRow],
+    tokens: dict[int, bytes],
+    tree: merkle.Tree,
+) -> None:
+    """Every head up to the export's, with its signature and token; consistency proofs
+    into the export's head from each timestamped head and from the one before it."""
+    earlier = [h for h in all_heads if h.id < head.id and h.size <= head.size]
+    for h in [*earlier, head]:
+        entries[f"heads/head-{h.id}.txt"] = h.text.encode()
+        entries[f"heads/head-{h.id}.sig"] = h.signature
+        if h.id in tokens:
+            entries[f"heads/head-{h.id}.tst"] = tokens[h.id]
+    for h in earlier:
+        if h.size and (h.id in tokens or h is earlier[-1]):
+            step = {
+                "old": h.id,
+                "new": head.id,
+                "path": [p.hex() for p in tree.consistency_path(h.size)],
+            }
+            entries[f"heads/consistency-{h.id}-{head.id}.json"] = _json(step)
+
+
+def _add_event(
+    log: MerkleLog,
+    recorded: Recorded,
+    found: tuple[int, bytes],
+    tree: merkle.Tree,
+    summary: ExportSummary,
+    rows: list[dict[str, object]],
+) -> None:
+    index, leaf_bytes = found
+    event = recorded.event
+    summary.events += 1
+    base = {
+        "position": recorded.position,
+        "recorded_at": leaf.timestamp(recorded.recorded_at),
+        "type": recorded.type_name,
+        "stream": recorded.stream,
+        "date": getattr(event, "date", None) or getattr(event, "received_at", None) or "",
+        "from": getattr(event, "sender", "") or "",
+        "to": getattr(event, "to", ()),
+        "subject": getattr(event, "subject", ""),
+        "leaf_index": index,
+    }
+    files = list(originals(event))
+    if recorded.erased or not files:
+        summary.erased += recorded.erased
+        rows.append({**base, "file": "", "sha256": "erased" if recorded.erased else ""})
+        return
+    proof = {
+        "position": recorded.position,
+        "leaf_index": index,
+        "tree_size": tree.size,
+        "head_id": summary.head.id,
+        "leaf": leaf_bytes.decode(),
+        "path": [p.hex() for p in tree.inclusion_path(index)],
+    }
+    summary.entries[f"proofs/{recorded.position}.json"] = _json(proof)
+    for folder, suffix, ref in files:
+        try:
+            data = log.archive.get(ref)
+        except ArchiveError as err:
+            rows.append({**base, "file": "", "sha256": f"missing: {err}"})
+            continue
+        stem = f"{folder}/{recorded.position}"
+        name = f"{stem}-email.eml" if folder == "faxes" and suffix == ".eml" else stem + suffix
+        summary.entries[name] = data
+        summary.files += 1
+        rows.append({**base, "file": name, "sha256": hashlib.sha256(data).hexdigest()})
+
+
+def _csv(rows: list[dict[str, object]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, COLUMNS, delimiter=";", lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return out.getvalue().encode("utf-8")
+
+
+def _json(data: object) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _write(target: Path, entries: dict[str, bytes]) -> None:
+    if target.suffix.lower() == ".zip":
+        if target.exists():
+            raise FileExistsError(f"{target} exists already")
+        with zipfile.ZipFile(target, "x", zipfile.ZIP_DEFLATED) as z:
+            for name, data in sorted(entries.items()):
+                z.writestr(name, data)
+        return
+    target.mkdir(parents=True, exist_ok=False)
+    for name, data in sorted(entries.items()):
+        path = target / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def public_key_pem(data_dir: Path) -> bytes:
+    return heads.public_pem(heads.load_public(data_dir))

@@ -1,0 +1,168 @@
+"""`kartei archive export`: a third party checks it with verify_export.py alone (run here
+in isolated mode, from the export's folder, so it cannot import Kartei), and the check
+fails when anything in it was changed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from hub.archive import Archive
+from hub.events.fax import FaxReceived
+from hub.proofs import heads
+from hub.proofs.export import export
+from hub.proofs.follower import HeadSigner
+from hub.proofs.log import MerkleLog
+from hub.proofs.setup import stamper
+from hub.settings import settings_from_dict
+from hub.store import EventStore
+from tests.proofs.tsa_server import LocalCA, LocalTSA, make_ca, serve
+
+NOW = datetime.now(UTC)
+OPENSSL = shutil.which("openssl") is not None
+ORIGINAL: list[bytes] = []
+
+
+@pytest.fixture
+def ca() -> LocalCA:
+    return make_ca(NOW - timedelta(days=10), NOW - timedelta(days=1))  # expired by now
+
+
+@pytest.fixture
+def local_tsa(ca: LocalCA) -> Iterator[LocalTSA]:
+    with serve(LocalTSA(ca, clock=lambda: NOW - timedelta(days=5))) as running:
+        yield running
+
+
+@pytest.fixture
+async def exported(
+    logged: MerkleLog,
+    store: EventStore,
+    archive: Archive,
+    local_tsa: LocalTSA,
+    ca: LocalCA,
+    tmp_path: Path,
+) -> Path:
+    """Five mails, a fax and an erased mail, exported with timestamped heads."""
+    settings = settings_from_dict(
+        {"kartei": {"data_dir": str(tmp_path)}, "archive": {"tsa_url": local_tsa.url}}
+    )
+    stamp = stamper(settings, logged)
+    assert stamp is not None
+    await stamp((await logged.heads())[0])
+    document = archive.put(b"%PDF-1.4 Fax von Kunde")
+    raw = archive.put(b"From: fax@provider.example\r\n\r\nFax\r\n")
+    fax = FaxReceived(
+        sender="+4930123456", document_ref=document, document_type="application/pdf", raw_ref=raw
+    )
+    await store.append("fax-1", 0, [fax])
+    async with store.db.write() as conn:  # mail 3's sender is erased
+        await store.keys.erase(conn, "email:kunde3@example.de")
+    await logged.catch_up()
+    head = await HeadSigner(logged, tmp_path, stamp).sign()
+    target = tmp_path / "export"
+    summary = await export(
+        logged,
+        head,
+        target,
+        public_pem=heads.public_pem(heads.load_public(tmp_path)),
+        tsa_ca=ca.root_pem(),
+    )
+    assert (summary.events, summary.files, summary.erased) == (6, 6, 1)
+    return target
+
+
+def check(folder: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-I", "verify_export.py", ".", *options],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def fix_manifest(folder: Path, *names: str) -> None:
+    """What a forger does next: make the manifest agree with the changed files."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    for name in names:
+        manifest["files"][name] = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+@pytest.mark.skipif(not OPENSSL, reason="the procedure uses the openssl command")
+async def test_a_third_party_verifies_the_export(exported: Path) -> None:
+    done = check(exported)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "Export intact."
+    assert (exported / "heads/head-1.tst").exists() and (exported / "heads/head-2.tst").exists()
+    assert sorted(p.name for p in (exported / "faxes").iterdir()) == ["7-email.eml", "7.pdf"]
+    index = (exported / "index.csv").read_bytes()
+    assert b";kunde3@example.de;" not in index  # erased: only its event's envelope is left
+    assert b";'+4930123456;" in index  # a cell a spreadsheet would read as a formula
+    assert index.count(b"\r\n") == 1 + 5 + 2  # header, 4 mails + 1 erased, fax's 2 files
+
+
+async def test_a_changed_email_is_found_even_with_a_matching_manifest(exported: Path) -> None:
+    eml = exported / "messages/1.eml"
+    ORIGINAL[:] = [eml.read_bytes()]
+    eml.write_bytes(eml.read_bytes().replace(b"Angebot 0", b"Angebot 9"))
+    assert (
+        "messages/1.eml: SHA-256 differs from the manifest"
+        in check(exported, "--no-openssl").stdout
+    )
+    fix_manifest(exported, "messages/1.eml")
+    out = check(exported, "--no-openssl").stdout
+    assert "messages/1.eml: SHA-256 differs from index.csv" in out
+    index = exported / "index.csv"
+    old, new = (hashlib.sha256(d).hexdigest() for d in (ORIGINAL[0], eml.read_bytes()))
+    index.write_text(index.read_text().replace(old, new), newline="")
+    fix_manifest(exported, "index.csv")
+    out = check(exported, "--no-openssl").stdout
+    assert out.splitlines() == [
+        "PROBLEM messages/1.eml: not named by the leaf of event 1",
+        "Export NOT intact.",
+    ]
+
+
+async def test_a_changed_leaf_is_found_by_its_inclusion_proof(exported: Path) -> None:
+    proof_file = exported / "proofs/2.json"
+    proof = json.loads(proof_file.read_text())
+    proof["leaf"] = proof["leaf"].replace('type: "EmailReceived"', 'type: "EmailSent"')
+    proof_file.write_text(json.dumps(proof))
+    fix_manifest(exported, "proofs/2.json")
+    assert check(exported, "--no-openssl").stdout.splitlines() == [
+        "PROBLEM event 2: not in tree head 2",
+        "Export NOT intact.",
+    ]
+
+
+@pytest.mark.skipif(not OPENSSL, reason="the procedure uses the openssl command")
+async def test_a_changed_tree_head_fails_its_signature(exported: Path) -> None:
+    text = exported / "heads/head-1.txt"
+    text.write_text(text.read_text().replace("size: 6", "size: 5"))
+    fix_manifest(exported, "heads/head-1.txt")
+    out = check(exported).stdout
+    assert "PROBLEM head 1: signature does not verify" in out
+    assert "PROBLEM head 1: timestamp does not verify" in out
+    assert "heads/consistency-1-2.json: tree head 1 is no prefix of 2" in out
+
+
+@pytest.mark.skipif(not OPENSSL, reason="the procedure uses the openssl command")
+async def test_a_zip_export_verifies_once_unpacked(logged: MerkleLog, tmp_path: Path) -> None:
+    head = await logged.sign(heads.load_key(tmp_path))
+    target = tmp_path / "pruefung.zip"
+    await export(logged, head, target, public_pem=heads.public_pem(heads.load_public(tmp_path)))
+    with zipfile.ZipFile(target) as z:
+        z.extractall(tmp_path / "unpacked")
+    done = check(tmp_path / "unpacked")
+    assert done.returncode == 0, done.stdout
