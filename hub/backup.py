@@ -151,6 +151,7 @@ def _copy(src: Path, dst: Path) -> dict[str, Any]:
             size += len(chunk)
         fout.flush()
         os.fsync(fout.fileno())
+    shutil.copymode(src, dst)  # a key file stays readable by its owner only
     return {"size": size, "sha256": digest.hexdigest()}
 
 
@@ -335,11 +336,24 @@ def _backup_postgres(url: URL, dst: Path) -> tuple[LogSummary, str | None, list[
 
 
 def _config_files(settings: Settings) -> Iterator[tuple[str, Path]]:
-    if settings.source is not None and settings.source.is_file():
-        yield "config/kartei.toml", settings.source
-    head = settings.data_dir / "classifier"
-    for path in _tree(head):
-        yield "config/classifier/" + path.relative_to(head).as_posix(), path
+    """The configuration file, and every other file of the data directory (the archive's
+    signing key, a trained classifier head, ...) but the database, the archive and
+    backups: as config/kartei.toml and data/<path>."""
+    config = settings.source.resolve() if settings.source is not None else None
+    if config is not None and config.is_file():
+        yield "config/kartei.toml", config
+    data = settings.data_dir
+    skip = {data / "archive"}
+    if (backups := settings.backup_dir) is not None:
+        skip.add(backups)
+    url = make_url(settings.database_url)
+    database = Path(url.database).resolve() if url.get_backend_name() == "sqlite" else None
+    for path in _tree(data):
+        if any(path.is_relative_to(folder) for folder in skip) or path == config:
+            continue
+        if database is not None and path.name.startswith(database.name):
+            continue  # the database, its -wal, -shm and replaced copies
+        yield "data/" + path.relative_to(data).as_posix(), path
 
 
 def _earlier_files(previous: Path | None) -> dict[str, dict[str, Any]]:
@@ -474,11 +488,10 @@ def restore(
             copied = _copy(folder / rel, dst)
             if copied["sha256"] != expected["sha256"]:
                 raise BackupError(f"{rel}: damaged while copying")
-        elif rel.startswith("config/classifier/"):
-            _copy(
-                folder / rel,
-                settings.data_dir / "classifier" / rel.removeprefix("config/classifier/"),
-            )
+        elif rel.startswith("data/"):
+            dst = settings.data_dir / rel.removeprefix("data/")
+            if force or not dst.exists():
+                _copy(folder / rel, dst)
     if archive.exists():
         _fsync_tree(archive)
     return Restored(manifest, config, written)

@@ -31,6 +31,7 @@ from hub.backup import (
     scheduled_backup,
     verify,
 )
+from hub.bootstrap import bootstrap
 from hub.capture import Capture
 from hub.cli import app
 from hub.events.mail import EmailReceived
@@ -111,6 +112,9 @@ async def test_backup_during_capture_restores_the_same_history(
 ) -> None:
     store = EventStore(Database(source.database_url))
     await store.start()
+    key = source.data_dir / "archive-signing.key"  # a file of the data directory's own
+    key.write_bytes(b"-----BEGIN PRIVATE KEY-----\n")
+    key.chmod(0o600)
     archive = Archive(source.data_dir / "archive")
     intake = MailIntake(archive, RULES, workers=1)
     adapter = SmtpJournalIntake(
@@ -167,7 +171,8 @@ async def test_backup_during_capture_restores_the_same_history(
 
     assert manifest.event_count >= 5 and manifest.last_position < head
     assert any(rel.startswith("archive/") for rel in manifest.files)
-    assert "config/kartei.toml" in manifest.files
+    assert "config/kartei.toml" in manifest.files and "data/archive-signing.key" in manifest.files
+    assert not [rel for rel in manifest.files if "kartei.db" in rel]  # the snapshot only
     assert verify(target).events_sha256 == manifest.events_sha256
 
     # Restore into an empty place: the backup's configuration is written there.
@@ -179,6 +184,9 @@ async def test_backup_during_capture_restores_the_same_history(
     assert done.config_written == (fresh_database is None)
     restored = load_settings(config)
     assert restored.data_dir == place.resolve()
+    copied_key = restored.data_dir / "archive-signing.key"
+    assert copied_key.read_bytes() == key.read_bytes()
+    assert copied_key.stat().st_mode & 0o777 == 0o600
 
     original = rows(source.database_url, manifest.last_position)
     copied = rows(restored.database_url, head)
@@ -298,3 +306,21 @@ async def _migrate(settings: Settings) -> None:
     store = EventStore(Database(settings.database_url))
     await store.start()
     await store.close()
+
+
+async def test_the_daily_backup_is_a_timed_job_that_reports_in_health(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "firma", None)
+    config.write_text(
+        config.read_text() + '[backup]\ndir = "../backups"\ntime = "03:15"\nkeep_days = 7\n'
+    )
+    settings = load_settings(config)
+    await _migrate(settings)
+    kartei = bootstrap(settings, adapters=[], policies=[], projections=[])
+    job = kartei.scheduler.get_job("backup")
+    assert job is not None and "hour='3', minute='15'" in str(job.trigger)
+    await job.func()
+    health = kartei.health.component("backup")
+    assert health.state == "ok" and health.details["events"] == 0
+    [made] = (tmp_path / "backups").iterdir()
+    verify(made)
+    await kartei.store.db.dispose()
