@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import getpass
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -15,7 +14,7 @@ from hub.archive import Archive
 from hub.bootstrap import Kartei, bootstrap
 from hub.cli.common import ConfigOption, console, fail, run_async, settings, up_to_date
 from hub.events.privacy import DataExported
-from hub.privacy.audit import audit_trail, describe, record
+from hub.privacy.audit import audit_trail, cli_actor, describe, record
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import ErasurePlan, RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
@@ -40,12 +39,6 @@ async def opened(loaded: Settings) -> AsyncIterator[Kartei]:
 async def _settle(kartei: Kartei) -> None:
     for runner in kartei.projections.values():
         await up_to_date(runner)
-
-
-def _who() -> str:
-    with contextlib.suppress(OSError, KeyError):
-        return f"cli:{getpass.getuser()}"
-    return "cli"
 
 
 def _say_plan(plan: ErasurePlan) -> None:
@@ -100,7 +93,7 @@ def erase_command(
                 kartei.store,
                 Archive(loaded.data_dir / "archive"),
                 fresh,
-                by=_who(),
+                by=cli_actor(),
                 reason=reason,
                 justification=override_retention,
                 forgetting=forgetting(kartei.projection(n) for n in kartei.projections),
@@ -130,7 +123,7 @@ def export_command(
             archive = Archive(loaded.data_dir / "archive")
             data, exported = await export_zip(kartei, archive, contact, loaded.kartei.language)
             target.write_bytes(data)
-            await record(kartei.store, DataExported(contact_id=contact, by=_who(), **exported))
+            await record(kartei.store, DataExported(contact_id=contact, by=cli_actor(), **exported))
             return len(data)
 
     try:

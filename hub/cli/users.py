@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.privacy.audit import record_admin_action
 from hub.settings import Settings
 from hub.store import Database
 from hub.web.auth import Accounts, UserError
@@ -56,6 +57,7 @@ def add_command(
     async def main() -> None:
         async with opened(loaded) as accounts:
             await accounts.add(username, password, role=role, language=language, display_name=name)
+            await record_admin_action(accounts.db, "user.add", username, f"role={role}")
 
     try:
         run_async(main)
@@ -77,6 +79,7 @@ def passwd_command(
     async def main() -> None:
         async with opened(loaded) as accounts:
             await accounts.set_password(username, password)
+            await record_admin_action(accounts.db, "user.passwd", username)
 
     try:
         run_async(main)
@@ -118,7 +121,9 @@ def token_command(username: str, label: str = "api", config: ConfigOption = None
         async with opened(loaded) as accounts:
             if username not in {u["username"] for u in await accounts.list()}:
                 raise UserError(f"no user {username!r}")
-            return await accounts.new_token(username, label)
+            token = await accounts.new_token(username, label)
+            await record_admin_action(accounts.db, "user.token", username, label)
+            return token
 
     try:
         print(run_async(main))

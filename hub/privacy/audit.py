@@ -7,6 +7,9 @@ key names the time slot), so a busy office adds a few hundred small events a day
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import getpass
 import time
 from datetime import UTC, datetime
 
@@ -14,7 +17,7 @@ import sqlalchemy as sa
 
 from hub.events import Event, Metadata, NewEvent, Recorded
 from hub.events.privacy import AdminActionRecorded, CardViewed, ContactErased, DataExported
-from hub.store import ANY, EventStore
+from hub.store import ANY, Database, EventStore
 from hub.store.schema import events
 
 AUDIT_TYPES = ("CardViewed", "DataExported", "ContactErased", "AdminActionRecorded")
@@ -31,6 +34,22 @@ async def record(
     actor = getattr(event, "by", None)
     meta = Metadata(source="audit", actor=actor)
     await store.append(audit_stream(), ANY, [NewEvent(event, key, meta)], durable=durable)
+
+
+def cli_actor() -> str:
+    """Who runs a command: ``cli:<login name>``."""
+    with contextlib.suppress(OSError, KeyError):
+        return f"cli:{getpass.getuser()}"
+    return "cli"
+
+
+async def record_admin_action(
+    db: Database, action: str, target: str, detail: str = "", by: str | None = None
+) -> None:
+    """An admin action of a command that holds only the database (user accounts)."""
+    await asyncio.to_thread(db.migrate)
+    event = AdminActionRecorded(action=action, by=by or cli_actor(), target=target, detail=detail)
+    await record(EventStore(db), event)
 
 
 async def record_view(store: EventStore, by: str, contact_id: str, minutes: int) -> None:

@@ -19,6 +19,7 @@ from hub.web import (
     pages_calls,
     pages_contacts,
     pages_import,
+    pages_privacy,
     pages_risk,
     pages_senders,
     pages_tasks,
@@ -66,7 +67,7 @@ def create_app(
     for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
         app.include_router(module.router)
     # The call list, contact import, risk list and classification corrections.
-    for module in (pages_calls, pages_import, pages_risk):
+    for module in (pages_calls, pages_import, pages_risk, pages_privacy):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

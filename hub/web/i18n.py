@@ -424,6 +424,50 @@ GERMAN: dict[str, str] = {
         "Wer sich wiederholt beschwert, steht hier mit dem Grund, sobald der Klassifikator "
         "die Post liest ([classifier] in kartei.toml)."
     ),
+    # Privacy: erase, export, audit (hub/web/pages_privacy.py, docs/privacy.md)
+    "Privacy": "Datenschutz",
+    "Audit trail": "Protokoll",
+    "Who viewed, exported or erased which contact, and what administrators changed.": (
+        "Wer welchen Kontakt angesehen, exportiert oder gelöscht hat, und was Administratoren "
+        "geändert haben."
+    ),
+    "When": "Wann",
+    "Who": "Wer",
+    "What": "Was",
+    "Contact": "Kontakt",
+    "Details": "Einzelheiten",
+    "Card viewed": "Karte angesehen",
+    "Data exported": "Daten exportiert",
+    "Contact erased": "Kontakt gelöscht",
+    "Administration": "Verwaltung",
+    "Retention overridden": "Aufbewahrungspflicht übergangen",
+    "Nothing recorded yet. Card views, exports, erasures and user changes appear here.": (
+        "Noch nichts protokolliert. Hier erscheinen angesehene Karten, Exporte, Löschungen "
+        "und Änderungen an Benutzern."
+    ),
+    "Retention duty": "Aufbewahrungspflicht",
+    "These documents must still be kept. Erase only with a justification (recorded).": (
+        "Diese Unterlagen sind noch aufzubewahren. Löschen Sie nur mit Begründung "
+        "(wird protokolliert)."
+    ),
+    "business_letters": "Geschäftsbriefe",
+    "invoices": "Rechnungen",
+    "until": "bis",
+    "Back to the contact": "Zurück zum Kontakt",
+    "Download all data of this contact (ZIP)": "Alle Daten dieses Kontakts herunterladen (ZIP)",
+    "Reason (e.g. reference of the request)": "Grund (z. B. Aktenzeichen der Anfrage)",
+    "Justification if a retention duty applies": "Begründung, falls eine Aufbewahrungspflicht gilt",
+    "Type the contact id to confirm": "Zur Bestätigung die Kontakt-ID eingeben",
+    "Type the contact id to confirm.": "Bitte zur Bestätigung die Kontakt-ID eingeben.",
+    "Erase personal data": "Personenbezogene Daten löschen",
+    "{count} document": "{count} Dokument",
+    "{count} documents": "{count} Dokumente",
+    "Your data at our firm": "Ihre Daten bei uns",
+    "Exported on": "Exportiert am",
+    "Email addresses": "E-Mail-Adressen",
+    "Phone numbers": "Telefonnummern",
+    "Documents": "Dokumente",
+    "All data in machine-readable form: data.json": "Alle Daten maschinenlesbar: data.json",
 }
 
 

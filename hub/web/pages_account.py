@@ -9,7 +9,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from hub.events.privacy import AdminActionRecorded
 from hub.phone import written_form
+from hub.privacy.audit import record
 from hub.web import data
 from hub.web.auth import Accounts, UserError
 from hub.web.chart import chart
@@ -168,6 +170,9 @@ async def add_user(
     except UserError as err:
         users: list[dict[str, Any]] = await accounts(request).list()
         return page(request, "users.html", 400, users=users, error=str(err))
+    admin = user_of(request).username
+    event = AdminActionRecorded(action="user.add", by=admin, target=username, detail=f"role={role}")
+    await record(request.app.state.kartei.store, event)
     return RedirectResponse("/admin/users", status_code=303)
 
 

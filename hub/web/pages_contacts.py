@@ -25,6 +25,7 @@ from hub.phone import written_form
 from hub.store import ConcurrencyError
 from hub.web import contact_form, data, pages_faxes
 from hub.web.due import parse_due
+from hub.web.pages_privacy import card_viewed
 from hub.web.render import page, user_of
 from hub.web.security import harden
 
@@ -112,6 +113,7 @@ async def contact_card(
         return _not_found(request)
     if found.contact.merged_into:
         return RedirectResponse(f"/contacts/{found.contact.merged_into}", status_code=303)
+    await card_viewed(request, contact_id)
     return page(
         request,
         "contact.html",

@@ -28,6 +28,7 @@ from tests.fax.conftest import FAX_ADDRESS, PROFILES, deliver
 from tests.fax.messages import fax_email
 from tests.mail import messages
 from tests.mail.conftest import RULES
+from tests.web.conftest import admin, web  # noqa: F401 (fixtures)
 
 # The person to erase: strings found nowhere afterwards.
 GIVEN, FAMILY = "Quirinella", "Zwetschkenhain"

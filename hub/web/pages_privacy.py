@@ -1,0 +1,111 @@
+"""Privacy in the web app (admins only): erase a contact, download their data, the audit
+trail. Every card view is recorded (hub/privacy/audit.py), at most once per user, contact
+and a few minutes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hub.archive import Archive
+from hub.events.privacy import AdminActionRecorded, CardViewed, ContactErased, DataExported
+from hub.privacy.audit import audit_trail, record, record_view
+from hub.privacy.dossier import PrivacyError
+from hub.privacy.erase import RetentionHoldError, erase, now_day, plan_erasure
+from hub.privacy.export import export_zip
+from hub.web.render import page, user_of
+from projections.erasure import forgetting
+
+router = APIRouter(include_in_schema=False)
+SHOWN = 300
+SETTLE_SECONDS = 60.0
+
+
+def _forbidden(request: Request) -> Response:
+    return page(request, "message.html", 403, message="Forbidden.")
+
+
+async def card_viewed(request: Request, contact_id: str) -> None:
+    """Records that the signed-in user looked at a contact's card."""
+    kartei = request.app.state.kartei
+    minutes = kartei.settings.privacy.card_view_minutes
+    await record_view(kartei.store, user_of(request).username, contact_id, minutes)
+
+
+@router.get("/contacts/{contact_id}/export")
+async def export_contact(request: Request, contact_id: str) -> Response:
+    user = user_of(request)
+    if not user.is_admin:
+        return _forbidden(request)
+    kartei = request.app.state.kartei
+    archive = Archive(kartei.settings.data_dir / "archive")
+    try:
+        zipped, held = await export_zip(kartei, archive, contact_id, user.language)
+    except PrivacyError:
+        return page(request, "message.html", 404, message="Not found.")
+    await record(kartei.store, DataExported(contact_id=contact_id, by=user.username, **held))
+    name = f"kartei-export-{contact_id}.zip"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(zipped, media_type="application/zip", headers=headers)
+
+
+@router.post("/contacts/{contact_id}/erase")
+async def erase_contact(
+    request: Request,
+    contact_id: str,
+    reason: Annotated[str, Form(max_length=500)] = "",
+    justification: Annotated[str, Form(max_length=1000)] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    user = user_of(request)
+    if not user.is_admin:
+        return _forbidden(request)
+    if confirm != contact_id:
+        return page(request, "message.html", 400, message="Type the contact id to confirm.")
+    kartei = request.app.state.kartei
+    settings = kartei.settings
+
+    async def settle() -> None:
+        head = await kartei.store.head()
+        for runner in kartei.projections.values():
+            if runner.following:
+                await runner.caught_up_to(head + 1)
+
+    try:
+        plan = await plan_erasure(kartei.store, contact_id, settings.privacy.holds, now_day())
+        await erase(
+            kartei.store,
+            Archive(settings.data_dir / "archive"),
+            plan,
+            by=user.username,
+            reason=reason,
+            justification=justification,
+            forgetting=forgetting(r.projection for r in kartei.projections.values()),
+            settle=settle,
+        )
+    except RetentionHoldError as err:
+        return page(request, "privacy_held.html", 409, contact_id=contact_id, holds=err.holds)
+    except PrivacyError:
+        return page(request, "message.html", 404, message="Not found.")
+    return RedirectResponse("/audit", status_code=303)
+
+
+def _row(r: Any) -> dict[str, Any]:
+    e = r.event
+    kind = {
+        CardViewed: "viewed",
+        DataExported: "exported",
+        ContactErased: "erased",
+        AdminActionRecorded: "admin",
+    }.get(type(e), "other")
+    return {"at": r.recorded_at, "kind": kind, "event": e}
+
+
+@router.get("/audit")
+async def audit_page(request: Request) -> Response:
+    if not user_of(request).is_admin:
+        return _forbidden(request)
+    trail = await audit_trail(request.app.state.kartei.store, SHOWN)
+    return page(request, "audit.html", rows=[_row(r) for r in reversed(trail)])

@@ -1,0 +1,79 @@
+"""Privacy in the web app (issue 15, items 1, 2, 4): admins erase, export and read the
+audit trail; staff get 403; card views are recorded, at most once per few minutes."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import httpx
+import orjson
+
+from hub.contacts import ContactService
+from hub.privacy.audit import audit_trail
+from tests.web.conftest import PASSWORD, Web, client, login
+
+
+async def _person(web: Web) -> str:
+    contact_id = await ContactService(web.kartei.store).create(
+        {"given_name": "Ottilie", "family_name": "Vergessen", "emails": ("otti@kunde.example",)}
+    )
+    await web.settle()
+    return contact_id
+
+
+async def test_staff_views_are_audited_and_privacy_is_for_admins(
+    web: Web, admin: tuple[httpx.AsyncClient, str]
+) -> None:
+    contact_id = await _person(web)
+    await web.accounts.add("bernd", PASSWORD, role="staff")
+    async with client(web) as staff:
+        csrf = await login(staff, "bernd")
+        card = await staff.get(f"/contacts/{contact_id}")
+        assert card.status_code == 200 and "Vergessen" in card.text
+        assert "/erase" not in card.text  # the privacy actions are not offered
+        assert (await staff.get(f"/contacts/{contact_id}")).status_code == 200  # again
+        assert (await staff.get("/audit")).status_code == 403
+        assert (await staff.get(f"/contacts/{contact_id}/export")).status_code == 403
+        erase = {"csrf": csrf, "confirm": contact_id}
+        assert (await staff.post(f"/contacts/{contact_id}/erase", data=erase)).status_code == 403
+    trail = await audit_trail(web.kartei.store)
+    assert [(r.type_name, r.event.by) for r in trail] == [("CardViewed", "bernd")]  # type: ignore[attr-defined]
+
+    http, csrf = admin
+    page = await http.get("/audit")
+    assert page.status_code == 200 and "Karte angesehen" in page.text and "bernd" in page.text
+
+
+async def test_admin_exports_and_erases_from_the_card(
+    web: Web, admin: tuple[httpx.AsyncClient, str]
+) -> None:
+    contact_id = await _person(web)
+    http, csrf = admin
+    card = await http.get(f"/contacts/{contact_id}")
+    assert "Datenschutz" in card.text and f"/contacts/{contact_id}/erase" in card.text
+    download = await http.get(f"/contacts/{contact_id}/export")
+    assert download.status_code == 200 and download.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(download.content)) as zf:
+        assert orjson.loads(zf.read("data.json"))["contact"]["family_name"] == "Vergessen"
+        assert "Vergessen" in zf.read("summary.html").decode()
+
+    unconfirmed = await http.post(f"/contacts/{contact_id}/erase", data={"csrf": csrf})
+    assert unconfirmed.status_code == 400
+    done = await http.post(
+        f"/contacts/{contact_id}/erase",
+        data={"csrf": csrf, "confirm": contact_id, "reason": "Antrag per Brief"},
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/audit"
+    assert (await http.get(f"/contacts/{contact_id}")).status_code == 404
+    found = await http.get("/contacts", params={"q": "Vergessen"})
+    assert "Ottilie" not in found.text
+
+    added = await http.post(
+        "/admin/users", data={"csrf": csrf, "username": "carla", "password": PASSWORD}
+    )
+    assert added.status_code == 303
+    page = await http.get("/audit")
+    for said in ("Kontakt gelöscht", "Antrag per Brief", "Daten exportiert", "user.add", "carla"):
+        assert said in page.text
+    assert "Ottilie" not in page.text and "Vergessen" not in page.text
