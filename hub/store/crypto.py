@@ -138,6 +138,11 @@ class KeyRing:
             self._refs.pop(f"k:{key_id(key)}", None)
         return bool(gone)
 
+    def clear(self) -> None:
+        """Forgets every cached key (another process erased some; they are read again)."""
+        self._cache.clear()
+        self._refs.clear()
+
     def forget(self, subject: str) -> None:
         """Drops a subject's key from memory (it was erased, maybe by another process)."""
         cached = self._cache.pop(subject, None)

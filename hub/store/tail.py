@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from hub.store.store import EventStore
 
 READ_BATCH = 1000
+ERASED = "ContactErased"  # hub.events.privacy: a process erased a person's keys
 
 
 class Tail:
@@ -91,14 +92,23 @@ class Tail:
             if self._start is None:
                 self._start = self._last = await self._store.head()
             else:
+                erased_elsewhere = False
                 while batch := await self._store.read_after(self._last, READ_BATCH, self._fresh):
                     self._events.extend(batch)
                     self._positions.extend(r.position for r in batch)
                     self._last = batch[-1].position
+                    erased_elsewhere |= any(
+                        r.type_name == ERASED and r.position not in self._fresh for r in batch
+                    )
                     if len(batch) < READ_BATCH:
                         break
                 self._fresh = {p: r for p, r in self._fresh.items() if p > self._last}
                 self._trim()
+                if erased_elsewhere:
+                    # Another process erased someone: keys cached here may be gone, and what
+                    # was decoded with them must not be served again.
+                    self._store.keys.clear()
+                    self.forget()
             self._generation = generation
 
     def _trim(self) -> None:
