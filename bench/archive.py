@@ -1,0 +1,213 @@
+"""The archive's proofs: what the Merkle log costs on capture, how fast `verify` and
+`export` run, and how large proofs are.
+
+- capture: N received emails (about 2.5 KB raw each, plus a 1 KB attachment), their blobs
+  archived and their events appended in chunks of 100 per transaction, as the IMAP first
+  sync does (without IMAP and MIME parsing, so capture is faster here than a real sync and
+  the follower's share is over-, not under-estimated);
+- the Merkle follower logging those N events (leaf per event, a hash of every blob file),
+  timed on its own: its cost relative to capture;
+- `verify`: events/s (leaves recomputed from rows, roots, signatures) and blobs/s (every
+  archived file hashed);
+- `export`: originals, proofs, index, manifest written to a folder;
+- proof sizes: inclusion and consistency proofs at the benchmark's N and, from a tree of
+  random leaves (no database), at 100,000 and 1,000,000 leaves, with the time to build
+  the tree that serves all proofs of an export.
+
+    python bench/archive.py [--quick] [--events N] [--backend sqlite|postgresql]
+
+The last line printed is one JSON object with all figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from hub.archive import Archive
+from hub.events import NewEvent
+from hub.events.mail import Attachment, EmailReceived
+from hub.proofs import heads, merkle
+from hub.proofs.export import export
+from hub.proofs.log import MerkleLog
+from hub.proofs.verify import _signed_heads, _verify_blobs, _verify_events, verify
+from hub.store import Database, EventStore
+
+PG_ADMIN = os.environ.get("KARTEI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+BODY = ("Sehr geehrte Damen und Herren,\r\nanbei unser Angebot. " * 60).encode()
+# The IMAP benchmark's mailbox averages 42.5 KB a message (docs/mail.md): here 3 KB of text
+# and a base64 attachment of 30 KB of random bytes (incompressible, as PDFs nearly are).
+ATTACHMENT = 30_000
+
+
+def raw_mail(i: int) -> bytes:
+    head = f"From: kunde{i % 5000}@example.de\r\nTo: info@firma.example\r\n"
+    head += f"Subject: Angebot {i}\r\nMessage-ID: <{i}@example.de>\r\n\r\n"
+    attachment = base64.encodebytes(os.urandom(ATTACHMENT))
+    return head.encode() + BODY + str(i).encode() + b"\r\n\r\n" + attachment
+
+
+async def capture(store: EventStore, archive: Archive, n: int) -> float:
+    started = time.perf_counter()
+    for chunk in range(0, n, 100):
+        batch = []
+        for i in range(chunk, min(n, chunk + 100)):
+            raw = raw_mail(i)
+            ref = archive.put(raw, sync=False)
+            pdf = archive.put(raw[-ATTACHMENT:], sync=False)  # the attachment, decoded
+            event = EmailReceived(
+                sender=f"kunde{i % 5000}@example.de",
+                subject=f"Angebot {i}",
+                text="Sehr geehrte Damen und Herren",
+                raw_ref=ref,
+                raw_size=len(raw),
+                attachments=(
+                    Attachment(name="r.pdf", content_type="application/pdf", size=1, ref=pdf),
+                ),
+            )
+            batch.append((f"email-{i}", 0, [NewEvent(event, idempotency_key=f"mail:{i}")]))
+        await asyncio.to_thread(archive.sync)
+        async with store.transaction() as tx:
+            await tx.append_many(batch)
+    return time.perf_counter() - started
+
+
+def proof_sizes(n: int) -> dict[str, Any]:
+    leaves = [os.urandom(32) for _ in range(n)]
+    started = time.perf_counter()
+    tree = merkle.Tree(leaves)
+    built = time.perf_counter() - started
+    started = time.perf_counter()
+    paths = [tree.inclusion_path(i) for i in range(0, n, max(1, n // 1000))]
+    per_proof = (time.perf_counter() - started) / len(paths)
+    consistency = tree.consistency_path(n * 2 // 3 + 1)
+    return {
+        "leaves": n,
+        "tree_build_s": round(built, 3),
+        "inclusion_proof_ms": round(per_proof * 1000, 4),
+        "inclusion_hashes_max": max(len(p) for p in paths),
+        "inclusion_bytes_max": 32 * max(len(p) for p in paths),
+        "consistency_hashes": len(consistency),
+        "consistency_bytes": 32 * len(consistency),
+    }
+
+
+async def run(url: str, n: int, folder: Path) -> dict[str, Any]:
+    store = EventStore(Database(url))
+    await store.start()
+    archive = Archive(folder / "archive")
+    figures: dict[str, Any] = {"events": n}
+    try:
+        cpu = time.process_time()
+        seconds = await capture(store, archive, n)
+        cpu_capture = time.process_time() - cpu
+        figures["capture_s"] = round(seconds, 2)
+        figures["capture_events_per_s"] = round(n / seconds)
+        figures["capture_cpu_s"] = round(cpu_capture, 2)
+        log = MerkleLog(store, archive.root)
+        # Live, the follower takes the events from the shared tail, decoded already by
+        # the append: here they are read (and decoded) first, outside the clock.
+        batches = [batch async for batch in store.iter_all(0, log.batch_size)]
+        started, cpu = time.perf_counter(), time.process_time()
+        for batch in batches:
+            await log.extend(batch)
+        follower, follower_cpu = time.perf_counter() - started, time.process_time() - cpu
+        figures["follower_s"] = round(follower, 2)
+        figures["follower_cpu_s"] = round(follower_cpu, 2)
+        figures["follower_share_of_capture"] = round(follower / seconds, 3)
+        figures["follower_cpu_share_of_capture"] = round(follower_cpu / cpu_capture, 3)
+        figures["follower_ms_per_event"] = round(follower / n * 1000, 3)
+        # Against the IMAP first sync of docs/mail.md (10,000 messages in 9.75 s, session
+        # 5): the follower's time for as many events, as a share of that sync.
+        figures["follower_share_of_imap_first_sync_est"] = round(follower / n * 10_000 / 9.75, 3)
+        key = heads.ensure_key(folder)
+        started = time.perf_counter()
+        head = await log.sign(key)
+        figures["sign_ms"] = round((time.perf_counter() - started) * 1000, 1)
+
+        public = key.public_key()
+        started = time.perf_counter()
+        report = await verify(log, public)
+        figures["verify_s"] = round(time.perf_counter() - started, 2)
+        assert report.ok, report.problems[:5]
+        from hub.proofs.verify import Report
+
+        part = Report()
+        signed = _signed_heads(await log.heads(), public, part)
+        started = time.perf_counter()
+        blobs = await _verify_events(log, signed, part)
+        events_s = time.perf_counter() - started
+        started = time.perf_counter()
+        _verify_blobs(archive.root, blobs, part)
+        blobs_s = time.perf_counter() - started
+        figures["verify_events_per_s"] = round(part.events / events_s)
+        figures["verify_blobs_per_s"] = round(part.blobs / blobs_s)
+        figures["verify_blobs"] = part.blobs
+
+        started = time.perf_counter()
+        proof = await log.inclusion(n // 2)
+        figures["prove_one_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        figures["inclusion_proof_json_bytes"] = len(json.dumps(proof))
+        figures["inclusion_proof_hashes"] = len(proof["path"])
+
+        started = time.perf_counter()
+        summary = await export(log, head, folder / "export", public_pem=heads.public_pem(public))
+        exported = time.perf_counter() - started
+        figures["export_s"] = round(exported, 2)
+        figures["export_events_per_s"] = round(summary.events / exported)
+        size = sum(len(v) for v in summary.entries.values())
+        figures["export_mb_per_s"] = round(size / exported / 1e6, 1)
+    finally:
+        await store.close()
+    return figures
+
+
+def pg_url() -> tuple[str, str]:
+    name = f"kartei_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 events, under a minute")
+    parser.add_argument("--events", type=int, help="events captured (default 100,000)")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    n = args.events or (2_000 if args.quick else 100_000)
+    results: dict[str, Any] = {"quick": args.quick, "backend": args.backend}
+    with tempfile.TemporaryDirectory(prefix="kartei-bench-archive-") as tmp:
+        folder = Path(tmp)
+        if args.backend == "sqlite":
+            url, dropped = f"sqlite:///{folder / 'kartei.db'}", None
+        else:
+            url, dropped = pg_url()
+        try:
+            results["log"] = asyncio.run(run(url, n, folder))
+        finally:
+            if dropped:
+                with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{dropped}" WITH (FORCE)')
+    sizes = [10_000] if args.quick else [100_000, 1_000_000]
+    results["proofs"] = [proof_sizes(s) for s in sizes]
+    for key, value in results["log"].items():
+        print(f"{key:<32}{value}", file=sys.stderr)
+    for row in results["proofs"]:
+        print(row, file=sys.stderr)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
