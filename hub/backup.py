@@ -347,7 +347,7 @@ def _config_files(settings: Settings) -> Iterator[tuple[str, Path]]:
     if (backups := settings.backup_dir) is not None:
         skip.add(backups)
     url = make_url(settings.database_url)
-    database = Path(url.database).resolve() if url.get_backend_name() == "sqlite" else None
+    database = Path(url.database or "").resolve() if url.get_backend_name() == "sqlite" else None
     for path in _tree(data):
         if any(path.is_relative_to(folder) for folder in skip) or path == config:
             continue

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.contacts.model import Contact, evolve
+from hub.contacts.model import Consent, Contact, evolve
 from hub.events import Recorded
 from hub.events.contacts import Address, ContactsMerged, Phone
 from hub.sql import upsert
@@ -18,13 +18,15 @@ from projections import search
 
 _PHONES = TypeAdapter(tuple[Phone, ...])
 _ADDRESS = TypeAdapter(Address | None)
+_CONSENT = TypeAdapter(tuple[Consent, ...])
 
 
 class ContactDirectory:
     """Read model of every contact's card, with full-text search (projection "contacts")."""
 
     name = "contacts"
-    version = 3  # 3: umlauts also in their plain spelling ("muller" finds "Müller")
+    # 3: umlauts also in their plain spelling ("muller" finds "Müller"); 4: consent
+    version = 4
     event_types: Collection[str] | None = (
         "ContactCreated",
         "ContactChanged",
@@ -32,6 +34,7 @@ class ContactDirectory:
         "SignatureNumberFound",
         "SignatureNumberRemoved",
         "ContactErased",
+        "ConsentRecorded",
     )
     tables = sa.MetaData()
     contacts = sa.Table(
@@ -56,6 +59,9 @@ class ContactDirectory:
         sa.Column("language", sa.Text),
         sa.Column("company_id", sa.Text, index=True),
         sa.Column("merged_into", sa.Text, index=True),
+        # JSON list of {channel, state, source, given_on, by}; source is the person's words
+        # (sealed in the event): the row goes when the contact is erased.
+        sa.Column("consent", sa.Text, nullable=False, server_default="[]"),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
@@ -187,6 +193,7 @@ def _row(c: Contact, created_at: Any, updated_at: Any) -> dict[str, Any]:
         "language": c.language,
         "company_id": c.company_id,
         "merged_into": c.merged_into,
+        "consent": _CONSENT.dump_json(c.consent).decode(),
         "created_at": created_at,
         "updated_at": updated_at,
     }
@@ -211,4 +218,5 @@ def _contact(row: Any) -> Contact:
         language=row.language,
         company_id=row.company_id,
         merged_into=row.merged_into,
+        consent=_CONSENT.validate_json(row.consent),
     )

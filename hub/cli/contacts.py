@@ -1,10 +1,12 @@
-"""`kartei contacts find|lookup|show|merge` and `kartei import FILE`."""
+"""`kartei contacts find|lookup|show|merge|consent` and `kartei import FILE`."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import getpass
 from collections.abc import AsyncIterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +32,7 @@ from hub.cli.common import (
     up_to_date,
 )
 from hub.contacts import Contact, ContactError, ContactService
+from hub.contacts.model import Consent
 from hub.settings import Settings
 from hub.store.errors import ConcurrencyError
 from projections.contacts import ContactDirectory
@@ -289,6 +292,58 @@ def row_json(outcome: Outcome) -> dict[str, Any]:
     return row
 
 
+def _consent_line(c: Consent) -> str:
+    said = f" ({c.source}, {c.given_on})" if c.source else f" ({c.given_on})"
+    return f"Einwilligung {c.channel}: {c.state}{said}"
+
+
+@app.command("consent")
+def consent_command(
+    contact_id: Annotated[str, typer.Argument(help="The contact's id.")],
+    channel: Annotated[str, typer.Argument(help="email, phone, fax or letter.")],
+    state: Annotated[str, typer.Argument(help="allowed, blocked or unknown.")],
+    source: Annotated[
+        str, typer.Option(help="Where the person said it, e.g. 'Anruf 07.12.'.")
+    ] = "",
+    on: Annotated[
+        str | None, typer.Option(help="The day they said it (DD.MM.YYYY or YYYY-MM-DD; today).")
+    ] = None,
+    json: JsonOption = False,
+    config: ConfigOption = None,
+) -> None:
+    """Record whether a contact may be contacted by email, phone, fax or letter."""
+    given_on = _day(on) if on else None
+    actor = f"cli:{getpass.getuser()}"
+
+    async def main() -> Contact:
+        async with opened(settings(config)) as (kartei, _, _):
+            service = ContactService(kartei.store, "cli")
+            try:
+                card = await service.record_consent(
+                    contact_id, channel, state, source=source, given_on=given_on, actor=actor
+                )
+            except ContactError as err:
+                fail(str(err), code=1)
+            except ConcurrencyError:
+                fail("the contact changed meanwhile; try again", code=1)
+            await catch_up(kartei)
+            return card
+
+    card = run_async(main)
+    said = card.consent_for(channel)
+    if json:
+        typer.echo(orjson.dumps(dataclasses.asdict(said)).decode())
+        return
+    console.print(f"{card.display_name}: {_consent_line(said)}", highlight=False, markup=False)
+
+
+def _day(text: str) -> date:
+    for pattern in ("%d.%m.%Y", "%Y-%m-%d"):
+        with contextlib.suppress(ValueError):
+            return datetime.strptime(text.strip(), pattern).date()
+    fail(f"--on {text!r}: expected a date like 07.12.2026 or 2026-12-07")
+
+
 def card_json(card: Contact) -> dict[str, Any]:
     return {**dataclasses.asdict(card), "display_name": card.display_name}
 
@@ -311,6 +366,7 @@ def print_card(card: Contact) -> None:
         lines.append(f"Betreuer: {card.owner}")
     if card.notes:
         lines.append(f"Notizen: {card.notes}")
+    lines += [_consent_line(c) for c in card.consent]
     console.print(f"[bold]{escape(card.display_name)}[/bold]", highlight=False)
     for line in lines[1:]:
         console.print(line, highlight=False, markup=False)

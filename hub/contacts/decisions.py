@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from hub.contacts.model import CARD_FIELDS, Contact
 from hub.events.contacts import (
+    CONSENT_CHANNELS,
+    CONSENT_STATES,
     Address,
+    ConsentRecorded,
     ContactChanged,
     ContactCreated,
     ContactsMerged,
@@ -94,6 +99,64 @@ def remove_signature_number(
     if number not in {p.number for p in contact.signature_phones}:
         raise ContactError(f"contact {contact.contact_id} has no signature number {number}")
     return SignatureNumberRemoved(contact_id=contact.contact_id, number=number, by=by)
+
+
+def record_consent(
+    contact: Contact,
+    channel: str,
+    state: str,
+    *,
+    source: str = "",
+    given_on: date | None = None,
+    today: date | None = None,
+    by: str | None = None,
+) -> ConsentRecorded | None:
+    """What the contact said about a channel; None when the card says so already."""
+    _require_live(contact)
+    if channel not in CONSENT_CHANNELS:
+        raise ContactError(f"channel {channel!r}: expected one of {', '.join(CONSENT_CHANNELS)}")
+    if state not in CONSENT_STATES:
+        raise ContactError(f"consent {state!r}: expected one of {', '.join(CONSENT_STATES)}")
+    source = " ".join(source.split())
+    if len(source) > 200:
+        raise ContactError("the source is limited to 200 characters")
+    today = today or date.today()
+    given_on = given_on or today
+    if given_on > today:
+        raise ContactError(f"the consent date {given_on:%d.%m.%Y} lies in the future")
+    current = contact.consent_for(channel)
+    if (current.state, current.source, current.given_on) == (state, source, given_on.isoformat()):
+        return None
+    return ConsentRecorded(
+        contact_id=contact.contact_id,
+        channel=channel,
+        state=state,
+        source=source,
+        given_on=given_on.isoformat(),
+        by=by,
+    )
+
+
+def consent_taken_over(
+    survivor: Contact, merged: Contact, by: str | None = None
+) -> list[ConsentRecorded]:
+    """On a merge: the duplicate's consent where the survivor's is unknown, and its
+    blocks always (someone who asked not to be written to stays so after a merge)."""
+    taken = []
+    for said in merged.consent:
+        mine = survivor.consent_for(said.channel)
+        if mine.state == "unknown" or (said.blocked and not mine.blocked):
+            taken.append(
+                ConsentRecorded(
+                    contact_id=survivor.contact_id,
+                    channel=said.channel,
+                    state=said.state,
+                    source=said.source,
+                    given_on=said.given_on,
+                    by=by,
+                )
+            )
+    return taken
 
 
 def _require_live(contact: Contact) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from hub.events import Event
 from hub.events.contacts import (
     Address,
+    ConsentRecorded,
     ContactChanged,
     ContactCreated,
     ContactsMerged,
@@ -47,6 +48,21 @@ def stream_of(contact_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Consent:
+    """What a contact said about one channel (email, phone, fax, letter), and where."""
+
+    channel: str
+    state: str = "unknown"  # unknown, allowed, blocked
+    source: str = ""
+    given_on: str = ""  # ISO date
+    by: str | None = None
+
+    @property
+    def blocked(self) -> bool:
+        return self.state == "blocked"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Contact:
     """A contact's card as of some version of its stream."""
 
@@ -70,6 +86,15 @@ class Contact:
     # edited fields, so an edit of the card neither drops nor adopts them.
     signature_phones: tuple[Phone, ...] = ()
     erased: bool = False  # ContactErased: the card keeps its id and nothing else
+    # Consent per channel, as last recorded (ConsentRecorded); a channel not here: unknown.
+    consent: tuple[Consent, ...] = ()
+
+    def consent_for(self, channel: str) -> Consent:
+        return next((c for c in self.consent if c.channel == channel), Consent(channel=channel))
+
+    def blocked(self, *channels: str) -> tuple[Consent, ...]:
+        """The given channels this contact asked not to be contacted on."""
+        return tuple(c for ch in channels if (c := self.consent_for(ch)).blocked)
 
     @property
     def exists(self) -> bool:
@@ -117,6 +142,18 @@ def evolve(contact: Contact, event: Event, version: int | None = None) -> Contac
         case ContactErased():
             blank = Contact(contact_id=contact.contact_id, merged_into=contact.merged_into)
             return dataclasses.replace(blank, version=next_version, erased=True)
+        case ConsentRecorded(channel=channel):
+            said = Consent(
+                channel=channel,
+                state=event.state,
+                source=event.source,
+                given_on=event.given_on,
+                by=event.by,
+            )
+            kept = tuple(c for c in contact.consent if c.channel != channel)
+            if event.state != "unknown" or event.source:
+                kept += (said,)
+            return dataclasses.replace(contact, version=next_version, consent=kept)
         case SignatureNumberRemoved(number=number):
             offered = _without(contact.signature_phones, number)
             return dataclasses.replace(contact, version=next_version, signature_phones=offered)

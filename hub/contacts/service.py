@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from hub.contacts import decisions
 from hub.contacts.model import Contact, evolve, new_contact_id, stream_of
 from hub.events import Metadata, NewEvent
@@ -84,6 +86,19 @@ class ContactService:
             await tx.append(
                 stream_of(merged_id), merged.version, [NewEvent(merge_event, key, meta)]
             )
+            # What the duplicate said about being contacted goes with it; a block wins.
+            taken = decisions.consent_taken_over(survivor, merged, by=actor)
+            if taken:
+                await tx.append(
+                    stream_of(survivor_id),
+                    survivor.version,
+                    [
+                        NewEvent(e, f"{key}:consent:{e.channel}" if key else None, meta)
+                        for e in taken
+                    ],
+                )
+                for e in taken:
+                    survivor = evolve(survivor, e)
         return survivor
 
     async def remove_signature_number(
@@ -96,6 +111,28 @@ class ContactService:
             stream_of(contact_id), contact.version, [NewEvent(event, None, self._meta(actor))]
         )
         return result.version
+
+    async def record_consent(
+        self,
+        contact_id: str,
+        channel: str,
+        state: str,
+        *,
+        source: str = "",
+        given_on: date | None = None,
+        actor: str | None = None,
+    ) -> Contact:
+        """Records what the contact said about one channel; returns the card after it."""
+        contact = await self.load(contact_id)
+        event = decisions.record_consent(
+            contact, channel, state, source=source, given_on=given_on, by=actor
+        )
+        if event is None:
+            return contact
+        result = await self.store.append(
+            stream_of(contact_id), contact.version, [NewEvent(event, None, self._meta(actor))]
+        )
+        return evolve(contact, event, result.version)
 
     def _meta(self, actor: str | None) -> Metadata:
         return Metadata(source=self.source, actor=actor)

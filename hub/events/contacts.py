@@ -129,10 +129,35 @@ class SignatureNumberRemoved(Event):
         return f"contact:{self.contact_id}"
 
 
+# Ways to reach a person, and what they said about each (GDPR Art. 6/7, § 7 UWG).
+CONSENT_CHANNELS = ("email", "phone", "fax", "letter")
+CONSENT_STATES = ("unknown", "allowed", "blocked")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConsentRecorded(Event):
+    """What a contact said about being contacted on one channel: allowed, blocked (they
+    asked not to be), or unknown again. `source` says where it was said ("Anruf 07.12.",
+    "Brief vom 3.11."); it may name people, so it is sealed with the contact's key."""
+
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"source"})
+
+    contact_id: str
+    channel: str  # CONSENT_CHANNELS
+    state: str  # CONSENT_STATES
+    source: str = ""
+    given_on: str = ""  # ISO date the person said it (empty: the day it was recorded)
+    by: str | None = None
+
+    def data_subject(self) -> str | None:
+        return f"contact:{self.contact_id}"
+
+
 EVENTS: dict[str, type[Event]] = {
     "ContactCreated": ContactCreated,
     "ContactChanged": ContactChanged,
     "ContactsMerged": ContactsMerged,
     "SignatureNumberFound": SignatureNumberFound,
     "SignatureNumberRemoved": SignatureNumberRemoved,
+    "ConsentRecorded": ConsentRecorded,
 }

@@ -17,6 +17,7 @@ from hub.web import (
     errors,
     pages_account,
     pages_calls,
+    pages_consent,
     pages_contacts,
     pages_import,
     pages_privacy,
@@ -66,6 +67,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for module in (pages_account, pages_contacts, pages_senders, pages_tasks, screenpop, api):
         app.include_router(module.router)
+    app.include_router(pages_consent.router)  # consent per channel, a block of the card
     # The call list, contact import, risk list and classification corrections.
     for module in (pages_calls, pages_import, pages_risk, pages_privacy):
         app.include_router(module.router)

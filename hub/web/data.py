@@ -60,6 +60,25 @@ async def contact_names(kartei: Hub, ids: set[str]) -> dict[str, str]:
     return names
 
 
+# Consent channels by their catalogue name (hub/web/i18n.py).
+CHANNEL_TEXT = {"email": "Email", "phone": "Phone", "fax": "Fax", "letter": "Letter"}
+
+
+async def contact_blocks(kartei: Hub, ids: set[str]) -> dict[str, list[str]]:
+    """The channels each of these contacts asked not to be contacted on (catalogue
+    names), for contacts that blocked any."""
+    directory = projection(kartei, "contacts")
+    blocks: dict[str, list[str]] = {}
+    if directory is None:
+        return blocks
+    async with kartei.store.db.read() as conn:
+        for cid in ids:
+            contact = await directory.get(conn, cid)
+            if contact is not None and (blocked := contact.blocked(*CHANNEL_TEXT)):
+                blocks[cid] = [CHANNEL_TEXT[c.channel] for c in blocked]
+    return blocks
+
+
 def threaded(entries: list[Entry]) -> list[tuple[Entry, list[Entry]]]:
     """Entries in order, each email thread's older messages grouped under its newest."""
     groups: list[tuple[Entry, list[Entry]]] = []

@@ -35,12 +35,22 @@ async def task_rows(request: Request, scope: str) -> list[Any]:
 async def tasks_page(request: Request, scope: str = "mine") -> Response:
     scope = "team" if scope == "team" else "mine"
     rows = await task_rows(request, scope)
-    names = await data.contact_names(
-        request.app.state.kartei, {r.contact_id for r in rows if r.contact_id}
-    )
+    ids = {r.contact_id for r in rows if r.contact_id}
+    names = await data.contact_names(request.app.state.kartei, ids)
+    # A task that means contacting someone shows the channels they blocked.
+    blocks = await data.contact_blocks(request.app.state.kartei, ids)
     users = [u["username"] for u in await request.app.state.accounts.list()]
     now = datetime.now(request.app.state.tz)  # a due day ends at the firm's midnight
-    return page(request, "tasks.html", rows=rows, scope=scope, names=names, users=users, now=now)
+    return page(
+        request,
+        "tasks.html",
+        rows=rows,
+        scope=scope,
+        names=names,
+        blocks=blocks,
+        users=users,
+        now=now,
+    )
 
 
 @router.post("/tasks")
