@@ -25,7 +25,8 @@ async def test_card_and_dashboard_say_why_in_the_users_language(
     await web.settle()
     card = (await http.get(f"/contacts/{cid}")).text
     assert 'title="3 Beschwerden in 90 Tagen"' in card  # the badge
-    assert card.count("3 Beschwerden in 90 Tagen") == 2  # the badge, the timeline
+    # The badge's title, the reason under the name, the timeline's entry.
+    assert card.count("3 Beschwerden in 90 Tagen") == 3
     assert "complaints in" not in card
     assert "3 Beschwerden in 90 Tagen" in (await http.get("/")).text
     assert "3 Beschwerden in 90 Tagen" in (await http.get("/risks")).text
