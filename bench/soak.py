@@ -1,0 +1,710 @@
+"""Soak under load and faults: one Kartei on SQLite, then one on PostgreSQL, each a real
+`kartei run` child process fed only through its intake paths while it is killed.
+
+Load, per database, for the whole run:
+- the FRITZ!Box call monitor (this process plays the box, a TCP server writing AVM's line
+  format to every connected client): 100 calls a minute, RING then CONNECT/DISCONNECT;
+- SMTP: 10 emails a second through the journal intake, each retried (same message) until
+  it is answered 250, as a mail server does;
+- IMAP: a real Dovecot mailbox filling with one message a second (APPEND), synced by
+  Kartei with IDLE;
+- 25 HTTP clients with an API token, each with the screen pop's server-sent events
+  connected (reconnecting after `Last-Event-ID`, as a browser does) and a request every
+  two seconds (call list, contact search, dashboard);
+- the classifier with `--classifier` (when the `classifier` extra is installed).
+
+Faults: SIGKILL of Kartei's whole process group at random moments (10 times per database
+by default), restarted at once; Dovecot restarted once mid-run.
+
+At the end Kartei is restarted once more and allowed to catch up, and every message and
+call is accounted for in the event log:
+- `lost`: emails answered 250 or in the IMAP mailbox but not in the log, and calls whose
+  RING reached a Kartei that lived on for another 2 s but are not in the log;
+- `doubled`: emails (by Message-ID) or calls (by connection id) recorded more than once;
+- `errors`: 5xx answers and unexpected statuses to the HTTP clients, permanent SMTP
+  refusals, and error lines in Kartei's log (not counting those of a process start that
+  follows a kill, which are listed apart).
+Calls whose RING was written to a connection that died within 2 s (the kill) are counted
+as `cut_by_kill`, and those rung while no Kartei was connected (restarting) as
+`no_kartei_connected`: the call monitor has no replay, a real box loses them too.
+Pop latency is from the RING line written to the first pop on any client; `over_time`
+gives it per fifth of the run, `away_from_kills` without calls rung within 15 s of a kill.
+
+    nice -n 10 python bench/soak.py                 # 10 minutes: 5 per database, 10 kills each
+    python bench/soak.py --quick                    # under 5 minutes: 90 s per database, 3 kills
+    python bench/soak.py --minutes 60 --kills 40    # longer on request
+    python bench/soak.py --backend sqlite           # one database only
+
+PostgreSQL at 127.0.0.1:5432 (trust) or $KARTEI_BENCH_PG; a database of its own, dropped
+at the end. Dovecot from the Debian package. The last line printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import imaplib
+import json
+import os
+import random
+import signal
+import smtplib
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import orjson  # noqa: E402
+import psycopg  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from adapters.importers.samples import vcards  # noqa: E402
+from hub.demo import customers  # noqa: E402
+from tests.mail.dovecot import Dovecot  # noqa: E402
+
+ADMIN = os.environ.get("KARTEI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+KARTEI = [sys.executable, "-m", "hub.cli"]
+CUT_WINDOW = 2.0  # a RING written this shortly before its connection died may be lost
+CLIENTS = 25
+SETTLE_AFTER_KILL = 15.0  # seconds after a kill whose pops wait for the restart
+COMPLAINTS = [
+    "Die Lieferung kam zum dritten Mal zu spät, ich bin sehr verärgert.",
+    "Vielen Dank, der Einbau war perfekt und Ihr Team sehr freundlich!",
+    "Bitte senden Sie mir die Rechnung noch einmal als PDF.",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
+@dataclass
+class Tally:
+    """What this side sent and saw, for the accounting at the end."""
+
+    calls: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> sent, conn
+    pops: dict[int, float] = field(default_factory=dict)  # call id -> first pop arrival
+    smtp_acked: set[str] = field(default_factory=set)
+    smtp_sent: int = 0
+    smtp_retries: int = 0
+    smtp_permanent: list[str] = field(default_factory=list)
+    imap_appended: int = 0
+    imap_retries: int = 0
+    requests: list[tuple[float, float]] = field(default_factory=list)  # (time, ms)
+    request_errors: list[str] = field(default_factory=list)
+    unavailable: int = 0  # requests refused while Kartei was down (connection errors)
+    kills: list[float] = field(default_factory=list)
+    rss: list[tuple[float, int, float]] = field(default_factory=list)  # (t, pid, MB)
+
+
+class Box:
+    """The FRITZ!Box call monitor: writes each line to every connected client."""
+
+    def __init__(self) -> None:
+        self.connections: list[dict[str, Any]] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            conn = {"writer": writer, "opened": time.time(), "closed": None}
+            self.connections.append(conn)
+            with contextlib.suppress(OSError, asyncio.CancelledError):
+                await reader.read()
+            conn["closed"] = time.time()
+
+        self.server = await asyncio.start_server(accept, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    def open(self) -> list[dict[str, Any]]:
+        return [c for c in self.connections if c["closed"] is None]
+
+    def write(self, line: str) -> list[dict[str, Any]]:
+        conns = self.open()
+        for conn in conns:
+            with contextlib.suppress(OSError, RuntimeError):
+                conn["writer"].write(line.encode() + b"\r\n")
+        return conns
+
+    async def close(self) -> None:
+        for conn in self.connections:
+            conn["writer"].close()
+        if self.server is not None:
+            self.server.close()
+
+
+class Kartei:
+    """A data directory, its database and the `kartei run` process (restartable)."""
+
+    def __init__(self, folder: Path, backend: str, box_port: int, imap: tuple[int, str]) -> None:
+        self.folder, self.backend = folder, backend
+        self.database = f"kartei_soak_{uuid.uuid4().hex[:8]}" if backend == "postgresql" else ""
+        subprocess.run([*KARTEI, "init", str(folder)], check=True, capture_output=True)
+        self.config = folder / "kartei.toml"
+        self.port, self.smtp_port = free_port(), free_port()
+        text = self.config.read_text().replace("port = 8080", f"port = {self.port}")
+        if self.database:
+            with psycopg.connect(ADMIN, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{self.database}"')
+            self.url = make_url(ADMIN).set(database=self.database).render_as_string(False)
+            text = text.replace("[database]\n", f'[database]\nurl = "{self.url}"\n', 1)
+        text = text.replace("own_domains = []", 'own_domains = ["firma.example"]', 1)
+        smtp = text.index("[mail.smtp]")
+        text = text[:smtp] + text[smtp:].replace("enabled = false", "enabled = true", 1)
+        text = text.replace("port = 2525", f"port = {self.smtp_port}", 1)
+        text += (
+            f'\n[[telephony.fritzbox]]\nname = "office"\nhost = "127.0.0.1"\nport = {box_port}\n'
+            f'\n[[mail.imap]]\nname = "soak"\nhost = "127.0.0.1"\nport = {imap[0]}\n'
+            f'security = "none"\nusername = "{imap[1]}"\npassword = "{Dovecot.PASSWORD}"\n'
+        )
+        self.config.write_text(text)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = folder / "kartei.log"
+        self.starts: list[tuple[float, int]] = []  # (time, log offset) of each start
+
+    def classifier(self, on: bool) -> None:
+        text = self.config.read_text()
+        head, _, rest = text.partition("[classifier]\n")
+        value = "true" if on else "false"
+        rest = rest.replace("enabled = true", f"enabled = {value}", 1)
+        self.config.write_text(head + "[classifier]\n" + rest)
+
+    def cli(self, *args: str, stdin: bytes | None = None) -> str:
+        done = subprocess.run(
+            [*KARTEI, *args, "--config", str(self.config)],
+            input=stdin,
+            capture_output=True,
+            check=True,
+        )
+        return done.stdout.decode()
+
+    def start(self) -> None:
+        offset = self.log.stat().st_size if self.log.exists() else 0
+        self.starts.append((time.time(), offset))
+        out = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [*KARTEI, "run", "--config", str(self.config)],
+            stdout=out,
+            stderr=out,
+            start_new_session=True,  # its own process group: SIGKILL takes its workers too
+        )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> int:
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else 0
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return -9
+
+    def rss_mb(self) -> float | None:
+        if self.process is None or self.process.poll() is not None:
+            return None
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None
+        kb = next((int(line.split()[1]) for line in status.splitlines() if "VmRSS" in line), 0)
+        return kb / 1024
+
+    async def healthy(self, seconds: float = 120) -> None:
+        deadline = time.monotonic() + seconds
+        async with httpx.AsyncClient() as http:
+            while time.monotonic() < deadline:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get(f"{self.base}/healthz", timeout=2)).status_code == 200:
+                        return
+                await asyncio.sleep(0.2)
+        raise RuntimeError(f"Kartei on {self.backend} did not become healthy")
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        sql = (
+            "SELECT type, stream, data FROM events WHERE type IN "
+            "('EmailReceived', 'CallRinging', 'CallAnswered', 'CallEnded', 'CaptureFailed')"
+        )
+        if self.database:
+            with psycopg.connect(self.url) as conn:
+                return [tuple(r) for r in conn.execute(sql).fetchall()]  # type: ignore[misc]
+        path = next(self.folder.rglob("kartei.db"))
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            return [tuple(r) for r in conn.execute(sql).fetchall()]
+
+    def drop(self) -> None:
+        if self.database:
+            with psycopg.connect(ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+def email(kind: str, n: int, run: str) -> bytes:
+    text = COMPLAINTS[n % len(COMPLAINTS)]
+    return (
+        f"From: Kunde {n} <kunde{n % 50}@kunden.example>\r\nTo: info@firma.example\r\n"
+        f"Subject: Anfrage {kind} {n}\r\nDate: {formatdate(localtime=True)}\r\n"
+        f"Message-ID: <{kind}-{n}-{run}@soak.example>\r\nMIME-Version: 1.0\r\n"
+        f"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        f"Guten Tag,\r\n\r\n{text}\r\n\r\nMit freundlichen Grüßen\r\nKunde {n}\r\n"
+    ).encode()
+
+
+def smtp_sender(k: Kartei, tally: Tally, rate: float, stop: threading.Event, run: str) -> None:
+    """10 emails a second; each retried (same bytes) until answered 250, like an MTA."""
+    client: smtplib.SMTP | None = None
+    n = 0
+    started = time.monotonic()
+    while not stop.is_set():
+        wait = started + n / rate - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        raw, mid = email("smtp", n, run), f"<smtp-{n}-{run}@soak.example>"
+        tally.smtp_sent += 1
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            try:
+                if client is None:
+                    client = smtplib.SMTP("127.0.0.1", k.smtp_port, timeout=30)
+                    client.ehlo("mx.firma.example")
+                refused = client.sendmail("mx@firma.example", ["journal@firma.example"], raw)
+                assert not refused
+                tally.smtp_acked.add(mid)
+                break
+            except smtplib.SMTPResponseException as err:
+                if 500 <= err.smtp_code < 600:
+                    tally.smtp_permanent.append(f"{err.smtp_code} {err.smtp_error!r}")
+                    break
+                tally.smtp_retries += 1
+            except (OSError, smtplib.SMTPException):
+                tally.smtp_retries += 1
+            with contextlib.suppress(Exception):
+                if client is not None:
+                    client.close()
+            client = None
+            time.sleep(0.2)
+        n += 1
+    if client is not None:
+        with contextlib.suppress(Exception):
+            client.quit()
+
+
+def imap_filler(port: int, user: str, tally: Tally, stop: threading.Event, run: str) -> None:
+    """One message a second into the mailbox; reconnects through a Dovecot restart."""
+    conn: imaplib.IMAP4 | None = None
+    n = 0
+    while not stop.is_set():
+        try:
+            if conn is None:
+                conn = imaplib.IMAP4("127.0.0.1", port, timeout=10)
+                conn.login(user, Dovecot.PASSWORD)
+            conn.append("INBOX", None, None, email("imap", n, run))
+            tally.imap_appended += 1
+            n += 1
+            time.sleep(1.0)
+        except (OSError, imaplib.IMAP4.error):
+            tally.imap_retries += 1
+            conn = None
+            time.sleep(0.5)
+
+
+def imap_message_ids(port: int, user: str) -> set[str]:
+    """The truth at the end: every Message-ID in the mailbox."""
+    conn = imaplib.IMAP4("127.0.0.1", port, timeout=30)
+    conn.login(user, Dovecot.PASSWORD)
+    conn.select("INBOX", readonly=True)
+    _, data = conn.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+    ids = set()
+    for item in data:
+        if isinstance(item, tuple):
+            value = item[1].decode().split(":", 1)[-1].strip()
+            if value:
+                ids.add(value)
+    conn.logout()
+    return ids
+
+
+async def caller(box: Box, tally: Tally, per_minute: float, stop: asyncio.Event) -> None:
+    """100 calls a minute; a third answered; the connection id is the call's number."""
+    numbers = [f"0301234{n:04d}" for n in range(200)]
+    n = 0
+    while not stop.is_set():
+        n += 1
+        stamp = time.strftime("%d.%m.%y %H:%M:%S")
+        sent = time.time()
+        conns = box.write(f"{stamp};RING;{n};{random.choice(numbers)};3012345;SIP0;")
+        tally.calls[n] = {"sent": sent, "conns": conns}
+        asyncio.get_running_loop().call_later(0.8, _end_call, box, n)
+        await asyncio.sleep(60 / per_minute)
+
+
+def _end_call(box: Box, n: int) -> None:
+    stamp = time.strftime("%d.%m.%y %H:%M:%S")
+    if n % 3 == 0:
+        box.write(f"{stamp};CONNECT;{n};1;;")
+        box.write(f"{stamp};DISCONNECT;{n};1;")
+    else:
+        box.write(f"{stamp};DISCONNECT;{n};0;")
+
+
+async def client(k: Kartei, token: str, tally: Tally, stop: asyncio.Event, i: int) -> None:
+    """One staff member's browser: the pop stream, and a request every two seconds."""
+    headers = {"Authorization": f"Bearer {token}"}
+    paths = ["/api/calls?days=1", "/api/contacts?q=Muster", "/", "/api/tasks?scope=team"]
+
+    async def listen() -> None:
+        after: int | None = None
+        while not stop.is_set():
+            try:
+                params = {"after": after} if after is not None else {}
+                async with (
+                    httpx.AsyncClient(base_url=k.base, timeout=None) as http,
+                    http.stream("GET", "/pop/stream", headers=headers, params=params) as r,
+                ):
+                    async for line in r.aiter_lines():
+                        if line.startswith("id: "):
+                            with contextlib.suppress(ValueError):
+                                after = int(line[4:])
+                        if line.startswith("data: "):
+                            pop = orjson.loads(line[6:])
+                            if pop.get("type") == "ring":
+                                call = int(str(pop["call"]).rsplit("-", 2)[-2])
+                                tally.pops.setdefault(call, time.time())
+            except (httpx.HTTPError, OSError, ValueError):
+                pass
+            await asyncio.sleep(0.5)
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(i * 2 / CLIENTS)
+    async with httpx.AsyncClient(base_url=k.base, headers=headers, timeout=30) as http:
+        while not stop.is_set():
+            path = paths[i % len(paths)]
+            started = time.perf_counter()
+            try:
+                reply = await http.get(path)
+                ms = (time.perf_counter() - started) * 1000
+                if reply.status_code == 200:
+                    tally.requests.append((time.time(), ms))
+                else:
+                    tally.request_errors.append(f"{path}: {reply.status_code}")
+            except httpx.TransportError:
+                tally.unavailable += 1  # Kartei is down (killed) or restarting
+            await asyncio.sleep(2.0)
+    listener.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await listener
+
+
+async def one_database(
+    backend: str, seconds: float, kills: int, args: argparse.Namespace, dovecot: Dovecot
+) -> dict[str, Any]:
+    run = uuid.uuid4().hex[:6]
+    tally = Tally()
+    box = Box()
+    box_port = await box.start()
+    user = dovecot.take_user()
+    folder = Path(tempfile.mkdtemp(prefix=f"kartei-soak-{backend}-"))
+    k = Kartei(folder / "kartei", backend, box_port, (dovecot.port, user))
+    try:
+        k.classifier(args.classifier)
+        people = customers(200, seed=16)
+        cards = folder / "kunden.vcf"
+        cards.write_bytes(vcards(people))
+        k.cli("import", str(cards))
+        k.cli("users", "add", "soak", "--password-stdin", stdin=b"soak-soak-soak\n")
+        token = k.cli("users", "token", "soak").split()[-1]
+        k.start()
+        await k.healthy()
+        stop_async, stop_threads = asyncio.Event(), threading.Event()
+        threads = [
+            threading.Thread(
+                target=smtp_sender, args=(k, tally, args.mail_rate, stop_threads, run)
+            ),
+            threading.Thread(
+                target=imap_filler, args=(dovecot.port, user, tally, stop_threads, run)
+            ),
+        ]
+        for thread in threads:
+            thread.start()
+        tasks = [asyncio.create_task(caller(box, tally, args.calls_per_minute, stop_async))]
+        tasks += [
+            asyncio.create_task(client(k, token, tally, stop_async, i)) for i in range(CLIENTS)
+        ]
+        began = time.monotonic()
+        kill_at = sorted(random.uniform(0.1, 0.85) * seconds for _ in range(kills))
+        imap_restart_at = 0.5 * seconds
+        imap_restarted = False
+        next_rss = 0.0
+        while (elapsed := time.monotonic() - began) < seconds:
+            if kill_at and elapsed >= kill_at[0]:
+                kill_at.pop(0)
+                k.kill()
+                tally.kills.append(time.time())
+                await asyncio.sleep(random.uniform(0.2, 2.0))
+                k.start()
+            if not imap_restarted and elapsed >= imap_restart_at:
+                imap_restarted = True
+                await asyncio.to_thread(dovecot.restart)
+            if elapsed >= next_rss:
+                rss = k.rss_mb()
+                if rss is not None and k.process is not None:
+                    tally.rss.append((elapsed, k.process.pid, rss))
+                next_rss = elapsed + 5
+            await asyncio.sleep(0.1)
+        # The end: load stops, Kartei lives on until everything sent is in the log.
+        stop_async.set()
+        await asyncio.gather(*tasks)
+        stop_threads.set()
+        for thread in threads:
+            await asyncio.to_thread(thread.join, 400)
+        await k.healthy()
+        in_mailbox = await asyncio.to_thread(imap_message_ids, dovecot.port, user)
+        expected = tally.smtp_acked | in_mailbox
+        settle_deadline = time.monotonic() + 180
+        while time.monotonic() < settle_deadline:
+            stored = _accounting(k.rows())
+            if expected <= set(stored["emails"]):
+                break
+            await asyncio.sleep(2)
+        await asyncio.sleep(3)  # the last calls' DISCONNECT lines
+        rss_end = k.rss_mb()
+        exit_code = k.stop()
+        stored = _accounting(k.rows())
+        log = k.log.read_text(errors="replace")
+    finally:
+        with contextlib.suppress(Exception):
+            k.stop()
+        await box.close()
+        k.drop()
+    return _report(
+        backend, seconds, tally, stored, expected, in_mailbox, log, k, rss_end, exit_code
+    )
+
+
+def _accounting(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
+    emails: Counter[str] = Counter()
+    ringing: Counter[int] = Counter()
+    ended: Counter[int] = Counter()
+    failed = 0
+    for type_, stream, data in rows:
+        if type_ == "EmailReceived":
+            emails[orjson.loads(data).get("message_id") or ""] += 1
+        elif type_ in ("CallRinging", "CallEnded"):
+            with contextlib.suppress(ValueError, IndexError):
+                call = int(stream.rsplit("-", 2)[-2])
+                (ringing if type_ == "CallRinging" else ended)[call] += 1
+        elif type_ == "CaptureFailed":
+            failed += 1
+    return {"emails": emails, "ringing": ringing, "ended": ended, "capture_failed": failed}
+
+
+def _report(
+    backend: str,
+    seconds: float,
+    tally: Tally,
+    stored: dict[str, Any],
+    expected: set[str],
+    in_mailbox: set[str],
+    log: str,
+    k: Kartei,
+    rss_end: float | None,
+    exit_code: int,
+) -> dict[str, Any]:
+    emails, ringing, ended = stored["emails"], stored["ringing"], stored["ended"]
+    lost_emails = sorted(expected - set(emails))
+    doubled_emails = sorted(m for m, c in emails.items() if c > 1)
+    cut, unheard, lost_calls, latencies, steady, no_pop = [], [], [], [], [], []
+    for n, call in tally.calls.items():
+        if ringing[n]:
+            if n not in tally.pops:
+                no_pop.append(n)
+                continue
+            ms = (tally.pops[n] - call["sent"]) * 1000
+            latencies.append(ms)
+            # Away from a kill (the pop then waits for the restart and the SSE replay).
+            if not any(-1 < call["sent"] - t < SETTLE_AFTER_KILL for t in tally.kills):
+                steady.append(ms)
+            continue
+        died = [c["closed"] for c in call["conns"] if c["closed"] is not None]
+        alive = [c for c in call["conns"] if c["closed"] is None]
+        if not call["conns"]:
+            unheard.append(n)  # no Kartei connected to the box (starting after a kill)
+        elif not alive and min(died) - call["sent"] < CUT_WINDOW:
+            cut.append(n)  # written to a process that died right after
+        else:
+            lost_calls.append(n)
+    doubled_calls = sorted(n for n in set(ringing) | set(ended) if ringing[n] > 1 or ended[n] > 1)
+    # Error lines in Kartei's log (a traceback counts once, by its first line).
+    log_errors = [
+        line[:300]
+        for line in log.splitlines()
+        if " ERROR " in line or line.startswith("Traceback") or " CRITICAL " in line
+    ]
+    errors = (
+        len(tally.request_errors) + len(tally.smtp_permanent) + len(log_errors) + (exit_code != 0)
+    )
+    timeline = _over_time(tally, latencies, seconds)
+    requests = [ms for _, ms in tally.requests]
+    rss = [mb for _, _, mb in tally.rss]
+    return {
+        "backend": backend,
+        "seconds": round(seconds),
+        "kills": len(tally.kills),
+        "lost": len(lost_emails) + len(lost_calls),
+        "doubled": len(doubled_emails) + len(doubled_calls),
+        "errors": errors,
+        "emails": {
+            "smtp_sent": tally.smtp_sent,
+            "smtp_acked": len(tally.smtp_acked),
+            "smtp_retries": tally.smtp_retries,
+            "imap_in_mailbox": len(in_mailbox),
+            "imap_retries": tally.imap_retries,
+            "stored": sum(1 for m in emails if m in expected),
+            "lost": lost_emails[:10],
+            "doubled": doubled_emails[:10],
+            "capture_failed": stored["capture_failed"],
+        },
+        "calls": {
+            "sent": len(tally.calls),
+            "captured": sum(1 for n in tally.calls if ringing[n]),
+            "ended_recorded": sum(1 for n in tally.calls if ended[n]),
+            "cut_by_kill": len(cut),
+            "no_kartei_connected": len(unheard),
+            "captured_without_pop": len(no_pop),
+            "lost": lost_calls[:10],
+            "doubled": doubled_calls[:10],
+        },
+        "pop_ms": {
+            "p50": percentile(latencies, 0.5),
+            "p99": percentile(latencies, 0.99),
+            "count": len(latencies),
+            "away_from_kills": {
+                "p50": percentile(steady, 0.5),
+                "p99": percentile(steady, 0.99),
+                "count": len(steady),
+            },
+            "over_time": timeline,
+        },
+        "request_ms": {
+            "p50": percentile(requests, 0.5),
+            "p99": percentile(requests, 0.99),
+            "count": len(requests),
+            "unavailable_while_down": tally.unavailable,
+            "errors": tally.request_errors[:10],
+        },
+        "rss_mb": {
+            "first": round(rss[0], 1) if rss else None,
+            "end": round(rss_end, 1) if rss_end else None,
+            "max": round(max(rss), 1) if rss else None,
+            "last_incarnation": _incarnation_growth(tally),
+        },
+        "smtp_permanent": tally.smtp_permanent[:10],
+        "log_errors": log_errors[:10],
+        "exit_code_at_sigterm": exit_code,
+    }
+
+
+def _over_time(tally: Tally, latencies: list[float], seconds: float) -> list[dict[str, Any]]:
+    """Pop latency p50/p99 per fifth of the run."""
+    if not tally.calls:
+        return []
+    first = min(c["sent"] for c in tally.calls.values())
+    slices: dict[int, list[float]] = defaultdict(list)
+    for n, call in tally.calls.items():
+        if n in tally.pops:
+            part = min(4, int((call["sent"] - first) / max(seconds / 5, 1e-9)))
+            slices[part].append((tally.pops[n] - call["sent"]) * 1000)
+    return [
+        {"part": p, "p50": percentile(v, 0.5), "p99": percentile(v, 0.99), "n": len(v)}
+        for p, v in sorted(slices.items())
+    ]
+
+
+def _incarnation_growth(tally: Tally) -> dict[str, Any] | None:
+    """RSS of the longest-lived process: first sample after 30 s, and its last."""
+    by_pid: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for t, pid, mb in tally.rss:
+        by_pid[pid].append((t, mb))
+    if not by_pid:
+        return None
+    samples = max(by_pid.values(), key=lambda s: s[-1][0] - s[0][0])
+    settled = [s for s in samples if s[0] - samples[0][0] >= 30] or samples
+    return {
+        "seconds": round(samples[-1][0] - samples[0][0]),
+        "start_mb": round(settled[0][1], 1),
+        "end_mb": round(samples[-1][1], 1),
+    }
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    seconds = args.seconds or args.minutes * 60 / len(backends)
+    dovecot = Dovecot()
+    dovecot.start()
+    results = {}
+    try:
+        for backend in backends:
+            result = await one_database(backend, seconds, args.kills, args, dovecot)
+            results[backend] = result
+            print(json.dumps(result), file=sys.stderr, flush=True)
+    finally:
+        dovecot.stop()
+        dovecot.cleanup()
+    return {
+        "lost": sum(r["lost"] for r in results.values()),
+        "doubled": sum(r["doubled"] for r in results.values()),
+        "errors": sum(r["errors"] for r in results.values()),
+        "kills": sum(r["kills"] for r in results.values()),
+        "calls_per_minute": args.calls_per_minute,
+        "emails_per_second": args.mail_rate,
+        "clients": CLIENTS,
+        "classifier": args.classifier,
+        "load_average": round(os.getloadavg()[0], 2),
+        "databases": results,
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="90 s per database, 3 kills")
+    parser.add_argument("--minutes", type=float, default=10.0, help="in all, split by database")
+    parser.add_argument("--seconds", type=float, default=0, help="per database (overrides)")
+    parser.add_argument("--kills", type=int, default=10, help="SIGKILLs per database")
+    parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
+    parser.add_argument("--calls-per-minute", type=float, default=100)
+    parser.add_argument("--mail-rate", type=float, default=10, help="SMTP emails per second")
+    parser.add_argument("--classifier", action="store_true", help="run the classifier too")
+    args = parser.parse_args()
+    if args.quick:
+        args.seconds = args.seconds or 90
+        args.kills = min(args.kills, 3)
+    result = asyncio.run(main(args))
+    print(json.dumps(result))
