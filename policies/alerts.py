@@ -45,6 +45,8 @@ class Card:
     name: str
     owner: str | None = None
     tags: tuple[str, ...] = ()
+    # Channels the customer asked not to be contacted on (ConsentRecorded: blocked).
+    blocked: tuple[str, ...] = ()
 
 
 Describe = Callable[[str], Awaitable[Card]]
@@ -145,11 +147,21 @@ TEXTS = {
         "risk": "Kunde gefährdet: {name}",
         "complaint": "Beschwerde von Schlüsselkunde {name}",
         "task": "Bitte einen freundlichen Brief schreiben oder persönlich anrufen.",
+        "blocked": "Achtung, keine Kontaktaufnahme per {channels}: der Kunde hat widersprochen.",
+        "email": "E-Mail",
+        "phone": "Telefon",
+        "fax": "Fax",
+        "letter": "Brief",
     },
     "en": {
         "risk": "Customer at risk: {name}",
         "complaint": "Complaint from key customer {name}",
         "task": "Please write a kind letter or call personally.",
+        "blocked": "Note: do not contact by {channels}; the customer objected.",
+        "email": "email",
+        "phone": "phone",
+        "fax": "fax",
+        "letter": "letter",
     },
 }
 
@@ -188,9 +200,11 @@ class AlertPolicy:
                     card = await self.describe(contact_id)
                     subject = self.texts["risk"].format(name=card.name)
                     reason = reason_in(self.language, at_risk.reason_values, at_risk.reason)
-                    body = (
-                        f"{card.name}: {reason}.\n{self.texts['task']}\n{self.card_url(contact_id)}"
-                    )
+                    task = self.texts["task"]
+                    if card.blocked:
+                        names = ", ".join(self.texts.get(c, c) for c in card.blocked)
+                        task += "\n" + self.texts["blocked"].format(channels=names)
+                    body = f"{card.name}: {reason}.\n{task}\n{self.card_url(contact_id)}"
                     await self._send(r, card, owner or card.owner, subject, body)
                 case MessageClassified(label="complaint", contact_id=str() as contact_id) if (
                     self.key_customer_tag

@@ -197,7 +197,9 @@ def alert_policies(settings: Settings, kartei: Any, channels: Sequence[Any]) -> 
                 contact = await directory.projection.get(conn, contact_id)
         if contact is None:
             return Card(contact_id, contact_id)
-        return Card(contact_id, contact.display_name or contact_id, contact.owner, contact.tags)
+        blocked = tuple(c.channel for c in contact.blocked("letter", "phone", "email", "fax"))
+        name = contact.display_name or contact_id
+        return Card(contact_id, name, contact.owner, contact.tags, blocked)
 
     if section.digest_enabled:
         schedule_digest(settings, kartei, deliverer)
