@@ -15,6 +15,7 @@ from hub.proofs import heads, tsa
 from hub.proofs.export import export
 from hub.proofs.follower import HeadSigner, MerkleFollower
 from hub.proofs.log import MerkleLog
+from hub.proofs.procedure import facts, render
 from hub.proofs.setup import (
     merkle_log,
     stamp_pending,
@@ -204,3 +205,25 @@ def export_command(
         f"{'<the unpacked folder>' if target.suffix.lower() == '.zip' else target}",
         highlight=False,
     )
+
+
+@app.command("procedure")
+def procedure_command(
+    target: Annotated[Path, typer.Argument(help="The HTML file to write.")],
+    firm: Annotated[str, typer.Option("--firm", help="The firm's name for the title.")] = "",
+    config: ConfigOption = None,
+) -> None:
+    """Write the Verfahrensdokumentation (German, HTML) from this configuration and the
+    archive's current state; the parts only the firm can state are marked to fill in."""
+    loaded = settings(config)
+
+    async def work(merkle: MerkleLog) -> str:
+        heads.ensure_key(loaded.data_dir)
+        return render(loaded, await facts(loaded, merkle), firm or "Unternehmen")
+
+    html = _run(loaded, work)
+    try:
+        target.write_text(html, encoding="utf-8")
+    except OSError as err:
+        fail(f"{target}: {err.strerror or err}")
+    console.print(f"Wrote {target}.")
