@@ -40,10 +40,10 @@ class Report:
         return not self.problems
 
 
-@dataclass
+@dataclass(slots=True)
 class _Blob:
     stored_sha256: str
-    positions: list[int] = field(default_factory=list)
+    position: int  # the first event that names it (for the report)
     subjects: set[str] = field(default_factory=set)
 
 
@@ -126,8 +126,9 @@ async def _verify_events(
                     )
                 subject = _subject(raw.data)
                 for b in entries:
-                    blob = blobs.setdefault(b.locator, _Blob(b.stored_sha256))
-                    blob.positions.append(int(entry.position))
+                    blob = blobs.get(b.locator)
+                    if blob is None:
+                        blob = blobs[b.locator] = _Blob(b.stored_sha256, int(entry.position))
                     if subject:
                         blob.subjects.add(subject)
                     if blob.stored_sha256 != b.stored_sha256:
@@ -212,7 +213,7 @@ def _verify_blobs(root: Path, blobs: dict[str, _Blob], report: Report) -> None:
         report.blobs += 1
         if digest != blob.stored_sha256:
             report.problems.append(
-                f"blob {locator} (event {blob.positions[0]}) differs from its logged hash"
+                f"blob {locator} (event {blob.position}) differs from its logged hash"
             )
         blob.stored_sha256 = "present"
 
@@ -245,9 +246,9 @@ async def _tombstones(log: MerkleLog, blobs: dict[str, _Blob], report: Report) -
     for locator, blob in missing.items():
         if blob.stored_sha256 == "missing":
             report.problems.append(
-                f"blob {locator} (event {blob.positions[0]}) was missing when logged"
+                f"blob {locator} (event {blob.position}) was missing when logged"
             )
         elif blob.subjects & alive or not blob.subjects:
-            report.problems.append(f"blob {locator} (event {blob.positions[0]}) is missing")
+            report.problems.append(f"blob {locator} (event {blob.position}) is missing")
         else:
             report.erased_blobs += 1
