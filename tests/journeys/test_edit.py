@@ -24,7 +24,7 @@ async def test_edit_one_field_keeps_the_rest(store: EventStore, tmp_path: Path) 
     async with running_firm(store, tmp_path) as firm:
         page = await firm.page()
         await page.goto(f"{firm.base_url}/contacts/{VOGEL}")
-        facts = page.locator("dl.facts")
+        facts = page.locator("section.who dl.facts")
         before = await facts.inner_text()
         await page.click("main >> text=Bearbeiten")
         await page.fill("textarea[name=notes]", NOTE)

@@ -96,4 +96,5 @@ async def test_import_messy_outlook_csv(store: EventStore, tmp_path: Path) -> No
         assert "Nichts gefunden." in await page.locator("main").inner_text()
         # The known customer gained the new number.
         await page.goto(f"{firm.base_url}/contacts/{KATRIN}")
-        assert "4455667" in re.sub(r"\D", "", await page.locator("dl.facts").inner_text())
+        facts = await page.locator("section.who dl.facts").inner_text()
+        assert "4455667" in re.sub(r"\D", "", facts)

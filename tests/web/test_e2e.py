@@ -192,9 +192,14 @@ INERT = """() => {
   }
   const count = (selector) => document.querySelectorAll(selector).length;
   if (count("script:not([src='/static/kartei.js'])")) bad.push("script");
-  if (count("svg, math, iframe:not(.mail)")) bad.push("foreign element");
+  // Kartei's own: sprite icons (svg.icon), the dashboard chart, folded forms (details.more).
+  const foreign = "svg:not(.icon):not(figure.chart svg), math, iframe:not(.mail)";
+  if (count(foreign)) bad.push("foreign element");
+  for (const use of document.querySelectorAll("svg.icon use")) {
+    if (!use.getAttribute("href").startsWith("/static/vendor/lucide/icons.svg#")) bad.push("use");
+  }
   if (count("img") !== count("img.fax-preview")) bad.push("img");
-  if (count("details") !== count("details.fax-text")) bad.push("details");
+  if (count("details") !== count("details.fax-text, details.more")) bad.push("details");
   return bad;
 }"""
 
