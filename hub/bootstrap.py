@@ -40,9 +40,11 @@ from hub.web.server import WebServer
 from policies.callbacks import CallbackPolicy
 from policies.classifier.policy import message_of
 from policies.classifier.setup import churn_rule, risk_policies
+from policies.retention import schedule_retention
 from policies.signature_numbers import SignatureNumbersPolicy
 from projections.calls import CallLog
 from projections.contacts import ContactDirectory
+from projections.erasure import forgetting
 from projections.event_stats import EventStats
 from projections.identity import IdentityIndex
 from projections.mail import MailIndex
@@ -164,6 +166,9 @@ def bootstrap(
         kartei.policies[policy.name] = runner
     kartei.adapters = list(default_adapters(settings) if adapters is None else adapters)
     schedule_backup(settings, kartei)
+    schedule_retention(
+        settings, kartei, lambda: forgetting(kartei.projection(n) for n in kartei.projections)
+    )
     kartei.merkle = install_archive_proofs(settings, kartei)
     kartei.web = WebServer(
         create_app(

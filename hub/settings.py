@@ -309,6 +309,27 @@ class PrivacySection(Section):
     card_view_minutes: int = Field(default=10, ge=1, le=1440)
 
 
+class RetentionRule(Section):
+    """Erase contacts nobody has been in touch with for a while (their communication with
+    them): no email, call, fax or note for `no_contact_years`. Retention holds
+    ([privacy.holds]) and `exempt_tags` keep a contact."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    no_contact_years: int = Field(ge=1, le=100)
+    kinds: list[Literal["person", "company"]] = ["person", "company"]
+    # Contacts with one of these tags are never erased by this rule (e.g. a legal dispute).
+    exempt_tags: list[str] = []
+
+
+class RetentionSection(Section):
+    """Retention rules (docs/privacy.md), run daily by the scheduler: "report" writes what
+    would be erased to the log and health (the default: dry-run first), "erase" erases."""
+
+    mode: Literal["off", "report", "erase"] = "report"
+    time: str = Field(default="04:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    rules: list[RetentionRule] = []
+
+
 class ArchiveSection(Section):
     """Proofs over the archive (docs/archive.md): the daily signed tree head, and an
     RFC 3161 timestamp authority to stamp it (empty tsa_url: signed heads only)."""
@@ -340,6 +361,7 @@ class Settings(Section):
     backup: BackupSection = BackupSection()
     archive: ArchiveSection = ArchiveSection()
     privacy: PrivacySection = PrivacySection()
+    retention: RetentionSection = RetentionSection()
 
     # Where the file was read from; relative paths in it are relative to its folder.
     source: Path | None = Field(default=None, exclude=True)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from hub.cli import archive, backup, classify, cluster, contacts, fax, kernel, mail, privacy, users
+from hub.cli import (
+    archive,
+    backup,
+    classify,
+    cluster,
+    contacts,
+    fax,
+    kernel,
+    mail,
+    privacy,
+    retention,
+    users,
+)
 
 app = typer.Typer(
     help="Kartei: the customer card index that fills itself.",
@@ -22,6 +34,7 @@ app.add_typer(fax.app, name="fax")
 app.add_typer(cluster.app, name="cluster")
 app.add_typer(archive.app, name="archive")
 app.add_typer(privacy.app, name="privacy")
+app.add_typer(retention.app, name="retention")
 app.command("import-mail")(mail.import_mail_command)
 app.command("backup")(backup.backup_command)
 app.command("restore")(backup.restore_command)

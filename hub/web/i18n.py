@@ -339,6 +339,7 @@ GERMAN: dict[str, str] = {
     "Web interface": "Weboberfläche",
     "Timed jobs": "Zeitgesteuerte Aufgaben",
     "Daily backup": "Tägliche Datensicherung",
+    "Retention rules": "Aufbewahrungsregeln",
     "Archive proofs (Merkle log)": "Archivnachweise (Merkle-Log)",
     "Classifier": "Klassifikator",
     "Alerts": "Benachrichtigungen",

@@ -33,6 +33,7 @@ COMPONENT_TEXT = {
     "web": "Web interface",
     "scheduler": "Timed jobs",
     "backup": "Daily backup",
+    "retention": "Retention rules",
     "archive:merkle": "Archive proofs (Merkle log)",
     "classifier": "Classifier",
     "alerts": "Alerts",
