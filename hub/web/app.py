@@ -54,7 +54,7 @@ def create_app(
     app.state.language = kartei.settings.kartei.language
     app.state.tz = ZoneInfo(kartei.settings.kartei.timezone)
     app.state.pop_fade_seconds = kartei.settings.web.pop_fade_seconds
-    app.state.pop = screenpop.PopHub(kartei)
+    app.state.pop = screenpop.PopHub(kartei, app.state.accounts)
     app.state.importer = importer  # the contact importer, from the composition root
     app.state.message_words = message_words  # the classifier's reading of a message
     external: list[APIRoute] = []

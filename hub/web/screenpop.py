@@ -30,7 +30,7 @@ from hub.web.i18n import format_datetime, said, translator
 from hub.web.render import user_of
 
 if TYPE_CHECKING:
-    from hub.web.auth import User
+    from hub.web.auth import Accounts, User
     from hub.web.port import Hub
 
 log = logging.getLogger(__name__)
@@ -56,8 +56,9 @@ class PopHub:
     that drops in between gets both again. Each message is encoded once for all browsers.
     """
 
-    def __init__(self, kartei: Hub) -> None:
+    def __init__(self, kartei: Hub, accounts: Accounts | None = None) -> None:
         self.kartei = kartei
+        self.accounts = accounts  # to say who answered by name, not by extension
         self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER)
         self.covered_from: int | None = None  # messages after this position are buffered
         self.lines: dict[str, tuple[str, str | None]] = {}  # call stream -> line, extension
@@ -165,7 +166,7 @@ class PopHub:
                 "call": r.stream,
                 "line": line,
                 "extension": extension,
-                "by": e.answered_by or e.extension or "",
+                "by": await self.who(e.answered_by or e.extension or ""),
             }
         if isinstance(e, CallEnded) and e.direction == "inbound":
             line, extension = await self.line_of(r.stream)
@@ -179,6 +180,17 @@ class PopHub:
                 "duration": e.duration_seconds,
             }
         return None
+
+    async def who(self, answered_by: str) -> str:
+        """The user who answered, by display name ("Anna"): the phone system reports a user
+        name or an extension; a user whose lines include that extension answered it."""
+        if not answered_by or self.accounts is None:
+            return answered_by
+        for user in await self.accounts.list():
+            lines = str(user.get("lines") or "").split(",")
+            if answered_by == user["username"] or answered_by in lines:
+                return str(user["display_name"] or user["username"])
+        return answered_by
 
     async def ring(self, r: Recorded) -> dict[str, Any]:
         """Who is calling: the ring message without the card's details."""
