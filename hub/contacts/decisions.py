@@ -137,6 +137,22 @@ def record_consent(
     )
 
 
+class ChannelBlockedError(ContactError):
+    """The contact asked not to be contacted on this channel."""
+
+
+def require_not_blocked(contact: Contact, channel: str) -> None:
+    """For anything that would write to, call or fax a contact: refuses a blocked channel
+    (what the person said, where and when, in the message)."""
+    said = contact.consent_for(channel)
+    if said.blocked:
+        where = ", ".join(part for part in (said.source, said.given_on) if part)
+        raise ChannelBlockedError(
+            f"contact {contact.contact_id} asked not to be contacted by {channel}"
+            + (f" ({where})" if where else "")
+        )
+
+
 def consent_taken_over(
     survivor: Contact, merged: Contact, by: str | None = None
 ) -> list[ConsentRecorded]:

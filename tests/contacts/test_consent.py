@@ -126,3 +126,16 @@ def test_consent_from_the_command_line(tmp_path: Path) -> None:
         app, ["contacts", "consent", cid, "fax", "allowed", "--on", "gestern", "--config", config]
     )
     assert bad.exit_code == 2 and "expected a date" in bad.output
+
+
+async def test_a_sender_refuses_a_blocked_channel(contacts: Directory) -> None:
+    from hub.contacts.decisions import ChannelBlockedError, require_not_blocked
+
+    cid = await contacts.service.create({"given_name": "Fritz", "emails": ("f@x.example",)})
+    await contacts.service.record_consent(
+        cid, "fax", "blocked", source="Brief", given_on=date(2026, 1, 5)
+    )
+    shown = await card(contacts, cid)
+    require_not_blocked(shown, "email")  # unknown: not blocked
+    with pytest.raises(ChannelBlockedError, match=r"by fax \(Brief, 2026-01-05\)"):
+        require_not_blocked(shown, "fax")
