@@ -11,6 +11,8 @@ import orjson
 import typer
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.events.privacy import AdminActionRecorded
+from hub.privacy.audit import cli_actor, record
 from hub.proofs import heads, tsa
 from hub.proofs.export import export
 from hub.proofs.follower import HeadSigner, MerkleFollower
@@ -42,14 +44,25 @@ async def _opened(loaded: Settings, catch_up: bool = True) -> AsyncIterator[Merk
     try:
         merkle = merkle_log(loaded, store)
         if catch_up:
-            try:
-                async with Leases(store.db).held(MerkleFollower.name):
-                    await merkle.catch_up()
-            except LeaseBusyError:
-                pass  # the running Kartei logs every event as it commits
+            await _catch_up(merkle)
         yield merkle
     finally:
         await store.close()
+
+
+async def _catch_up(merkle: MerkleLog) -> None:
+    try:
+        async with Leases(merkle.store.db).held(MerkleFollower.name):
+            await merkle.catch_up()
+    except LeaseBusyError:
+        pass  # the running Kartei logs every event as it commits
+
+
+async def _audited(merkle: MerkleLog, action: str, target: str) -> None:
+    """Records the action in the audit trail (an event, so in the Merkle log too)."""
+    event = AdminActionRecorded(action=action, by=cli_actor(), target=target)
+    await record(merkle.store, event)
+    await _catch_up(merkle)
 
 
 def _run(loaded: Settings, work: Callable[[MerkleLog], Awaitable[T]]) -> T:
@@ -70,6 +83,7 @@ def sign_command(config: ConfigOption = None, json: JsonOption = False) -> None:
     loaded = settings(config)
 
     async def work(merkle: MerkleLog) -> Any:
+        await _audited(merkle, "archive.sign", "tree head")
         return await HeadSigner(merkle, loaded.data_dir, stamper(loaded, merkle)).sign()
 
     head = _run(loaded, work)
@@ -185,6 +199,7 @@ def export_command(
     ca_file = tsa_ca_file(loaded)
 
     async def work(merkle: MerkleLog) -> Any:
+        await _audited(merkle, "archive.export", str(target))
         head = await HeadSigner(merkle, loaded.data_dir, stamper(loaded, merkle)).sign()
         return await export(
             merkle,

@@ -39,10 +39,13 @@ def test_sign_verify_prove_and_a_tampered_row(tmp_path: Path, database_url: str)
     assert kartei("sign")[0] == 0
     asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 2, start=5)))
     code, out = kartei("sign", "--json")
-    assert code == 0 and json.loads(out)["size"] == 5
+    # 5 mails and each signing's audit event (AdminActionRecorded): events, so logged too
+    assert code == 0 and json.loads(out)["size"] == 7
     code, out = kartei("verify")
     assert code == 0, out
-    assert "5 events, 10 blobs" in out and "Archive intact." in out
+    assert "7 events, 10 blobs" in out and "Archive intact." in out
+    audit = runner.invoke(app, ["privacy", "audit", "-c", str(config)])
+    assert audit.exit_code == 0 and audit.output.count(": archive.sign tree head") == 2
 
     proof = json.loads(kartei("prove", "2")[1])
     assert merkle.verify_inclusion(
@@ -54,8 +57,8 @@ def test_sign_verify_prove_and_a_tampered_row(tmp_path: Path, database_url: str)
     )
     step = json.loads(kartei("consistency", "1", "2")[1])
     assert merkle.verify_consistency(
-        3,
-        5,
+        4,
+        7,
         bytes.fromhex(step["old"]["root"]),
         bytes.fromhex(step["new"]["root"]),
         [bytes.fromhex(p) for p in step["path"]],
