@@ -14,7 +14,8 @@ Load, per database, for the whole run:
 - the classifier with `--classifier` (when the `classifier` extra is installed).
 
 Faults: SIGKILL of Kartei's whole process group at random moments (10 times per database
-by default), restarted at once; Dovecot restarted once mid-run.
+by default), restarted at once; Dovecot restarted once mid-run; the PostgreSQL server
+restarted once (a private server the soak starts with initdb, so no one else's is touched).
 
 At the end Kartei is restarted once more and allowed to catch up, and every message and
 call is accounted for in the event log:
@@ -31,12 +32,13 @@ Pop latency is from the RING line written to the first pop on any client; `over_
 gives it per fifth of the run, `away_from_kills` without calls rung within 15 s of a kill.
 
     nice -n 10 python bench/soak.py                 # 10 minutes: 5 per database, 10 kills each
-    python bench/soak.py --quick                    # under 5 minutes: 90 s per database, 3 kills
+    python bench/soak.py --quick                    # under 5 minutes: 60 s per database, 3 kills
     python bench/soak.py --minutes 60 --kills 40    # longer on request
     python bench/soak.py --backend sqlite           # one database only
 
-PostgreSQL at 127.0.0.1:5432 (trust) or $KARTEI_BENCH_PG; a database of its own, dropped
-at the end. Dovecot from the Debian package. The last line printed is one JSON object.
+PostgreSQL: the Debian server binaries (a private server in a temporary directory), or
+with --shared-pg the server at $KARTEI_BENCH_PG (127.0.0.1:5432), a database of its own
+dropped at the end. Dovecot from the Debian package. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -118,7 +120,9 @@ class Tally:
     request_errors: list[str] = field(default_factory=list)
     unavailable: int = 0  # requests refused while Kartei was down (connection errors)
     kills: list[float] = field(default_factory=list)
+    disruptions: list[float] = field(default_factory=list)  # server restarts (PostgreSQL)
     rss: list[tuple[float, int, float]] = field(default_factory=list)  # (t, pid, MB)
+    loop_lag_ms: float = 0.0  # this process's own event loop: a starved harness shows here
 
 
 class Box:
@@ -156,20 +160,66 @@ class Box:
             self.server.close()
 
 
+class PrivatePostgres:
+    """A PostgreSQL server of the soak's own (initdb in a temporary directory), so that it
+    can be restarted under load without disturbing anyone else's server."""
+
+    def __init__(self) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+        if not found:
+            raise RuntimeError("no PostgreSQL server binaries in /usr/lib/postgresql")
+        self.bin = found[-1].parent
+        self.root = Path(tempfile.mkdtemp(prefix="kartei-soak-pg-"))
+        self.port = free_port()
+        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.restarts = 0
+
+    def _as_postgres(self, *command: str) -> None:
+        runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*runner, *command], check=True, capture_output=True)
+
+    def start(self) -> None:
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "postgres", str(self.root)], check=True)
+        data = str(self.root / "data")
+        self._as_postgres(str(self.bin / "initdb"), "-D", data, "-A", "trust", "-U", "postgres")
+        self._ctl("start")
+
+    def _ctl(self, action: str) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        data, log = str(self.root / "data"), str(self.root / "log")
+        self._as_postgres(
+            str(self.bin / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-m", "fast", "-w",
+            action,
+        )  # fmt: skip
+
+    def restart(self) -> None:
+        """As an administrator or a package upgrade does: every connection is dropped."""
+        self._ctl("restart")
+        self.restarts += 1
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._ctl("stop")
+        subprocess.run(["rm", "-rf", str(self.root)], check=False)
+
+
 class Kartei:
     """A data directory, its database and the `kartei run` process (restartable)."""
 
-    def __init__(self, folder: Path, backend: str, box_port: int, imap: tuple[int, str]) -> None:
-        self.folder, self.backend = folder, backend
+    def __init__(
+        self, folder: Path, backend: str, box_port: int, imap: tuple[int, str], admin: str
+    ) -> None:
+        self.folder, self.backend, self.admin = folder, backend, admin
         self.database = f"kartei_soak_{uuid.uuid4().hex[:8]}" if backend == "postgresql" else ""
         subprocess.run([*KARTEI, "init", str(folder)], check=True, capture_output=True)
         self.config = folder / "kartei.toml"
         self.port, self.smtp_port = free_port(), free_port()
         text = self.config.read_text().replace("port = 8080", f"port = {self.port}")
         if self.database:
-            with psycopg.connect(ADMIN, autocommit=True) as conn:
+            with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'CREATE DATABASE "{self.database}"')
-            self.url = make_url(ADMIN).set(database=self.database).render_as_string(False)
+            self.url = make_url(admin).set(database=self.database).render_as_string(False)
             text = text.replace("[database]\n", f'[database]\nurl = "{self.url}"\n', 1)
         text = text.replace("own_domains = []", 'own_domains = ["firma.example"]', 1)
         smtp = text.index("[mail.smtp]")
@@ -263,7 +313,7 @@ class Kartei:
 
     def drop(self) -> None:
         if self.database:
-            with psycopg.connect(ADMIN, autocommit=True) as conn:
+            with psycopg.connect(self.admin, autocommit=True) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
 
@@ -356,14 +406,17 @@ async def caller(box: Box, tally: Tally, per_minute: float, stop: asyncio.Event)
     """100 calls a minute; a third answered; the connection id is the call's number."""
     numbers = [f"0301234{n:04d}" for n in range(200)]
     n = 0
+    began = time.monotonic()
     while not stop.is_set():
         n += 1
+        wait = began + n * 60 / per_minute - time.monotonic()  # on schedule, not after
+        if wait > 0:
+            await asyncio.sleep(wait)
         stamp = time.strftime("%d.%m.%y %H:%M:%S")
         sent = time.time()
         conns = box.write(f"{stamp};RING;{n};{random.choice(numbers)};3012345;SIP0;")
         tally.calls[n] = {"sent": sent, "conns": conns}
         asyncio.get_running_loop().call_later(0.8, _end_call, box, n)
-        await asyncio.sleep(60 / per_minute)
 
 
 def _end_call(box: Box, n: int) -> None:
@@ -424,7 +477,12 @@ async def client(k: Kartei, token: str, tally: Tally, stop: asyncio.Event, i: in
 
 
 async def one_database(
-    backend: str, seconds: float, kills: int, args: argparse.Namespace, dovecot: Dovecot
+    backend: str,
+    seconds: float,
+    kills: int,
+    args: argparse.Namespace,
+    dovecot: Dovecot,
+    pg: PrivatePostgres | None,
 ) -> dict[str, Any]:
     run = uuid.uuid4().hex[:6]
     tally = Tally()
@@ -432,10 +490,11 @@ async def one_database(
     box_port = await box.start()
     user = dovecot.take_user()
     folder = Path(tempfile.mkdtemp(prefix=f"kartei-soak-{backend}-"))
-    k = Kartei(folder / "kartei", backend, box_port, (dovecot.port, user))
+    admin = pg.url if pg else ADMIN
+    k = Kartei(folder / "kartei", backend, box_port, (dovecot.port, user), admin)
     try:
         k.classifier(args.classifier)
-        people = customers(200, seed=16)
+        people = customers(100, seed=16)
         cards = folder / "kunden.vcf"
         cards.write_bytes(vcards(people))
         k.cli("import", str(cards))
@@ -462,14 +521,21 @@ async def one_database(
         kill_at = sorted(random.uniform(0.1, 0.85) * seconds for _ in range(kills))
         imap_restart_at = 0.5 * seconds
         imap_restarted = False
+        pg_restart_at = 0.35 * seconds if pg and backend == "postgresql" else None
         next_rss = 0.0
+        tick = time.monotonic()
         while (elapsed := time.monotonic() - began) < seconds:
+            tally.loop_lag_ms = max(tally.loop_lag_ms, (time.monotonic() - tick - 0.1) * 1000)
             if kill_at and elapsed >= kill_at[0]:
                 kill_at.pop(0)
                 k.kill()
                 tally.kills.append(time.time())
                 await asyncio.sleep(random.uniform(0.2, 2.0))
                 k.start()
+            if pg and pg_restart_at is not None and elapsed >= pg_restart_at:
+                pg_restart_at = None
+                await asyncio.to_thread(pg.restart)
+                tally.disruptions.append(time.time())  # its pops wait, as after a kill
             if not imap_restarted and elapsed >= imap_restart_at:
                 imap_restarted = True
                 await asyncio.to_thread(dovecot.restart)
@@ -478,6 +544,7 @@ async def one_database(
                 if rss is not None and k.process is not None:
                     tally.rss.append((elapsed, k.process.pid, rss))
                 next_rss = elapsed + 5
+            tick = time.monotonic()
             await asyncio.sleep(0.1)
         # The end: load stops, Kartei lives on until everything sent is in the log.
         stop_async.set()
@@ -542,6 +609,7 @@ def _report(
     lost_emails = sorted(expected - set(emails))
     doubled_emails = sorted(m for m, c in emails.items() if c > 1)
     cut, unheard, lost_calls, latencies, steady, no_pop = [], [], [], [], [], []
+    faults = tally.kills + tally.disruptions
     for n, call in tally.calls.items():
         if ringing[n]:
             if n not in tally.pops:
@@ -550,7 +618,7 @@ def _report(
             ms = (tally.pops[n] - call["sent"]) * 1000
             latencies.append(ms)
             # Away from a kill (the pop then waits for the restart and the SSE replay).
-            if not any(-1 < call["sent"] - t < SETTLE_AFTER_KILL for t in tally.kills):
+            if not any(-1 < call["sent"] - t < SETTLE_AFTER_KILL for t in faults):
                 steady.append(ms)
             continue
         died = [c["closed"] for c in call["conns"] if c["closed"] is not None]
@@ -578,6 +646,9 @@ def _report(
         "backend": backend,
         "seconds": round(seconds),
         "kills": len(tally.kills),
+        "harness_loop_lag_ms_max": round(tally.loop_lag_ms),
+        "calls_offered_per_minute": round(len(tally.calls) * 60 / seconds, 1),
+        "emails_offered_per_second": round(tally.smtp_sent / seconds, 2),
         "lost": len(lost_emails) + len(lost_calls),
         "doubled": len(doubled_emails) + len(doubled_calls),
         "errors": errors,
@@ -669,15 +740,21 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     seconds = args.seconds or args.minutes * 60 / len(backends)
     dovecot = Dovecot()
     dovecot.start()
+    pg = PrivatePostgres() if "postgresql" in backends and not args.shared_pg else None
+    if pg:
+        pg.start()
     results = {}
     try:
         for backend in backends:
-            result = await one_database(backend, seconds, args.kills, args, dovecot)
+            result = await one_database(backend, seconds, args.kills, args, dovecot, pg)
+            result["postgresql_restarts"] = pg.restarts if pg and backend == "postgresql" else 0
             results[backend] = result
             print(json.dumps(result), file=sys.stderr, flush=True)
     finally:
         dovecot.stop()
         dovecot.cleanup()
+        if pg:
+            pg.stop()
     return {
         "lost": sum(r["lost"] for r in results.values()),
         "doubled": sum(r["doubled"] for r in results.values()),
@@ -694,7 +771,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="90 s per database, 3 kills")
+    parser.add_argument("--quick", action="store_true", help="60 s per database, 3 kills")
     parser.add_argument("--minutes", type=float, default=10.0, help="in all, split by database")
     parser.add_argument("--seconds", type=float, default=0, help="per database (overrides)")
     parser.add_argument("--kills", type=int, default=10, help="SIGKILLs per database")
@@ -702,9 +779,14 @@ if __name__ == "__main__":
     parser.add_argument("--calls-per-minute", type=float, default=100)
     parser.add_argument("--mail-rate", type=float, default=10, help="SMTP emails per second")
     parser.add_argument("--classifier", action="store_true", help="run the classifier too")
+    parser.add_argument(
+        "--shared-pg",
+        action="store_true",
+        help="use $KARTEI_BENCH_PG instead of a private server (then it is not restarted)",
+    )
     args = parser.parse_args()
     if args.quick:
-        args.seconds = args.seconds or 90
+        args.seconds = args.seconds or 60
         args.kills = min(args.kills, 3)
     result = asyncio.run(main(args))
     print(json.dumps(result))
