@@ -56,14 +56,17 @@ class StoredRow:
     stream: str
     version: int
     type: str
-    data: str
-    metadata: str
+    data: str | bytes
+    metadata: str | bytes
     idempotency_key: str | None
     recorded_at: datetime
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+def _sha(stored: str | bytes) -> str:
+    """The SHA-256 of a column as stored (text as UTF-8; bytes as they are)."""
+    if isinstance(stored, str):
+        stored = stored.encode("utf-8", "surrogatepass")
+    return hashlib.sha256(stored).hexdigest()
 
 
 def timestamp(when: datetime) -> str:

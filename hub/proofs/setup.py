@@ -76,11 +76,23 @@ def install(settings: Settings, kartei: Any) -> MerkleFollower:
     follower = MerkleFollower(merkle, kartei.leases, kartei.health.component(MerkleFollower.name))
     signer = HeadSigner(merkle, settings.data_dir, stamper(settings, merkle))
 
+    health = kartei.health.component(MerkleFollower.name)
+
     async def sign_daily() -> None:
         try:
-            await signer.sign()
-        except Exception:  # seen in the log; tomorrow's head covers today's events too
+            head = await signer.sign()
+        except Exception as err:  # seen in health; tomorrow's head covers today's events too
             log.exception("the daily tree head could not be signed")
+            health.set("degraded", f"daily tree head not signed: {err}")
+            return
+        health.details.update(last_head=head.id, last_head_size=head.size)
+        if settings.archive.tsa_url:
+            try:  # heads signed while the TSA was unreachable, now stamped
+                await stamp_pending(settings, merkle)
+            except tsa.TimestampError as err:
+                health.details["timestamps"] = f"pending: {err}"
+            else:
+                health.details["timestamps"] = "ok"
 
     hour, minute = (int(x) for x in settings.archive.sign_time.split(":"))
     kartei.scheduler.add_job(

@@ -41,3 +41,37 @@ def test_a_running_kartei_follows_the_log_and_signs_daily(tmp_path: Path) -> Non
     assert "archive:merkle" not in {c.name for c in components(kartei, roles=["web"])}
     job = kartei.scheduler.get_job("archive-sign")
     assert job is not None and "hour='23', minute='50'" in str(job.trigger)
+
+
+async def test_the_daily_job_signs_and_stamps_what_the_tsa_missed(
+    database_url: str, tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tests.proofs.tsa_server import LocalTSA, make_ca, serve
+
+    now = datetime.now(UTC)
+    ca = make_ca(now - timedelta(days=1), now + timedelta(days=1))
+    with serve(LocalTSA(ca, available=False)) as tsa:
+        settings = settings_from_dict(
+            {
+                "kartei": {"data_dir": str(tmp_path)},
+                "database": {"url": database_url},
+                "archive": {"tsa_url": tsa.url},
+            }
+        )
+        kartei = bootstrap(settings, adapters=[], policies=[], projections=[])
+        await kartei.store.start()
+        try:
+            job = kartei.scheduler.get_job("archive-sign")
+            await job.func()  # the TSA is down: the head is signed, not stamped
+            health = kartei.health.component("archive:merkle")
+            assert health.details["last_head"] == 1
+            assert health.details["timestamps"].startswith("pending: TSA")
+            tsa.available = True
+            await job.func()
+            assert health.details == {**health.details, "last_head": 2, "timestamps": "ok"}
+            assert kartei.merkle is not None
+            assert sorted(await kartei.merkle.merkle.timestamps()) == [1, 2]
+        finally:
+            await kartei.store.close()

@@ -89,6 +89,7 @@ class LocalTSA:
     requests: list[bytes] = field(default_factory=list)
     serial: int = 0
     url: str = ""
+    available: bool = True  # False: answers 503, as a TSA that is down
 
     def respond(self, body: bytes) -> bytes:
         self.requests.append(body)
@@ -157,6 +158,9 @@ def serve(tsa: LocalTSA) -> Iterator[LocalTSA]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers["Content-Length"]))
+            if not tsa.available:
+                self.send_error(503)
+                return
             if self.headers["Content-Type"] != "application/timestamp-query":
                 self.send_error(415)
                 return
