@@ -22,8 +22,9 @@ LINE = "49304400770"  # the demo firm's sipgate line
 WEBHOOK = "/telephony/sipgate/demo-webhook-kartei-2026"
 
 
-async def ring(base_url: str, page: Page, answer: bool) -> None:
-    """A call from Andreas Meyer on the firm's sipgate line; waits for the pop."""
+async def ring(base_url: str, page: Page, answer: bool) -> dict[str, str]:
+    """A call from Andreas Meyer on the firm's sipgate line; waits for the pop. The
+    call's fields, to hang it up once the pop is on the picture."""
     call = uuid.uuid4().hex[:12]
     base = {"from": CALLER, "to": LINE, "direction": "in", "callId": call}
     async with httpx.AsyncClient(base_url=base_url) as http:
@@ -33,6 +34,12 @@ async def ring(base_url: str, page: Page, answer: bool) -> None:
             await http.post(WEBHOOK, data={**base, "event": "answer", "user": "Maria Kühn"})
             await page.locator(".pop.answered").first.wait_for(timeout=10_000)
     await page.wait_for_timeout(500)  # the pop slides in
+    return base
+
+
+async def hang_up(base_url: str, call: dict[str, str], cause: str) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        await http.post(WEBHOOK, data={**call, "event": "hangup", "cause": cause})
 
 
 async def main(base_url: str, out: Path, user: str, password: str) -> None:
@@ -61,8 +68,9 @@ async def main(base_url: str, out: Path, user: str, password: str) -> None:
             )
         await page.goto(base_url + f"/contacts/{PERSON}")
         await page.locator("body[data-pop=connected]").wait_for()
-        await ring(base_url, page, answer=True)
+        call = await ring(base_url, page, answer=True)
         await page.screenshot(path=str(out / "screenshot-pop.png"))
+        await hang_up(base_url, call, "normalClearing")
         phone = await browser.new_context(
             viewport={"width": 390, "height": 844},
             locale="de-DE",
@@ -73,8 +81,9 @@ async def main(base_url: str, out: Path, user: str, password: str) -> None:
         await small.screenshot(path=str(out / "screenshot-phone-card.png"))
         await small.goto(base_url + "/")
         await small.locator("body[data-pop=connected]").wait_for()
-        await ring(base_url, small, answer=False)
+        call = await ring(base_url, small, answer=False)
         await small.screenshot(path=str(out / "screenshot-phone-pop.png"))
+        await hang_up(base_url, call, "normalClearing")
         await browser.close()
 
 
