@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -71,16 +72,135 @@ class NewEvent:
     metadata: Metadata = field(default_factory=Metadata)
 
 
-@dataclass(frozen=True, slots=True)
+_FIELDS = (
+    "position",
+    "stream",
+    "version",
+    "type_name",
+    "event",
+    "metadata",
+    "recorded_at",
+    "idempotency_key",
+    "erased",
+)
+
+
 class Recorded:
-    """An event as stored: its global position, stream, version and envelope."""
+    """An event as stored: its global position, stream, version and envelope.
+
+    Treat it as immutable: it is shared (by the tail, by every reader of a batch). Read
+    from the log, the event itself is decoded (its personal fields unsealed, its data
+    validated) only when `event` is first asked for: a reader that looks at the envelope
+    alone (a projection skipping types it does not handle, a scan for positions) pays
+    for none of it.
+    """
+
+    __slots__ = (
+        "_data",
+        "_decoder",
+        "_event",
+        "_key",
+        "erased",
+        "idempotency_key",
+        "metadata",
+        "position",
+        "recorded_at",
+        "stream",
+        "type_name",
+        "version",
+    )
 
     position: int
     stream: str
     version: int
     type_name: str
-    event: Event
     metadata: Metadata
     recorded_at: datetime
-    idempotency_key: str | None = None
-    erased: bool = False
+    idempotency_key: str | None
+    erased: bool
+    _event: Event | None
+    # A lazy record's decoder(record, data, key) and what it decodes, until it has.
+    _decoder: Callable[[Recorded, Any, Any], Event] | None
+    _data: Any
+    _key: Any
+
+    def __init__(
+        self,
+        position: int,
+        stream: str,
+        version: int,
+        type_name: str,
+        event: Event,
+        metadata: Metadata,
+        recorded_at: datetime,
+        idempotency_key: str | None = None,
+        erased: bool = False,
+    ) -> None:
+        self.position = position
+        self.stream = stream
+        self.version = version
+        self.type_name = type_name
+        self._event = event
+        self._decoder = None
+        self.metadata = metadata
+        self.recorded_at = recorded_at
+        self.idempotency_key = idempotency_key
+        self.erased = erased
+
+    @classmethod
+    def lazy(
+        cls,
+        position: int,
+        stream: str,
+        version: int,
+        type_name: str,
+        metadata: Metadata,
+        recorded_at: datetime,
+        idempotency_key: str | None,
+        erased: bool,
+        decoder: Callable[[Recorded, Any, Any], Event],
+        data: Any,
+        key: Any = None,
+    ) -> Recorded:
+        """A record whose event `decoder(record, data, key)` makes on first use (once)."""
+        record = cls.__new__(cls)
+        record.position = position
+        record.stream = stream
+        record.version = version
+        record.type_name = type_name
+        record._event = None
+        record._decoder = decoder
+        record._data = data
+        record._key = key
+        record.metadata = metadata
+        record.recorded_at = recorded_at
+        record.idempotency_key = idempotency_key
+        record.erased = erased
+        return record
+
+    @property
+    def event(self) -> Event:
+        event = self._event
+        if event is None:
+            assert self._decoder is not None
+            event = self._event = self._decoder(self, self._data, self._key)
+            self._decoder = self._data = self._key = None
+        return event
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickle and copy: decoded, as constructed
+        return (Recorded, self._values())
+
+    def _values(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in _FIELDS)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={getattr(self, name)!r}" for name in _FIELDS)
+        return f"Recorded({inner})"

@@ -33,6 +33,8 @@ class EventCodec:
         self._names = {cls: name for name, cls in self._types.items()}
         self._upcasters = dict(upcasters or {})
         self._adapters: dict[type[Event], TypeAdapter[Any]] = {}
+        # (name, current version) -> its validator, once one event of it has decoded.
+        self._current: dict[tuple[str, int], Callable[[Any], Any]] = {}
         for cls in self._types.values():
             _check_personal_fields(cls)
 
@@ -65,6 +67,13 @@ class EventCodec:
         return data
 
     def from_data(self, name: str, stored_version: int, data: dict[str, Any]) -> Event:
+        validate = self._current.get((name, stored_version))
+        if validate is not None:  # the common case: a known type at its current version
+            try:
+                event: Event = validate(data)
+            except ValidationError as err:
+                return UnreadableEvent(type_name=name, error=f"invalid {name} data: {err}")
+            return event
         cls = self._types.get(name)
         if cls is None or stored_version > cls.schema_version:
             return UnknownEvent(type_name=name, stored_schema_version=stored_version, data=data)
@@ -73,9 +82,11 @@ class EventCodec:
         except LookupError as err:
             return UnreadableEvent(type_name=name, error=str(err))
         try:
-            event: Event = self._adapter(cls).validate_python(data)
+            event = self._adapter(cls).validate_python(data)
         except ValidationError as err:
             return UnreadableEvent(type_name=name, error=f"invalid {name} data: {err}")
+        if stored_version == cls.schema_version:
+            self._current[name, stored_version] = self._adapter(cls).validator.validate_python
         return event
 
     def erased_values(self, cls: type[Event]) -> dict[str, Any]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic import command
@@ -19,6 +21,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+T = TypeVar("T")
 
 
 class UnsupportedDatabaseError(ValueError):
@@ -54,6 +59,7 @@ class Database:
         self.dialect = backend
         self._write_lock: _WriteLock | None = None
         self._synchronous = "FULL"  # for the next SQLite write transaction
+        self._direct: _DirectWriter | None = None
         if backend == "sqlite":
             async_url = self.url.set(drivername="sqlite+aiosqlite")
             self.writer = _sqlite_engine(
@@ -115,8 +121,46 @@ class Database:
     def _next_sync(self) -> str:
         return self._synchronous
 
-    def _next_sync(self) -> str:
-        return self._synchronous
+    async def write_direct(
+        self,
+        work: Callable[[sqlite3.Connection], T],
+        *,
+        durable: bool = True,
+        background: bool = False,
+        committed: Callable[[T], None] | None = None,
+    ) -> T:
+        """SQLite: `work` in one write transaction on a dedicated connection, in one hop
+        to its thread (the async driver makes a hop per statement: BEGIN, each statement,
+        COMMIT, the pool's reset). `work` runs blocking SQL only; it takes the same write
+        lock as `write`, so the two never overlap.
+
+        `committed(result)` runs on the event loop once the commit is through, even when
+        the awaiting task was cancelled meanwhile: a transaction that started finishes
+        (committed or rolled back) before the next writer goes.
+        """
+        if not self.is_sqlite:
+            raise TypeError("write_direct is for SQLite")
+        if self._write_lock is None:
+            self._write_lock = _WriteLock()
+        if self._direct is None:
+            self._direct = _DirectWriter(str(self.url.database))
+        await self._write_lock.acquire(background)
+        lock = self._write_lock
+        try:
+            future = asyncio.get_running_loop().run_in_executor(
+                self._direct.thread, self._direct.transaction, work, durable
+            )
+        except BaseException:
+            lock.release()
+            raise
+
+        def done(f: asyncio.Future[T]) -> None:
+            lock.release()
+            if committed is not None and not f.cancelled() and f.exception() is None:
+                committed(f.result())
+
+        future.add_done_callback(done)
+        return await asyncio.shield(future)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -144,6 +188,10 @@ class Database:
             engine.dispose()
 
     async def dispose(self) -> None:
+        if self._direct is not None:
+            direct, self._direct = self._direct, None
+            await asyncio.get_running_loop().run_in_executor(direct.thread, direct.close)
+            direct.thread.shutdown()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
@@ -181,6 +229,46 @@ class _WriteLock:
                     granted.set_result(None)  # stays held, by the next writer
                     return
         self._held = False
+
+
+class _DirectWriter:
+    """SQLite's dedicated write connection and the one thread that uses it."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.thread = ThreadPoolExecutor(1, thread_name_prefix="kartei-sqlite-writer")
+        self._conn: sqlite3.Connection | None = None
+        self._synchronous = ""
+
+    def transaction(self, work: Callable[[sqlite3.Connection], T], durable: bool) -> T:
+        conn = self._conn or self._connect()
+        level = "FULL" if durable else "NORMAL"
+        if level != self._synchronous:  # not inside a transaction: set before BEGIN
+            conn.execute(f"PRAGMA synchronous={level}")
+            self._synchronous = level
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = work(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        return result
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout=10000")
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        self._conn = conn
+        return conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 def _use_wal(dbapi_connection: Any, _record: Any) -> None:

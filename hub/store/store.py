@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -76,10 +77,15 @@ _COLUMNS = (
     events.c.type,
     events.c.data,
     events.c.metadata,
-    events.c.recorded_at,
+    # As the driver returns it: SQLite's text is parsed by `_utc` (fromisoformat), many
+    # times faster than SQLAlchemy's regular-expression DateTime processor.
+    sa.type_coerce(events.c.recorded_at, sa.Text).label("recorded_at"),
     events.c.idempotency_key,
 )
 
+
+# `_COLUMNS` for SQL written by hand (the driver-level reads).
+_ROW_NAMES = "position, stream, version, type, data, metadata, recorded_at, idempotency_key"
 
 StreamAppend = tuple[str, int | None, Sequence[Event | NewEvent]]
 
@@ -212,8 +218,92 @@ class EventStore:
         stream) or ANY. Events whose idempotency key is stored already append nothing and
         report their stored position.
         """
+        if self.db.is_sqlite:
+            direct = await self._append_direct(
+                stream, expected_version, [_new(e) for e in new_events], durable
+            )
+            if direct is not None:
+                return direct
         async with self.transaction(durable=durable) as tx:
             return await tx.append(stream, expected_version, new_events)
+
+    async def _append_direct(
+        self, stream: str, expected_version: int | None, pending: list[NewEvent], durable: bool
+    ) -> AppendResult | None:
+        """SQLite, an append on its own: encoded and sealed before the write lock is taken,
+        then checked and inserted in one hop to the dedicated write connection's thread.
+        None sends the caller to the general path: an event whose subject has no key in
+        memory yet (it may need one created), or a single event that the one-statement
+        insert refused (a stored key or a moved stream: the general path says which)."""
+        if not pending:
+            return None
+        keys: dict[str, SubjectKey] = {}
+        for p in pending:
+            subject = _subject(p.event)
+            if subject is not None and subject not in keys:
+                key = self.keys.cached(subject)
+                if key is None:
+                    return None
+                keys[subject] = key
+        now = datetime.now(UTC)
+        stamp = _sqlite_time(self.db, now)
+        rows = []
+        for p in pending:
+            subject = _subject(p.event)
+            rows.append(self._encode(p, stream, 0, now, keys[subject] if subject else None))
+
+        def work(conn: sqlite3.Connection) -> tuple[list[AppendResult], list[Recorded]] | None:
+            if len(rows) == 1:
+                row = rows[0]
+                params = {**row, "recorded_at": stamp, "expected": expected_version}
+                del params["version"]
+                inserted = conn.execute(_INSERT_ONE.text, params).fetchall()
+                if not inserted:
+                    return None
+                row.update(position=inserted[0][0], version=inserted[0][1])
+                result = AppendResult((row["position"],), row["version"], 1)
+                return [result], [_recorded(row, pending[0])]
+            found = conn.execute(
+                _SQLITE_APPEND_STATE_TEXT,
+                {
+                    "streams": orjson.dumps([stream]).decode(),
+                    "keys": orjson.dumps(
+                        [p.idempotency_key for p in pending if p.idempotency_key]
+                    ).decode(),
+                },
+            ).fetchall()
+            head, versions, stored = _parse_state(found)
+            planned, results = _plan([(stream, expected_version, pending)], head, versions, stored)
+            by_event = {id(p): row for p, row in zip(pending, rows, strict=True)}
+            inserts = []
+            recorded = []
+            for offset, (p, _, version) in enumerate(planned, start=1):
+                row = by_event[id(p)]
+                row.update(position=head + offset, version=version)
+                inserts.append(
+                    (
+                        row["position"],
+                        stream,
+                        version,
+                        row["type"],
+                        row["data"],
+                        row["metadata"],
+                        row["idempotency_key"],
+                        stamp,
+                    )
+                )
+                recorded.append(_recorded(row, p))
+            if inserts:
+                conn.executemany(_INSERT_ROWS, inserts)
+            return results, recorded
+
+        def committed(outcome: tuple[list[AppendResult], list[Recorded]] | None) -> None:
+            if outcome is not None and outcome[1]:
+                self._tail.offer(outcome[1])
+                self.notifier.bump()
+
+        outcome = await self.db.write_direct(work, durable=durable, committed=committed)
+        return None if outcome is None else outcome[0][0]
 
     async def _append_in(
         self,
@@ -238,27 +328,7 @@ class EventStore:
         streams = list(dict.fromkeys(stream for stream, _, _ in batch))
         keys = [p.idempotency_key for _, _, ps in batch for p in ps if p.idempotency_key]
         head, versions, stored = await self._append_state(conn, streams, keys)
-
-        planned: list[tuple[NewEvent, str, int]] = []  # the event, its stream and version
-        results: list[AppendResult] = []
-        for stream, expected_version, pending in batch:
-            current = versions.get(stream, 0)
-            positions: list[int] = []
-            new = 0
-            for p in pending:
-                key = p.idempotency_key
-                if key is not None and key in stored:
-                    positions.append(stored[key])
-                    continue
-                new += 1
-                planned.append((p, stream, current + new))
-                positions.append(head + len(planned))
-                if key is not None:
-                    stored[key] = head + len(planned)  # a repeat of the key later on
-            if new and expected_version is not None and expected_version != current:
-                raise ConcurrencyError(stream, expected_version, current)
-            versions[stream] = current + new
-            results.append(AppendResult(tuple(positions), current + new, new))
+        planned, results = _plan(batch, head, versions, stored)
         if not planned:
             return results
 
@@ -288,15 +358,18 @@ class EventStore:
     ) -> AppendResult | None:
         """The common case in one statement: insert unless the key is stored or the stream
         moved. None sends the caller to the general path, which says which it was."""
+        subject = _subject(p.event)
+        key = None if subject is None else self.keys.cached(subject)
+        row = None
+        if subject is None or key is not None:
+            # Sealed and encoded before the append lock: no other writer waits on it.
+            row = self._encode(p, stream, 0, datetime.now(UTC), key)
         if not self.db.is_sqlite:
             await tx.connection.execute(_LOCK, {"lock": APPEND_LOCK_ID})
-        subject = _subject(p.event)
-        key = None
-        if subject is not None:
-            key = self.keys.cached(subject) or await self.keys.key_for_writing(
-                tx.connection, subject, tx.created_keys
-            )
-        row = self._encode(p, stream, 0, datetime.now(UTC), key)
+        if row is None:
+            assert subject is not None  # a new key is made under the lock
+            key = await self.keys.key_for_writing(tx.connection, subject, tx.created_keys)
+            row = self._encode(p, stream, 0, datetime.now(UTC), key)
         del row["version"]
         inserted = (
             await tx.connection.execute(_INSERT_ONE, {**row, "expected": expected_version})
@@ -324,17 +397,7 @@ class EventStore:
                     {"lock": APPEND_LOCK_ID, "streams": streams, "keys": keys},
                 )
             ).all()
-        head = 0
-        versions: dict[str, int] = {}
-        stored: dict[str, int] = {}
-        for kind, key, n in rows:
-            if kind == "head":
-                head = int(n)
-            elif kind == "version":
-                versions[key] = int(n)
-            else:
-                stored[key] = int(n)
-        return head, versions, stored
+        return _parse_state(rows)
 
     def _encode(
         self, p: NewEvent, stream: str, version: int, now: datetime, key: SubjectKey | None
@@ -389,6 +452,10 @@ class EventStore:
         stream_prefix: str | None = None,
     ) -> list[Recorded]:
         """Up to `limit` events after a global position, optionally filtered."""
+        if not stream_prefix:
+            async with self.db.read() as conn:
+                rows = await self._fetch_after(conn, after, limit, types)
+                return await self._decode_rows(conn, rows)
         query = sa.select(*_COLUMNS).where(events.c.position > after)
         if types:
             query = query.where(events.c.type.in_(list(types)))
@@ -490,55 +557,102 @@ class EventStore:
             else:
                 await self.notifier.wait(generation)
 
-    async def _decode_rows(self, conn: AsyncConnection, rows: Sequence[Any]) -> list[Recorded]:
-        parsed: list[tuple[Any, dict[str, Any] | str]] = []
-        subjects: set[str] = set()
-        for row in rows:
-            data: dict[str, Any] | str
-            try:
-                data = orjson.loads(row[4])
-            except orjson.JSONDecodeError as err:
-                data = f"corrupt JSON: {err}"
-            if not isinstance(data, dict | str):
-                data = f"corrupt payload: a JSON {type(data).__name__}, not an object"
-            if isinstance(data, str):
-                log.error("event at position %d (%s) is unreadable: %s", row[0], row[3], data)
-            elif isinstance(sealed := data.get(SEALED), dict):
-                subjects.add(key_ref(sealed))
-            parsed.append((row, data))
-        keys = await self.keys.load(conn, subjects) if subjects else {}
-        return [self._decode(row, data, keys) for row, data in parsed]
-
-    def _decode(self, row: Any, data: dict[str, Any] | str, keys: dict[str, bytes]) -> Recorded:
-        position, stream, version, type_name, _, raw_meta, recorded_at, key = row
-        metadata = _parse_metadata(raw_meta)
-        erased = False
-        event: Event
-        if metadata is None:
-            event = UnreadableEvent(type_name=type_name, error="corrupt metadata JSON")
-            metadata = Metadata()
-        elif isinstance(data, str):
-            event = UnreadableEvent(type_name=type_name, error=data)
-        else:
-            sealed = data.get(SEALED)
-            try:
-                if sealed is None:
-                    event = self.codec.from_data(type_name, metadata.schema_version, data)
-                elif (ref := key_ref(sealed)) in keys:
-                    data = unseal(data, keys[ref])
-                    event = self.codec.from_data(type_name, metadata.schema_version, data)
-                else:
-                    event = self._erased(type_name, metadata.schema_version, data)
-                    erased = True
-            except (ValueError, KeyError, TypeError) as err:
-                # ValueError: the seal does not open; Key/TypeError: a mangled seal.
-                log.error("event at position %d (%s) is unreadable: %s", position, type_name, err)
-                event = UnreadableEvent(type_name=type_name, error=str(err))
-        if recorded_at.tzinfo is None:  # SQLite returns naive timestamps; they are UTC
-            recorded_at = recorded_at.replace(tzinfo=UTC)
-        return Recorded(
-            position, stream, version, type_name, event, metadata, recorded_at, key, erased
+    async def _fetch_after(
+        self, conn: AsyncConnection, after: int, limit: int, types: Collection[str] | None
+    ) -> Sequence[Any]:
+        """The rows of `read_all`, straight from the driver: the rows are plain tuples
+        (SQLAlchemy's result processing cost about as much as decoding the events)."""
+        names = sorted(types) if types else []
+        mark = "?" if self.db.is_sqlite else "%s"
+        where = f" AND type IN ({', '.join([mark] * len(names))})" if names else ""
+        sql = (
+            f"SELECT {_ROW_NAMES} FROM events WHERE position > {mark}{where}"
+            f" ORDER BY position LIMIT {mark}"
         )
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None
+        cursor = await driver.execute(sql, (after, *names, limit))
+        try:
+            return list(await cursor.fetchall())
+        finally:
+            await cursor.close()
+
+    async def _decode_rows(self, conn: AsyncConnection, rows: Sequence[Any]) -> list[Recorded]:
+        """Records for rows: the envelope now; the event (JSON, unsealing, validation)
+        when a reader first asks for it, with the subject's key as it was at this read.
+
+        Only the key a sealed event names is read now (to load the keys in one query
+        and to say which events are erased). Few objects per row stay alive: the
+        garbage collector's passes over them cost as much as the decoding itself."""
+        key_refs: list[str | None] = []
+        refs: set[str] = set()
+        for row in rows:
+            ref = _seal_ref(row[4])
+            if ref is not None and ref is not _MANGLED:
+                refs.add(ref)
+            key_refs.append(ref)
+        keys = await self.keys.load(conn, refs) if refs else {}
+
+        records = []
+        stamps: dict[Any, datetime] = {}  # a batch's events share their commit's time
+        lazy = Recorded.lazy
+        decoder = self._open
+        for row, ref in zip(rows, key_refs, strict=True):
+            position, stream, version, type_name, data, raw_meta, at, key = row
+            recorded_at = stamps.get(at)
+            if recorded_at is None:
+                recorded_at = stamps[at] = _utc(at)
+            metadata = _parse_metadata(raw_meta)
+            if metadata is None:
+                event = UnreadableEvent(type_name=type_name, error="corrupt metadata JSON")
+                records.append(
+                    Recorded(
+                        position, stream, version, type_name, event, Metadata(), recorded_at, key
+                    )
+                )
+                continue
+            opener = None if ref is None else keys.get(ref, b"" if ref is _MANGLED else None)
+            erased = ref is not None and opener is None
+            records.append(
+                lazy(
+                    position,
+                    stream,
+                    version,
+                    type_name,
+                    metadata,
+                    recorded_at,
+                    key,
+                    erased,
+                    decoder,
+                    data,
+                    opener,
+                )
+            )
+        return records
+
+    def _open(self, record: Recorded, text: str, key: bytes | None) -> Event:
+        """A stored event's JSON as its event, unsealed with `key` (None: erased)."""
+        name, version = record.type_name, record.metadata.schema_version
+        data: Any
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as err:
+            data = f"corrupt JSON: {err}"
+        if not isinstance(data, dict | str):
+            data = f"corrupt payload: a JSON {type(data).__name__}, not an object"
+        if isinstance(data, str):
+            log.error("event at position %d (%s) is unreadable: %s", record.position, name, data)
+            return UnreadableEvent(type_name=name, error=data)
+        try:
+            if SEALED not in data:
+                return self.codec.from_data(name, version, data)
+            if key is None:
+                return self._erased(name, version, data)
+            return self.codec.from_data(name, version, unseal(data, key))
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            # ValueError: the seal does not open; the others: a mangled seal.
+            log.error("event at position %d (%s) is unreadable: %s", record.position, name, err)
+            return UnreadableEvent(type_name=name, error=str(err))
 
     def _erased(self, name: str, version: int, data: dict[str, Any]) -> Event:
         data.pop(SEALED)
@@ -546,6 +660,48 @@ class EventStore:
         if cls is not None:
             data.update(self.codec.erased_values(cls))
         return self.codec.from_data(name, version, data)
+
+
+_MANGLED = "\0mangled"  # the key reference of a seal that names none
+
+
+def _seal_ref(text: str) -> str | None:
+    """The key reference of a stored event's sealed fields (None: nothing sealed;
+    `_MANGLED`: a seal that names no key), without parsing the whole event when the
+    seal is its last member (as `seal` writes it)."""
+    if SEALED not in text:
+        return None  # not sealed (or not JSON: its decode says so)
+    at = text.rfind(_SEALED_MEMBER)
+    sealed: Any = None
+    if at > 0 and text.endswith("}"):
+        # A `"$pd":` outside any string and followed by exactly one value and the
+        # closing brace is the top level's last member.
+        with contextlib.suppress(orjson.JSONDecodeError):
+            sealed = orjson.loads(text[at + len(_SEALED_MEMBER) : -1])
+    if not isinstance(sealed, dict):
+        try:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict) or SEALED not in data:
+            return None
+        sealed = data[SEALED]
+        if not isinstance(sealed, dict):
+            return _MANGLED
+    try:
+        return key_ref(sealed)
+    except (KeyError, TypeError, AttributeError):
+        return _MANGLED
+
+
+_SEALED_MEMBER = f'"{SEALED}":'
+
+
+def _utc(at: datetime | str) -> datetime:
+    """A stored time as an aware datetime (SQLite gives naive UTC text)."""
+    if isinstance(at, str):
+        return datetime.fromisoformat(at).replace(tzinfo=UTC)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _recorded(row: dict[str, Any], p: NewEvent) -> Recorded:
@@ -576,6 +732,80 @@ def _new(event: Event | NewEvent) -> NewEvent:
 def _subject(event: Event) -> str | None:
     """The data subject whose key seals this event's personal fields, if any."""
     return event.data_subject() if event.personal_fields else None
+
+
+def _plan(
+    batch: Sequence[tuple[str, int | None, Sequence[NewEvent]]],
+    head: int,
+    versions: dict[str, int],
+    stored: dict[str, int],
+) -> tuple[list[tuple[NewEvent, str, int]], list[AppendResult]]:
+    """Which events to insert (each with its stream and version; positions follow `head`
+    in this order) and each stream's result; ConcurrencyError if a stream moved."""
+    planned: list[tuple[NewEvent, str, int]] = []  # the event, its stream and version
+    results: list[AppendResult] = []
+    for stream, expected_version, pending in batch:
+        current = versions.get(stream, 0)
+        positions: list[int] = []
+        new = 0
+        for p in pending:
+            key = p.idempotency_key
+            if key is not None and key in stored:
+                positions.append(stored[key])
+                continue
+            new += 1
+            planned.append((p, stream, current + new))
+            positions.append(head + len(planned))
+            if key is not None:
+                stored[key] = head + len(planned)  # a repeat of the key later on
+        if new and expected_version is not None and expected_version != current:
+            raise ConcurrencyError(stream, expected_version, current)
+        versions[stream] = current + new
+        results.append(AppendResult(tuple(positions), current + new, new))
+    return planned, results
+
+
+def _parse_state(rows: Sequence[Any]) -> tuple[int, dict[str, int], dict[str, int]]:
+    """The append state's rows as the head, the streams' versions and the stored keys."""
+    head = 0
+    versions: dict[str, int] = {}
+    stored: dict[str, int] = {}
+    for kind, key, n in rows:
+        if kind == "head":
+            head = int(n)
+        elif kind == "version":
+            versions[key] = int(n)
+        else:
+            stored[key] = int(n)
+    return head, versions, stored
+
+
+@functools.cache
+def _time_format(dialect: Any) -> Any:
+    processor = events.c.recorded_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert processor is not None
+    return processor
+
+
+def _sqlite_time(db: Database, now: datetime) -> str:
+    """A timestamp as SQLAlchemy stores it on SQLite (for the direct write path)."""
+    return str(_time_format(db.writer.dialect)(now))
+
+
+# The direct SQLite path's statements (sqlite3's own parameter styles).
+_INSERT_ROWS = (
+    "INSERT INTO events (position, stream, version, type, data, metadata, idempotency_key,"
+    " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_SQLITE_APPEND_STATE_TEXT = """
+    SELECT 'head', NULL, coalesce(max(position), 0) FROM events
+    UNION ALL
+    SELECT 'version', stream, max(version) FROM events
+    WHERE stream IN (SELECT value FROM json_each(:streams)) GROUP BY stream
+    UNION ALL
+    SELECT 'key', idempotency_key, position FROM events
+    WHERE idempotency_key IN (SELECT value FROM json_each(:keys))
+"""
 
 
 def _json_values(name: str) -> Any:

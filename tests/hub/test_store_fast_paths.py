@@ -1,0 +1,94 @@
+"""The store's fast paths keep its contract: lazily decoded records, SQLite's direct writer."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+
+import pytest
+import sqlalchemy as sa
+
+from hub.events import NewEvent, UnreadableEvent
+from hub.store import ANY, NO_STREAM, EventStore
+from hub.store.schema import events
+from tests.hub.events import Pinged, test_codec
+
+
+@pytest.fixture
+async def store(make_store) -> EventStore:  # type: ignore[no-untyped-def]
+    return await make_store(test_codec())
+
+
+async def test_records_say_erased_before_decoding_and_decode_once(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=1, who="Jörg Müller", contact="c9")])
+    await store.append("s-2", NO_STREAM, [Pinged(n=2, who="Anna", contact="c2"), Pinged(n=3)])
+    async with store.db.write() as conn:
+        assert await store.keys.erase(conn, "contact:c9")
+    fresh = EventStore(store.db, test_codec())  # a process that never cached a key
+
+    records = await fresh.read_all()
+    assert [r.erased for r in records] == [True, False, False]
+    first = records[1].event
+    assert first == Pinged(n=2, who="Anna", contact="c2") and records[1].event is first
+    assert records[0].event == Pinged(n=1, who="", contact="c9")
+    # Read again, decoded or not, the records are equal; pickled, a record keeps its event.
+    again = await fresh.read_all()
+    assert again == records and hash(again[2]) == hash(records[2])
+    assert pickle.loads(pickle.dumps(again[1])) == records[1]
+    assert [r.position for r in await fresh.read_all(types={"Pinged"}, limit=2)] == [1, 2]
+
+
+async def test_a_corrupt_row_reads_as_unreadable_when_decoded(store: EventStore) -> None:
+    await store.append("s-1", NO_STREAM, [Pinged(n=1, who="Eva", contact="c3")])
+    [good] = await store.read_all()
+    # A row written past the store (a fixed parser's input, a damaged disk): an event whose
+    # seal names no key, one that is no JSON object, one that is no JSON at all.
+    async with store.db.write() as conn:
+        row = (await conn.execute(sa.select(events).where(events.c.position == 1))).one()
+        for position, data in (
+            (2, '{"n": 2, "$pd": "not a seal"}'),
+            (3, "[1, 2]"),
+            (4, '{"n": 4, "$pd": {"k": '),
+        ):
+            values = {**row._asdict(), "position": position, "data": data}
+            values.update(stream=f"bad-{position}", version=1, idempotency_key=None)
+            await conn.execute(sa.insert(events).values(**values))
+    records = await EventStore(store.db, test_codec()).read_all()
+    assert records[0].event == good.event
+    assert [type(r.event) for r in records[1:]] == [UnreadableEvent] * 3
+    assert not any(r.erased for r in records)
+
+
+async def test_cancelled_appends_commit_whole_or_not_at_all(store: EventStore) -> None:
+    """A cancelled append commits whole or not at all (SQLite's direct writer finishes a
+    transaction it has begun): the next writer goes at once, and what committed reaches
+    live readers."""
+    follower = store.subscribe()
+    await store.append("warm", NO_STREAM, [Pinged(n=0, contact="c1")])  # the key exists
+    assert [r.stream for r in await anext(follower)] == ["warm"]
+    outcomes = []
+    for i in range(30):
+        task = asyncio.create_task(
+            store.append(f"s-{i}", NO_STREAM, [NewEvent(Pinged(n=i, contact="c1"), f"k{i}")])
+        )
+        for _ in range(i % 4):
+            await asyncio.sleep(0)
+        task.cancel()
+        try:
+            await task
+            outcomes.append(True)
+        except asyncio.CancelledError:
+            outcomes.append(False)
+        # The next append goes through at once, whatever became of the cancelled one.
+        await asyncio.wait_for(store.append(f"t-{i}", ANY, [Pinged(n=i, contact="c1")]), 10)
+    logged = [r.stream for r in await store.read_all(limit=100)]
+    assert len(logged) == len(set(logged))
+    for i, finished in enumerate(outcomes):
+        assert f"t-{i}" in logged
+        if finished:
+            assert f"s-{i}" in logged
+    seen: list[str] = []
+    while len(seen) < len(logged) - 1:
+        seen += [r.stream for r in await asyncio.wait_for(anext(follower), 10)]
+    assert seen == logged[1:]
+    await follower.aclose()  # type: ignore[attr-defined]
