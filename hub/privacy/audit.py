@@ -59,6 +59,27 @@ async def record_view(store: EventStore, by: str, contact_id: str, minutes: int)
     await record(store, CardViewed(contact_id=contact_id, by=by), key=key, durable=False)
 
 
+class CardViews:
+    """Card views of one process: each user, contact and time slot reaches the store once
+    (a repeat would cost a card page the queries of a refused append); another process's
+    repeat is refused by the idempotency key."""
+
+    def __init__(self, store: EventStore, minutes: int) -> None:
+        self.store = store
+        self.minutes = minutes
+        self._slot = -1
+        self._seen: set[tuple[str, str]] = set()
+
+    async def viewed(self, by: str, contact_id: str) -> None:
+        slot = int(time.time() // (self.minutes * 60))
+        if slot != self._slot:
+            self._slot, self._seen = slot, set()
+        if (by, contact_id) in self._seen:
+            return
+        await record_view(self.store, by, contact_id, self.minutes)
+        self._seen.add((by, contact_id))
+
+
 async def audit_trail(store: EventStore, limit: int = 200, offset: int = 0) -> list[Recorded]:
     """The newest audit events first."""
     query = (

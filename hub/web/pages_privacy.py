@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from hub.archive import Archive
 from hub.events.privacy import AdminActionRecorded, CardViewed, ContactErased, DataExported
-from hub.privacy.audit import audit_trail, record, record_view
+from hub.privacy.audit import CardViews, audit_trail, record
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
@@ -29,9 +29,12 @@ def _forbidden(request: Request) -> Response:
 
 async def card_viewed(request: Request, contact_id: str) -> None:
     """Records that the signed-in user looked at a contact's card."""
-    kartei = request.app.state.kartei
-    minutes = kartei.settings.privacy.card_view_minutes
-    await record_view(kartei.store, user_of(request).username, contact_id, minutes)
+    views: CardViews | None = getattr(request.app.state, "card_views", None)
+    if views is None:
+        kartei = request.app.state.kartei
+        views = CardViews(kartei.store, kartei.settings.privacy.card_view_minutes)
+        request.app.state.card_views = views
+    await views.viewed(user_of(request).username, contact_id)
 
 
 @router.get("/contacts/{contact_id}/export")
