@@ -234,6 +234,28 @@ async def test_restore_over_a_newer_history_refuses(tmp_path: Path, source: Sett
     assert len(rows(source.database_url, 100)) == 2  # nothing was touched
 
 
+async def test_restore_never_replaces_the_database_of_a_running_kartei(
+    tmp_path: Path, source: Settings
+) -> None:
+    from hub.store.leases import Leases
+
+    store = EventStore(Database(source.database_url))
+    await store.start()
+    try:
+        await asyncio.to_thread(backup, source, tmp_path / "b")
+        leases = Leases(store.db, owner="kartei@büro-pc")
+        assert await leases.acquire("scheduler")  # as a running Kartei holds its parts
+        with pytest.raises(RestoreRefusedError, match=r"running on it .*kartei@büro-pc"):
+            await asyncio.to_thread(
+                restore,
+                tmp_path / "b",
+                source.source,  # type: ignore[arg-type]
+                force=True,
+            )
+    finally:
+        await store.close()
+
+
 def test_a_damaged_backup_is_found(tmp_path: Path) -> None:
     """On the command line, as an admin checks last night's backup."""
     config = write_config(tmp_path / "firma", None)
