@@ -376,6 +376,12 @@ GERMAN: dict[str, str] = {
     "vCard file": "vCard-Datei",
     # One look for every page: navigation, card, dashboard, pop (issue 14)
     "Skip to content": "Zum Inhalt springen",
+    "Search finds names, companies, numbers in any form (030 123456, +49 30 123456), email "
+    "addresses and cities, and words in the subjects and texts of emails, faxes and notes.": (
+        "Die Suche findet Namen, Firmen, Nummern in jeder Schreibweise (030 123456, "
+        "+49 30 123456), E-Mail-Adressen und Orte, und Wörter in Betreff und Text von "
+        "E-Mails, Faxen und Notizen."
+    ),
     "File": "Datei",
     "Main": "Hauptmenü",
     "Name, number, subject …": "Name, Nummer, Betreff …",
