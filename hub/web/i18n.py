@@ -376,6 +376,15 @@ GERMAN: dict[str, str] = {
     "vCard file": "vCard-Datei",
     # One look for every page: navigation, card, dashboard, pop (issue 14)
     "Skip to content": "Zum Inhalt springen",
+    "No unknown senders.": "Keine unbekannten Absender.",
+    "No faxes from unknown numbers.": "Keine Faxe von unbekannten Nummern.",
+    "Emails and faxes from addresses and numbers no contact has land here, to be made a "
+    "contact or assigned to one. They arrive once the mailboxes (or the fax line) are "
+    "connected in kartei.toml.": (
+        "Hier landen E-Mails und Faxe von Adressen und Nummern, die kein Kontakt hat, um "
+        "daraus einen Kontakt zu machen oder sie einem zuzuordnen. Sie kommen, sobald die "
+        "Postfächer (oder die Faxleitung) in kartei.toml angebunden sind."
+    ),
     "Search finds names, companies, numbers in any form (030 123456, +49 30 123456), email "
     "addresses and cities, and words in the subjects and texts of emails, faxes and notes.": (
         "Die Suche findet Namen, Firmen, Nummern in jeder Schreibweise (030 123456, "
