@@ -562,6 +562,7 @@ def _restore_sqlite(src: Path, url: URL, manifest: Manifest, force: bool) -> Non
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             _compare(summarize_log(conn), manifest, str(path))
+        _forget_leases(engine)
     finally:
         engine.dispose()
 
@@ -616,8 +617,17 @@ def _restore_postgres(src: Path, url: URL, manifest: Manifest, force: bool) -> N
             os.unlink(lst.name)
         with engine.connect() as conn:
             _compare(summarize_log(conn), manifest, where)
+        _forget_leases(engine)
     finally:
         engine.dispose()
+
+
+def _forget_leases(engine: sa.Engine) -> None:
+    """The backed-up Kartei's leases (held by processes of the old installation) would keep
+    the restored one waiting for them to expire: they go."""
+    with engine.begin() as conn:
+        if "leases" in sa.inspect(conn).get_table_names():
+            conn.exec_driver_sql("DELETE FROM leases")
 
 
 # -- the daily backup ---------------------------------------------------------------------

@@ -235,7 +235,7 @@ async def test_restore_over_a_newer_history_refuses(tmp_path: Path, source: Sett
 
 
 async def test_restore_never_replaces_the_database_of_a_running_kartei(
-    tmp_path: Path, source: Settings
+    tmp_path: Path, source: Settings, fresh_database: str | None
 ) -> None:
     from hub.store.leases import Leases
 
@@ -252,8 +252,17 @@ async def test_restore_never_replaces_the_database_of_a_running_kartei(
                 source.source,  # type: ignore[arg-type]
                 force=True,
             )
+        # Restored elsewhere, the running Kartei's leases do not come along.
+        await leases.release("scheduler")
+        await leases.acquire("projection:contacts")
+        await asyncio.to_thread(backup, source, tmp_path / "c")
     finally:
         await store.close()
+    place = tmp_path / "elsewhere" / "kartei.toml"
+    if fresh_database is not None:
+        write_config(place.parent, fresh_database)
+    await asyncio.to_thread(restore, tmp_path / "c", place)
+    await asyncio.to_thread(restore, tmp_path / "c", place, force=True)  # not "running"
 
 
 def test_a_damaged_backup_is_found(tmp_path: Path) -> None:
