@@ -2,15 +2,13 @@
 the card, complete a task, and the screen pop from a RING line on the FRITZ!Box socket.
 
 The FRITZ!Box is the protocol peer from tests/telephony (a TCP server speaking the call
-monitor's line format on the real socket the driver connects to). With KARTEI_SCREENSHOTS=1
-the SQLite run also rewrites the README's screenshots (docs/screenshot-*.png); without it
-the suite leaves the working tree alone.
+monitor's line format on the real socket the driver connects to). The README's screenshots
+come from the demo firm (scripts/screenshots.py), not from this test's firm.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,15 +25,10 @@ from hub.events.mail import Attachment, EmailReceived, EmailSent
 from hub.events.notes import NoteAdded
 from hub.store import EventStore
 from tests.web.events import T0, email
-from tests.web.live import DOCS, Live, running
+from tests.web.live import Live, running
 from tests.web.test_xss import CORPUS, WATCH
 
 pytestmark = pytest.mark.slow
-
-
-def screenshots(backend: str) -> bool:
-    """Whether this run refreshes docs/screenshot-*.png (once, from the SQLite run)."""
-    return backend == "sqlite" and os.environ.get("KARTEI_SCREENSHOTS") == "1"
 
 
 async def reply_and_fax(live: Live, stream: str) -> int:
@@ -94,7 +87,7 @@ def ring_line(kind: str, cid: int, *fields: str) -> str:
     return ";".join([stamp, kind, str(cid), *fields]) + ";"
 
 
-async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, backend: str) -> None:
+async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path) -> None:
     async with running(store, tmp_path) as live:
         page = await live.page()
         # A new contact through the form.
@@ -132,8 +125,6 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
         await page.fill("input[name=title]", "Ersatz schicken")
         await page.click(".task-form button")
         await page.wait_for_selector("text=Ersatz schicken")
-        if screenshots(backend):
-            await page.screenshot(path=str(DOCS / "screenshot-card.png"), full_page=True)
         await page.goto(f"{live.base_url}/tasks")
         await page.click("tr.task:has-text('Ersatz schicken') button.complete")
         await page.wait_for_selector("text=Keine offenen Aufgaben.")
@@ -149,8 +140,6 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
         assert "Reklamation Lieferung 4711" in (
             await pop.locator(".pop-recent").text_content() or ""
         )
-        if screenshots(backend):
-            await page.screenshot(path=str(DOCS / "screenshot-pop.png"), animations="disabled")
         await live.peer.send([ring_line("CONNECT", 0, "4", "030123456")])
         await page.locator(".pop.answered").wait_for(timeout=5000)
         await live.peer.send([ring_line("DISCONNECT", 0, "42")])
@@ -164,10 +153,6 @@ async def test_card_tasks_and_screen_pop(store: EventStore, tmp_path: Path, back
         assert [n.text for n in notes if isinstance(n, NoteAdded)] == ["Ersatz zugesagt"]
         tasks = await live.kartei.store.read_all(0, 1000, types=["TaskOpened"])
         assert [r.event.title for r in tasks][-1] == "Ersatz zugesagt"  # type: ignore[attr-defined]
-        if screenshots(backend):
-            await live.caught_up("timeline", tasks[-1].position)
-            await page.goto(f"{live.base_url}/")
-            await page.screenshot(path=str(DOCS / "screenshot-dashboard.png"), full_page=True)
 
 
 async def test_unknown_caller_and_reconnect(store: EventStore, tmp_path: Path) -> None:
