@@ -144,7 +144,7 @@ class Box:
         return int(self.server.sockets[0].getsockname()[1])
 
     def open(self) -> list[dict[str, Any]]:
-        return [c for c in self.connections if c["closed"] is None]
+        return [c for c in self.connections if c["closed"] is None and not c["writer"].is_closing()]
 
     def write(self, line: str) -> list[dict[str, Any]]:
         conns = self.open()

@@ -322,7 +322,10 @@ async def stream(request: Request, after: int | None = None) -> StreamingRespons
 
     async def events() -> AsyncIterator[bytes]:
         position, seq = cursor, None
-        yield b"retry: 1000\n\n"
+        # The id of where this stream starts: a browser that loses the stream before its
+        # first pop (a restart of Kartei) resumes from here with Last-Event-ID, and gets
+        # the rings of the gap instead of starting again at the head.
+        yield f"retry: 1000\nid: {cursor}\n\n".encode()
         hub.listeners += 1
         try:
             while True:
