@@ -236,7 +236,7 @@ def backup(settings: Settings, target: Path, *, previous: Path | None = None) ->
     for path in _tree(archive):
         rel = "archive/" + path.relative_to(archive).as_posix()
         files[rel] = _link_or_copy(path, target / rel, rel, previous, earlier.get(rel))
-    for rel, src in _config_files(settings):
+    for rel, src in _config_files(settings, target.resolve()):
         files[rel] = _copy(src, target / rel)
     manifest = Manifest(
         created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -335,7 +335,7 @@ def _backup_postgres(url: URL, dst: Path) -> tuple[LogSummary, str | None, list[
     return summary, revision, extensions
 
 
-def _config_files(settings: Settings) -> Iterator[tuple[str, Path]]:
+def _config_files(settings: Settings, target: Path) -> Iterator[tuple[str, Path]]:
     """The configuration file, and every other file of the data directory (the archive's
     signing key, a trained classifier head, ...) but the database, the archive and
     backups: as config/kartei.toml and data/<path>."""
@@ -343,7 +343,7 @@ def _config_files(settings: Settings) -> Iterator[tuple[str, Path]]:
     if config is not None and config.is_file():
         yield "config/kartei.toml", config
     data = settings.data_dir
-    skip = {data / "archive"}
+    skip = {data / "archive", target}  # (a backup may be written into the data directory)
     if (backups := settings.backup_dir) is not None:
         skip.add(backups)
     url = make_url(settings.database_url)
@@ -351,6 +351,9 @@ def _config_files(settings: Settings) -> Iterator[tuple[str, Path]]:
     for path in _tree(data):
         if any(path.is_relative_to(folder) for folder in skip) or path == config:
             continue
+        inside = path.relative_to(data).parents  # the folders between data_dir and the file
+        if any((data / folder / MANIFEST).exists() for folder in inside if folder.parts):
+            continue  # an earlier backup kept in the data directory
         if database is not None and path.name.startswith(database.name):
             continue  # the database, its -wal, -shm and replaced copies
         yield "data/" + path.relative_to(data).as_posix(), path

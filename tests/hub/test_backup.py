@@ -306,6 +306,17 @@ def test_a_damaged_backup_is_found(tmp_path: Path) -> None:
     assert run("backup", str(target), "--config", str(config)).exit_code == 1  # not empty
 
 
+def test_a_backup_into_the_data_directory_leaves_itself_out(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "firma", None)
+    settings = load_settings(config)
+    asyncio.run(_migrate(settings))
+    (settings.data_dir / "notiz.txt").write_text("bleibt")
+    manifest = backup(settings, settings.data_dir / "sicherung" / "heute")
+    assert sorted(r for r in manifest.files if r.startswith("data/")) == ["data/notiz.txt"]
+    later = backup(settings, settings.data_dir / "sicherung" / "morgen")  # not yesterday's
+    assert sorted(r for r in later.files if r.startswith("data/")) == ["data/notiz.txt"]
+
+
 def test_a_damaged_sqlite_copy_is_found_even_with_a_matching_manifest(tmp_path: Path) -> None:
     config = write_config(tmp_path / "firma", None)
     settings = load_settings(config)
