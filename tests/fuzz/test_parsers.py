@@ -6,14 +6,18 @@ as @example inputs.
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.fuzz import targets
 
 # A few seconds per target in CI; the deadline catches a parser that loops or backtracks.
+# A longer run by hand: KARTEI_FUZZ_EXAMPLES=5000 pytest tests/fuzz/test_parsers.py
+EXAMPLES = int(os.environ.get("KARTEI_FUZZ_EXAMPLES", "120"))
 FAST = settings(
-    max_examples=120,
+    max_examples=EXAMPLES,
     deadline=2000,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -397,7 +401,7 @@ def test_a_vcard_import_plans_or_says_why(data: bytes) -> None:
     targets.vcard_import(data)
 
 
-@settings(FAST, max_examples=40)
+@settings(FAST, max_examples=max(1, EXAMPLES // 3))
 @given(st.binary(max_size=3000), st.integers(0, 2999))
 def test_a_damaged_xlsx_import_plans_or_says_why(noise: bytes, at: int) -> None:
     """A real workbook with bytes overwritten, and plain junk: openpyxl's own errors
