@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import getpass
 from collections.abc import AsyncIterator
+from datetime import date
 from typing import Annotated
 
 import orjson
@@ -44,20 +45,33 @@ def _password(from_stdin: bool) -> str:
 @app.command("add")
 def add_command(
     username: str,
-    role: Annotated[str, typer.Option(help="admin or staff")] = "staff",
+    role: Annotated[
+        str, typer.Option(help="admin, staff, or auditor (reads the archive only, --until)")
+    ] = "staff",
     language: Annotated[str, typer.Option(help="de or en")] = "de",
     name: Annotated[str, typer.Option("--name", help="Display name")] = "",
+    until: Annotated[
+        str | None, typer.Option(help="An auditor's last day of access (YYYY-MM-DD).")
+    ] = None,
     stdin: Annotated[bool, typer.Option("--password-stdin", help="Password from stdin.")] = False,
     config: ConfigOption = None,
 ) -> None:
     """Adds a user (asks for the password)."""
     loaded = settings(config)
+    try:
+        last_day = date.fromisoformat(until) if until is not None else None
+    except ValueError:
+        fail(f"--until {until!r}: expected a day as YYYY-MM-DD")
     password = _password(stdin)
 
     async def main() -> None:
         async with opened(loaded) as accounts:
-            await accounts.add(username, password, role=role, language=language, display_name=name)
-            await record_admin_action(accounts.db, "user.add", username, f"role={role}")
+            await accounts.add(
+                username, password, role=role, language=language, display_name=name,
+                until=last_day,
+            )  # fmt: skip
+            detail = f"role={role}" + (f" until={last_day}" if last_day else "")
+            await record_admin_action(accounts.db, "user.add", username, detail)
 
     try:
         run_async(main)

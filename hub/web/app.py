@@ -16,6 +16,7 @@ from hub.web import (
     api,
     errors,
     pages_account,
+    pages_archive,
     pages_calls,
     pages_consent,
     pages_contacts,
@@ -69,7 +70,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(pages_consent.router)  # consent per channel, a block of the card
     # The call list, contact import, risk list and classification corrections.
-    for module in (pages_calls, pages_import, pages_risk, pages_privacy):
+    for module in (pages_calls, pages_import, pages_risk, pages_privacy, pages_archive):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

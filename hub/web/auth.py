@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from hub.sql import create_tables
 from hub.store import Database
 
-ROLES = ("admin", "staff")
+ROLES = ("admin", "staff", "auditor")  # auditor: read-only archive access, time-limited
 LANGUAGES = ("de", "en")
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
@@ -50,6 +50,13 @@ sessions = sa.Table(
     sa.Column("csrf", sa.Text, nullable=False),
     sa.Column("expires", sa.DateTime(timezone=True), nullable=False),
 )
+# A tax auditor's access (GoBD Z1) ends on a day: the last day they may sign in.
+auditors = sa.Table(
+    "web_auditors",
+    metadata,
+    sa.Column("username", sa.Text, primary_key=True),
+    sa.Column("until", sa.Date, nullable=False),
+)
 api_tokens = sa.Table(
     "web_api_tokens",
     metadata,
@@ -78,6 +85,11 @@ class User:
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_auditor(self) -> bool:
+        """A tax auditor (GoBD Z1): reads the archive, nothing else."""
+        return self.role == "auditor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,10 +150,14 @@ class Accounts:
         role: str = "staff",
         language: str = "de",
         display_name: str = "",
+        until: date | None = None,
     ) -> User:
+        """A new user; an auditor needs `until`, the last day of their access."""
         await self.ensure()
         name = _valid_name(username)
         _check(password, role, language)
+        if (role == "auditor") != (until is not None):
+            raise UserError("an auditor needs --until (the last day of access); only auditors")
         digest = await asyncio.to_thread(self.hasher.hash, password)
         async with self.db.write() as conn:
             exists = await conn.execute(sa.select(users.c.username).where(users.c.username == name))
@@ -159,6 +175,8 @@ class Accounts:
                     active=True,
                 )
             )
+            if until is not None:
+                await conn.execute(sa.insert(auditors).values(username=name, until=until))
         return User(name, role, language, display_name.strip()[:100] or name)
 
     async def set_password(self, username: str, password: str) -> None:
@@ -181,8 +199,8 @@ class Accounts:
         allowed = {"role", "language", "display_name", "lines", "active"}
         if set(values) - allowed:
             raise UserError("unknown field")
-        if values.get("role", "staff") not in ROLES:
-            raise UserError("role must be admin or staff")
+        if values.get("role", "staff") not in ("admin", "staff"):
+            raise UserError("role must be admin or staff (an auditor is added as one)")
         if values.get("language", "de") not in LANGUAGES:
             raise UserError("language must be de or en")
         async with self.db.write() as conn:
@@ -214,7 +232,7 @@ class Accounts:
         async with self.db.read() as conn:
             row = (await conn.execute(sa.select(users).where(users.c.username == username))).first()
         now = _now()
-        if row is None or not row.active:
+        if row is None or not row.active or not await self._in_time(row):
             await asyncio.to_thread(self._verify, self._dummy, password)  # same time either way
             return None
         locked = _aware(row.locked_until)
@@ -276,7 +294,26 @@ class Accounts:
             row = (await conn.execute(query)).first()
         if row is None or _aware(row.expires) < _now():  # type: ignore[operator]
             return None
+        if not await self._in_time(row):
+            return None
         return _user(row, row.csrf)
+
+    async def _in_time(self, row: sa.Row) -> bool:  # type: ignore[type-arg]
+        """False for an auditor after their last day (in UTC); True for everyone else."""
+        if row.role != "auditor":
+            return True
+        async with self.db.read() as conn:
+            until = await conn.scalar(
+                sa.select(auditors.c.until).where(auditors.c.username == row.username)
+            )
+        return until is not None and _now().date() <= until
+
+    async def auditor_until(self, username: str) -> date | None:
+        await self.ensure()
+        async with self.db.read() as conn:
+            return await conn.scalar(  # type: ignore[no-any-return]
+                sa.select(auditors.c.until).where(auditors.c.username == username)
+            )
 
     async def logout(self, token: str) -> None:
         await self.ensure()
@@ -310,7 +347,9 @@ class Accounts:
         )
         async with self.db.read() as conn:
             row = (await conn.execute(query)).first()
-        return _user(row, "") if row is not None else None
+        if row is None or row.role == "auditor":  # auditors sign in; no API tokens
+            return None
+        return _user(row, "")
 
 
 def _check(password: str, role: str, language: str) -> None:
@@ -319,7 +358,7 @@ def _check(password: str, role: str, language: str) -> None:
     if len(password) > 1024:
         raise UserError("password too long")
     if role not in ROLES:
-        raise UserError("role must be admin or staff")
+        raise UserError("role must be admin, staff or auditor")
     if language not in LANGUAGES:
         raise UserError("language must be de or en")
 

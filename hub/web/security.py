@@ -114,6 +114,10 @@ class Gate:
             return _refuse(request)
         request.state.user = user
         request.state.via_token = via_token
+        if user.is_auditor and not _auditor_may(request):
+            if request.method == "GET" and request.url.path == "/":
+                return RedirectResponse("/archive", status_code=303)
+            return JSONResponse({"detail": "auditors read the archive only"}, 403)
         if request.method not in SAFE_METHODS and not via_token:
             if not _same_origin(request):
                 return JSONResponse({"detail": "cross-origin request"}, 403)
@@ -121,6 +125,14 @@ class Gate:
             if not sent or not hmac.compare_digest(sent, user.csrf):
                 return JSONResponse({"detail": "CSRF token missing or wrong"}, 403)
         return None
+
+
+def _auditor_may(request: Request) -> bool:
+    """An auditor (GoBD Z1) reads the archive and signs out; nothing else, no writes."""
+    path = request.url.path
+    if request.method == "POST":
+        return path == "/logout"
+    return request.method in SAFE_METHODS and (path == "/archive" or path.startswith("/archive/"))
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
