@@ -278,6 +278,31 @@ GERMAN: dict[str, str] = {
     "sure": "sicher",
     "All labels": "Alle Einordnungen",
     "Classification checks": "Prüfung der Einordnungen",
+    "The classifier": "Der Klassifikator",
+    "Model in use": "Verwendetes Modell",
+    "as shipped (trained on English sentences only)": (
+        "wie ausgeliefert (nur mit englischen Sätzen trainiert)"
+    ),
+    "Learned from": "Gelernt aus",
+    "{count} correction": "{count} Korrektur",
+    "{count} corrections": "{count} Korrekturen",
+    "On corrections it did not learn from": "Auf Korrekturen, aus denen es nicht gelernt hat",
+    "macro F1": "Makro-F1",
+    "complaints F1": "F1 Beschwerden",
+    "cross-validated on all corrections": "kreuzvalidiert auf allen Korrekturen",
+    "Model": "Modell",
+    "Date": "Datum",
+    "Previous model": "Bisheriges Modell",
+    "New model": "Neues Modell",
+    "encoder fine-tuned": "Encoder nachtrainiert",
+    "in use since": "verwendet seitdem",
+    "not better: not used": "nicht besser: nicht verwendet",
+    "Back to the previous model": "Zurück zum vorigen Modell",
+    "Scores on the firm's own corrections, held back from training. Train: kartei classify "
+    "train; back to the previous model: kartei classify rollback.": (
+        "Werte auf den eigenen Korrekturen der Firma, die beim Training zurückgehalten wurden. "
+        "Trainieren: kartei classify train; zurück zum vorigen Modell: kartei classify rollback."
+    ),
     "CW": "KW",  # calendar week, on the dashboard's chart
     # Error pages (hub/web/errors.py)
     "Page not found": "Seite nicht gefunden",
@@ -327,6 +352,7 @@ GERMAN: dict[str, str] = {
     # German throughout (issue 14): codes named by hub/web/labels.py, snooze, units
     "Staff": "Mitarbeiter",
     "Administrator": "Administrator",
+    "Tax auditor": "Betriebsprüfer",
     "starting": "startet",
     "running": "läuft",
     "degraded": "eingeschränkt",

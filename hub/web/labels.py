@@ -12,7 +12,7 @@ PHONE_LABEL_TEXT = {
     "fax": "Fax",
     "other": "Other",
 }
-ROLE_TEXT = {"staff": "Staff", "admin": "Administrator"}
+ROLE_TEXT = {"staff": "Staff", "admin": "Administrator", "auditor": "Tax auditor"}
 # Each language named in itself, as language pickers do (not translated).
 LANGUAGE_NAMES = {"de": "Deutsch", "en": "English"}
 # The importer's file formats (adapters/importers/run.py), as their makers name them.

@@ -132,3 +132,12 @@ async def test_the_archive_pages_say_only_the_catalogues_words(web: Web) -> None
                 page = (await http.get(path)).text
                 left, count = foreign(page, [*data, until.strftime("%d.%m.%Y")], language)
                 assert left == [] and count > 8, (language, path, left)
+
+
+async def test_the_user_list_names_the_auditor_the_form_cannot_make_one(web: Web, admin) -> None:  # type: ignore[no-untyped-def]
+    http, _ = admin
+    today = datetime.now(UTC).date()
+    await web.accounts.add("pruefer", PASSWORD, role="auditor", until=today)
+    users = (await http.get("/admin/users")).text
+    assert "<td>Betriebsprüfer</td>" in users
+    assert 'value="auditor"' not in users  # an auditor needs a last day: the CLI's --until
