@@ -97,6 +97,8 @@ async def erase(
     )
     meta = Metadata(source="privacy", actor=by)
     async with store.transaction() as tx:
+        if store.db.is_sqlite:  # deleted cells zeroed (Debian's SQLite does it by default)
+            await tx.connection.exec_driver_sql("PRAGMA secure_delete=ON")
         version = found.contact.version
         await tx.append(f"contact-{plan.contact_id}", version, [NewEvent(event, metadata=meta)])
         for subject in found.subjects:
