@@ -62,6 +62,9 @@ class MerkleLog:
         self.store = store
         self.archive = Archive(archive_root)
         self.batch_size = batch_size
+        # The tree of the last head proven against: leaves never change, so it serves
+        # every later proof in that head (a web page of proofs reads the leaves once).
+        self._tree: merkle.Tree | None = None
 
     # -- growing -----------------------------------------------------------------
 
@@ -279,8 +282,9 @@ class MerkleLog:
                     f"no signed tree head covers position {position} yet (kartei archive sign)"
                 )
             head = covering[-1]
-        hashes = await self.leaf_hashes(head.size)
-        path = merkle.inclusion_path(index, hashes)
+        if self._tree is None or self._tree.size != head.size:
+            self._tree = merkle.Tree(await self.leaf_hashes(head.size))
+        path = self._tree.inclusion_path(index)
         return {
             "position": position,
             "leaf_index": index,

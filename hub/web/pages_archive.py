@@ -112,8 +112,11 @@ async def archive_item(request: Request, position: int) -> Response:
     item = await _one(request, position)
     if item is None:
         return page(request, "message.html", 404, message="Not found.")
-    settings = request.app.state.kartei.settings
-    merkle = MerkleLog(request.app.state.kartei.store, settings.data_dir / "archive")
+    merkle = getattr(request.app.state, "merkle_log", None)
+    if merkle is None:
+        kartei = request.app.state.kartei
+        merkle = MerkleLog(kartei.store, kartei.settings.data_dir / "archive")
+        request.app.state.merkle_log = merkle
     try:
         proof: dict[str, Any] | None = await merkle.inclusion(position)
     except LookupError:
