@@ -180,6 +180,8 @@ def _require_live(contact: Contact) -> None:
         raise ContactError(f"no contact {contact.contact_id}")
     if contact.merged_into:
         raise ContactError(f"contact {contact.contact_id} was merged into {contact.merged_into}")
+    if contact.erased:  # a new change would start a new card under the erased id
+        raise ContactError(f"contact {contact.contact_id} was erased")
 
 
 def _union(mine, theirs, key):  # type: ignore[no-untyped-def]

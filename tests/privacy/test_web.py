@@ -8,8 +8,9 @@ import zipfile
 
 import httpx
 import orjson
+import pytest
 
-from hub.contacts import ContactService
+from hub.contacts import ContactError, ContactService
 from hub.privacy.audit import audit_trail
 from tests.web.conftest import PASSWORD, Web, client, login
 
@@ -66,6 +67,8 @@ async def test_admin_exports_and_erases_from_the_card(
     )
     assert done.status_code == 303 and done.headers["location"] == "/audit"
     assert (await http.get(f"/contacts/{contact_id}")).status_code == 404
+    with pytest.raises(ContactError, match="erased"):
+        await ContactService(web.kartei.store).change(contact_id, {"given_name": "Neu"})
     found = await http.get("/contacts", params={"q": "Vergessen"})
     assert "Ottilie" not in found.text
 
