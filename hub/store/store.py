@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -364,6 +365,23 @@ class EventStore:
         if subject is None or key is not None:
             # Sealed and encoded before the append lock: no other writer waits on it.
             row = self._encode(p, stream, 0, datetime.now(UTC), key)
+        inserted: Any
+        if row is not None and not self.db.is_sqlite:
+            # The lock and the insert in one round trip (psycopg's pipeline); the insert's
+            # snapshot is still taken after the lock is granted (one per statement).
+            del row["version"]
+            driver = (await tx.connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            async with driver.pipeline():
+                await driver.execute(_PG_LOCK, (APPEND_LOCK_ID,))
+                cursor = await driver.execute(_PG_INSERT_ONE, {**row, "expected": expected_version})
+                inserted = await cursor.fetchone()
+            if inserted is None:
+                return None
+            position, version = int(inserted[0]), int(inserted[1])
+            row.update(position=position, version=version)
+            tx.recorded.append(_recorded(row, p))
+            return AppendResult((position,), version, 1)
         if not self.db.is_sqlite:
             await tx.connection.execute(_LOCK, {"lock": APPEND_LOCK_ID})
         if row is None:
@@ -791,6 +809,10 @@ def _sqlite_time(db: Database, now: datetime) -> str:
     """A timestamp as SQLAlchemy stores it on SQLite (for the direct write path)."""
     return str(_time_format(db.writer.dialect)(now))
 
+
+# PostgreSQL's single append through the driver (psycopg's parameter style).
+_PG_LOCK = "SELECT pg_advisory_xact_lock(%s)"
+_PG_INSERT_ONE = re.sub(r"(?<!:):(\w+)", r"%(\1)s", _INSERT_ONE.text)
 
 # The direct SQLite path's statements (sqlite3's own parameter styles).
 _INSERT_ROWS = (
