@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -172,8 +172,10 @@ async def run_retention(
     now: datetime | None = None,
     forgetting: Sequence[Forgetting] = (),
     settle: Callable[[], Awaitable[None]] | None = None,
+    only: Collection[str] | None = None,
 ) -> RetentionReport:
-    """Evaluates every rule; erases the candidates no hold keeps unless `dry_run`."""
+    """Evaluates every rule; erases the candidates no hold keeps unless `dry_run`.
+    `only`: erase none but these contacts (those a person confirmed from a dry run)."""
     now = now or datetime.now(UTC)
     today: date = now.date()
     rules: Sequence[RetentionRule] = settings.retention.rules
@@ -184,6 +186,8 @@ async def run_retention(
     report.contacts = len(cards)
     archive = Archive(settings.data_dir / "archive")
     for card in cards:
+        if only is not None and card.contact_id not in only:
+            continue
         # Without any communication, the card's creation counts (a new card is no candidate).
         seen = last.get(card.contact_id, card.created_at)
         rule = next(

@@ -53,7 +53,7 @@ def run_command(
         except ValueError:
             fail(f"--as-of {as_of!r}: expected a day like 2030-01-31")
 
-    async def judge(dry: bool) -> RetentionReport:
+    async def judge(dry: bool, only: set[str] | None = None) -> RetentionReport:
         async with opened(loaded) as kartei:
             return await run_retention(
                 kartei.store,
@@ -64,6 +64,7 @@ def run_command(
                 now=now,
                 forgetting=forgetting(kartei.projection(n) for n in kartei.projections),
                 settle=lambda: _settle(kartei),
+                only=only,
             )
 
     report = run_async(lambda: judge(True))
@@ -76,7 +77,8 @@ def run_command(
             _show(report, json)
         if not yes and not typer.confirm(f"Erase these {to_erase} contacts for good?"):
             fail("nothing erased", 1)
-        report = run_async(lambda: judge(False))
+        confirmed = {c.contact_id for c in report.candidates if c.outcome == "erase"}
+        report = run_async(lambda: judge(False, confirmed))  # none but those shown
     _show(report, json)
     if report.count("failed"):
         raise typer.Exit(1)

@@ -41,7 +41,7 @@ class Firm:
     config: Path
     ids: dict[str, str]
 
-    async def run(self, dry_run: bool) -> RetentionReport:
+    async def run(self, dry_run: bool, only: set[str] | None = None) -> RetentionReport:
         kartei = self.kartei
         for runner in kartei.projections.values():
             await runner.catch_up()
@@ -59,6 +59,7 @@ class Firm:
             now=NOW,
             forgetting=forgetting(kartei.projection(n) for n in kartei.projections),
             settle=settle,
+            only=only,
         )
 
     def outcomes(self, report: RetentionReport) -> dict[str, str]:
@@ -225,3 +226,9 @@ async def test_the_scheduler_runs_a_dry_run_daily_and_reports_in_health(firm: Fi
     assert health.details["last"]["erase"] == 1 and health.details["last"]["dry_run"]
     assert "candidates" not in health.details["last"]  # counts only, no ids kept in memory
     assert await firm.kartei.store.head() == head
+
+
+async def test_a_confirmed_run_erases_none_but_the_confirmed(firm: Firm) -> None:
+    report = await firm.run(dry_run=False, only={firm.ids["olga"]})
+    assert firm.outcomes(report) == {"olga": "erased"}  # Quentin was not confirmed
+    assert firm.outcomes(await firm.run(dry_run=True))["quentin"] == "erase"
