@@ -181,6 +181,11 @@ def _sqlite_path(url: URL) -> Path:
     return Path(url.database)
 
 
+def _read_only(path: Path) -> str:
+    """A read-only SQLite URI for a file (any characters in its name quoted)."""
+    return f"{path.resolve().as_uri()}?mode=ro"
+
+
 def _sync_url(url: URL) -> URL:
     return url.set(
         drivername="sqlite" if url.get_backend_name() == "sqlite" else "postgresql+psycopg"
@@ -270,7 +275,7 @@ def _backup_sqlite(url: URL, dst: Path) -> tuple[LogSummary, str | None, list[st
     src_path = _sqlite_path(url)
     if not src_path.exists():
         raise BackupError(f"{src_path}: no such database")
-    src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=30)
+    src = sqlite3.connect(_read_only(src_path), uri=True, timeout=30)
     out = sqlite3.connect(dst)
     try:
         src.execute("PRAGMA busy_timeout=30000")
@@ -413,7 +418,10 @@ def verify(folder: Path) -> Manifest:
 
 
 def _verify_sqlite(path: Path, manifest: Manifest) -> None:
-    engine = sa.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", poolclass=sa.NullPool)
+    uri = _read_only(path)
+    engine = sa.create_engine(
+        "sqlite://", creator=lambda: sqlite3.connect(uri, uri=True), poolclass=sa.NullPool
+    )
     try:
         with engine.connect() as conn:
             check = conn.exec_driver_sql("PRAGMA integrity_check").scalar()

@@ -307,7 +307,7 @@ def test_a_damaged_backup_is_found(tmp_path: Path) -> None:
 
 
 def test_a_backup_into_the_data_directory_leaves_itself_out(tmp_path: Path) -> None:
-    config = write_config(tmp_path / "firma", None)
+    config = write_config(tmp_path / "Firma Müller & Söhne", None)  # spaces, umlauts
     settings = load_settings(config)
     asyncio.run(_migrate(settings))
     (settings.data_dir / "notiz.txt").write_text("bleibt")
