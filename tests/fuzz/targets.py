@@ -55,7 +55,9 @@ def shipped_profiles() -> tuple[Profile, ...]:
 
 def tree(msg: Message) -> object:
     """Everything the MIME parser decided: headers, payloads, preamble, epilogue, defects."""
-    payload = msg.get_payload()
+    # The stored payload itself: get_payload() decodes a non-ASCII one by the part's
+    # charset and raises for a charset name with a NUL, whichever parser built the tree.
+    payload = msg._payload  # type: ignore[attr-defined]
     fields = {k: v for k, v in vars(msg).items() if k not in ("_payload", "defects")}
     defects = [(type(d).__name__, str(d)) for d in msg.defects]
     parts = [tree(p) for p in payload] if isinstance(payload, list) else payload
