@@ -531,8 +531,8 @@ GERMAN: dict[str, str] = {
         "Diese Unterlagen sind noch aufzubewahren. Löschen Sie nur mit Begründung "
         "(wird protokolliert)."
     ),
-    "business_letters": "Geschäftsbriefe",
-    "invoices": "Rechnungen",
+    "Business letters": "Geschäftsbriefe",
+    "Invoices": "Rechnungen",
     "until": "bis",
     "Back to the contact": "Zurück zum Kontakt",
     "Download all data of this contact (ZIP)": "Alle Daten dieses Kontakts herunterladen (ZIP)",

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import UTC, datetime
 
 import httpx
 import orjson
 import pytest
 
 from hub.contacts import ContactError, ContactService
+from hub.events.mail import EmailReceived
 from hub.privacy.audit import audit_trail
+from hub.store import NO_STREAM
 from tests.web.conftest import PASSWORD, Web, client, login
 
 
@@ -80,3 +83,25 @@ async def test_admin_exports_and_erases_from_the_card(
     for said in ("Kontakt gelöscht", "Antrag per Brief", "Daten exportiert", "user.add", "carla"):
         assert said in page.text
     assert "Ottilie" not in page.text and "Vergessen" not in page.text
+
+
+async def test_a_retention_hold_needs_a_justification(
+    web: Web, admin: tuple[httpx.AsyncClient, str]
+) -> None:
+    contact_id = await _person(web)
+    letter = EmailReceived(
+        sender="otti@kunde.example", subject="Auftrag", date=datetime.now(UTC), raw_ref=""
+    )
+    await web.kartei.store.append("email-hold", NO_STREAM, [letter])
+    await web.settle()
+    http, csrf = admin
+    form = {"csrf": csrf, "confirm": contact_id, "reason": "Antrag"}
+    held = await http.post(f"/contacts/{contact_id}/erase", data=form)
+    assert (
+        held.status_code == 409 and "Geschäftsbriefe" in held.text and "Rechnungen" not in held.text
+    )
+    assert (await http.get(f"/contacts/{contact_id}")).status_code == 200  # nothing erased
+    form["justification"] = "Kopie in Papierform archiviert"
+    assert (await http.post(f"/contacts/{contact_id}/erase", data=form)).status_code == 303
+    page = await http.get("/audit")
+    assert "Aufbewahrungspflicht übergangen" in page.text and "Papierform" in page.text
