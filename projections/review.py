@@ -89,6 +89,16 @@ class ClassificationReview:
         )
         return [dict(row._mapping) for row in await conn.execute(query)]
 
+    async def of(self, conn: AsyncConnection, positions: list[int]) -> dict[int, dict[str, Any]]:
+        """Margin and staff label (if any) of messages, by position."""
+        if not positions:
+            return {}
+        t = self.rows
+        query = sa.select(t.c.message_position, t.c.margin, t.c.corrected_label).where(
+            t.c.message_position.in_(positions)
+        )
+        return {row.message_position: dict(row._mapping) for row in await conn.execute(query)}
+
     async def counts(self, conn: AsyncConnection, since_position: int = 0) -> dict[str, int]:
         """Classified messages; corrections (or confirmations) in all, those after a
         position (e.g. where a model was trained), and those the model reads otherwise."""

@@ -284,6 +284,7 @@ class RiskList:
                 t.c.reason,
                 t.c.reason_values,
                 t.c.complaints,
+                t.c.state,
                 t.c.raised_position,
                 t.c.acknowledged,
                 t.c.updated_at,
@@ -295,5 +296,8 @@ class RiskList:
         rows = [{str(k): v for k, v in row._mapping.items()} for row in await conn.execute(query)]
         for row in rows:
             row["complaints"] = orjson.loads(row["complaints"])
+            # The messages behind the flag (their positions), for pages that name them.
+            message_of = {s[1]: s[0] for s in orjson.loads(row.pop("state"))["signals"]}
+            row["messages"] = [message_of[c] for c in row["complaints"] if c in message_of]
             row["remarks"] = remarks_of(orjson.loads(row.pop("reason_values")))
         return rows

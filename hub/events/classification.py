@@ -91,10 +91,45 @@ class AlertSent(Event):
     subject: str = ""
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClassifierTrained(Event):
+    """The classifier was retrained on the firm's corrections (stream ``classifier-model``).
+
+    Both models were scored on a held-back part of the corrections; the new one is used
+    only when it scored better (`adopted`). Scores: ``macro_f1``, ``complaint_f1``,
+    ``accuracy``; `cross_validated`: the training procedure's scores over k folds of all
+    corrections (how well it learns this firm's words)."""
+
+    version: str
+    previous_version: str
+    adopted: bool
+    corrections: int  # corrections it learned from
+    held_back: int  # corrections it was scored on (not learned from)
+    previous_scores: dict[str, float]
+    scores: dict[str, float]
+    cross_validated: dict[str, float] | None = None
+    finetuned_layers: int = 0  # encoder layers trained besides the head
+    seconds: float = 0.0
+    by: str | None = None  # a user, or "schedule"
+    # The last correction it saw (a position): later ones count as new for the schedule.
+    corrections_until: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClassifierRolledBack(Event):
+    """An admin went back to the model used before (stream ``classifier-model``)."""
+
+    version: str  # the model used from now on
+    replaced_version: str
+    by: str | None = None
+
+
 EVENTS: dict[str, type[Event]] = {
     "MessageClassified": MessageClassified,
     "ClassificationCorrected": ClassificationCorrected,
     "CustomerAtRisk": CustomerAtRisk,
     "RiskAcknowledged": RiskAcknowledged,
     "AlertSent": AlertSent,
+    "ClassifierTrained": ClassifierTrained,
+    "ClassifierRolledBack": ClassifierRolledBack,
 }

@@ -14,6 +14,8 @@ from hub.events import Event, NewEvent
 from hub.events.classification import (
     LABELS,
     ClassificationCorrected,
+    ClassifierRolledBack,
+    ClassifierTrained,
     MessageClassified,
     RiskAcknowledged,
 )
@@ -29,6 +31,8 @@ MessageWords = Callable[[Event], Any]
 PERIOD = timedelta(days=30)
 SHOWN = 200
 QUEUE = 10  # "Bitte prüfen": five minutes of an owner's week
+HISTORY = 5  # trainings shown
+MODEL_STREAM = "classifier-model"
 
 
 @router.get("/risks")
@@ -40,7 +44,26 @@ async def risks_page(request: Request) -> Response:
         async with kartei.store.db.read() as conn:
             rows = await risk.ranked(conn, SHOWN)
     names = await data.contact_names(request.app.state.kartei, {r["contact_id"] for r in rows})
-    return page(request, "risks.html", rows=rows, names=names)
+    behind = await _behind(kartei, rows)
+    return page(request, "risks.html", rows=rows, names=names, behind=behind)
+
+
+async def _behind(kartei: Any, rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The complaints behind each flag: the message (as on the card), how sure the model
+    was and whether staff checked it, by message position."""
+    review = data.projection(kartei, "review")
+    timeline = data.projection(kartei, "timeline")
+    positions = [p for r in rows if r["at_risk"] for p in r.get("messages", [])]
+    if not positions or review is None or timeline is None:
+        return {}
+    async with kartei.store.db.read() as conn:
+        entries = await timeline.labelled_messages(conn, positions)
+        checks = await review.of(conn, positions)
+    return {
+        p: {"entry": entries[p], **checks.get(p, {"margin": None, "corrected_label": None})}
+        for p in positions
+        if p in entries
+    }
 
 
 @router.post("/risks/{contact_id}/acknowledge")
@@ -79,6 +102,7 @@ async def classifications_page(request: Request, label: str = "complaint") -> Re
         async with kartei.store.db.read() as conn:
             entries = await timeline.labelled(conn, since, wanted, SHOWN)
     queue, numbers = await _to_check(kartei)
+    trainings = await _trainings(kartei)
     contacts = {e.contact_id for e in [*entries, *queue] if e.contact_id}
     names = await data.contact_names(request.app.state.kartei, contacts)
     return page(
@@ -90,7 +114,43 @@ async def classifications_page(request: Request, label: str = "complaint") -> Re
         names=names,
         queue=queue,
         numbers=numbers,
+        trainings=trainings,
+        in_use=_in_use(trainings),
     )
+
+
+async def _trainings(kartei: Any) -> list[dict[str, Any]]:
+    """The classifier's trainings and rollbacks (stream ``classifier-model``), newest first."""
+    found = []
+    for r in reversed(await kartei.store.read_stream(MODEL_STREAM)):
+        e = r.event
+        if isinstance(e, ClassifierTrained | ClassifierRolledBack):
+            trained = isinstance(e, ClassifierTrained)
+            found.append({"at": r.recorded_at, "event": e, "trained": trained})
+        if len(found) >= HISTORY:
+            break
+    return found
+
+
+def _in_use(trainings: list[dict[str, Any]]) -> dict[str, Any]:
+    """Which model is in use ("shipped" before any switch) and the training that made it,
+    when it is among those shown."""
+    if not trainings:
+        return {"version": "shipped", "training": None}
+    latest = trainings[0]["event"]
+    if not trainings[0]["trained"]:
+        version = latest.version
+    else:
+        version = latest.version if latest.adopted else latest.previous_version
+    made = next(
+        (
+            t
+            for t in trainings
+            if t["trained"] and t["event"].adopted and t["event"].version == version
+        ),
+        None,
+    )
+    return {"version": version, "training": made}
 
 
 async def _to_check(kartei: Any) -> tuple[list[Any], dict[str, Any]]:

@@ -170,3 +170,75 @@ async def test_a_later_model_does_not_undo_a_correction(web: Web, store: EventSt
     card = await http.get(f"/contacts/{cid}")
     assert "Eingeordnet als Lob (geprüft)" in card.text
     assert len(await store.read_stream(f"classification-{positions[0]}")) == 3
+
+
+async def test_the_page_shows_both_scores_and_the_model_in_use(
+    web: Web, store: EventStore, admin
+) -> None:
+    from hub.events.classification import ClassifierRolledBack, ClassifierTrained
+
+    http, _ = admin
+    page = await http.get("/classifications")
+    assert 'data-model="shipped"' in page.text and "wie ausgeliefert" in page.text
+
+    def trained(
+        version: str, adopted: bool, old: float, new: float, previous: str = "shipped"
+    ) -> ClassifierTrained:
+        return ClassifierTrained(
+            version=version,
+            previous_version=previous,
+            adopted=adopted,
+            corrections=150,
+            held_back=50,
+            previous_scores={"macro_f1": old, "complaint_f1": 0.61, "accuracy": 0.6},
+            scores={"macro_f1": new, "complaint_f1": 0.84, "accuracy": 0.8},
+            cross_validated={"macro_f1": 0.77, "complaint_f1": 0.81, "accuracy": 0.8},
+            by="anna",
+        )
+
+    await store.append("classifier-model", ANY, [NewEvent(trained("head-a", True, 0.55, 0.78))])
+    page = await http.get("/classifications")
+    assert 'data-model="head-a"' in page.text
+    assert "Gelernt aus 150 Korrekturen" in page.text
+    assert "Makro-F1 0,78" in page.text and "Makro-F1 0,55" in page.text
+    assert "kreuzvalidiert auf allen Korrekturen: 0,77 / 0,81" in page.text
+    # A worse model is shown with both scores, and not used.
+    await store.append(
+        "classifier-model", ANY, [NewEvent(trained("head-b", False, 0.78, 0.7, "head-a"))]
+    )
+    page = await http.get("/classifications")
+    assert 'data-model="head-a"' in page.text and "nicht besser: nicht verwendet" in page.text
+    back = ClassifierRolledBack(version="shipped", replaced_version="head-a", by="anna")
+    await store.append("classifier-model", ANY, [NewEvent(back)])
+    page = await http.get("/classifications")
+    assert 'data-model="shipped"' in page.text and "Zurück zum vorigen Modell" in page.text
+    english = await http.get("/classifications", headers={"accept-language": "en"})
+    assert english.status_code == 200
+
+
+async def test_a_risk_flag_names_the_messages_behind_it(web: Web, store: EventStore, admin) -> None:
+    from hub.events.classification import CustomerAtRisk
+
+    http, csrf = admin
+    cid = await contact(store)
+    unsure = {"complaint": 0.6, "neutral": 0.3, "praise": 0.1}
+    positions = [
+        await classified(
+            store, cid, f"Ärgernis {i}", SURE if i else unsure, minutes_ago=60 * (i + 1)
+        )
+        for i in range(3)
+    ]
+    await web.settle()
+    risk = CustomerAtRisk(contact_id=cid, complaints=(), score=3.0, reason="3 complaints")
+    await store.append(f"risk-{cid}", None, [NewEvent(risk)])
+    await web.settle()
+    page = await http.get("/risks")
+    named = re.findall(r'<li data-message="(\d+)">', page.text)
+    assert sorted(map(int, named)) == positions
+    assert "Ärgernis 0" in page.text and "sicher: 30 %" in page.text and "sicher: 85 %" in page.text
+    await http.post(
+        f"/classifications/{positions[0]}/correct", data={"label": "complaint", "csrf": csrf}
+    )
+    await web.settle()
+    page = await http.get("/risks")
+    assert re.search(rf'data-message="{positions[0]}">.*?\(geprüft\)', page.text, re.S)
