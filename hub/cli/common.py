@@ -49,6 +49,9 @@ def settings(option: Path | None) -> Settings:
         level=loaded.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # APScheduler says "Adding job tentatively" for every scheduled job at start-up;
+    # a command's output (JSON lines included) is no place for that.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return loaded
 
 
