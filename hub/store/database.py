@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 import threading
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -69,8 +70,9 @@ class Database:
         else:
             async_url = self.url.set(drivername="postgresql+psycopg")
             self.writer = self.reader = create_async_engine(
-                async_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                async_url, pool_size=pool_size, max_overflow=pool_size
             )
+            _ping_when_idle(self.writer)
 
     @property
     def is_sqlite(self) -> bool:
@@ -269,6 +271,34 @@ class _DirectWriter:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+# A pooled PostgreSQL connection idle this long is pinged before use (a restarted server
+# or a dropped network leaves dead ones in the pool); one used just now is not: the ping
+# was a fifth of a single append's round trips.
+PING_IDLE_SECONDS = 1.0
+
+
+def _ping_when_idle(engine: AsyncEngine) -> None:
+    """SQLAlchemy's pre-ping, for connections that have been idle a while."""
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "checkin")
+    def _used(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(sync, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        used_at = record.info.get("used_at")
+        if used_at is None or time.monotonic() - used_at < PING_IDLE_SECONDS:
+            return  # just connected, or just used
+        try:
+            alive = sync.dialect.do_ping(dbapi_connection)
+        except Exception as err:  # the pool invalidates it and takes another
+            raise sa.exc.DisconnectionError(str(err)) from err
+        if not alive:
+            raise sa.exc.DisconnectionError("the connection did not answer")
 
 
 def _use_wal(dbapi_connection: Any, _record: Any) -> None:

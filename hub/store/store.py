@@ -225,8 +225,52 @@ class EventStore:
             )
             if direct is not None:
                 return direct
+        elif len(new_events) == 1:
+            direct = await self._append_one_pg(
+                stream, expected_version, _new(new_events[0]), durable
+            )
+            if direct is not None:
+                return direct
         async with self.transaction(durable=durable) as tx:
             return await tx.append(stream, expected_version, new_events)
+
+    async def _append_one_pg(
+        self, stream: str, expected_version: int | None, p: NewEvent, durable: bool
+    ) -> AppendResult | None:
+        """PostgreSQL, one event on its own: sealed and encoded first, then BEGIN, the
+        append lock, the one-statement insert and COMMIT in one round trip (psycopg's
+        pipeline; the insert's snapshot is taken after the lock is granted). None sends
+        the caller to the general path (as `_append_direct`)."""
+        subject = _subject(p.event)
+        key = None if subject is None else self.keys.cached(subject)
+        if subject is not None and key is None:
+            return None
+        row = self._encode(p, stream, 0, datetime.now(UTC), key)
+        del row["version"]
+        async with self.db.writer.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            try:
+                async with driver.pipeline(), driver.transaction():
+                    if not durable:
+                        await driver.execute("SET LOCAL synchronous_commit = off")
+                    await driver.execute(_PG_LOCK, (APPEND_LOCK_ID,))
+                    cursor = await driver.execute(
+                        _PG_INSERT_ONE, {**row, "expected": expected_version}
+                    )
+                inserted = await cursor.fetchone()
+            except BaseException:
+                # Cut off (cancelled, an error) with a pipeline in flight, the connection
+                # may still owe results: it is closed, never handed to the next user.
+                await conn.invalidate()
+                raise
+        if inserted is None:
+            return None
+        position, version = int(inserted[0]), int(inserted[1])
+        row.update(position=position, version=version)
+        self._tail.offer([_recorded(row, p)])
+        self.notifier.bump()
+        return AppendResult((position,), version, 1)
 
     async def _append_direct(
         self, stream: str, expected_version: int | None, pending: list[NewEvent], durable: bool
@@ -365,23 +409,6 @@ class EventStore:
         if subject is None or key is not None:
             # Sealed and encoded before the append lock: no other writer waits on it.
             row = self._encode(p, stream, 0, datetime.now(UTC), key)
-        inserted: Any
-        if row is not None and not self.db.is_sqlite:
-            # The lock and the insert in one round trip (psycopg's pipeline); the insert's
-            # snapshot is still taken after the lock is granted (one per statement).
-            del row["version"]
-            driver = (await tx.connection.get_raw_connection()).driver_connection
-            assert driver is not None
-            async with driver.pipeline():
-                await driver.execute(_PG_LOCK, (APPEND_LOCK_ID,))
-                cursor = await driver.execute(_PG_INSERT_ONE, {**row, "expected": expected_version})
-                inserted = await cursor.fetchone()
-            if inserted is None:
-                return None
-            position, version = int(inserted[0]), int(inserted[1])
-            row.update(position=position, version=version)
-            tx.recorded.append(_recorded(row, p))
-            return AppendResult((position,), version, 1)
         if not self.db.is_sqlite:
             await tx.connection.execute(_LOCK, {"lock": APPEND_LOCK_ID})
         if row is None:

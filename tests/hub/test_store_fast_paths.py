@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import pickle
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
 from hub.events import NewEvent, UnreadableEvent
-from hub.store import ANY, NO_STREAM, EventStore
+from hub.store import ANY, NO_STREAM, EventStore, database
 from hub.store.schema import events
 from tests.hub.events import Pinged, test_codec
 
@@ -92,3 +93,25 @@ async def test_cancelled_appends_commit_whole_or_not_at_all(store: EventStore) -
         seen += [r.stream for r in await asyncio.wait_for(anext(follower), 10)]
     assert seen == logged[1:]
     await follower.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_connection_the_server_dropped_is_replaced(
+    store: EventStore, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: pooled connections idle for a while are pinged before use."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no server to drop connections")
+    monkeypatch.setattr(database, "PING_IDLE_SECONDS", 0.2)
+    await store.append("s-1", NO_STREAM, [Pinged(n=1)])
+    async with await psycopg.AsyncConnection.connect(
+        store.db.libpq_conninfo(), autocommit=True
+    ) as admin:
+        cursor = await admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state = 'idle' AND query NOT ILIKE 'LISTEN%%'"
+        )
+        assert await cursor.fetchall()  # the pool's connection, at least
+    await asyncio.sleep(0.5)
+    await store.append("s-2", NO_STREAM, [Pinged(n=2)])
+    assert [r.stream for r in await store.read_all()] == ["s-1", "s-2"]
