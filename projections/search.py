@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 MAX_QUERY = 200  # characters of a search that count; nobody types more into a search box
 _WILDCARDS = re.compile(r"[%_\\]")
 _PHONEISH = re.compile(r"^[\d\s+/().\-]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _UMLAUTS = (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss"))
 _PLAIN_UMLAUTS = (("ä", "a"), ("ö", "o"), ("ü", "u"), ("ß", "ss"))
 
@@ -140,7 +141,10 @@ def document(parts: Iterable[str | None]) -> str:
 
 def terms(query: str) -> list[str]:
     """The fragments all of which a card must contain; a phone number is one fragment."""
-    text = unicodedata.normalize("NFC", query[:MAX_QUERY]).strip().lower()
+    text = unicodedata.normalize("NFC", query[:MAX_QUERY]).lower()
+    # Control characters separate words: a NUL ends SQLite's FTS5 query string early
+    # ("unterminated string") and PostgreSQL refuses it in text; nobody searches for one.
+    text = _CONTROL.sub(" ", text).strip()
     if _PHONEISH.match(text) and sum(c.isdigit() for c in text) >= 3:
         digits = re.sub(r"\D", "", text)
         return [digits[2:] if digits.startswith("00") else digits]
