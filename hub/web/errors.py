@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
     http_exception_handler,
@@ -14,6 +15,7 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -31,7 +33,12 @@ PROBLEMS = {
         "An error occurred",
         "The error was logged. Please try again, or tell your administrator.",
     ),
+    503: (
+        "Temporarily unavailable",
+        "The database cannot be reached at the moment. Please try again in a few seconds.",
+    ),
 }
+RETRY = {"Retry-After": "5"}
 OTHER = ("Request not processed", "The request could not be processed.")
 
 
@@ -74,9 +81,23 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     return problem(request, 400)
 
 
+def database_away(exc: BaseException) -> bool:
+    """Whether the database connection was lost or could not be made (a PostgreSQL
+    restart, the server down): SQLAlchemy saw a disconnect, or the driver's
+    OperationalError, which psycopg raises for connection failures and shutdowns."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    return bool(exc.connection_invalidated) or isinstance(exc.orig, psycopg.OperationalError)
+
+
 async def _failed(request: Request, exc: Exception) -> Response:
     """A route failed: the page says so; Starlette raises the exception on after this
     answer, so the server logs it with its traceback."""
+    if database_away(exc):  # restarting or unreachable: try again, not a failure of ours
+        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
+        if not for_a_page(request):
+            return harden(JSONResponse({"detail": "Database unavailable"}, 503, RETRY))
+        return problem(request, 503, RETRY)
     if not for_a_page(request):
         return harden(JSONResponse({"detail": "Internal Server Error"}, 500))
     try:

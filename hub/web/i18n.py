@@ -320,6 +320,11 @@ GERMAN: dict[str, str] = {
         "Der Fehler wurde protokolliert. Bitte versuchen Sie es noch einmal oder wenden Sie "
         "sich an Ihre Administration."
     ),
+    "Temporarily unavailable": "Vorübergehend nicht erreichbar",
+    "The database cannot be reached at the moment. Please try again in a few seconds.": (
+        "Die Datenbank ist gerade nicht erreichbar. Bitte versuchen Sie es in einigen "
+        "Sekunden noch einmal."
+    ),
     "Request not processed": "Anfrage nicht bearbeitet",
     "The request could not be processed.": "Die Anfrage konnte nicht bearbeitet werden.",
     "Error": "Fehler",
