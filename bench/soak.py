@@ -85,6 +85,7 @@ CLIENTS = 25
 # its start to its end (caches and pools fill in the first seconds).
 RSS_GROWTH_BOUND_MB = 50.0
 SETTLE_AFTER_KILL = 15.0  # seconds after a kill whose pops wait for the restart
+FAULT_WINDOW = 30.0  # seconds after a database restart whose 503s and restarts it explains
 COMPLAINTS = [
     "Die Lieferung kam zum dritten Mal zu spät, ich bin sehr verärgert.",
     "Vielen Dank, der Einbau war perfekt und Ihr Team sehr freundlich!",
@@ -121,6 +122,7 @@ class Tally:
     imap_retries: int = 0
     requests: list[tuple[float, float]] = field(default_factory=list)  # (time, ms)
     request_errors: list[str] = field(default_factory=list)
+    refusals: list[tuple[float, str]] = field(default_factory=list)  # (time, path: status)
     unavailable: int = 0  # requests refused while Kartei was down (connection errors)
     kills: list[float] = field(default_factory=list)
     disruptions: list[float] = field(default_factory=list)  # server restarts (PostgreSQL)
@@ -470,7 +472,7 @@ async def client(k: Kartei, token: str, tally: Tally, stop: asyncio.Event, i: in
                 if reply.status_code == 200:
                     tally.requests.append((time.time(), ms))
                 else:
-                    tally.request_errors.append(f"{path}: {reply.status_code}")
+                    tally.refusals.append((time.time(), f"{path}: {reply.status_code}"))
             except httpx.TransportError:
                 tally.unavailable += 1  # Kartei is down (killed) or restarting
             await asyncio.sleep(2.0)
@@ -633,12 +635,25 @@ def _report(
         else:
             lost_calls.append(n)
     doubled_calls = sorted(n for n in set(ringing) | set(ended) if ringing[n] > 1 or ended[n] > 1)
-    # Error lines in Kartei's log (a traceback counts once, by its first line).
-    log_errors = [
-        line[:300]
-        for line in log.splitlines()
-        if " ERROR " in line or line.startswith("Traceback") or " CRITICAL " in line
-    ]
+
+    # A 503 (database away) within FAULT_WINDOW of a database restart is the answer the
+    # fault asks for; any other answer but 200 is an error.
+    def near_restart(at: float) -> bool:
+        return any(0 <= at - t < FAULT_WINDOW for t in tally.disruptions)
+
+    for at, what in tally.refusals:
+        if what.endswith(": 503") and near_restart(at):
+            tally.unavailable += 1
+        else:
+            tally.request_errors.append(what)
+    # Error lines in Kartei's log (a traceback counts once, by its first line); those
+    # within FAULT_WINDOW of a database restart (components restarting) are listed apart.
+    log_errors, fault_lines, stamp = [], [], 0.0
+    for line in log.splitlines():
+        with contextlib.suppress(ValueError):
+            stamp = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+        if " ERROR " in line or line.startswith("Traceback") or " CRITICAL " in line:
+            (fault_lines if near_restart(stamp) else log_errors).append(line[:300])
     errors = (
         len(tally.request_errors) + len(tally.smtp_permanent) + len(log_errors) + (exit_code != 0)
     )
@@ -702,6 +717,7 @@ def _report(
         },
         "smtp_permanent": tally.smtp_permanent[:10],
         "log_errors": log_errors[:10],
+        "log_errors_during_database_restart": len(fault_lines),
         "exit_code_at_sigterm": exit_code,
     }
 
