@@ -714,16 +714,19 @@ def _seal_ref(text: str) -> str | None:
     """The key reference of a stored event's sealed fields (None: nothing sealed;
     `_MANGLED`: a seal that names no key), without parsing the whole event when the
     seal is its last member (as `seal` writes it)."""
-    if SEALED not in text:
-        return None  # not sealed (or not JSON: its decode says so)
     at = text.rfind(_SEALED_MEMBER)
+    if at < 0 and SEALED not in text:
+        return None  # not sealed (or not JSON: its decode says so)
     sealed: Any = None
-    if at > 0 and text.endswith("}"):
+    if at > 0 and text[-1] == "}":
         # A `"$pd":` outside any string and followed by exactly one value and the
         # closing brace is the top level's last member.
-        with contextlib.suppress(orjson.JSONDecodeError):
-            sealed = orjson.loads(text[at + len(_SEALED_MEMBER) : -1])
-    if not isinstance(sealed, dict):
+        # (Not contextlib.suppress: an object per row, on the read path.)
+        try:  # noqa: SIM105
+            sealed = orjson.loads(text[at + _SEALED_MEMBER_LENGTH : -1])
+        except orjson.JSONDecodeError:
+            pass
+    if type(sealed) is not dict:
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError:
@@ -740,6 +743,7 @@ def _seal_ref(text: str) -> str | None:
 
 
 _SEALED_MEMBER = f'"{SEALED}":'
+_SEALED_MEMBER_LENGTH = len(_SEALED_MEMBER)
 
 
 def _utc(at: datetime | str) -> datetime:
