@@ -125,7 +125,8 @@ class Tally:
     refusals: list[tuple[float, str]] = field(default_factory=list)  # (time, path: status)
     unavailable: int = 0  # requests refused while Kartei was down (connection errors)
     kills: list[float] = field(default_factory=list)
-    disruptions: list[float] = field(default_factory=list)  # server restarts (PostgreSQL)
+    # Database restarts: (began, done); their pops wait, as after a kill.
+    disruptions: list[tuple[float, float]] = field(default_factory=list)
     rss: list[tuple[float, int, float]] = field(default_factory=list)  # (t, pid, MB)
     loop_lag_ms: float = 0.0  # this process's own event loop: a starved harness shows here
 
@@ -539,8 +540,9 @@ async def one_database(
                 k.start()
             if pg and pg_restart_at is not None and elapsed >= pg_restart_at:
                 pg_restart_at = None
+                restart_began = time.time()  # connections drop as the restart begins
                 await asyncio.to_thread(pg.restart)
-                tally.disruptions.append(time.time())  # its pops wait, as after a kill
+                tally.disruptions.append((restart_began, time.time()))
             if not imap_restarted and elapsed >= imap_restart_at:
                 imap_restarted = True
                 await asyncio.to_thread(dovecot.restart)
@@ -614,7 +616,7 @@ def _report(
     lost_emails = sorted(expected - set(emails))
     doubled_emails = sorted(m for m, c in emails.items() if c > 1)
     cut, unheard, lost_calls, latencies, steady, no_pop = [], [], [], [], [], []
-    faults = tally.kills + tally.disruptions
+    faults = tally.kills + [began for began, _ in tally.disruptions]
     for n, call in tally.calls.items():
         if ringing[n]:
             if n not in tally.pops:
@@ -639,7 +641,7 @@ def _report(
     # A 503 (database away) within FAULT_WINDOW of a database restart is the answer the
     # fault asks for; any other answer but 200 is an error.
     def near_restart(at: float) -> bool:
-        return any(0 <= at - t < FAULT_WINDOW for t in tally.disruptions)
+        return any(began <= at < done + FAULT_WINDOW for began, done in tally.disruptions)
 
     for at, what in tally.refusals:
         if what.endswith(": 503") and near_restart(at):
