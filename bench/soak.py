@@ -654,6 +654,7 @@ def _report(
     for line in log.splitlines():
         with contextlib.suppress(ValueError):
             stamp = time.mktime(time.strptime(line[:19], "%Y-%m-%d %H:%M:%S"))
+            stamp += int(line[20:23]) / 1000  # the log's milliseconds
         if " ERROR " in line or line.startswith("Traceback") or " CRITICAL " in line:
             (fault_lines if near_restart(stamp) else log_errors).append(line[:300])
     errors = (
