@@ -751,11 +751,13 @@ def _incarnation_growth(tally: Tally) -> dict[str, Any] | None:
     samples = max(by_pid.values(), key=lambda s: s[-1][0] - s[0][0])
     settled = [s for s in samples if s[0] - samples[0][0] >= 30] or samples
     growth = samples[-1][1] - settled[0][1]
+    lived = samples[-1][0] - samples[0][0]
     return {
-        "seconds": round(samples[-1][0] - samples[0][0]),
+        "seconds": round(lived),
         "start_mb": round(settled[0][1], 1),
         "end_mb": round(samples[-1][1], 1),
-        "within_bound": growth <= RSS_GROWTH_BOUND_MB,
+        # Judged only for a process that lived past its first 30 s and 30 s more.
+        "within_bound": growth <= RSS_GROWTH_BOUND_MB if lived >= 60 else None,
     }
 
 
