@@ -92,6 +92,7 @@ def main() -> None:
         "--quick", action="store_true", help="2 seeds, sizes 0,50,200, fine-tuning at 50 only"
     )
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--no-finetune", action="store_true", help="head-only curves")
     parser.add_argument("--sizes", default="0,50,100,200,400")
     parser.add_argument("--top", type=int, default=2, help="encoder layers fine-tuned")
     parser.add_argument("--epochs", type=int, default=4)
@@ -103,6 +104,8 @@ def main() -> None:
     seeds, finetune_up_to = args.seeds, max(sizes)
     if args.quick:
         sizes, seeds, finetune_up_to = [0, 50, 200], 2, 50
+    if args.no_finetune:
+        finetune_up_to = 0
 
     start = time.perf_counter()
     encoder = Encoder(ensure_encoder(args.cache / "models"), threads=args.threads)

@@ -220,6 +220,10 @@ class ClassifierSection(Section):
     worker: Literal["process", "thread"] = "process"
     # Where the converted encoder is built; empty: ~/.cache/kartei/models.
     cache_dir: Path | None = None
+    # Retraining on the firm's corrections (`kartei classify train` on a schedule, at 03:00):
+    # "weekly" (Sunday night), "daily" or "off"; only once this many new corrections exist.
+    train_schedule: Literal["weekly", "daily", "off"] = "weekly"
+    train_min_corrections: int = Field(default=20, ge=1, le=100_000)
 
 
 class ChurnSection(Section):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import getpass
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -24,13 +26,20 @@ from hub.cli.common import (
     ConfigOption,
     JsonOption,
     console,
+    errors,
     fail,
     run_async,
     settings,
     up_to_date,
 )
-from hub.events import NewEvent
-from hub.events.classification import LABELS, ClassificationCorrected, RiskAcknowledged
+from hub.events import Event, NewEvent
+from hub.events.classification import (
+    LABELS,
+    ClassificationCorrected,
+    ClassifierRolledBack,
+    ClassifierTrained,
+    RiskAcknowledged,
+)
 from hub.settings import Settings
 from hub.store import ANY
 
@@ -111,46 +120,201 @@ def eval_command(
 @app.command("train")
 def train_command(
     files: Annotated[list[Path] | None, typer.Argument(help="More labeled CSV files.")] = None,
+    finetune: Annotated[
+        bool | None,
+        typer.Option(
+            "--finetune/--head-only",
+            help="Also train the encoder's top layers (default: from 150 corrections on).",
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Use the new model even if it did not score better.")
+    ] = False,
+    by: Annotated[str | None, typer.Option(help="Who trains it (shown in the history).")] = None,
     json: JsonOption = False,
     config: ConfigOption = None,
 ) -> None:
-    """Refit the head on the shipped data plus the firm's corrections (and CSV files)."""
-    from policies.classifier.setup import cache_dir, trained_head
-    from policies.classifier.train import CORRECTION_WEIGHT, Example, read_csv, train
+    """Train on the shipped data plus the firm's corrections; switch only if it scores better.
+
+    A quarter of the corrections is held back: the model in use and the new one are both
+    scored on it, and the new one is used only when its macro F1 is higher. Messages of
+    the churn window are then relabelled by it (new MessageClassified events).
+    """
+    from policies.classifier.retrain import NotEnoughCorrectionsError
+    from policies.classifier.setup import registry, top_path
+    from policies.classifier.train import read_csv
 
     loaded = settings(config)
     _require_classifier(loaded)
     if loaded.classifier.model != "builtin":
-        fail("`classify train` trains the builtin model's head; [classifier] model is not builtin")
-    corrections = run_async(lambda: _corrections(loaded))
-    extra = [Example(t, label, "correction", CORRECTION_WEIGHT) for t, label in corrections]
+        fail("`classify train` trains the builtin model; [classifier] model is not builtin")
+    if loaded.classifier.head is not None:
+        fail("[classifier] head is set: the configured head is always used; remove it to train")
+    corrections, until = run_async(lambda: _corrections_until(loaded))
+    from_files: list[tuple[str, str]] = []
     for path in files or []:
         try:
-            extra += read_csv(path, CORRECTION_WEIGHT)
+            from_files += [(e.text, e.label) for e in read_csv(path)]
         except ValueError as err:
             fail(str(err))
         except (OSError, UnicodeDecodeError) as err:
             fail(f"{path}: cannot read: {err}")
-    model = _model(loaded)
-    trained_on = f"shipped + {len(corrections)} corrections + {len(files or [])} files"
-    head = train(model.encoder, extra, cache=cache_dir(loaded), trained_on=trained_on)
-    target = trained_head(loaded)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    head.save(target)
+    os.nice(10)  # the server's capture keeps its pace while this trains
+    current = _model(loaded)
+    try:
+        candidate = _train(loaded, current, corrections + from_files, finetune)
+    except NotEnoughCorrectionsError as err:
+        fail(str(err))
+    models = registry(loaded)
+    models.save(candidate)
+    adopted = candidate.better or force
+    previous = models.current or "shipped"
+    in_use_top = top_path(loaded)  # before the switch: the model that scored `previous`
+    if adopted:
+        models.use(candidate.version)
+        models.prune()
+    event = ClassifierTrained(
+        version=candidate.version,
+        previous_version=previous,
+        adopted=adopted,
+        corrections=candidate.corrections,
+        held_back=candidate.held_back,
+        previous_scores=candidate.previous_scores,
+        scores=candidate.scores,
+        cross_validated=candidate.cross_validated,
+        finetuned_layers=candidate.finetuned_layers,
+        seconds=candidate.seconds,
+        by=by or getpass.getuser(),
+        corrections_until=until,
+    )
+    model = None
+    if adopted and candidate.top is None and in_use_top is None:
+        # The new head over the encoder already loaded here (no second 470 MB load).
+        from policies.classifier.model import EncoderHeadModel
+
+        model = EncoderHeadModel(current.encoder, candidate.head)
+    relabelled = run_async(lambda: _record(loaded, event, relabel=adopted, model=model))
     summary = {
-        "head": str(target),
-        "version": head.version,
-        "extra_examples": len(extra),
-        "corrections": len(corrections),
+        "version": candidate.version,
+        "adopted": adopted,
+        "in_use": models.current or "shipped",
+        "previous_version": previous,
+        "corrections": candidate.corrections,
+        "held_back": candidate.held_back,
+        "scores": candidate.scores,
+        "previous_scores": candidate.previous_scores,
+        "cross_validated": candidate.cross_validated,
+        "finetuned_layers": candidate.finetuned_layers,
+        "seconds": candidate.seconds,
+        "relabelled": relabelled,
     }
     if json:
         sys.stdout.write(orjson.dumps(summary).decode() + "\n")
-    else:
+        return
+    old, new = candidate.previous_scores, candidate.scores
+    console.print(
+        f"learned from {candidate.corrections} corrections, scored on {candidate.held_back} "
+        f"held back ({candidate.seconds:.0f} s)\n"
+        f"  in use  {escape(previous):<18} macro F1 {old['macro_f1']:.3f}  "
+        f"complaint F1 {old['complaint_f1']:.3f}\n"
+        f"  new     {escape(candidate.version):<18} macro F1 {new['macro_f1']:.3f}  "
+        f"complaint F1 {new['complaint_f1']:.3f}",
+        highlight=False,
+    )
+    if candidate.cross_validated:
+        cv = candidate.cross_validated
         console.print(
-            f"head {head.version}: shipped data + {len(extra)} examples "
-            f"({len(corrections)} corrections) -> {target}",
+            f"  cross-validated on all {len(corrections) + len(from_files)} corrections: "
+            f"macro F1 {cv['macro_f1']:.3f}, complaint F1 {cv['complaint_f1']:.3f}",
             highlight=False,
         )
+    if adopted:
+        console.print(
+            f"now in use: {escape(candidate.version)}; {relabelled} recent messages relabelled "
+            "(`kartei classify rollback` goes back)",
+            highlight=False,
+        )
+    else:
+        console.print("not better: the model in use stays (--force uses it anyway)")
+
+
+def _train(  # type: ignore[no-untyped-def]
+    loaded: Settings, current: Any, corrections: list[tuple[str, str]], finetune: bool | None
+):
+    """The candidate, scored against the model in use (`current`, in this process)."""
+    from policies.classifier.model import Encoder, ensure_encoder
+    from policies.classifier.retrain import train_candidate
+    from policies.classifier.setup import cache_dir, top_path
+
+    torch = current.encoder.torch
+
+    def probabilities(texts):  # type: ignore[no-untyped-def]
+        found = _predict_all(current, list(texts))
+        return torch.tensor([[p.scores[label] for label in LABELS] for p in found])
+
+    # Train over the shipped encoder: the model in use may carry fine-tuned layers.
+    encoder = current.encoder
+    if top_path(loaded) is not None:
+        encoder = Encoder(ensure_encoder(cache_dir(loaded)), loaded.classifier.threads)
+    return train_candidate(
+        encoder,
+        corrections,
+        probabilities,
+        finetune=finetune,
+        log=lambda line: errors.print(line, style="dim", highlight=False),
+    )
+
+
+@app.command("rollback")
+def rollback_command(
+    by: Annotated[str | None, typer.Option(help="Who goes back.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Go back to the model used before the last switch (relabels recent messages)."""
+    from policies.classifier.setup import registry
+
+    loaded = settings(config)
+    models = registry(loaded)
+    replaced = models.current
+    try:
+        now = models.rollback()
+    except ValueError as err:
+        fail(str(err))
+    event = ClassifierRolledBack(
+        version=now or "shipped", replaced_version=replaced or "", by=by or getpass.getuser()
+    )
+    relabelled = 0
+    if _require_classifier_quietly(loaded):
+        relabelled = run_async(lambda: _record(loaded, event, relabel=True))
+    else:
+        run_async(lambda: _record(loaded, event, relabel=False))
+    console.print(
+        f"now in use: {escape(now or 'shipped')} (was {escape(replaced or '')}); "
+        f"{relabelled} recent messages relabelled",
+        highlight=False,
+    )
+
+
+def _require_classifier_quietly(loaded: Settings) -> bool:
+    from policies.classifier.setup import unavailable_reason
+
+    return unavailable_reason(loaded) is None
+
+
+async def _record(loaded: Settings, event: Event, *, relabel: bool, model: Any = None) -> int:
+    """Appends the training (or rollback) event; relabels the churn window's messages
+    with the model now in use when `relabel`. Returns how many were relabelled."""
+    from policies.classifier.retrain_jobs import relabel_recent
+
+    kartei = bootstrap(loaded, adapters=[], policies=[])
+    await kartei.store.start()
+    try:
+        await kartei.store.append("classifier-model", ANY, [NewEvent(event)])
+        if not relabel:
+            return 0
+        return await relabel_recent(kartei, loaded, model=model)
+    finally:
+        await kartei.store.close()
 
 
 @app.command("export-corrections")
@@ -173,18 +337,17 @@ def export_command(
 
 async def _corrections(loaded: Settings) -> list[tuple[str, str]]:
     """The latest correction per message (text, label), oldest first."""
+    return (await _corrections_until(loaded))[0]
+
+
+async def _corrections_until(loaded: Settings) -> tuple[list[tuple[str, str]], int]:
+    """The latest correction per message (text, label), and the last one's position."""
+    from policies.classifier.retrain_jobs import corrections
+
     kartei = bootstrap(loaded, adapters=[], policies=[])
     await kartei.store.start()
     try:
-        latest: dict[int, tuple[str, str]] = {}
-        after = 0
-        while batch := await kartei.store.read_all(after, 1000, types=("ClassificationCorrected",)):
-            for r in batch:
-                e = r.event
-                if isinstance(e, ClassificationCorrected) and e.text:
-                    latest[e.message_position] = (e.text, e.label)
-            after = batch[-1].position
-        return list(latest.values())
+        return await corrections(kartei.store)
     finally:
         await kartei.store.close()
 

@@ -208,17 +208,25 @@ def load_model(
     head: Path | None = None,
     label_map: Mapping[str, str] | None = None,
     threads: int = 0,
+    top: Path | None = None,
 ) -> EncoderHeadModel | SequenceClassifierModel:
-    """Loads (once per process) the configured model; raises ModelUnavailableError."""
-    key = (model, str(cache_dir), str(head), tuple(sorted((label_map or {}).items())), threads)
+    """Loads (once per process) the configured model; raises ModelUnavailableError.
+    `top`: the encoder's fine-tuned top layers (retrain.py), applied over the shipped ones."""
+    labels = tuple(sorted((label_map or {}).items()))
+    key = (model, str(cache_dir), str(head), labels, threads, str(top))
     with _lock:
         if key not in _cache:
-            _cache[key] = _load(model, cache_dir, head, label_map or {}, threads)
+            _cache[key] = _load(model, cache_dir, head, label_map or {}, threads, top)
         return _cache[key]
 
 
 def _load(
-    model: str, cache_dir: Path, head: Path | None, label_map: Mapping[str, str], threads: int
+    model: str,
+    cache_dir: Path,
+    head: Path | None,
+    label_map: Mapping[str, str],
+    threads: int,
+    top: Path | None = None,
 ) -> EncoderHeadModel | SequenceClassifierModel:
     _torch()
     if model != "builtin":
@@ -226,4 +234,9 @@ def _load(
     head_path = head or DEFAULT_HEAD
     if not head_path.is_file():
         raise ModelUnavailableError(f"{head_path}: no trained head (run `kartei classify train`)")
-    return EncoderHeadModel(Encoder(ensure_encoder(cache_dir), threads), Head.load(head_path))
+    encoder = Encoder(ensure_encoder(cache_dir), threads)
+    if top is not None:
+        from policies.classifier.retrain import apply_top
+
+        apply_top(encoder, top)
+    return EncoderHeadModel(encoder, Head.load(head_path))

@@ -83,9 +83,14 @@ class ClassifierPolicy:
         contacts_known: Callable[[int], Awaitable[None]] | None = None,
         batch_size: int = 16,
         health: ComponentHealth | None = None,
+        model_key: Callable[[], str] | None = None,
     ) -> None:
         self._load = load
         self._model: Model | None = None
+        # Which model is in use now (e.g. head and layer files); when it changes (a
+        # retrained model was switched to, or rolled back), the model is loaded anew.
+        self._model_key = model_key
+        self._loaded_key: str | None = None
         self._contact_of = contact_of
         self._contact_of_number = contact_of_number
         # Waits until the contacts written before a position can be looked up (the
@@ -98,16 +103,24 @@ class ClassifierPolicy:
         self.classified = 0
 
     async def model(self) -> Model:
-        """The model, loaded in the worker thread on first use (it takes seconds)."""
+        """The model, loaded in the worker thread on first use (it takes seconds), and
+        again when the model in use changed."""
+        key = self._model_key() if self._model_key is not None else None
+        if self._model is not None and key != self._loaded_key:
+            old, self._model = self._model, None
+            close = getattr(old, "close", None)
+            if close is not None:
+                await asyncio.get_running_loop().run_in_executor(self._executor, close)
         if self._model is None:
             self._model = await asyncio.get_running_loop().run_in_executor(
                 self._executor, self._load
             )
+            self._loaded_key = key
         return self._model
 
-    async def predict(self, texts: Sequence[str]) -> list[Prediction]:
+    async def predict(self, texts: Sequence[str], model: Model | None = None) -> list[Prediction]:
         """Classifies texts in the worker thread, batch by batch."""
-        model = await self.model()
+        model = model or await self.model()
         loop = asyncio.get_running_loop()
         results: list[Prediction] = []
         for i in range(0, len(texts), self.batch_size):
@@ -119,8 +132,8 @@ class ClassifierPolicy:
         found = [(r, m) for r in batch if (m := message_of(r.event)) is not None]
         if not found:
             return []
-        predictions = await self.predict([m.text for _, m in found])
         model = await self.model()
+        predictions = await self.predict([m.text for _, m in found], model)
         if self._contacts_known is not None:
             await self._contacts_known(found[-1][0].position)
         reactions = []

@@ -15,6 +15,7 @@ from policies.alerts import AlertPolicy, Card, Deliverer
 from policies.churn import ChurnPolicy
 from policies.classifier.model import DEFAULT_HEAD, load_model
 from policies.classifier.policy import ClassifierPolicy, Model
+from policies.classifier.retrain import Registry
 from policies.classifier.worker import WorkerModel
 from policies.digest import Digest
 from projections.risk import Rule
@@ -60,30 +61,55 @@ def cache_dir(settings: Settings) -> Path:
 
 
 def trained_head(settings: Settings) -> Path:
-    """Where `kartei classify train` writes the firm's own head."""
+    """Where `kartei classify train` wrote the firm's own head before models were kept
+    side by side (still used when no model of models/ is in use)."""
     return settings.data_dir / "classifier" / "head.json"
 
 
+def registry(settings: Settings) -> Registry:
+    """The firm's trained models and which one is in use (`kartei classify train`)."""
+    return Registry.of(settings.data_dir / "classifier")
+
+
 def head_path(settings: Settings) -> Path:
-    """The head in use: configured, else the firm's trained one, else the shipped one."""
+    """The head in use: configured, else the firm's model in use, else the head an older
+    `kartei classify train` wrote, else the shipped one."""
     if settings.classifier.head is not None:
         return settings.classifier.head
+    in_use = registry(settings).head()
+    if in_use is not None:
+        return in_use
     own = trained_head(settings)
     return own if own.is_file() else DEFAULT_HEAD
+
+
+def top_path(settings: Settings) -> Path | None:
+    """The fine-tuned top layers of the firm's model in use, if it has any."""
+    if settings.classifier.head is not None:
+        return None
+    return registry(settings).top()
+
+
+def model_key(settings: Settings) -> str:
+    """Which model the settings and the registry say is in use (changes on a switch)."""
+    return f"{head_path(settings)}|{top_path(settings)}"
 
 
 def model_loader(settings: Settings, *, in_process: bool = False) -> Callable[[], Model]:
     """A function that loads the configured model (call it off the event loop)."""
     section = settings.classifier
-    kwargs = {
-        "model": section.model,
-        "cache_dir": cache_dir(settings),
-        "head": head_path(settings),
-        "label_map": dict(section.label_map),
-        "threads": section.threads,
-    }
 
     def load() -> Any:
+        # Read at each load: after `kartei classify train` switched models, a reload
+        # (ClassifierPolicy, on a changed model_key) picks up the new one.
+        kwargs = {
+            "model": section.model,
+            "cache_dir": cache_dir(settings),
+            "head": head_path(settings),
+            "label_map": dict(section.label_map),
+            "threads": section.threads,
+            "top": top_path(settings),
+        }
         if section.worker == "process" and not in_process:
             return WorkerModel(kwargs)
         return load_model(**kwargs)  # type: ignore[arg-type]
@@ -122,6 +148,10 @@ def classifier_policy(settings: Settings, kartei: Any) -> ClassifierPolicy | Non
         except TimeoutError:  # a stuck read model shows in health; classify all the same
             log.warning("classifier: contacts not caught up to %d; classifying anyway", position)
 
+    if settings.classifier.model == "builtin" and settings.classifier.head is None:
+        from policies.classifier.retrain_jobs import schedule_training
+
+        schedule_training(settings, kartei)
     return ClassifierPolicy(
         model_loader(settings),
         contact_of=contact_by("lookup_email"),
@@ -129,6 +159,7 @@ def classifier_policy(settings: Settings, kartei: Any) -> ClassifierPolicy | Non
         contacts_known=contacts_known,
         batch_size=settings.classifier.batch_size,
         health=health,
+        model_key=lambda: model_key(settings),
     )
 
 

@@ -100,9 +100,10 @@ def test_backlog_correct_export_train_and_risks(
     rows = list(csv.DictReader(io.StringIO(exported)))
     assert rows == [{"text": NEUTRAL[2], "label": "complaint"}]
 
-    summary = json.loads(kartei("classify", "train", "--json", "-c", cfg))
-    assert summary["corrections"] == 1 and Path(summary["head"]).is_file()
-    assert summary["head"] == str(tmp_path / "classifier" / "head.json")
+    # One correction cannot show whether a new model is better: a clear refusal.
+    refused = runner.invoke(app, ["classify", "train", "--json", "-c", cfg])
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 2 and "at least 20 are needed to hold some back" in message
 
     risks = json.loads(kartei("classify", "risks", "--json", "-c", cfg))
     assert risks[0]["contact_id"] == "c-1" and risks[0]["at_risk"], risks
