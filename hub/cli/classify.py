@@ -159,7 +159,7 @@ def train_command(
             fail(str(err))
         except (OSError, UnicodeDecodeError) as err:
             fail(f"{path}: cannot read: {err}")
-    os.nice(10)  # the server's capture keeps its pace while this trains
+    os.nice(max(0, 10 - os.nice(0)))  # at nice 10: a running server's capture keeps its pace
     current = _model(loaded)
     try:
         candidate = _train(loaded, current, corrections + from_files, finetune)
