@@ -37,7 +37,9 @@ class MessageClassified(Event):
 class ClassificationCorrected(Event):
     """Staff said what a message really was; the correction is training data."""
 
-    personal_fields: ClassVar[frozenset[str]] = frozenset({"text"})
+    # text_subject too: it names the person (``email:<address>``); sealed, it reads as
+    # None once erased and the subject falls back to the contact (docs/privacy.md).
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"text", "text_subject"})
 
     message_position: int
     label: str
@@ -81,7 +83,12 @@ class RiskAcknowledged(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertSent(Event):
-    """An alert went out to a staff member (stream ``alert-<key>``); never sent twice."""
+    """An alert went out to a staff member (stream ``alert-<key>``); never sent twice.
+
+    Its subject names the customer ("Kunde gefährdet: <name>"), so it is sealed with the
+    contact's key; an alert without a contact has no subject to seal it with."""
+
+    personal_fields: ClassVar[frozenset[str]] = frozenset({"subject"})
 
     alert_key: str
     channel: str  # telegram, email
@@ -89,6 +96,9 @@ class AlertSent(Event):
     contact_id: str | None = None
     cause_position: int | None = None
     subject: str = ""
+
+    def data_subject(self) -> str | None:
+        return f"contact:{self.contact_id}" if self.contact_id else None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,16 @@ class FaxReceived(Event):
     """A fax reached the firm (delivered as email by a fax line or provider)."""
 
     personal_fields: ClassVar[frozenset[str]] = frozenset(
-        {"sender", "sender_raw", "subject", "text", "document_ref", "preview_ref", "raw_ref"}
+        {
+            "sender",
+            "sender_raw",
+            "subject",
+            "text",
+            "document_name",  # chosen by the sender: "Kündigung Müller.pdf"
+            "document_ref",
+            "preview_ref",
+            "raw_ref",
+        }
     )
 
     sender: str | None = None  # E.164, None when the number could not be read

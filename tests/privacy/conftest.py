@@ -23,6 +23,8 @@ from hub.contacts import ContactService
 from hub.events.contacts import Phone
 from hub.health import ComponentHealth
 from hub.settings import settings_from_dict
+from hub.store import EventStore
+from policies.alerts import Deliverer
 from tests.fax import documents
 from tests.fax.conftest import FAX_ADDRESS, PROFILES, deliver
 from tests.fax.messages import fax_email
@@ -70,7 +72,7 @@ def sipgate_fax(number: str, document: bytes) -> bytes:
         f"Hallo,\nSie haben ein Fax von {number} an Ihre Faxnummer +49 30 555099 "
         "erhalten.\nSeiten: 1\nIhr sipgate Team",
         document,
-        "fax-20260312.pdf",
+        f"Vertrag {FAMILY} 2026.pdf",  # the sender's file name names the person
     )
 
 
@@ -89,6 +91,38 @@ async def _fax(kartei: Kartei, archive: Archive, raw: bytes) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+@dataclass
+class _Staff:
+    name: str
+    email: str
+
+
+class _StaffMailbox:
+    """Where staff alerts go (the channel's transport is tested in tests/classifier)."""
+
+    name = "email"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    def address(self, staff: _Staff) -> str | None:
+        return staff.email
+
+    async def send(self, address: str, subject: str, text: str) -> None:
+        self.sent.append((address, subject, text))
+
+
+async def _staff_alert(store: EventStore, contact_id: str) -> None:
+    """An alert about the person to a staff member, recorded as AlertSent (its subject
+    names the customer, as the churn alert's does)."""
+    mailbox = _StaffMailbox()
+    deliverer = Deliverer(store, [mailbox], ComponentHealth("policy:alerts"))
+    staff = [_Staff("anna", "anna@firma.example")]
+    subject = f"Kunde gefährdet: {GIVEN} {FAMILY}"
+    sent = await deliverer.deliver("99", staff, subject, subject, contact_id=contact_id)
+    assert sent == 1 and mailbox.sent[0][1] == subject
 
 
 @pytest.fixture
@@ -134,10 +168,21 @@ async def firm(database_url: str, tmp_path: Path) -> AsyncIterator[Firm]:
         finally:
             intake.close()
         await _fax(kartei, archive, sipgate_fax(NATIONAL, documents.text_pdf([[FAX_SENTENCE]])))
+        await _staff_alert(kartei.store, person)
+        firm = Firm(kartei, data_dir, config, log_file, person, other)
+        # Staff correct the classification of the person's mail (training data: it keeps
+        # the words and names the person's address as their subject).
+        mails = await kartei.store.read_all(0, 100, types=("EmailReceived",))
+        mine = [r for r in mails if getattr(r.event, "sender", "") == EMAIL]
+        assert len(mine) == 1
+        code, output = await asyncio.to_thread(
+            firm.cli, "classify", "correct", str(mine[0].position), "complaint", "--by", "anna"
+        )
+        assert code == 0, output
         for runner in kartei.projections.values():
             await runner.prepare()
             await runner.catch_up()
-        yield Firm(kartei, data_dir, config, log_file, person, other)
+        yield firm
     finally:
         await kartei.store.close()
         root.removeHandler(handler)

@@ -87,6 +87,7 @@ async def test_erased_person_is_nowhere_and_the_rest_stays(firm: Firm, database_
         haystack += _postgres_text(database_url)
     assert set(_found_in(haystack)) >= {GIVEN, FAMILY, EMAIL, E164, MAIL_SENTENCE, FAX_SENTENCE}
     documents = _files(firm.data_dir / "archive")
+    await _named_in_sealed_fields_only(store)
     await store.close()
 
     # Recent mail and fax are business letters: erasing needs an override, recorded.
@@ -140,6 +141,29 @@ async def test_erased_person_is_nowhere_and_the_rest_stays(firm: Firm, database_
     assert code == 0 and "Berta" in output
     code, output = await asyncio.to_thread(firm.cli, "privacy", "audit")
     assert "erased contact" in output and firm.person in output
+
+
+# Fields that name the person in events that are not theirs alone to write: a staff alert,
+# a classification correction, the fax's file name (and, in mail, the Message-IDs).
+_NAMING = {
+    "AlertSent": ("subject",),
+    "ClassificationCorrected": ("text_subject",),
+    "FaxReceived": ("document_name",),
+}
+
+
+async def _named_in_sealed_fields_only(store: EventStore) -> None:
+    """The events carry the person's name or address, readable, but not in plain JSON."""
+    async with store.db.read() as conn:
+        query = sa.select(events.c.type, events.c.data).where(events.c.type.in_(list(_NAMING)))
+        rows = list(await conn.execute(query))
+    assert {t for t, _ in rows} == set(_NAMING)
+    for type_name, data in rows:
+        assert _found_in(data.encode()) == [], (type_name, data)
+    decoded = await store.read_all(0, 1000, types=tuple(_NAMING))
+    for r in decoded:
+        values = " ".join(str(getattr(r.event, f)) for f in _NAMING[r.type_name])
+        assert {FAMILY, EMAIL} & set(_found_in(values.encode())), (r.type_name, values)
 
 
 def _archive_holds(firm: Firm, ref: str) -> bool:
