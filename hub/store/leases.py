@@ -8,8 +8,11 @@ projecting the same events a second time and moving their checkpoints under them
 
 A lease of a process on the same host that has ended (killed, crashed) is taken at once,
 so `kartei run` restarted after a crash does not wait for its own old lease to expire.
-Expiry is read from each process's own clock: processes on several hosts sharing one
-PostgreSQL need clocks within a few seconds of each other (NTP), far less than `ttl`.
+Expiry is read from the database's clock (PostgreSQL's `clock_timestamp()`), not from the
+process's: a process whose clock jumps (NTP stepping it, a wrong time set by hand) would
+otherwise take leases that are still held (its clock ahead) or write expiries that others
+read as past (its clock behind), and two processes would capture the same mailbox. SQLite
+is one file on one host, whose clock every process shares.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.store.database import Database
 from hub.store.schema import leases
@@ -65,12 +69,19 @@ class Leases:
         self.owner = owner or owner_id()
         self.ttl = ttl
 
+    async def _now(self, conn: AsyncConnection) -> float:
+        """Seconds since the epoch by the database's clock (see the module's note)."""
+        if self.db.is_sqlite:
+            return time.time()
+        now = await conn.scalar(sa.select(sa.func.extract("epoch", sa.func.clock_timestamp())))
+        return float(now)
+
     async def acquire(self, name: str) -> bool:
         """Takes or renews the lease; False while another owner's lease is still valid."""
-        now = time.time()
         insert = (postgresql if not self.db.is_sqlite else sqlite).insert(leases)
-        statement = insert.values(name=name, owner=self.owner, expires_at=now + self.ttl)
         async with self.db.write(durable=False) as conn:
+            now = await self._now(conn)
+            statement = insert.values(name=name, owner=self.owner, expires_at=now + self.ttl)
             current = await conn.scalar(sa.select(leases.c.owner).where(leases.c.name == name))
             free = (leases.c.owner == self.owner) | (leases.c.expires_at < now)
             if current is not None and _gone(current):
@@ -92,7 +103,8 @@ class Leases:
                     sa.select(leases.c.owner, leases.c.expires_at).where(leases.c.name == name)
                 )
             ).first()
-        return row.owner if row is not None and row.expires_at >= time.time() else None
+            now = await self._now(conn)
+        return row.owner if row is not None and row.expires_at >= now else None
 
     async def release(self, name: str) -> None:
         async with self.db.write(durable=False) as conn:
