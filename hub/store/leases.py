@@ -74,6 +74,7 @@ class Leases:
         if self.db.is_sqlite:
             return time.time()
         now = await conn.scalar(sa.select(sa.func.extract("epoch", sa.func.clock_timestamp())))
+        assert now is not None
         return float(now)
 
     async def acquire(self, name: str) -> bool:
