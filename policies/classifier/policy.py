@@ -64,6 +64,28 @@ def message_of(event: Any) -> Message | None:
     return None
 
 
+def classified(
+    r: Recorded, message: Message, p: Prediction, model: Model, contact_id: str | None
+) -> tuple[str, NewEvent]:
+    """The MessageClassified event for one message under one model version, with its
+    stream; its idempotency key makes a repeat by the same model version a no-op."""
+    event = MessageClassified(
+        message_position=r.position,
+        message_stream=r.stream,
+        message_type=r.type_name,
+        label=p.label,
+        confidence=p.confidence,
+        model=model.name,
+        model_version=model.version,
+        contact_id=contact_id,
+        scores=p.scores,
+        message_at=message.at or r.recorded_at,
+    )
+    meta = Metadata(source="classifier", causation_id=str(r.position))
+    key = f"classifier:{model.version}:{r.position}"
+    return f"classification-{r.position}", NewEvent(event, key, meta)
+
+
 ContactOf = Callable[[str], Any]  # async (sender address or number) -> contact id | None
 
 
@@ -139,21 +161,7 @@ class ClassifierPolicy:
         reactions = []
         for (r, message), p in zip(found, predictions, strict=True):
             contact_id = message.contact_id or await self._contact(message)
-            event = MessageClassified(
-                message_position=r.position,
-                message_stream=r.stream,
-                message_type=r.type_name,
-                label=p.label,
-                confidence=p.confidence,
-                model=model.name,
-                model_version=model.version,
-                contact_id=contact_id,
-                scores=p.scores,
-                message_at=message.at or r.recorded_at,
-            )
-            key = f"classifier:{model.version}:{r.position}"
-            meta = Metadata(source="classifier", causation_id=str(r.position))
-            reactions.append(Reaction(f"classification-{r.position}", NewEvent(event, key, meta)))
+            reactions.append(Reaction(*classified(r, message, p, model, contact_id)))
         self.classified += len(reactions)
         if self.health is not None:
             self.health.details.update(

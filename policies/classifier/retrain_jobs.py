@@ -17,12 +17,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.events import Metadata, NewEvent
+from hub.events import NewEvent
 from hub.events.classification import (
     ClassificationCorrected,
     ClassifierRolledBack,
     ClassifierTrained,
-    MessageClassified,
 )
 from hub.settings import Settings
 from hub.store import ANY, EventStore
@@ -68,7 +67,7 @@ async def relabel_recent(
     """Classifies the messages of the churn window again with the model now in use: new
     MessageClassified events (the old ones stay); a message the model in use already
     labelled is skipped (same idempotency key). Returns how many were appended."""
-    from policies.classifier.policy import message_of
+    from policies.classifier.policy import classified, message_of
     from policies.classifier.setup import model_loader
 
     review = kartei.projections.get("review")
@@ -111,23 +110,8 @@ async def relabel_recent(
             texts = [m.text for _, m, _ in found]
             predictions = await loop.run_in_executor(None, model.predict, texts)
             for (r, message, contact_id), p in zip(found, predictions, strict=True):
-                event = MessageClassified(
-                    message_position=r.position,
-                    message_stream=r.stream,
-                    message_type=r.type_name,
-                    label=p.label,
-                    confidence=p.confidence,
-                    model=model.name,
-                    model_version=model.version,
-                    contact_id=contact_id,
-                    scores=p.scores,
-                    message_at=message.at or r.recorded_at,
-                )
-                key = f"classifier:{model.version}:{r.position}"
-                meta = Metadata(source="classifier", causation_id=str(r.position))
-                done = await kartei.store.append(
-                    f"classification-{r.position}", ANY, [NewEvent(event, key, meta)]
-                )
+                stream, new = classified(r, message, p, model, contact_id)
+                done = await kartei.store.append(stream, ANY, [new])
                 appended += len(done.positions)
     finally:
         close = getattr(model, "close", None) if own else None
