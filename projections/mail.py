@@ -25,6 +25,7 @@ from hub.events.mail import (
     EmailReceived,
     EmailSeenInMailbox,
     EmailSent,
+    message_key,
 )
 from hub.sql import dialect_insert
 from projections.identity import IdentityIndex
@@ -44,7 +45,7 @@ class MailIndex:
     """Messages by participant and thread, for timelines and the "unknown senders" list."""
 
     name = "mail"
-    version = 3
+    version = 4  # 4: Message-IDs and threads as message keys (hashes)
     event_types = frozenset(
         {
             "EmailReceived",
@@ -244,7 +245,7 @@ def _message_rows(
     row = _row(r, direction, mail.sender, mail.sender_name, mail.subject)
     row.update(
         date=mail.date,
-        message_id=mail.message_id,
+        message_id=message_key(mail.message_id),
         thread=thread_of(mail, r.stream),
         attachments=len(mail.attachments),
     )
@@ -277,11 +278,12 @@ def _fax_row(r: Recorded, fax: FaxReceived) -> dict[str, object]:
 
 
 def thread_of(mail: EmailReceived | EmailSent, stream: str) -> str:
-    """The thread's root: the first Reference, else the replied-to id, else itself."""
+    """The thread's root: the first Reference, else the replied-to id, else itself (as
+    their `message_key`: this table keeps no Message-ID in plain text)."""
     return (
-        (mail.references[0] if mail.references else None)
-        or mail.in_reply_to
-        or mail.message_id
+        message_key(mail.references[0] if mail.references else None)
+        or message_key(mail.in_reply_to)
+        or message_key(mail.message_id)
         or stream
     )
 

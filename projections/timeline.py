@@ -27,7 +27,7 @@ from hub.events import Recorded
 from hub.events.calls import CallAnswered, CallEnded, CallPlaced, CallRinging
 from hub.events.classification import ClassificationCorrected, CustomerAtRisk, MessageClassified
 from hub.events.fax import FaxReceived, FaxTextRecognized
-from hub.events.mail import CommunicationLinked, EmailReceived, EmailSent
+from hub.events.mail import CommunicationLinked, EmailReceived, EmailSent, message_key
 from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskAssigned, TaskCompleted, TaskOpened, TaskSnoozed
 from hub.sql import UtcDateTime, dialect_insert, upsert
@@ -66,7 +66,7 @@ class Timeline(TimelineReads):
     # 4: moments stored in UTC (SQLite kept an aware time's local digits); 5: labels found
     # by the classified message's position (a note's stream is its contact's), kept in
     # `label_position`; 6: a staff correction (`data.corrected`) outlasts a later model.
-    version = 6
+    version = 7  # 7: Message-IDs and threads as message keys (hashes)
     event_types = (
         "EmailReceived",
         "EmailSent",
@@ -153,7 +153,7 @@ class Timeline(TimelineReads):
             ref
             for r in batch
             if isinstance(r.event, EmailReceived | EmailSent)
-            for ref in (*r.event.references, r.event.in_reply_to)
+            for ref in map(message_key, (*r.event.references, r.event.in_reply_to))
             if ref
         }
         if refs:
@@ -206,12 +206,12 @@ class Timeline(TimelineReads):
                 others = _others(e)
                 at = aware(e.date or r.recorded_at)
                 thread = timeline_rows.thread_key(e, state.threads, r.stream)
-                if e.message_id:
-                    state.threads.setdefault(e.message_id, thread)
+                if own := message_key(e.message_id):
+                    state.threads.setdefault(own, thread)
                 new(r.stream, "email", state.contact_of(others), {})
                 touched[r.stream].update(
                     thread=thread,
-                    message_id=e.message_id,
+                    message_id=own,
                     data=timeline_rows.email_data(e, r.position, thread),
                 )
                 state.links.extend(

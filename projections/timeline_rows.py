@@ -14,7 +14,7 @@ from typing import Any
 
 from hub.events.calls import CallEnded, CallPlaced, CallRinging
 from hub.events.fax import FaxReceived, FaxTextRecognized
-from hub.events.mail import EmailReceived, EmailSent
+from hub.events.mail import EmailReceived, EmailSent, message_key
 from hub.events.notes import NoteAdded
 from projections.search import fold_one
 
@@ -60,16 +60,17 @@ def thread_key(e: EmailReceived | EmailSent, known: dict[str, str], stream: str)
     """The thread an email belongs to: that of a message it answers, when the timeline has
     one; else the first of its References (the thread's root), In-Reply-To, or itself."""
     for ref in (*e.references, e.in_reply_to):
-        if ref and ref in known:
-            return known[ref]
-    return (e.references[0] if e.references else e.in_reply_to) or e.message_id or stream
+        if (key := message_key(ref)) and key in known:
+            return known[key]
+    root = e.references[0] if e.references else e.in_reply_to
+    return message_key(root) or message_key(e.message_id) or stream
 
 
 def email_data(e: EmailReceived | EmailSent, position: int, thread: str) -> dict[str, Any]:
     return {
         "direction": "outbound" if isinstance(e, EmailSent) else "inbound",
-        "message_id": e.message_id,
-        "in_reply_to": e.in_reply_to,
+        "message_id": message_key(e.message_id),
+        "in_reply_to": message_key(e.in_reply_to),
         "thread": thread,
         "html": e.html_ref is not None,
         "sealed": sealed(position, EMAIL_FIELDS),

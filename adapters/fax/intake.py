@@ -18,7 +18,7 @@ from adapters.fax import ocr
 from adapters.fax.document import DocumentError, read_document
 from adapters.fax.parsing import FaxParseError, parse_fax
 from adapters.fax.profiles import Profile
-from adapters.mail.parsing import capture_key
+from adapters.mail.parsing import capture_keys
 from adapters.mail.pipeline import Prepared, archive_at
 from adapters.mail.smtp import Route, SmtpJournalIntake
 from hub.archive import Archive
@@ -55,7 +55,8 @@ def prepare_fax(raw: bytes, mailbox: str, rules: FaxRules, archive_root: str) ->
         return _failed(raw, mailbox, archive, str(err))
     except Exception as err:  # a parser bug must not lose the fax either
         return _failed(raw, mailbox, archive, f"parser error: {type(err).__name__}: {err}")
-    key = "fax:" + capture_key(raw, fax.mail.message_id)
+    key, legacy = capture_keys(raw, fax.mail.message_id)
+    key, legacy_key = "fax:" + key, legacy and "fax:" + legacy
     raw_ref = archive.put(raw, sync=False)
     document = fax.document
     doc_ref = archive.put(document.data, sync=False)
@@ -104,7 +105,8 @@ def prepare_fax(raw: bytes, mailbox: str, rules: FaxRules, archive_root: str) ->
         raw_size=len(raw),
         mailboxes=(mailbox,),
     )
-    return Prepared(stream_for(key), key, mailbox, event=event, refs=tuple(refs))  # type: ignore[arg-type]
+    stream = stream_for(key)
+    return Prepared(stream, key, mailbox, event=event, refs=tuple(refs), legacy_key=legacy_key)  # type: ignore[arg-type]
 
 
 def _ocr(data: bytes, kind: str, rules: FaxRules) -> tuple[str, str, str]:

@@ -22,6 +22,7 @@ from email.message import Message
 
 from adapters.mail.mime import read_message
 from adapters.mail.text import html_to_text, signature_numbers
+from hub.events.mail import message_key
 
 MAX_TEXT = 200_000  # characters of body text kept in the event; the raw message has all
 MAX_SUBJECT = 998  # RFC 5322 line limit
@@ -120,19 +121,27 @@ def _has_header_field(raw: bytes) -> bool:
 
 
 def capture_key(raw: bytes, message_id: str | None) -> str:
-    """The exactly-once key: the Message-ID plus a hash of the content.
+    """The exactly-once key: the Message-ID (as its `message_key`) plus a hash of the content.
 
     The content is the body with the headers that say how to read it (Content-*), not the
     whole message: one mail delivered to two mailboxes differs in Received/Delivered-To
     but is one email. The hash keeps a different message that reuses a Message-ID. Without
     a Message-ID, every header but the trace and X- headers counts.
     """
+    return capture_keys(raw, message_id)[0]
+
+
+def capture_keys(raw: bytes, message_id: str | None) -> tuple[str, str | None]:
+    """`capture_key`, and the key mail captured before Message-IDs were hashed (2026-12)
+    was stored under (the Message-ID in plain; None when there is none: that key is
+    unchanged), so a copy of such a mail read again is still recognized."""
     fields, body = _split(raw)
     if message_id:
         kept = [f for f in fields if f.split(b":", 1)[0].strip().lower().startswith(b"content-")]
-        return f"email:{message_id}:{_digest(kept, body)}"
+        digest = _digest(kept, body)
+        return f"email:{message_key(message_id)}:{digest}", f"email:{message_id}:{digest}"
     kept = [f for f in fields if not _is_trace(f.split(b":", 1)[0].strip().lower())]
-    return f"email:nomsgid:{_digest(kept, body)}"
+    return f"email:nomsgid:{_digest(kept, body)}", None
 
 
 _TRACE = (

@@ -15,14 +15,14 @@ import os
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 import orjson
 import sqlalchemy as sa
 
-from adapters.mail.parsing import MailParseError, ParsedEmail, capture_key, parse_email
+from adapters.mail.parsing import MailParseError, ParsedEmail, capture_keys, parse_email
 from hub.archive import Archive
 from hub.events import Metadata, NewEvent
 from hub.events.mail import Attachment, CaptureFailed, EmailReceived, EmailSeenInMailbox, EmailSent
@@ -74,6 +74,8 @@ class Prepared:
     event: MailEvent | None = None
     skipped: str | None = None
     refs: tuple[str, ...] = field(default_factory=tuple)
+    # The key it had before Message-IDs were hashed (parsing.capture_keys), if different.
+    legacy_key: str | None = None
 
 
 def stream_for(key: str) -> str:
@@ -95,7 +97,7 @@ def prepare(raw: bytes, mailbox: str, rules: MailRules, archive_root: str) -> Pr
         return _failed(raw, mailbox, archive, str(err))
     except Exception as err:  # a parser bug must not lose the message either
         return _failed(raw, mailbox, archive, f"parser error: {type(err).__name__}: {err}")
-    key = capture_key(raw, mail.message_id)
+    key, legacy_key = capture_keys(raw, mail.message_id)
     stream = stream_for(key)
     if reason := rules.excluded(mail):
         return Prepared(stream, key, mailbox, skipped=reason)
@@ -136,7 +138,7 @@ def prepare(raw: bytes, mailbox: str, rules: MailRules, archive_root: str) -> Pr
         defects=tuple(mail.defects),
     )
     refs = (raw_ref, *((html_ref,) if html_ref else ()), *(a.ref for a in attachments))
-    return Prepared(stream, key, mailbox, event=event, refs=refs)
+    return Prepared(stream, key, mailbox, event=event, refs=refs, legacy_key=legacy_key)
 
 
 def prepare_batch(
@@ -186,6 +188,7 @@ async def store_prepared(
     The whole chunk is one `append_many` (one state query, one INSERT); only the rare
     repeats cost a statement each."""
     meta = Metadata(source=source)
+    items = await _captured_before_hashing(tx, items)
     kept = [(item, event) for item in items if (event := item.event) is not None]
     batch = [(item.stream, ANY, [NewEvent(event, item.key, meta)]) for item, event in kept]
     results = await tx.append_many(batch) if batch else []
@@ -201,6 +204,26 @@ async def store_prepared(
             seen = EmailSeenInMailbox(mailbox=item.mailbox, capture_key=item.key)
             await tx.append(item.stream, ANY, [NewEvent(seen, f"{item.key}@{item.mailbox}", meta)])
     return appended
+
+
+async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -> list[Prepared]:
+    """Items as they were captured before Message-IDs were hashed in capture keys: one
+    found under its old key keeps that key and stream, so it is not captured twice (one
+    query per chunk, on the unique index)."""
+    legacy = {item.legacy_key for item in items if item.legacy_key and item.event is not None}
+    if not legacy:
+        return list(items)
+    query = sa.select(events.c.idempotency_key).where(events.c.idempotency_key.in_(legacy))
+    found = set((await tx.connection.execute(query)).scalars())
+    if not found:
+        return list(items)
+    kept = []
+    for item in items:
+        old = item.legacy_key
+        if old is not None and old in found:
+            item = replace(item, stream=stream_for(old), key=old, legacy_key=None)
+        kept.append(item)
+    return kept
 
 
 async def _first_seen_in(tx: Transaction, item: Prepared) -> bool:

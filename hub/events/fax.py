@@ -28,6 +28,7 @@ class FaxReceived(Event):
             "subject",
             "text",
             "document_name",  # chosen by the sender: "Kündigung Müller.pdf"
+            "message_id",  # may hold a name or an address (hub/events/mail.py)
             "document_ref",
             "preview_ref",
             "raw_ref",

@@ -4,10 +4,14 @@ Stream ``email-<hash of the capture key>``, one per captured message. Personal f
 sealed under ``email:<address>``: the sender for received mail, the first external
 recipient for sent mail, so erasing that address's key forgets the message (and, since
 the archive references live in the sealed fields, its archived bytes: see hub/archive.py).
+Message-IDs are sealed too (they often hold a name or an address); what must stay
+comparable in plain text (the capture key, the read models' threads) holds their
+`message_key` instead (docs/privacy.md).
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -38,8 +42,20 @@ _PERSONAL = frozenset(
         "attachments",
         "raw_ref",
         "signature_phones",
+        "message_id",
+        "in_reply_to",
+        "references",
     }
 )
+
+
+def message_key(message_id: str | None) -> str | None:
+    """A Message-ID as it may be kept in plain text: a SHA-256 of it, for equality only
+    (idempotency, threading), never read back (docs/privacy.md)."""
+    if not message_id:
+        return None
+    data = b"kartei-message-id\0" + message_id.encode("utf-8", "surrogatepass")
+    return "m" + hashlib.sha256(data).hexdigest()[:40]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

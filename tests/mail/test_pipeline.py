@@ -6,8 +6,10 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from adapters.mail.pipeline import SLICE, MailIntake, store_prepared
+from adapters.mail.parsing import capture_keys
+from adapters.mail.pipeline import SLICE, MailIntake, store_prepared, stream_for
 from hub.archive import Archive
+from hub.events import NewEvent
 from hub.events.calls import CallRinging
 from hub.events.mail import CaptureFailed, EmailReceived, EmailSeenInMailbox, EmailSent
 from hub.store import ANY, EventStore
@@ -162,3 +164,30 @@ def test_archive_reads_blobs_of_the_earlier_two_level_layout(tmp_path: Path) -> 
     assert archive.get(ref) == b"Rechnung 2025"
     assert archive.put(b"Rechnung 2025") == ref  # stored already: not written again
     assert not new.exists()
+
+
+async def test_mail_captured_under_a_plain_message_id_key_is_not_captured_again(
+    store: EventStore, intake: MailIntake
+) -> None:
+    """Capture keys hold a hash of the Message-ID (it may name a person, docs/privacy.md);
+    a mail stored before, under the Message-ID in plain, is still recognized: a copy read
+    again adds only the mailbox it was seen in, no second email."""
+    raw = messages.simple(1, message_id="<anna.mueller.1@kunde.example>")
+    key, legacy = capture_keys(raw, "<anna.mueller.1@kunde.example>")
+    assert legacy is not None and "anna.mueller" in legacy and "anna.mueller" not in key
+    (item,) = await intake.prepare_many([(raw, "imap:info/INBOX")])
+    assert item.event is not None and item.key == key
+    # As an earlier version stored it: its stream and idempotency key from the plain id.
+    await store.append(stream_for(legacy), ANY, [NewEvent(item.event, legacy)])
+
+    assert await capture(store, intake, [raw], "imap:info/INBOX") == 0
+    assert await capture(store, intake, [raw], "imap:info/Archiv") == 0
+    recorded = await store.read_all(0, 100)
+    assert [r.type_name for r in recorded] == ["EmailReceived", "EmailSeenInMailbox"]
+    assert {r.stream for r in recorded} == {stream_for(legacy)}
+    seen = recorded[1].event
+    assert isinstance(seen, EmailSeenInMailbox) and seen.mailbox == "imap:info/Archiv"
+    # A new mail gets the hashed key.
+    assert await capture(store, intake, [messages.simple(2)], "imap:info/INBOX") == 1
+    keys = [r.idempotency_key for r in await store.read_all(0, 100)]
+    assert keys[-1] is not None and "@kunde.example" not in keys[-1]

@@ -65,6 +65,11 @@ class Firm:
         return result.exit_code, result.output
 
 
+# Message-IDs that name the person (some mail programs build them from the address).
+MAIL_ID = f"<{GIVEN}.{FAMILY}.4711@obstgut-beispiel.example>"
+FAX_ID = f"<fax.{FAMILY}.0815@sipgate.de>"
+
+
 def sipgate_fax(number: str, document: bytes) -> bytes:
     return fax_email(
         "sipgate <noreply@sipgate.de>",
@@ -73,6 +78,7 @@ def sipgate_fax(number: str, document: bytes) -> bytes:
         "erhalten.\nSeiten: 1\nIhr sipgate Team",
         document,
         f"Vertrag {FAMILY} 2026.pdf",  # the sender's file name names the person
+        message_id=FAX_ID,
     )
 
 
@@ -156,7 +162,7 @@ async def firm(database_url: str, tmp_path: Path) -> AsyncIterator[Firm]:
         try:
             raws = [
                 (messages.simple(1, sender=f"{GIVEN} {FAMILY} <{EMAIL}>",
-                                 subject=f"Anfrage von {FAMILY}",
+                                 subject=f"Anfrage von {FAMILY}", message_id=MAIL_ID,
                                  body=f"Guten Tag,\n{MAIL_SENTENCE}.\n{GIVEN} {FAMILY}\n"
                                       f"Tel. {NATIONAL}\n"), "smtp"),
                 (messages.simple(2, sender=f"Berta Bleibt <{OTHER_EMAIL}>",
