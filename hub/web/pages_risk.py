@@ -162,15 +162,27 @@ async def _to_check(kartei: Any) -> tuple[list[Any], dict[str, Any]]:
     if review is None or timeline is None:
         return [], numbers
     async with kartei.store.db.read() as conn:
-        unsure = await review.to_check(conn, QUEUE)
+        # More candidates than places: messages with the same words (a customer's
+        # standing order sent every month) take one place, since one answer teaches
+        # the model as much as all of them.
+        unsure = await review.to_check(conn, QUEUE * 4)
         numbers.update(await review.counts(conn))
         found = await timeline.labelled_messages(conn, [u["message_position"] for u in unsure])
     queue = []
+    seen: set[tuple[str, str, str]] = set()
     for u in unsure:
         entry = found.get(u["message_position"])
-        if entry is not None:
-            queue.append(entry)
-            entry.data["margin"] = u["margin"]
+        if entry is None:
+            continue
+        words = entry.data.get("subject") or entry.data.get("snippet") or entry.data.get("text")
+        same = (entry.kind, str(entry.label), str(words or entry.label_position))
+        if same in seen:
+            continue
+        seen.add(same)
+        queue.append(entry)
+        entry.data["margin"] = u["margin"]
+        if len(queue) == QUEUE:
+            break
     return queue, numbers
 
 

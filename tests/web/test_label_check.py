@@ -242,3 +242,24 @@ async def test_a_risk_flag_names_the_messages_behind_it(web: Web, store: EventSt
     await web.settle()
     page = await http.get("/risks")
     assert re.search(rf'data-message="{positions[0]}">.*?\(geprüft\)', page.text, re.S)
+
+
+async def test_the_same_words_take_one_place_in_the_queue(
+    web: Web, store: EventStore, admin
+) -> None:
+    """A standing order mailed every month is asked about once, not ten times: the queue
+    leaves room for the other messages the model is unsure of."""
+    http, _ = admin
+    cid = await contact(store)
+    unsure = {"neutral": 0.45, "complaint": 0.40, "praise": 0.15}
+    monthly = [
+        await classified(store, cid, "Bestellung Kopierpapier", unsure, minutes_ago=m)
+        for m in (10, 20, 30)
+    ]
+    other = await classified(
+        store, cid, "Na toll", {"praise": 0.5, "complaint": 0.3, "neutral": 0.2}
+    )
+    await web.settle()
+    page = await http.get("/classifications")
+    first, *rest = checks(page.text)
+    assert first in monthly and rest == [other]
