@@ -14,13 +14,18 @@ from adapters.imap import checkpoints, client
 from adapters.imap.folders import SentFolders
 from adapters.imap.sync import sync_folder
 from adapters.mail.pipeline import MailIntake
+from hub.archive import ArchiveError
 from hub.capture import Capture
 from hub.settings import ImapAccount
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
-_TRANSPORT_OR_GROUP: tuple[type[BaseException], ...] = (*client.TRANSPORT_ERRORS, ExceptionGroup)
+# Passing troubles the account waits out: a dropped connection, or an archive that cannot
+# store (its disk full): the pass stops, its checkpoint stays before what is not stored,
+# and the next try after the back-off captures it.
+_PASSING: tuple[type[BaseException], ...] = (*client.TRANSPORT_ERRORS, ArchiveError)
+_TRANSPORT_OR_GROUP: tuple[type[BaseException], ...] = (*_PASSING, ExceptionGroup)
 
 
 class ImapAccountCapture:
@@ -50,9 +55,7 @@ class ImapAccountCapture:
                 if err is None:
                     raise
                 message = f"{type(err).__name__}: {err}"
-                log.warning(
-                    "%s: connection lost (%s); retrying in %.0f s", self.name, message, backoff
-                )
+                log.warning("%s: paused (%s); retrying in %.0f s", self.name, message, backoff)
                 capture.health.set("degraded", message, reconnect_in=backoff)
                 await self._record_error(capture, message)
                 await asyncio.sleep(backoff)
@@ -155,11 +158,11 @@ class ImapAccountCapture:
 
 
 def _transport_error(caught: BaseException) -> BaseException | None:
-    """The dropped connection behind `caught` (sync_folder's task group wraps it in an
-    ExceptionGroup); None when anything else went wrong too."""
+    """The dropped connection (or archive that cannot store) behind `caught` (sync_folder's
+    task group wraps it in an ExceptionGroup); None when anything else went wrong too."""
     if not isinstance(caught, BaseExceptionGroup):
         return caught
-    dropped, rest = caught.split(client.TRANSPORT_ERRORS)
+    dropped, rest = caught.split(_PASSING)
     if dropped is None or rest is not None:
         return None
     first: BaseException = dropped
