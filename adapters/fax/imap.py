@@ -13,6 +13,7 @@ from typing import Any
 
 from adapters.fax.intake import FaxIntake
 from adapters.imap import client
+from adapters.imap.adapter import PASSING_OR_GROUP, passing_error
 from adapters.imap.sync import sync_folder
 from hub.capture import Capture
 from hub.settings import ImapAccount
@@ -40,7 +41,12 @@ class FaxImapFolder:
         while True:
             try:
                 await self._session(capture)
-            except client.TRANSPORT_ERRORS as err:
+            except PASSING_OR_GROUP as caught:
+                # A dropped connection or a full archive disk: wait, then go on from the
+                # checkpoint (see adapters/imap/adapter.py); anything else is the supervisor's.
+                err = passing_error(caught)
+                if err is None:
+                    raise
                 message = f"{type(err).__name__}: {err}"
                 log.warning("%s: %s; retrying in %.0f s", self.name, message, backoff)
                 capture.health.set("degraded", message, reconnect_in=backoff)

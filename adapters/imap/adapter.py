@@ -25,7 +25,7 @@ MAX_BACKOFF = 300.0
 # store (its disk full): the pass stops, its checkpoint stays before what is not stored,
 # and the next try after the back-off captures it.
 _PASSING: tuple[type[BaseException], ...] = (*client.TRANSPORT_ERRORS, ArchiveError)
-_TRANSPORT_OR_GROUP: tuple[type[BaseException], ...] = (*_PASSING, ExceptionGroup)
+PASSING_OR_GROUP: tuple[type[BaseException], ...] = (*_PASSING, ExceptionGroup)
 
 
 class ImapAccountCapture:
@@ -50,8 +50,8 @@ class ImapAccountCapture:
         while True:
             try:
                 await self._session(capture)
-            except _TRANSPORT_OR_GROUP as caught:
-                err = _transport_error(caught)
+            except PASSING_OR_GROUP as caught:
+                err = passing_error(caught)
                 if err is None:
                     raise
                 message = f"{type(err).__name__}: {err}"
@@ -157,7 +157,7 @@ class ImapAccountCapture:
             log.warning("%s: cannot record the error: %s", self.name, err)
 
 
-def _transport_error(caught: BaseException) -> BaseException | None:
+def passing_error(caught: BaseException) -> BaseException | None:
     """The dropped connection (or archive that cannot store) behind `caught` (sync_folder's
     task group wraps it in an ExceptionGroup); None when anything else went wrong too."""
     if not isinstance(caught, BaseExceptionGroup):

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from adapters.imap import checkpoints, client, sync
-from adapters.imap.adapter import _transport_error
+from adapters.imap.adapter import passing_error
 from adapters.mail.pipeline import MailIntake
 from hub.archive import Archive, ArchiveError
 from hub.capture import Capture
@@ -58,7 +58,7 @@ async def test_a_full_archive_disk_pauses_imap_capture_and_loses_nothing(
             sender.append("INBOX", raw)
         with pytest.raises(BaseException) as failed:  # what the adapter's loop retries on
             await sync_inbox()
-        error = _transport_error(failed.value)  # the adapter backs off and tries again
+        error = passing_error(failed.value)  # the adapter backs off and tries again
         assert isinstance(error, ArchiveError), failed.value
         assert f"[Errno {errno.ENOSPC}]" in str(error), error
         stored = await received()
