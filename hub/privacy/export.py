@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from hub.archive import Archive, ArchiveError
 from hub.events import Recorded
 from hub.events.codec import json_default
+from hub.phone import written_form
 from hub.privacy.dossier import Dossier, documents_of, dossier
 from hub.web.i18n import translator
 
@@ -70,6 +71,50 @@ def _documents(d: Dossier, archive: Archive) -> list[tuple[str, str, bytes | Non
     return out
 
 
+# What each event is, in the words of the person reading their own data (German from the
+# catalogue); the types not named here are listed by their type name.
+SAID = {
+    "ContactCreated": "Card created",
+    "ContactChanged": "Card changed",
+    "SignatureNumberFound": "Number found in an email signature",
+    "ContactsMerged": "Duplicate card merged",
+    "ConsentRecorded": "Consent recorded",
+    "EmailReceived": "Email from you",
+    "EmailSent": "Email to you",
+    "CallEnded": "Phone call",
+    "FaxReceived": "Fax from you",
+    "FaxTextRecognized": "Fax text recognised",
+    "NoteAdded": "Note",
+    "TaskOpened": "Task",
+    "MessageClassified": "Message assessed as",
+    "ClassificationCorrected": "Assessment corrected to",
+}
+# A call's ringing and answering are one call: its CallEnded says how it went.
+UNSAID = {"CallRinging", "CallPlaced", "CallAnswered"}
+LABELS = {"complaint": "Complaint", "praise": "Praise", "neutral": "Neutral"}
+
+
+def _when(r: Recorded) -> datetime:
+    """When it happened (the mail's date, the call's start), else when it was recorded."""
+    e = r.event
+    for name in ("date", "started_at", "received_at", "at"):
+        moment = getattr(e, name, None)
+        if isinstance(moment, datetime):
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return r.recorded_at
+
+
+def _about(r: Recorded, _: Any) -> str:
+    """The subject, title or label that tells one entry from the next."""
+    e = r.event
+    if r.type_name in ("MessageClassified", "ClassificationCorrected"):
+        return str(_(LABELS.get(str(getattr(e, "label", "")), str(getattr(e, "label", "")))))
+    for name in ("subject", "title"):
+        if value := getattr(e, name, None):
+            return str(value)
+    return ""
+
+
 def _summary(d: Dossier, documents: list[tuple[str, str, bytes | None]], language: str) -> str:
     _ = translator(language)
     c = d.contact
@@ -77,17 +122,20 @@ def _summary(d: Dossier, documents: list[tuple[str, str, bytes | None]], languag
         (_("Name"), c.display_name),
         (_("Company"), c.company),
         (_("Email addresses"), ", ".join(c.emails)),
-        (_("Phone numbers"), ", ".join(p.number for p in (*c.phones, *c.signature_phones))),
+        (
+            _("Phone numbers"),
+            ", ".join(written_form(p.number) for p in (*c.phones, *c.signature_phones)),
+        ),
         (_("Notes"), c.notes),
     ]
     items = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v or '')}</td></tr>" for k, v in rows
     )
     history = "".join(
-        f"<li>{r.recorded_at:%d.%m.%Y %H:%M} {html.escape(r.type_name)}"
-        f"{' – ' + html.escape(s) if (s := str(getattr(r.event, 'subject', '') or '')) else ''}"
-        "</li>"
-        for r in d.records
+        f"<li>{_when(r):%d.%m.%Y %H:%M} {html.escape(_(SAID.get(r.type_name, r.type_name)))}"
+        f"{' – ' + html.escape(s) if (s := _about(r, _)) else ''}</li>"
+        for r in sorted(d.records, key=_when)
+        if r.type_name not in UNSAID
     )
     files = "".join(f"<li>{html.escape(name)}</li>" for _, name, data in documents if data)
     title = _("Your data at our firm")

@@ -25,6 +25,9 @@ async def test_export_holds_summary_data_and_documents(firm: Firm) -> None:
         emls = [zf.read(n) for n in names if n.endswith("email.eml")]
         pdfs = [zf.read(n) for n in names if n.startswith("documents/") and n.endswith(".pdf")]
     assert f"{GIVEN} {FAMILY}" in summary and EMAIL in summary and "<script" not in summary
+    # The summary speaks to the person in words, not in the log's event types.
+    history = summary.split("<h2>")[1]
+    assert "E-Mail von Ihnen" in history and "EmailReceived" not in history
     assert data["contact"]["given_name"] == GIVEN and data["contact"]["emails"] == [EMAIL]
     texts = [e["data"].get("text", "") for e in data["events"]]
     assert any(MAIL_SENTENCE in t for t in texts) and any(FAX_SENTENCE in t for t in texts)
