@@ -1,6 +1,7 @@
-"""The archive's disk fills up while faxes come from an IMAP folder (the real Dovecot): the
-fax capture pauses (degraded health, back-off) instead of crashing, and once space returns
-every fax is captured exactly once. The small tmpfs of tests/mail/test_disk_full.py."""
+"""The archive's disk fills up during fax capture: from an IMAP folder (the real Dovecot)
+the capture pauses (degraded health, back-off) instead of crashing; over SMTP the sender is
+told to try again (451). Once space returns every fax is captured exactly once. The small
+tmpfs of tests/mail/test_disk_full.py."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import os
 from contextlib import suppress
 from pathlib import Path
 
+import pytest
+
 from adapters.fax.imap import FaxImapFolder
 from adapters.fax.intake import FaxIntake, FaxRules
 from hub.archive import Archive
@@ -18,11 +21,16 @@ from hub.events.fax import FaxReceived
 from hub.health import ComponentHealth
 from hub.store import EventStore
 from tests.fax import messages
-from tests.fax.conftest import PROFILES, all_events
+from tests.fax.conftest import PROFILES, all_events, deliver
 from tests.mail.conftest import account_for, dovecot, mailbox_user  # noqa: F401 (fixtures)
 from tests.mail.dovecot import Dovecot
 from tests.mail.test_disk_full import grow, small_disk  # noqa: F401 (fixture)
 from tests.mail.test_imap import append
+
+
+@pytest.fixture
+def archive(small_disk: Path) -> Archive:  # noqa: F811 - the fax server's, on the small disk
+    return Archive(small_disk / "archive")
 
 
 async def test_a_full_archive_disk_pauses_fax_capture_from_imap(
@@ -59,6 +67,27 @@ async def test_a_full_archive_disk_pauses_fax_capture_from_imap(
         with suppress(asyncio.CancelledError):
             await task
         intake.close()
+    received = [r.event for r in await all_events(store) if isinstance(r.event, FaxReceived)]
+    assert len(received) == len(faxes)
+    assert len({e.document_ref for e in received}) == len(faxes)  # each exactly once
+
+
+async def test_a_full_archive_disk_answers_fax_senders_451(
+    store: EventStore,
+    small_disk: Path,  # noqa: F811
+    start_server,  # type: ignore[no-untyped-def]
+) -> None:
+    faxes = [messages.placetel(b"%PDF-" + os.urandom(100_000)) for _ in range(4)]
+    smtp = await start_server()
+    codes = [await deliver(smtp.port, fax) for fax in faxes]
+    assert set(codes) == {250, 451}, codes  # full: try again later
+    stored = [r.event for r in await all_events(store) if isinstance(r.event, FaxReceived)]
+    assert len(stored) == codes.count(250)  # 250 only for what is stored
+    await asyncio.to_thread(grow, small_disk)  # the admin makes room
+    for fax, code in zip(faxes, codes, strict=True):
+        if code != 250:  # the sending server retries
+            assert await deliver(smtp.port, fax) == 250
+    assert await deliver(smtp.port, faxes[0]) == 250  # and once more
     received = [r.event for r in await all_events(store) if isinstance(r.event, FaxReceived)]
     assert len(received) == len(faxes)
     assert len({e.document_ref for e in received}) == len(faxes)  # each exactly once
