@@ -518,8 +518,11 @@ def _describe_target(summary: LogSummary, manifest: Manifest, where: str) -> str
 
 
 def _running(conn: sa.Connection) -> list[str]:
-    """Owners of unexpired leases: a Kartei that runs on this database."""
+    """Owners of unexpired leases: a Kartei that runs on this database (by the database's
+    clock on PostgreSQL, as hub/store/leases.py writes them)."""
     now = datetime.now(UTC).timestamp()
+    if conn.dialect.name == "postgresql":
+        now = float(conn.scalar(sa.text("SELECT extract(epoch FROM clock_timestamp())")))
     with contextlib.suppress(sa.exc.DBAPIError):
         rows = conn.execute(
             sa.text("SELECT DISTINCT owner FROM leases WHERE expires_at > :now"), {"now": now}
