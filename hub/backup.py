@@ -695,7 +695,7 @@ def schedule_backup(settings: Settings, kartei: Any) -> None:
         return
     import asyncio
 
-    from apscheduler.triggers.cron import CronTrigger
+    from hub.schedule import daily
 
     health = kartei.health.component("backup")
     health.set("ok", dir=str(root), last=None)
@@ -716,12 +716,4 @@ def schedule_backup(settings: Settings, kartei: Any) -> None:
             last_position=manifest.last_position,
         )
 
-    hour, minute = (int(x) for x in settings.backup.time.split(":"))
-    kartei.scheduler.add_job(
-        run,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.kartei.timezone),
-        id="backup",
-        replace_existing=True,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
+    daily(kartei.scheduler, run, settings.backup.time, settings.kartei.timezone, "backup")

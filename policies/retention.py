@@ -267,7 +267,7 @@ def schedule_retention(
         return
     if "contacts" not in kartei.projections or "timeline" not in kartei.projections:
         return
-    from apscheduler.triggers.cron import CronTrigger
+    from hub.schedule import daily
 
     health = kartei.health.component("retention")
     health.set("ok", mode=section.mode, rules=[r.name for r in section.rules], last=None)
@@ -299,12 +299,4 @@ def schedule_retention(
         del summary["candidates"]  # ids are in the log line above; health keeps counts
         health.set("ok", last=summary)
 
-    hour, minute = (int(x) for x in section.time.split(":"))
-    kartei.scheduler.add_job(
-        run,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.kartei.timezone),
-        id="retention",
-        replace_existing=True,
-        coalesce=True,
-        misfire_grace_time=3600,
-    )
+    daily(kartei.scheduler, run, section.time, settings.kartei.timezone, "retention")

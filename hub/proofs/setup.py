@@ -70,7 +70,7 @@ def timestamp_checker(settings: Settings) -> TimestampCheck | None:
 
 def install(settings: Settings, kartei: Any) -> MerkleFollower:
     """The follower (a workers component) and the daily signing job on the scheduler."""
-    from apscheduler.triggers.cron import CronTrigger
+    from hub.schedule import daily
 
     merkle = merkle_log(settings, kartei.store)
     follower = MerkleFollower(merkle, kartei.leases, kartei.health.component(MerkleFollower.name))
@@ -94,13 +94,11 @@ def install(settings: Settings, kartei: Any) -> MerkleFollower:
             else:
                 health.details["timestamps"] = "ok"
 
-    hour, minute = (int(x) for x in settings.archive.sign_time.split(":"))
-    kartei.scheduler.add_job(
+    daily(
+        kartei.scheduler,
         sign_daily,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.kartei.timezone),
-        id="archive-sign",
-        replace_existing=True,
-        coalesce=True,
-        misfire_grace_time=3600,
+        settings.archive.sign_time,
+        settings.kartei.timezone,
+        "archive-sign",
     )
     return follower

@@ -249,9 +249,8 @@ def alert_policies(settings: Settings, kartei: Any, channels: Sequence[Any]) -> 
 
 def schedule_digest(settings: Settings, kartei: Any, deliverer: Deliverer) -> None:
     """Adds the daily digest job to Kartei's scheduler at [alerts] digest_time."""
-    from apscheduler.triggers.cron import CronTrigger
+    from hub.schedule import daily
 
-    hour, minute = (int(x) for x in settings.alerts.digest_time.split(":"))
     tasks = kartei.projections.get("tasks")
     calls = kartei.projections.get("calls")
     digest = Digest(
@@ -262,12 +261,10 @@ def schedule_digest(settings: Settings, kartei: Any, deliverer: Deliverer) -> No
         calls=calls.projection if calls else None,
         language=settings.kartei.language,
     )
-    trigger = CronTrigger(hour=hour, minute=minute, timezone=settings.kartei.timezone)
-    kartei.scheduler.add_job(
+    daily(
+        kartei.scheduler,
         digest.send,
-        trigger,
-        id="alerts-digest",
-        replace_existing=True,
-        coalesce=True,
-        misfire_grace_time=3600,
+        settings.alerts.digest_time,
+        settings.kartei.timezone,
+        "alerts-digest",
     )
