@@ -414,6 +414,7 @@ GERMAN: dict[str, str] = {
     "Numbers from signatures": "Nummern aus Signaturen",
     "Email intake (SMTP)": "E-Mail-Eingang (SMTP)",
     "Fax intake": "Faxeingang",
+    "Fax text recognition (catch-up)": "Fax-Texterkennung (Nachholen)",
     "Fax text recognition": "Fax-Texterkennung",
     "Telegram bot": "Telegram-Bot",
     "Phone system (webhooks)": "Telefonanlage (Webhooks)",

@@ -51,6 +51,7 @@ COMPONENT_TEXT = {
     "policy:classifier": "Message classification",
     "policy:signature-numbers": "Numbers from signatures",
     "policy:alerts": "Alerts",
+    "policy:fax-ocr": "Fax text recognition (catch-up)",
     "adapter:smtp": "Email intake (SMTP)",
     "adapter:fax-smtp": "Fax intake",
     "adapter:fax-ocr": "Fax text recognition",
