@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hub.contacts.model import Consent, Contact, evolve
+from hub.contacts.model import CARD_EVENT_TYPES, Consent, Contact, evolve
 from hub.events import Recorded
 from hub.events.contacts import Address, ContactsMerged, Phone
 from hub.sql import upsert
@@ -27,15 +27,7 @@ class ContactDirectory:
     name = "contacts"
     # 3: umlauts also in their plain spelling ("muller" finds "Müller"); 4: consent
     version = 4
-    event_types: Collection[str] | None = (
-        "ContactCreated",
-        "ContactChanged",
-        "ContactsMerged",
-        "SignatureNumberFound",
-        "SignatureNumberRemoved",
-        "ContactErased",
-        "ConsentRecorded",
-    )
+    event_types: Collection[str] | None = CARD_EVENT_TYPES
     tables = sa.MetaData()
     contacts = sa.Table(
         "contacts",

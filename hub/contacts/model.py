@@ -125,6 +125,18 @@ def display_name(given: str, family: str, company: str) -> str:
     return " ".join(part for part in (given, family) if part) or company or "(ohne Namen)"
 
 
+# The events `evolve` folds into a card: what a reader of whole cards asks the log for.
+CARD_EVENT_TYPES = (
+    "ContactCreated",
+    "ContactChanged",
+    "ContactsMerged",
+    "SignatureNumberFound",
+    "SignatureNumberRemoved",
+    "ContactErased",
+    "ConsentRecorded",
+)
+
+
 def evolve(contact: Contact, event: Event, version: int | None = None) -> Contact:
     """The contact after one of its events."""
     next_version = contact.version + 1 if version is None else version

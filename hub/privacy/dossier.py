@@ -14,7 +14,7 @@ import orjson
 import sqlalchemy as sa
 
 from hub.contacts.keys import normalize_email
-from hub.contacts.model import Contact, evolve
+from hub.contacts.model import CARD_EVENT_TYPES, Contact, evolve
 from hub.events import Event, Recorded
 from hub.events.contacts import ContactsMerged
 from hub.events.fax import FaxReceived
@@ -23,14 +23,6 @@ from hub.store import EventStore
 from hub.store.crypto import SEALED
 from hub.store.schema import events, subject_keys
 
-CONTACT_TYPES = (
-    "ContactCreated",
-    "ContactChanged",
-    "ContactsMerged",
-    "SignatureNumberFound",
-    "SignatureNumberRemoved",
-    "ContactErased",
-)
 DOCUMENT_TYPES = ("EmailReceived", "EmailSent", "FaxReceived", "CaptureFailed")
 
 
@@ -82,7 +74,7 @@ def documents_of(event: Event) -> Iterator[tuple[str, str]]:
 async def all_contacts(store: EventStore) -> dict[str, Contact]:
     """Every contact folded from the log (erased and merged ones included)."""
     cards: dict[str, Contact] = {}
-    async for batch in store.iter_all(types=CONTACT_TYPES, stream_prefix="contact-"):
+    async for batch in store.iter_all(types=CARD_EVENT_TYPES, stream_prefix="contact-"):
         for r in batch:
             cid = r.stream.removeprefix("contact-")
             cards[cid] = evolve(cards.get(cid) or Contact(contact_id=cid), r.event, r.version)
