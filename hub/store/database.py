@@ -261,8 +261,9 @@ class _DirectWriter:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA busy_timeout=10000")
-        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            conn.execute("PRAGMA journal_mode=WAL")
+        cursor = conn.cursor()
+        _switch_to_wal(cursor)
+        cursor.close()
         conn.execute("PRAGMA foreign_keys=ON")
         self._conn = conn
         return conn
@@ -301,10 +302,33 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise sa.exc.DisconnectionError("the connection did not answer")
 
 
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the file in WAL mode unless it is already; safe against a second process.
+
+    WAL is a property of the file, set once. Asking for it needs a lock that SQLite refuses
+    at once, without the busy wait, while another connection reads or writes, and two
+    processes opening a fresh file both see it unset; the loser waits and looks again.
+    """
+    deadline = time.monotonic() + 10.0
+    while True:
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() == "wal":
+            return
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as err:  # sqlite3's or the aiosqlite adapter's OperationalError
+            if "locked" not in str(err) and "busy" not in str(err):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
 def _use_wal(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _switch_to_wal(cursor)
     cursor.close()
 
 
@@ -319,11 +343,7 @@ def _sqlite_engine(
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA busy_timeout=10000")
-        # WAL is a property of the file, set once; asking for it again on every connection
-        # needs a lock that SQLite refuses at once (no busy wait) while another writes.
-        cursor.execute("PRAGMA journal_mode")
-        if str(cursor.fetchone()[0]).lower() != "wal":
-            cursor.execute("PRAGMA journal_mode=WAL")
+        _switch_to_wal(cursor)
         # FULL: a commit is on disk before the SMTP intake says 250 (acknowledge after commit).
         cursor.execute("PRAGMA synchronous=FULL")
         record.info["synchronous"] = "FULL"
