@@ -235,6 +235,9 @@ def _phone(raw: str, label: str = "landline") -> Phone:
 
 
 def _mobile(rng: random.Random) -> Phone:
-    return _phone(
-        f"01{rng.choice((51, 52, 60, 70, 71, 72, 76))} {rng.randint(1000000, 9999999)}", "mobile"
-    )
+    prefix = rng.choice(("0151", "0152", "0160", "0170", "0171", "0172", "0176"))
+    number = str(rng.randint(1000000, 9999999))
+    # The 015x blocks have eight digits after the prefix, the older ones seven or eight.
+    # The eighth is a fixed "2" rather than another draw, so every later card of a seed
+    # stays as it was.
+    return _phone(f"{prefix} {'2' if prefix.startswith('015') else ''}{number}", "mobile")

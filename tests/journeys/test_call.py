@@ -17,7 +17,7 @@ from tests.journeys.firm import BERLIN, Firm, monitor_line, running_firm
 pytestmark = pytest.mark.slow
 
 JUERGEN = "a1331bd91a02e9d3"  # Jürgen Werner, Autohaus Vogel KG, 030 88747-12
-THOMAS = "f7f0c6f69c46fcbf"  # Thomas Yılmaz, private customer, mobile 0151 8275367
+THOMAS = "f7f0c6f69c46fcbf"  # Thomas Yılmaz, private customer, mobile 0151 28275367
 NO_TIME = re.compile(r"\d{1,2}:\d{2}")
 
 
@@ -45,7 +45,7 @@ async def landline_call(firm: Firm, page: Page) -> None:
 
 
 async def mobile_call(firm: Firm, page: Page) -> None:
-    call = {"callId": "A1B2C3D4E5", "from_": "491518275367", "to": "4930123456", "direction": "in"}
+    call = {"callId": "A1B2C3D4E5", "from_": "4915128275367", "to": "4930123456", "direction": "in"}
     await firm.sipgate(event="newCall", user=["Anna"], **call)
     pop = page.locator(".pop", has_text="Thomas Yılmaz")
     await pop.wait_for(timeout=5000)
