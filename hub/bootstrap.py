@@ -32,6 +32,7 @@ from hub.proofs.follower import MerkleFollower
 from hub.proofs.setup import install as install_archive_proofs
 from hub.runtime import Component, Supervisor
 from hub.settings import Settings
+from hub.sql import create_tables
 from hub.store import Database, EventStore
 from hub.store.leases import Leases
 from hub.web.app import create_app
@@ -268,12 +269,26 @@ def components(
     return parts
 
 
+async def create_read_models(kartei: Kartei) -> None:
+    """Creates the read models' missing tables before any component starts.
+
+    Components start side by side, and some read another's tables (the call-back policy
+    and the timeline look a caller up in the identity index): on a brand-new database
+    they found them missing until that projection had prepared, failed and restarted.
+    A projection's first prepare still drops and makes its tables, empty ones here.
+    """
+    async with kartei.store.db.write() as conn:
+        for runner in kartei.projections.values():
+            await create_tables(conn, runner.projection.tables)
+
+
 async def run(
     kartei: Kartei, stop: asyncio.Event, *, web: bool = True, roles: Collection[str] = ROLES
 ) -> None:
     """Starts the store and this process's components; returns after `stop` is set, all
     stopped."""
     await kartei.store.start()
+    await create_read_models(kartei)
     kartei.health.component("store").set("ok", database=kartei.store.db.dialect)
     supervisor = Supervisor(kartei.health)
     parts = components(kartei, web=web, roles=roles)
