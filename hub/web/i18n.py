@@ -276,6 +276,18 @@ GERMAN: dict[str, str] = {
     "Checked so far": "Bisher geprüft",
     "Nothing to check.": "Nichts zu prüfen.",
     "sure": "sicher",
+    # The queue's number is the margin between the two likeliest labels, not a probability.
+    "margin over the runner-up: {count} percentage point": (
+        "Abstand zur zweiten Wahl: {count} Prozentpunkt"
+    ),
+    "margin over the runner-up: {count} percentage points": (
+        "Abstand zur zweiten Wahl: {count} Prozentpunkte"
+    ),
+    "How far the model put its label ahead of its second choice: the smaller, the less sure "
+    "it is.": (
+        "Wie weit das Modell seine Einordnung vor die zweite Wahl gestellt hat: je kleiner, "
+        "desto unsicherer ist es."
+    ),
     "All labels": "Alle Einordnungen",
     "Classification checks": "Prüfung der Einordnungen",
     "The classifier": "Der Klassifikator",
