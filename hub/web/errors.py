@@ -1,11 +1,12 @@
-"""Error answers: pages get a page in the app's look and the user's language (404, 405,
-a failing page's 500, never a traceback); the JSON API and the phone systems' routes keep
-FastAPI's JSON answers."""
+"""Error answers: pages get a page in the app's look and the user's language (403, 404,
+405, a failing page's 500, a lost database's 503, never a traceback); the JSON API and the
+phone systems' routes keep FastAPI's JSON answers."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+import sqlite3
+from collections.abc import Iterator, Mapping
 
 import psycopg
 from fastapi import FastAPI, Request
@@ -16,6 +17,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
@@ -27,6 +29,7 @@ log = logging.getLogger(__name__)
 # status -> (title, text), English keys of the catalogue (hub/web/i18n.py)
 PROBLEMS = {
     400: ("Invalid request", "The address contains values this page cannot read."),
+    403: ("Access denied", "Your account may not open this page or carry out this action."),
     404: ("Page not found", "There is no page at this address; the link may be out of date."),
     405: ("Action not possible", "This action is not possible here."),
     500: (
@@ -81,13 +84,50 @@ async def _invalid(request: Request, exc: Exception) -> Response:
     return problem(request, 400)
 
 
+def refused(request: Request, status: int, detail: str) -> Response:
+    """A refusal before any route runs (the security gate): a page for a browser's page
+    request, FastAPI's JSON shape for the API and for scripts."""
+    if for_a_page(request):
+        return problem(request, status)
+    return harden(JSONResponse({"detail": detail}, status))
+
+
 def database_away(exc: BaseException) -> bool:
-    """Whether the database connection was lost or could not be made (a PostgreSQL
-    restart, the server down): SQLAlchemy saw a disconnect, or the driver's
-    OperationalError, which psycopg raises for connection failures and shutdowns."""
-    if not isinstance(exc, DBAPIError):
-        return False
-    return bool(exc.connection_invalidated) or isinstance(exc.orig, psycopg.OperationalError)
+    """Whether a request failed because the database is away (a PostgreSQL restart, the
+    server down or not answering), not because of a bug: try again in a few seconds.
+
+    Looked for in the exception, its causes and the members of an exception group, since
+    the driver's error reaches a route wrapped by SQLAlchemy or by Kartei's own errors."""
+    return any(_is_unavailable(e) for e in _chain(exc))
+
+
+def _is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True  # SQLAlchemy saw the connection drop
+    if isinstance(exc, PoolTimeoutError):
+        return True  # every connection of the pool is held up by a server not answering
+    if isinstance(exc, psycopg.OperationalError):
+        return True  # refused, "shutting down", "starting up", AdminShutdown, lost
+    if isinstance(exc, psycopg.InterfaceError):
+        return "connection" in str(exc)  # "the connection is closed" / "is lost"
+    if isinstance(exc, sqlite3.OperationalError):
+        return "database is locked" in str(exc)  # another process held the write lock
+    return False
+
+
+def _chain(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
+    """The exception, what it was raised from or during, and a group's members."""
+    if depth > 10:
+        return
+    yield exc
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        yield exc.orig
+    if isinstance(exc, BaseExceptionGroup):
+        for member in exc.exceptions:
+            yield from _chain(member, depth + 1)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None:
+        yield from _chain(cause, depth + 1)
 
 
 async def _failed(request: Request, exc: Exception) -> Response:
