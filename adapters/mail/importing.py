@@ -1,4 +1,7 @@
-"""History import: .eml files, mbox files and Maildir folders, as (raw bytes, mailbox) pairs."""
+"""History import: .eml files, mbox files and Maildir folders, as (raw bytes, mailbox) pairs.
+
+Outlook .pst files are found here too, and imported by pst_import.py (folder by folder,
+resumable); `count` and `messages` are for the other kinds."""
 
 from __future__ import annotations
 
@@ -6,15 +9,23 @@ import mailbox
 from collections.abc import Iterator
 from pathlib import Path
 
+from adapters.mail.pst import is_pst
+
 EML_SUFFIXES = {".eml", ".msg", ".txt"}
 
 
 class ImportSourceError(ValueError):
-    """A path that is neither an email file, an mbox file nor a Maildir."""
+    """A path that is neither an email file, an mbox file, a Maildir nor a PST."""
 
 
 def is_maildir(path: Path) -> bool:
     return path.is_dir() and all((path / sub).is_dir() for sub in ("cur", "new"))
+
+
+def outlook_files(found: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The .pst (and .ost) files among `found`, and the rest."""
+    pst = [path for path in found if is_pst(path)]
+    return pst, [path for path in found if path not in pst]
 
 
 def is_mbox(path: Path) -> bool:

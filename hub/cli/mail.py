@@ -17,8 +17,10 @@ from rich.table import Table
 from adapters.imap import checkpoints, client
 from adapters.imap.sync import sync_folder
 from adapters.mail.build import mail_intake
-from adapters.mail.importing import ImportSourceError, count, messages, sources
+from adapters.mail.importing import ImportSourceError, count, messages, outlook_files, sources
 from adapters.mail.pipeline import MailIntake, store_prepared
+from adapters.mail.pst import PstReadError, PstUnavailable, libpff
+from adapters.mail.pst_import import FolderResult, import_pst
 from hub.capture import Capture
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
 from hub.health import ComponentHealth
@@ -171,28 +173,69 @@ def resync_command(
 
 
 def import_mail_command(
-    paths: Annotated[list[Path], typer.Argument(help=".eml files, mbox files, Maildir folders.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help=".eml files, mbox files, Maildir folders, Outlook .pst files."),
+    ],
     config: ConfigOption = None,
 ) -> None:
-    """Import old mail; importing twice, or mail IMAP captured too, adds nothing new."""
+    """Import old mail; importing twice, or mail IMAP captured too, adds nothing new.
+
+    A .pst import that was stopped goes on where it stopped when run again."""
     loaded = settings(config)
     try:
-        found = sources(paths)
-    except ImportSourceError as err:
-        fail(str(err))
+        outlook, found = outlook_files(sources(paths))
+        if outlook:
+            libpff()
+    except (ImportSourceError, PstUnavailable) as err:
+        fail(escape(str(err)))
 
-    async def main() -> tuple[int, int, int]:
+    async def main() -> tuple[int, int, int, list[str]]:
         store, intake = _store(loaded), mail_intake(loaded)
         await store.start()
         try:
-            added, total = await import_sources(store, intake, found)
+            added, total = await import_sources(store, intake, found) if found else (0, 0)
+            problems: list[str] = []
+            for path in outlook:
+                results, problem = await _import_outlook(store, intake, path)
+                added += sum(r.added for r in results)
+                total += sum(r.read for r in results)
+                problems += [problem] if problem else []
         finally:
             intake.close()
             await store.close()
-        return added, total, sum(intake.skipped.values())
+        return added, total, sum(intake.skipped.values()), problems
 
-    added, total, skipped = run_async(main)
+    added, total, skipped, problems = run_async(main)
     console.print(f"{added} of {total} messages were new; {skipped} skipped (internal/excluded).")
+    if problems:
+        message = "; ".join(problems) + ". What could be read is imported; run again "
+        message += "once the file is repaired (scanpst.exe): nothing is stored twice."
+        fail(escape(message), code=1)
+
+
+async def _import_outlook(
+    store: EventStore, intake: MailIntake, path: Path
+) -> tuple[list[FolderResult], str | None]:
+    """One .pst file with a progress bar per folder; (results, what could not be read)."""
+    with Progress(*_columns(), console=console) as progress:
+        tasks: dict[str, Any] = {}
+
+        def advance(folder: str, done: int, total: int) -> None:
+            if folder not in tasks:
+                tasks[folder] = progress.add_task(escape(folder), total=total)
+            progress.update(tasks[folder], completed=done)
+
+        try:
+            results = await import_pst(store, intake, path, advance)
+        except PstReadError as err:
+            return [], str(err)
+    for r in results:
+        resumed = f" ({r.resumed_at} by an earlier run)" if r.resumed_at else ""
+        line = f"{path.name}/{r.folder}: {r.read} of {r.total} read{resumed}, {r.added} new"
+        console.print(escape(line), highlight=False)
+    errors = [f"{path.name}: {r.error}" for r in results if r.error]
+    return results, "; ".join(errors) or None
 
 
 async def import_sources(

@@ -1,0 +1,219 @@
+"""Outlook .pst (and .ost) files read with libpff (the optional extra `pst`).
+
+Each message is read into a `PstMessage` (pst_eml.py rebuilds its RFC 5322 bytes); the
+folders keep their path below the mailbox's top ("Posteingang", "Kunden/Meyer").
+libpff is blocking: the importer calls this module in a thread.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.mail.pst_eml import PstAttachment, PstMessage, rebuild
+
+PST_MAGIC = b"!BDN"
+MAX_DEPTH = 4  # Outlook items attached to items attached to ...
+# MAPI property tags (the id; libpff gives the type): [MS-OXPROPS].
+SENDER_EMAIL, SENDER_SMTP, SENT_REPRESENTING_EMAIL = 0x0C1F, 0x5D01, 0x0065
+MESSAGE_ID, IN_REPLY_TO, REFERENCES, INTERNET_CPID = 0x1035, 0x1042, 0x1039, 0x3FDE
+DISPLAY_NAME, EMAIL_ADDRESS, SMTP_ADDRESS, RECIPIENT_TYPE = 0x3001, 0x3003, 0x39FE, 0x0C15
+ATTACH_METHOD, ATTACH_MIME_TAG, ATTACH_CONTENT_ID = 0x3705, 0x370E, 0x3712
+ATTACH_LONG_NAME, ATTACH_NAME, ATTACH_EMBEDDED = 0x3707, 0x3704, 5
+IPM_SUBTREE_ENTRYID = 0x35E0
+_STRING_TYPES = (0x001E, 0x001F)
+
+
+class PstUnavailable(RuntimeError):
+    """libpff is not installed (Kartei without the `pst` extra)."""
+
+
+class PstReadError(ValueError):
+    """The file cannot be read as a PST (damaged, truncated, not a PST)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PstFolder:
+    path: str  # below the mailbox's top, "/" between levels
+    handle: Any  # the pypff folder
+    messages: int
+
+
+def is_pst(path: Path) -> bool:
+    """By name or by content (a damaged one by its name: its import then says what is wrong)."""
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in (".pst", ".ost"):
+        return True
+    with open(path, "rb") as f:
+        return f.read(4) == PST_MAGIC
+
+
+def fingerprint(path: Path) -> str:
+    """Names one state of the file: its size and header (which holds the root pointers
+    and a counter that every write of Outlook changes)."""
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    return hashlib.sha256(str(path.stat().st_size).encode() + b"\0" + head).hexdigest()[:32]
+
+
+def libpff() -> Any:
+    """The pypff module, or PstUnavailable saying which extra to install."""
+    try:
+        import pypff  # type: ignore[import-not-found]  # an optional extra
+    except ImportError as err:
+        raise PstUnavailable(
+            "reading Outlook .pst files needs libpff, which Kartei installs with its "
+            "extra 'pst': pip install 'kartei[pst]'"
+        ) from err
+    return pypff
+
+
+def open_pst(path: Path) -> Any:
+    """The opened pypff file; PstUnavailable or PstReadError with a readable reason."""
+    pst = libpff().file()
+    try:
+        pst.open(str(path))
+    except OSError as err:
+        raise PstReadError(f"{path.name}: not a readable PST file ({_reason(err)})") from err
+    return pst
+
+
+def folders(pst: Any) -> list[PstFolder]:
+    """Every folder that holds messages, depth first, in the PST's own order."""
+    top = _ipm_subtree(pst)
+    found: list[PstFolder] = []
+
+    def walk(folder: Any, path: tuple[str, ...]) -> None:
+        if folder.identifier == top:
+            path = ()
+        count = folder.number_of_sub_messages
+        if count:
+            found.append(PstFolder("/".join(path) or "(top)", folder, count))
+        for i in range(folder.number_of_sub_folders):
+            child = folder.get_sub_folder(i)
+            walk(child, (*path, (child.name or f"folder-{child.identifier}").replace("/", "∕")))
+
+    try:
+        walk(pst.root_folder, ())
+    except OSError as err:
+        raise PstReadError(f"the folder tree is damaged ({_reason(err)})") from err
+    return found
+
+
+def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage]:
+    """The folder's message at `index`, with its node id (stable within one file)."""
+    try:
+        item = folder.handle.get_sub_message(index)
+        return int(item.identifier), _message(item, 0)
+    except OSError as err:
+        raise PstReadError(f"{folder.path}, message {index + 1}: {_reason(err)}") from err
+
+
+def _message(item: Any, depth: int) -> PstMessage:
+    props = _properties(item)
+    cpid = props.get(INTERNET_CPID)
+    return PstMessage(
+        transport_headers=item.transport_headers,
+        subject=item.subject or "",
+        sender_name=item.sender_name or "",
+        sender_email=_text(props, SENDER_SMTP, SENDER_EMAIL, SENT_REPRESENTING_EMAIL),
+        **_recipients(item),
+        date=_utc(item.client_submit_time or item.delivery_time),
+        message_id=_text(props, MESSAGE_ID) or None,
+        in_reply_to=_text(props, IN_REPLY_TO) or None,
+        references=_text(props, REFERENCES) or None,
+        text=_decoded(item.plain_text_body, "utf-8"),  # libpff gives UTF-8
+        html=_decoded(item.html_body, _codec(cpid.data_as_integer if cpid else None)),
+        rtf=None if item.plain_text_body or item.html_body else item.rtf_body,
+        attachments=[_attachment(a, depth) for a in item.attachments],
+    )
+
+
+def _recipients(item: Any) -> dict[str, list[tuple[str, str]]]:
+    kinds: dict[int, list[tuple[str, str]]] = {1: [], 2: [], 3: []}
+    table = item.recipients
+    for i in range(table.number_of_record_sets if table is not None else 0):
+        props = _entries(table.get_record_set(i))
+        address = _text(props, SMTP_ADDRESS, EMAIL_ADDRESS)
+        kind = props.get(RECIPIENT_TYPE)
+        if address:
+            number = kind.data_as_integer if kind is not None else 1
+            kinds.get(number, kinds[1]).append((_text(props, DISPLAY_NAME), address))
+    return {"to": kinds[1], "cc": kinds[2], "bcc": kinds[3]}
+
+
+def _attachment(attachment: Any, depth: int) -> PstAttachment:
+    props = _properties(attachment)
+    name = attachment.long_filename or _text(props, ATTACH_LONG_NAME, ATTACH_NAME)
+    method = props.get(ATTACH_METHOD)
+    if method is not None and method.data_as_integer == ATTACH_EMBEDDED and depth < MAX_DEPTH:
+        embedded = attachment.get_sub_item(0) if attachment.number_of_sub_items else None
+        if embedded is not None and hasattr(embedded, "transport_headers"):
+            inner = _message(embedded, depth + 1)
+            label = name or f"{inner.subject or 'message'}.eml"
+            return PstAttachment(label, "message/rfc822", b"", message=rebuild(inner))
+    mime = _text(props, ATTACH_MIME_TAG) or mimetypes.guess_type(name or "")[0]
+    data = attachment.read_buffer(attachment.size) if attachment.size else b""
+    cid = _text(props, ATTACH_CONTENT_ID).strip("<>") or None
+    return PstAttachment(name or "attachment", mime or "application/octet-stream", data, cid)
+
+
+def _ipm_subtree(pst: Any) -> int | None:
+    """The node id of the mailbox's top ("Top of Personal Folders", or its translation)."""
+    store = pst.message_store
+    entry = _properties(store).get(IPM_SUBTREE_ENTRYID) if store is not None else None
+    data = entry.data if entry is not None else None
+    return int.from_bytes(data[20:24], "little") if data and len(data) >= 24 else None
+
+
+def _properties(item: Any) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for i in range(item.number_of_record_sets):
+        found.update(_entries(item.get_record_set(i)))
+    return found
+
+
+def _entries(record_set: Any) -> dict[int, Any]:
+    return {e.entry_type: e for e in record_set.entries}
+
+
+def _text(props: dict[int, Any], *tags: int) -> str:
+    for tag in tags:
+        entry = props.get(tag)
+        if entry is not None and entry.value_type in _STRING_TYPES and entry.data:
+            value = entry.data_as_string
+            if value:
+                return str(value)
+    return ""
+
+
+def _decoded(data: bytes | None, codec: str) -> str | None:
+    return data.decode(codec, "replace").rstrip("\0") if data else None
+
+
+def _codec(cpid: int | None) -> str:
+    """A Windows code page number as a Python codec (UTF-8 when unknown)."""
+    name = {65001: "utf-8", 1200: "utf-16-le", 20127: "ascii", 28591: "latin-1"}.get(
+        cpid or 65001, f"cp{cpid}"
+    )
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """libpff's times are naive UTC."""
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+def _reason(err: Exception) -> str:
+    """libpff's message chain, without the C function names that precede each part."""
+    parts = [p.split(": ", 1)[-1] for p in str(err).split(". ") if p]
+    return "; ".join(dict.fromkeys(parts))[:300]

@@ -1,0 +1,291 @@
+"""`kartei import-mail FILE.pst` end to end, on SQLite and PostgreSQL.
+
+The fixture tests/data/pst/sample.pst was written by Aspose.Email (in its evaluation mode)
+as an independent PST writer, not by Kartei (tests/data/pst/README.md, make_sample.py):
+12 German messages in Posteingang, Gesendete Elemente, Kunden and Kunden/Meyer. Aspose's
+evaluation text is part of every subject and body. libpff (the `pst` extra) reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from hub.archive import Archive
+from hub.bootstrap import bootstrap
+from hub.cli import app
+from hub.contacts import ContactService
+from hub.events.mail import EmailReceived, EmailSent
+from hub.settings import load_settings
+from hub.store import Database, EventStore
+from hub.web import data
+from projections.timeline_reads import Entry
+
+SAMPLE = Path(__file__).parents[1] / "data" / "pst" / "sample.pst"
+EVAL = "(Aspose.Email Evaluation)"  # what the evaluation mode adds to each subject
+FOLDERS = {
+    "Posteingang": 5,
+    "Gesendete Elemente": 3,
+    "Kunden": 1,
+    "Kunden/Meyer": 3,
+}
+runner = CliRunner()
+Mail = EmailReceived | EmailSent
+
+
+def config(tmp_path: Path, database_url: str) -> Path:
+    path = tmp_path / "kartei.toml"
+    path.write_text(
+        f'[kartei]\ndata_dir = "{tmp_path / "data"}"\n[database]\nurl = "{database_url}"\n'
+        f'[mail]\nown_domains = ["firma.example"]\n'
+    )
+    return path
+
+
+def kartei(cfg: Path, *args: str) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "-c", str(cfg)])
+    return result.exit_code, result.output
+
+
+def kartei_process(
+    cfg: Path, *args: str, kill_at_commit: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """The real command in its own process; `kill_at_commit`: SIGKILL inside the n-th
+    transaction of the import (its events and mark written, not committed), with
+    batches of 2 messages so that the kill falls inside a folder."""
+    script = (
+        "import os, signal, sys\n"
+        "from adapters.mail import pst_import, pst_progress\n"
+        f"kill_at = {kill_at_commit}\n"
+        "pst_import.BATCH = 2 if kill_at else pst_import.BATCH\n"
+        "save, calls = pst_progress.save, []\n"
+        "async def killing_save(*args, **kwargs):\n"
+        "    await save(*args, **kwargs)\n"
+        "    calls.append(1)\n"
+        "    if len(calls) == kill_at:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "pst_progress.save = killing_save\n"
+        "from hub.cli import main\n"
+        "main()\n"
+    )
+    command = [sys.executable, "-c", script, "import-mail", "-c", str(cfg), *args]
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=180, env=env)
+
+
+async def _with_store(url: str) -> EventStore:
+    store = EventStore(Database(url))
+    await store.start()
+    return store
+
+
+async def add_customers(url: str) -> dict[str, str]:
+    """The customers' cards, made before the import (as a firm has them)."""
+    store = await _with_store(url)
+    try:
+        service = ContactService(store)
+        return {
+            name: await service.create(
+                {"given_name": given, "family_name": name, "emails": (address,)}
+            )
+            for given, name, address in [
+                ("Jürgen", "Meyer", "meyer@kunde.example"),
+                ("Käthe", "Schröder", "k.schroeder@baeckerei-schroeder.example"),
+                ("Özlem", "Yılmaz", "yilmaz@moebel-yilmaz.example"),
+            ]
+        }
+    finally:
+        await store.close()
+
+
+async def mail_events(url: str) -> list[tuple[str, Mail]]:
+    """(stream, event) of every captured email, and nothing stored twice."""
+    store = await _with_store(url)
+    try:
+        read = await store.read_all(0, 10_000, types=["EmailReceived", "EmailSent"])
+    finally:
+        await store.close()
+    streams = Counter(r.stream for r in read)
+    assert all(n == 1 for n in streams.values()), streams
+    return [(r.stream, r.event) for r in read if isinstance(r.event, Mail)]
+
+
+async def history(cfg: Path, contact_id: str) -> list[Entry]:
+    """The contact's card history, as the web page shows it."""
+    kartei_ = bootstrap(load_settings(cfg), adapters=[], policies=[])
+    await kartei_.store.start()
+    try:
+        for projection in kartei_.projections.values():
+            await projection.prepare()
+            await projection.catch_up()
+        card = await data.card(kartei_, contact_id, limit=100)
+        assert card is not None
+        return card.entries
+    finally:
+        await kartei_.store.close()
+
+
+def subjects(events: list[tuple[str, Mail]]) -> Counter[str]:
+    return Counter(e.subject.removesuffix(EVAL) for _, e in events)
+
+
+def archive_intact(cfg: Path) -> None:
+    assert kartei(cfg, "archive", "sign")[0] == 0
+    code, out = kartei(cfg, "archive", "verify")
+    assert code == 0 and "Archive intact." in out, out
+
+
+def test_pst_import_fills_customer_histories_and_keeps_folders(
+    tmp_path: Path, database_url: str
+) -> None:
+    cfg = config(tmp_path, database_url)
+    customers = asyncio.run(add_customers(database_url))
+    code, out = kartei(cfg, "import-mail", str(SAMPLE))
+    assert code == 0, out
+    assert "12 of 12 messages were new" in out
+    for folder, n in FOLDERS.items():  # progress, folder by folder
+        assert f"sample.pst/{folder}: {n} of {n} read, {n} new" in out
+
+    events = asyncio.run(mail_events(database_url))
+    by_subject = {e.subject.removesuffix(EVAL): e for _, e in events}
+    assert len(by_subject) == 12
+    assert sum(isinstance(e, EmailSent) for _, e in events) == 4  # from firma.example
+    assert by_subject["Bestellung Nr. 4711"].mailboxes == ("import:sample.pst/Kunden/Meyer",)
+    assert by_subject["Termin für das Aufmaß"].mailboxes == (
+        "import:sample.pst/Gesendete Elemente",
+    )
+    # Outlook's sent mail has no transport header: rebuilt from the MAPI properties.
+    sent = by_subject["Angebot Brötchentüten"]
+    assert isinstance(sent, EmailSent) and sent.sender == "anna@firma.example"
+    assert sent.to == ("k.schroeder@baeckerei-schroeder.example",)
+    assert sent.message_id == "<pst-07@firma.example>" and sent.date is not None
+    # Header fields in ISO-8859-1 encoded words, kept as given.
+    latin1 = by_subject["Rückfrage zur Rechnung - Türmaße"]
+    assert (latin1.sender, latin1.sender_name) == ("weiss@weiss-gmbh.example", "Jörg Weiß")
+    assert "die Maße der Tür stimmen nicht" in latin1.text
+    # The HTML body and the attachments, in the archive.
+    html = by_subject["Anfrage Brötchentüten"]
+    archive = Archive(tmp_path / "data" / "archive")
+    assert html.html_ref and "<b>5.000 Brötchentüten</b>" in archive.get(html.html_ref).decode()
+    [pdf] = by_subject["Reklamation: Lieferung beschädigt"].attachments
+    assert (pdf.name, pdf.content_type) == ("Lieferschein 4711.pdf", "application/pdf")
+    assert archive.get(pdf.ref).startswith(b"%PDF-1.4")
+    [csv] = by_subject["Größenänderung der Bestellung"].attachments
+    assert (csv.name, csv.content_type) == ("Maße Küche – Übersicht.csv", "text/csv")
+    assert "Fensterwand;3,40 m" in archive.get(csv.ref).decode()
+    raw = archive.get(by_subject["Bestellung Nr. 4711"].raw_ref).decode()
+    assert raw.startswith("From: ") and "X-Kartei-Rebuilt-From: Outlook PST" in raw
+
+    meyer = asyncio.run(history(cfg, customers["Meyer"]))
+    assert sorted(str(e.data["subject"]).removesuffix(EVAL) for e in meyer) == sorted(
+        [
+            "Reklamation: Lieferung beschädigt",
+            "Re: Ihre Reklamation – Gutschrift",
+            "Ihre Reklamation – Gutschrift",
+            "Bestellung Nr. 4711",
+            "Auftragsbestätigung Nr. 4711",
+            "Lieferung Donnerstag möglich?",
+        ]
+    )
+    assert {e.data["sender_name"] for e in meyer} == {
+        "Jürgen Meyer",
+        "Anna Schmidt",
+        "Kartei Firma",
+    }
+    [complaint] = [e for e in meyer if e.data["attachments"]]
+    assert complaint.data["attachments"][0]["name"] == "Lieferschein 4711.pdf"
+    schroeder = asyncio.run(history(cfg, customers["Schröder"]))
+    assert len(schroeder) == 3 and any(e.data["html"] for e in schroeder)
+    yilmaz = asyncio.run(history(cfg, customers["Yılmaz"]))
+    assert [a["name"] for e in yilmaz for a in e.data["attachments"]] == [
+        "Maße Küche – Übersicht.csv"
+    ]
+
+    # A second run goes past what is there; without the marks (a changed file), the
+    # capture keys of the same rebuilt bytes still store nothing twice.
+    code, out = kartei(cfg, "import-mail", str(SAMPLE))
+    assert code == 0 and "0 of 12 messages were new" in out, out
+    assert "sample.pst/Posteingang: 5 of 5 read (5 by an earlier run), 0 new" in out
+    asyncio.run(_forget_marks(database_url))
+    code, out = kartei(cfg, "import-mail", str(SAMPLE))
+    assert code == 0 and "0 of 12 messages were new" in out, out
+    assert len(asyncio.run(mail_events(database_url))) == 12
+    archive_intact(cfg)
+
+
+async def _forget_marks(url: str) -> None:
+    db = Database(url)
+    try:
+        async with db.write() as conn:
+            await conn.execute(sa.text("DELETE FROM pst_import_progress"))
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.slow
+def test_an_import_killed_midway_resumes_with_each_message_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    cfg = config(tmp_path, database_url)
+    killed = kartei_process(cfg, str(SAMPLE), kill_at_commit=3)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    # Two batches of Posteingang committed; the third died with its transaction.
+    assert len(asyncio.run(mail_events(database_url))) == 4
+
+    resumed = kartei_process(cfg, str(SAMPLE))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "sample.pst/Posteingang: 5 of 5 read (4 by an earlier run), 1 new" in resumed.stdout
+    assert "8 of 12 messages were new" in resumed.stdout
+    events = asyncio.run(mail_events(database_url))
+    assert len(events) == 12 and set(subjects(events).values()) == {1}
+    archive_intact(cfg)
+
+
+def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url: str) -> None:
+    cfg = config(tmp_path, database_url)
+    whole = SAMPLE.read_bytes()
+    truncated = tmp_path / "Archiv 2019.pst"
+    truncated.write_bytes(whole[: 100 * 1024])  # cut inside its index
+    code, out = kartei(cfg, "import-mail", str(truncated))
+    assert code == 1 and "Archiv 2019.pst: not a readable PST file (" in out, out
+    assert "0 of 0 messages were new" in out
+
+    # A block in the middle overwritten: the third sent mail cannot be read; the rest can.
+    damaged = tmp_path / "sample.pst"
+    broken = bytearray(whole)
+    broken[66560 : 66560 + 512] = bytes(512)
+    damaged.write_bytes(bytes(broken))
+    code, out = kartei(cfg, "import-mail", str(damaged))
+    assert code == 1, out
+    assert "sample.pst: Gesendete Elemente, message 3: unable to retrieve" in out
+    assert "sample.pst/Gesendete Elemente: 2 of 3 read, 2 new" in out
+    assert "11 of 11 messages were new" in out
+    assert len(asyncio.run(mail_events(database_url))) == 11
+
+    # The repaired file (the same name, size and header): only the missing one is added.
+    shutil.copyfile(SAMPLE, damaged)
+    code, out = kartei(cfg, "import-mail", str(damaged))
+    assert code == 0 and "1 of 12 messages were new" in out, out
+    events = asyncio.run(mail_events(database_url))
+    assert len(events) == 12 and set(subjects(events).values()) == {1}
+    archive_intact(cfg)
+
+
+def test_without_libpff_the_import_names_the_extra(tmp_path: Path, database_url: str) -> None:
+    """Kartei installed without the `pst` extra (`pip install kartei`)."""
+    cfg = config(tmp_path, database_url)
+    script = "import sys\nsys.modules['pypff'] = None\nfrom hub.cli import main\nmain()\n"
+    command = [sys.executable, "-c", script, "import-mail", "-c", str(cfg), str(SAMPLE)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "pip install 'kartei[pst]'" in " ".join(result.stderr.split()), result.stderr
