@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import io
 import sys
+from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from aspose.email import MailMessage
@@ -41,7 +41,7 @@ MEYER = "Jürgen Meyer <meyer@kunde.example>"
 SCHROEDER = "Käthe Schröder <k.schroeder@baeckerei-schroeder.example>"
 YILMAZ = "Özlem Yılmaz <yilmaz@moebel-yilmaz.example>"
 
-# A one-page PDF (pdf made by hand: the smallest file readers accept).
+# A one-page PDF, written by hand (about the smallest file PDF readers accept).
 PDF = (
     b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
     b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
@@ -94,43 +94,103 @@ HTML = (
 )
 
 INBOX = [
-    mail(1, MEYER, INFO, "Reklamation: Lieferung beschädigt",
-         "Sehr geehrte Damen und Herren,\n\ndie Lieferung vom Freitag kam beschädigt an. "
-         "Der Lieferschein liegt bei.\n\nMit freundlichen Grüßen\nJürgen Meyer\nTel. 0221 123456\n",
-         files=[("Lieferschein 4711.pdf", "application/pdf", PDF)]),
-    mail(2, SCHROEDER, INFO, "Anfrage Brötchentüten",
-         "Guten Tag,\n\nwir hätten gern 5.000 Brötchentüten.\n\nViele Grüße\nKäthe Schröder\n",
-         html=HTML),
-    mail(3, YILMAZ, ANNA, "Größenänderung der Bestellung",
-         "Hallo Frau Schmidt,\n\nanbei die neuen Maße für die Küche.\n\nÖzlem Yılmaz\n",
-         files=[("Maße Küche – Übersicht.csv", "text/csv",
-                 "Wand;Breite\nFensterwand;3,40 m\nTürwand;2,85 m\n".encode())]),
+    mail(
+        1,
+        MEYER,
+        INFO,
+        "Reklamation: Lieferung beschädigt",
+        "Sehr geehrte Damen und Herren,\n\ndie Lieferung vom Freitag kam beschädigt an. "
+        "Der Lieferschein liegt bei.\n\nMit freundlichen Grüßen\nJürgen Meyer\nTel. 0221 123456\n",
+        files=[("Lieferschein 4711.pdf", "application/pdf", PDF)],
+    ),
+    mail(
+        2,
+        SCHROEDER,
+        INFO,
+        "Anfrage Brötchentüten",
+        "Guten Tag,\n\nwir hätten gern 5.000 Brötchentüten.\n\nViele Grüße\nKäthe Schröder\n",
+        html=HTML,
+    ),
+    mail(
+        3,
+        YILMAZ,
+        ANNA,
+        "Größenänderung der Bestellung",
+        "Hallo Frau Schmidt,\n\nanbei die neuen Maße für die Küche.\n\nÖzlem Yılmaz\n",
+        files=[
+            (
+                "Maße Küche – Übersicht.csv",
+                "text/csv",
+                "Wand;Breite\nFensterwand;3,40 m\nTürwand;2,85 m\n".encode(),
+            )
+        ],
+    ),
     latin1_mail(4),
-    mail(5, MEYER, ANNA, "Re: Ihre Reklamation – Gutschrift",
-         "Danke, die Gutschrift ist angekommen.\n\nJürgen Meyer\n",
-         in_reply_to="<pst-06@firma.example>"),
+    mail(
+        5,
+        MEYER,
+        ANNA,
+        "Re: Ihre Reklamation – Gutschrift",
+        "Danke, die Gutschrift ist angekommen.\n\nJürgen Meyer\n",
+        in_reply_to="<pst-06@firma.example>",
+    ),
 ]
 SENT = [
-    mail(6, ANNA, MEYER, "Ihre Reklamation – Gutschrift",
-         "Sehr geehrter Herr Meyer,\n\nwir schreiben Ihnen 120,00 € gut.\n\n"
-         "Mit freundlichen Grüßen\nAnna Schmidt\n"),
-    mail(7, ANNA, SCHROEDER, "Angebot Brötchentüten",
-         "Sehr geehrte Frau Schröder,\n\nanbei unser Angebot.\n\nAnna Schmidt\n",
-         files=[("Angebot 2026-118.pdf", "application/pdf", PDF)]),
-    mail(8, ANNA, YILMAZ, "Termin für das Aufmaß",
-         "Hallo Frau Yılmaz,\n\npasst Ihnen Donnerstag, 10 Uhr?\n\nAnna Schmidt\n"),
+    mail(
+        6,
+        ANNA,
+        MEYER,
+        "Ihre Reklamation – Gutschrift",
+        "Sehr geehrter Herr Meyer,\n\nwir schreiben Ihnen 120,00 € gut.\n\n"
+        "Mit freundlichen Grüßen\nAnna Schmidt\n",
+    ),
+    mail(
+        7,
+        ANNA,
+        SCHROEDER,
+        "Angebot Brötchentüten",
+        "Sehr geehrte Frau Schröder,\n\nanbei unser Angebot.\n\nAnna Schmidt\n",
+        files=[("Angebot 2026-118.pdf", "application/pdf", PDF)],
+    ),
+    mail(
+        8,
+        ANNA,
+        YILMAZ,
+        "Termin für das Aufmaß",
+        "Hallo Frau Yılmaz,\n\npasst Ihnen Donnerstag, 10 Uhr?\n\nAnna Schmidt\n",
+    ),
 ]
 MEYER_FOLDER = [
-    mail(9, MEYER, INFO, "Bestellung Nr. 4711",
-         "Hiermit bestelle ich 20 Kartons Größe L.\n\nJürgen Meyer\n"),
-    mail(10, INFO, MEYER, "Auftragsbestätigung Nr. 4711",
-         "Sehr geehrter Herr Meyer,\n\nwir bestätigen Ihre Bestellung.\n\nIhre Kartei Firma\n"),
-    mail(11, MEYER, INFO, "Lieferung Donnerstag möglich?",
-         "Geht die Lieferung auch am Donnerstag? Grüße aus Köln\n\nJürgen Meyer\n"),
+    mail(
+        9,
+        MEYER,
+        INFO,
+        "Bestellung Nr. 4711",
+        "Hiermit bestelle ich 20 Kartons Größe L.\n\nJürgen Meyer\n",
+    ),
+    mail(
+        10,
+        INFO,
+        MEYER,
+        "Auftragsbestätigung Nr. 4711",
+        "Sehr geehrter Herr Meyer,\n\nwir bestätigen Ihre Bestellung.\n\nIhre Kartei Firma\n",
+    ),
+    mail(
+        11,
+        MEYER,
+        INFO,
+        "Lieferung Donnerstag möglich?",
+        "Geht die Lieferung auch am Donnerstag? Grüße aus Köln\n\nJürgen Meyer\n",
+    ),
 ]
 KUNDEN = [
-    mail(12, SCHROEDER, ANNA, "Zahlungsavis März",
-         "Guten Tag,\n\ndie Zahlung für März ist unterwegs.\n\nKäthe Schröder\n"),
+    mail(
+        12,
+        SCHROEDER,
+        ANNA,
+        "Zahlungsavis März",
+        "Guten Tag,\n\ndie Zahlung für März ist unterwegs.\n\nKäthe Schröder\n",
+    ),
 ]
 
 
