@@ -30,7 +30,16 @@ from hub.events import (
     default_codec,
 )
 from hub.events.codec import json_default
-from hub.store.crypto import SEALED, KeyRing, SubjectKey, key_ref, seal, unseal
+from hub.store.crypto import (
+    SEALED,
+    KeyRing,
+    SubjectKey,
+    key_id,
+    key_ref,
+    new_key,
+    seal,
+    unseal,
+)
 from hub.store.database import Database
 from hub.store.errors import ConcurrencyError, EventTooLargeError
 from hub.store.notify import Notifier, PostgresListener
@@ -308,39 +317,10 @@ class EventStore:
                 row.update(position=inserted[0][0], version=inserted[0][1])
                 result = AppendResult((row["position"],), row["version"], 1)
                 return [result], [_recorded(row, pending[0])]
-            found = conn.execute(
-                _SQLITE_APPEND_STATE_TEXT,
-                {
-                    "streams": orjson.dumps([stream]).decode(),
-                    "keys": orjson.dumps(
-                        [p.idempotency_key for p in pending if p.idempotency_key]
-                    ).decode(),
-                },
-            ).fetchall()
-            head, versions, stored = _parse_state(found)
-            planned, results = _plan([(stream, expected_version, pending)], head, versions, stored)
-            by_event = {id(p): row for p, row in zip(pending, rows, strict=True)}
-            inserts = []
-            recorded = []
-            for offset, (p, _, version) in enumerate(planned, start=1):
-                row = by_event[id(p)]
-                row.update(position=head + offset, version=version)
-                inserts.append(
-                    (
-                        row["position"],
-                        stream,
-                        version,
-                        row["type"],
-                        row["data"],
-                        row["metadata"],
-                        row["idempotency_key"],
-                        stamp,
-                    )
-                )
-                recorded.append(_recorded(row, p))
-            if inserts:
-                conn.executemany(_INSERT_ROWS, inserts)
-            return results, recorded
+            encoded = {id(p): row for p, row in zip(pending, rows, strict=True)}
+            return self._sqlite_append(
+                conn, [(stream, expected_version, pending)], now, stamp, keys, encoded=encoded
+            )
 
         def committed(outcome: tuple[list[AppendResult], list[Recorded]] | None) -> None:
             if outcome is not None and outcome[1]:
@@ -350,6 +330,108 @@ class EventStore:
         outcome = await self.db.write_direct(work, durable=durable, committed=committed)
         return None if outcome is None else outcome[0][0]
 
+    def _sqlite_append(
+        self,
+        conn: sqlite3.Connection,
+        batch: Sequence[tuple[str, int | None, Sequence[NewEvent]]],
+        now: datetime,
+        stamp: str,
+        keys: dict[str, SubjectKey],
+        *,
+        encoded: Mapping[int, dict[str, Any]] | None = None,
+        loaded: dict[str, SubjectKey] | None = None,
+        created: dict[str, SubjectKey] | None = None,
+    ) -> tuple[list[AppendResult], list[Recorded]]:
+        """SQLite, on the write connection's own thread inside its write transaction:
+        the append state in one query, the plan, keys for subjects that have none in
+        `keys` (read into `loaded`, or made into `created`), one `executemany`.
+
+        `encoded` holds rows sealed before the write lock (by `id` of their NewEvent);
+        the others are encoded here, once they are known to be new."""
+        streams = list(dict.fromkeys(stream for stream, _, _ in batch))
+        idempotency = [p.idempotency_key for _, _, ps in batch for p in ps if p.idempotency_key]
+        found = conn.execute(
+            _SQLITE_APPEND_STATE_TEXT,
+            {"streams": orjson.dumps(streams).decode(), "keys": orjson.dumps(idempotency).decode()},
+        ).fetchall()
+        head, versions, stored = _parse_state(found)
+        planned, results = _plan(batch, head, versions, stored)
+        if not planned:
+            return results, []
+        missing = {
+            s for p, _, _ in planned if (s := _subject(p.event)) is not None and s not in keys
+        }
+        if missing:
+            assert loaded is not None and created is not None
+            _sqlite_subject_keys(conn, missing, stamp, loaded, created)
+            keys = {**keys, **loaded, **created}
+        inserts = []
+        recorded = []
+        for offset, (p, stream, version) in enumerate(planned, start=1):
+            row = encoded.get(id(p)) if encoded is not None else None
+            if row is None:
+                subject = _subject(p.event)
+                row = self._encode(p, stream, version, now, keys[subject] if subject else None)
+            row.update(position=head + offset, version=version)
+            inserts.append(
+                (
+                    row["position"],
+                    stream,
+                    version,
+                    row["type"],
+                    row["data"],
+                    row["metadata"],
+                    row["idempotency_key"],
+                    stamp,
+                )
+            )
+            recorded.append(_recorded(row, p))
+        try:
+            conn.executemany(_INSERT_ROWS, inserts)
+        except sqlite3.IntegrityError as err:
+            # Only a writer bypassing the write lock can get here; report what we know.
+            stream = planned[0][1]
+            raise ConcurrencyError(stream, versions[stream], versions[stream] + 1) from err
+        return results, recorded
+
+    async def _append_in_sqlite(
+        self, tx: Transaction, batch: Sequence[tuple[str, int | None, Sequence[NewEvent]]]
+    ) -> list[AppendResult]:
+        """SQLite inside `transaction()`: the whole append (state, plan, keys, sealing,
+        insert) in one hop to the thread of the transaction's own connection, which holds
+        the write lock since its BEGIN IMMEDIATE (the async driver makes a hop per
+        statement, and SQLAlchemy's row processing costs more than the insert)."""
+        raw = (await tx.connection.get_raw_connection()).driver_connection
+        assert raw is not None
+        keys: dict[str, SubjectKey] = {}
+        for _, _, pending in batch:
+            for p in pending:
+                subject = _subject(p.event)
+                if subject is not None and subject not in keys:
+                    key = self.keys.cached(subject) or tx.created_keys.get(subject)
+                    if key is not None:
+                        keys[subject] = key
+        now = datetime.now(UTC)
+        stamp = _sqlite_time(self.db, now)
+        loaded: dict[str, SubjectKey] = {}
+        created: dict[str, SubjectKey] = {}
+
+        def work() -> tuple[list[AppendResult], list[Recorded]]:
+            conn: sqlite3.Connection = raw._conn  # aiosqlite's, on its thread
+            if not conn.in_transaction:  # never expected: BEGIN IMMEDIATE came first
+                raise RuntimeError("the SQLite write transaction has not begun")
+            return self._sqlite_append(
+                conn, batch, now, stamp, keys, loaded=loaded, created=created
+            )
+
+        # aiosqlite runs `work` on the connection's thread, in turn with its statements.
+        results, recorded = await raw._execute(work)
+        for subject, key in loaded.items():  # committed by others: cached as reads are
+            self.keys.remember({subject: key})
+        tx.created_keys.update(created)  # cached only once this transaction commits
+        tx.recorded.extend(recorded)
+        return results
+
     async def _append_in(
         self,
         tx: Transaction,
@@ -358,6 +440,9 @@ class EventStore:
         new_events: Sequence[Event | NewEvent],
     ) -> AppendResult:
         pending = [_new(e) for e in new_events]
+        if self.db.is_sqlite:
+            [result] = await self._append_in_sqlite(tx, [(stream, expected_version, pending)])
+            return result
         if len(pending) == 1:
             single = await self._append_one(tx, stream, expected_version, pending[0])
             if single is not None:
@@ -369,6 +454,8 @@ class EventStore:
         self, tx: Transaction, batch: Sequence[tuple[str, int | None, Sequence[NewEvent]]]
     ) -> list[AppendResult]:
         """The general path: check every stream's version and every key, then insert all."""
+        if self.db.is_sqlite:
+            return await self._append_in_sqlite(tx, batch)
         conn = tx.connection
         streams = list(dict.fromkeys(stream for stream, _, _ in batch))
         keys = [p.idempotency_key for _, _, ps in batch for p in ps if p.idempotency_key]
@@ -859,6 +946,31 @@ _SQLITE_APPEND_STATE_TEXT = """
     SELECT 'key', idempotency_key, position FROM events
     WHERE idempotency_key IN (SELECT value FROM json_each(:keys))
 """
+
+
+def _sqlite_subject_keys(
+    conn: sqlite3.Connection,
+    subjects: Collection[str],
+    stamp: str,
+    loaded: dict[str, SubjectKey],
+    created: dict[str, SubjectKey],
+) -> None:
+    """SQLite's direct paths: the subjects' stored keys into `loaded`, new keys for the
+    others inserted and put into `created` (as `KeyRing.keys_for_writing`)."""
+    rows = conn.execute(
+        "SELECT subject, key_id, key FROM subject_keys"
+        " WHERE subject IN (SELECT value FROM json_each(?))",
+        (orjson.dumps(sorted(subjects)).decode(),),
+    ).fetchall()
+    for subject, kid, key in rows:
+        loaded[subject] = SubjectKey(kid or key_id(bytes(key)), bytes(key))
+    new = {s: new_key() for s in subjects if s not in loaded}
+    if new:
+        conn.executemany(
+            "INSERT INTO subject_keys (subject, key_id, key, created_at) VALUES (?, ?, ?, ?)",
+            [(s, k.id, k.key, stamp) for s, k in new.items()],
+        )
+        created.update(new)
 
 
 def _json_values(name: str) -> Any:
