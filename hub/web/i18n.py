@@ -324,6 +324,10 @@ GERMAN: dict[str, str] = {
     "Action not possible": "Aktion nicht möglich",
     "This action is not possible here.": "Diese Aktion ist hier nicht möglich.",
     "Invalid request": "Ungültige Anfrage",
+    "Access denied": "Kein Zugriff",
+    "Your account may not open this page or carry out this action.": (
+        "Ihr Zugang erlaubt diese Seite oder diese Aktion nicht."
+    ),
     "The address contains values this page cannot read.": (
         "Die Adresse enthält Angaben, die diese Seite nicht lesen kann."
     ),

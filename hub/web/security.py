@@ -117,14 +117,22 @@ class Gate:
         if user.is_auditor and not _auditor_may(request):
             if request.method == "GET" and request.url.path == "/":
                 return RedirectResponse("/archive", status_code=303)
-            return JSONResponse({"detail": "auditors read the archive only"}, 403)
+            return _forbidden(request, "auditors read the archive only")
         if request.method not in SAFE_METHODS and not via_token:
             if not _same_origin(request):
-                return JSONResponse({"detail": "cross-origin request"}, 403)
+                return _forbidden(request, "cross-origin request")
             sent = request.headers.get("x-csrf-token") or await form_csrf(request)
             if not sent or not hmac.compare_digest(sent, user.csrf):
-                return JSONResponse({"detail": "CSRF token missing or wrong"}, 403)
+                return _forbidden(request, "CSRF token missing or wrong")
         return None
+
+
+def _forbidden(request: Request, detail: str) -> Response:
+    """403: the error page in the user's language for a page, JSON for the API."""
+    # Imported here: hub.web.errors builds on this module's `harden`.
+    from hub.web.errors import refused
+
+    return refused(request, 403, detail)
 
 
 def _auditor_may(request: Request) -> bool:
