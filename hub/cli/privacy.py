@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
@@ -11,34 +9,16 @@ import typer
 from rich.markup import escape
 
 from hub.archive import Archive
-from hub.bootstrap import Kartei, bootstrap
-from hub.cli.common import ConfigOption, console, fail, run_async, settings, up_to_date
+from hub.cli.common import ConfigOption, console, fail, run_async, settings
+from hub.cli.settled import settle, settled
 from hub.events.privacy import DataExported
 from hub.privacy.audit import audit_trail, cli_actor, describe, record
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import ErasurePlan, RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
-from hub.settings import Settings
 from projections.erasure import forgetting
 
 app = typer.Typer(help="Privacy: erase a person, export their data, show the audit trail.")
-
-
-@contextlib.asynccontextmanager
-async def opened(loaded: Settings) -> AsyncIterator[Kartei]:
-    """The store with every read model at the log's head."""
-    kartei = bootstrap(loaded, adapters=[], policies=[])
-    await kartei.store.start()
-    try:
-        await _settle(kartei)
-        yield kartei
-    finally:
-        await kartei.store.close()
-
-
-async def _settle(kartei: Kartei) -> None:
-    for runner in kartei.projections.values():
-        await up_to_date(runner)
 
 
 def _say_plan(plan: ErasurePlan) -> None:
@@ -73,7 +53,7 @@ def erase_command(
     loaded = settings(config)
 
     async def planned() -> ErasurePlan:
-        async with opened(loaded) as kartei:
+        async with settled(loaded) as kartei:
             return await plan_erasure(kartei.store, contact, loaded.privacy.holds, now_day())
 
     try:
@@ -87,7 +67,7 @@ def erase_command(
         fail("nothing erased", 1)
 
     async def main() -> int:
-        async with opened(loaded) as kartei:
+        async with settled(loaded) as kartei:
             fresh = await plan_erasure(kartei.store, contact, loaded.privacy.holds, now_day())
             event = await erase(
                 kartei.store,
@@ -97,7 +77,7 @@ def erase_command(
                 reason=reason,
                 justification=override_retention,
                 forgetting=forgetting(kartei.projection(n) for n in kartei.projections),
-                settle=lambda: _settle(kartei),
+                settle=lambda: settle(kartei),
             )
             return event.documents
 
@@ -119,7 +99,7 @@ def export_command(
     target = out or Path(f"kartei-export-{contact}.zip")
 
     async def main() -> int:
-        async with opened(loaded) as kartei:
+        async with settled(loaded) as kartei:
             archive = Archive(loaded.data_dir / "archive")
             data, exported = await export_zip(kartei, archive, contact, loaded.kartei.language)
             target.write_bytes(data)
@@ -142,7 +122,7 @@ def audit_command(
     loaded = settings(config)
 
     async def main() -> list[str]:
-        async with opened(loaded) as kartei:
+        async with settled(loaded) as kartei:
             trail = await audit_trail(kartei.store, limit)
             return [f"{r.recorded_at:%Y-%m-%d %H:%M} {describe(r)}" for r in trail]
 

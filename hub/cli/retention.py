@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
-from hub.cli.privacy import _settle, opened
+from hub.cli.settled import settle, settled
 from policies.retention import RetentionReport, run_retention
 from projections.erasure import forgetting
 
@@ -54,7 +54,7 @@ def run_command(
             fail(f"--as-of {as_of!r}: expected a day like 2030-01-31")
 
     async def judge(dry: bool, only: set[str] | None = None) -> RetentionReport:
-        async with opened(loaded) as kartei:
+        async with settled(loaded) as kartei:
             return await run_retention(
                 kartei.store,
                 loaded,
@@ -63,7 +63,7 @@ def run_command(
                 dry_run=dry,
                 now=now,
                 forgetting=forgetting(kartei.projection(n) for n in kartei.projections),
-                settle=lambda: _settle(kartei),
+                settle=lambda: settle(kartei),
                 only=only,
             )
 
