@@ -1,10 +1,13 @@
-"""What the TCP drivers share: reconnect backoff, keepalive, closing calls left ringing."""
+"""What the TCP drivers share: reconnect backoff, keepalive, closing calls left ringing,
+keeping what the peer sent when Kartei stops."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from adapters.telephony.model import CallTracker
 from adapters.telephony.recording import record_calls
@@ -12,6 +15,13 @@ from hub.capture import Capture
 
 # Transport errors a driver retries; anything else is a bug and goes to the supervisor.
 RETRYABLE = (OSError, asyncio.IncompleteReadError, TimeoutError, EOFError)
+
+# At a stop, bytes the peer sent are read until the line has been quiet this long (what
+# was in flight as the stop came), but the stop waits no longer than STOP_READ_MOST.
+STOP_READ_QUIET = 0.1
+STOP_READ_MOST = 1.0
+
+T = TypeVar("T")
 
 
 class Backoff:
@@ -54,3 +64,38 @@ async def expire_calls(capture: Capture, tracker: CallTracker, interval: float) 
 
 def check_interval(tracker: CallTracker) -> float:
     return max(0.05, min(tracker.ring_timeout / 4, 5.0))
+
+
+async def finish(work: Awaitable[T]) -> T:
+    """Awaits `work` to its end even when the caller is cancelled meanwhile, then lets the
+    cancellation through: a commit under way when Kartei stops is completed, not cut off."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await task
+        raise
+
+
+async def received_before_stop(reader: asyncio.StreamReader) -> bytes:
+    """What the peer sent that this side has not read yet, called as the reader stops: the
+    bytes already received and those still arriving, until the line is quiet.
+
+    A phone system does not send its call events again (the FRITZ!Box has no replay), so a
+    line that reached the socket and was dropped at a clean stop would be a lost call.
+    """
+    chunks: list[bytes] = []
+    with contextlib.suppress(*RETRYABLE):
+        async with asyncio.timeout(STOP_READ_MOST):
+            while data := await _read_within(reader, STOP_READ_QUIET):
+                chunks.append(data)
+    return b"".join(chunks)
+
+
+async def _read_within(reader: asyncio.StreamReader, seconds: float) -> bytes:
+    """The next bytes, or b"" when none come within `seconds` or the peer closed."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await reader.read(65536)
+    except TimeoutError:
+        return b""

@@ -12,7 +12,9 @@ from adapters.telephony.connection import (
     check_interval,
     close_quietly,
     expire_calls,
+    finish,
     keep_alive,
+    received_before_stop,
 )
 from adapters.telephony.fritzbox_parsing import (
     CallMonitorLineError,
@@ -86,11 +88,29 @@ class FritzBoxMonitor:
 
     async def _follow(self, reader: asyncio.StreamReader, capture: Capture) -> None:
         framer = LineFramer()
-        while data := await reader.read(4096):
-            self.backoff.reset()  # the box talks: the next drop starts the backoff over
-            # Lines that arrived together are committed together (one commit per read).
-            captured = [c for line in framer.feed(data) for c in self._take(line)]
-            await record_calls(capture, captured)
+        try:
+            while data := await reader.read(4096):
+                self.backoff.reset()  # the box talks: the next drop starts the backoff over
+                await self._record(framer, data, capture)
+        except asyncio.CancelledError:
+            await self._keep_the_rest(reader, framer, capture)
+            raise
+
+    async def _keep_the_rest(
+        self, reader: asyncio.StreamReader, framer: LineFramer, capture: Capture
+    ) -> None:
+        """Kartei stops: the box does not replay, so the lines it has sent are recorded.
+        The stop goes on whatever happens here (it must not become a restart)."""
+        try:
+            await self._record(framer, await received_before_stop(reader), capture)
+        except Exception:
+            log.exception("FRITZ!Box %s: lines received at the stop were not recorded", self.host)
+
+    async def _record(self, framer: LineFramer, data: bytes, capture: Capture) -> None:
+        # Lines that arrived together are committed together (one commit per read), and a
+        # commit under way when Kartei stops is finished first.
+        captured = [c for line in framer.feed(data) for c in self._take(line)]
+        await finish(record_calls(capture, captured))
 
     def _take(self, line: bytes | Overlong) -> list[Captured]:
         if isinstance(line, Overlong):
