@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.mail.pst_eml import PstAttachment, PstMessage, rebuild
+from adapters.mail.pst_eml import PstAttachment, PstMessage
 
 PST_MAGIC = b"!BDN"
-MAX_DEPTH = 4  # Outlook items attached to items attached to ...
 # MAPI property tags (the id; libpff gives the type): [MS-OXPROPS].
 SENDER_EMAIL, SENDER_SMTP, SENT_REPRESENTING_EMAIL = 0x0C1F, 0x5D01, 0x0065
 MESSAGE_ID, IN_REPLY_TO, REFERENCES, INTERNET_CPID = 0x1035, 0x1042, 0x1039, 0x3FDE
@@ -110,12 +109,12 @@ def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage]:
     """The folder's message at `index`, with its node id (stable within one file)."""
     try:
         item = folder.handle.get_sub_message(index)
-        return int(item.identifier), _message(item, 0)
+        return int(item.identifier), _message(item)
     except OSError as err:
         raise PstReadError(f"{folder.path}, message {index + 1}: {_reason(err)}") from err
 
 
-def _message(item: Any, depth: int) -> PstMessage:
+def _message(item: Any) -> PstMessage:
     props = _properties(item)
     cpid = props.get(INTERNET_CPID)
     return PstMessage(
@@ -131,7 +130,7 @@ def _message(item: Any, depth: int) -> PstMessage:
         text=_decoded(item.plain_text_body, "utf-8"),  # libpff gives UTF-8
         html=_decoded(item.html_body, _codec(cpid.data_as_integer if cpid else None)),
         rtf=None if item.plain_text_body or item.html_body else item.rtf_body,
-        attachments=[_attachment(a, depth) for a in item.attachments],
+        attachments=[_attachment(a) for a in item.attachments],
     )
 
 
@@ -148,16 +147,15 @@ def _recipients(item: Any) -> dict[str, list[tuple[str, str]]]:
     return {"to": kinds[1], "cc": kinds[2], "bcc": kinds[3]}
 
 
-def _attachment(attachment: Any, depth: int) -> PstAttachment:
+def _attachment(attachment: Any) -> PstAttachment:
     props = _properties(attachment)
     name = attachment.long_filename or _text(props, ATTACH_LONG_NAME, ATTACH_NAME)
     method = props.get(ATTACH_METHOD)
-    if method is not None and method.data_as_integer == ATTACH_EMBEDDED and depth < MAX_DEPTH:
-        embedded = attachment.get_sub_item(0) if attachment.number_of_sub_items else None
-        if embedded is not None and hasattr(embedded, "transport_headers"):
-            inner = _message(embedded, depth + 1)
-            label = name or f"{inner.subject or 'message'}.eml"
-            return PstAttachment(label, "message/rfc822", b"", message=rebuild(inner))
+    if method is not None and method.data_as_integer == ATTACH_EMBEDDED:
+        # An attached Outlook item (a forwarded mail): libpff's Python binding gives only
+        # its stored bytes (the item's property heap), not the item; kept as they are.
+        data = attachment.read_buffer(attachment.size) if attachment.size else b""
+        return PstAttachment(f"{name or 'Outlook item'}.pst-item", "application/octet-stream", data)
     mime = _text(props, ATTACH_MIME_TAG) or mimetypes.guess_type(name or "")[0]
     data = attachment.read_buffer(attachment.size) if attachment.size else b""
     cid = _text(props, ATTACH_CONTENT_ID).strip("<>") or None

@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email import message_from_bytes
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -45,7 +44,6 @@ class PstAttachment:
     content_type: str
     data: bytes
     content_id: str | None = None
-    message: bytes | None = None  # an attached Outlook item, itself rebuilt
 
 
 @dataclass(slots=True)
@@ -149,10 +147,6 @@ def _body(message: PstMessage, seed: str) -> bytes:
 
 
 def _attach(part: MIMEPart, attachment: PstAttachment) -> None:
-    if attachment.message is not None:
-        inner = message_from_bytes(attachment.message, _class=EmailMessage, policy=SMTP)
-        part.add_attachment(inner, filename=attachment.name or None)
-        return
     maintype, _, subtype = attachment.content_type.partition("/")
     part.add_attachment(
         attachment.data,
@@ -170,5 +164,4 @@ def _boundary_seed(message: PstMessage) -> str:
         h.update((piece or "").encode("utf-8", "surrogatepass") + b"\0")
     for attachment in message.attachments:
         h.update(attachment.data)
-        h.update(attachment.message or b"")
     return h.hexdigest()[:24]

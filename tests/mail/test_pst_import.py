@@ -281,6 +281,20 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
     archive_intact(cfg)
 
 
+def test_an_attached_outlook_item_is_kept_as_stored(tmp_path: Path, database_url: str) -> None:
+    """Outlook's "forward as attachment": libpff's Python binding does not open the item;
+    its stored bytes stay with the mail (docs/mail.md)."""
+    cfg = config(tmp_path, database_url)
+    code, out = kartei(cfg, "import-mail", str(SAMPLE.with_name("forwarded.pst")))
+    assert code == 0 and "1 of 1 messages were new" in out, out
+    [(_, mail)] = asyncio.run(mail_events(database_url))
+    assert mail.subject.removesuffix(EVAL) == "Re: Ihre Reklamation – Gutschrift"
+    [item] = mail.attachments
+    assert item.name == "Ihre Reklamation.pst-item"
+    assert item.content_type == "application/octet-stream"
+    assert item.size > 100
+
+
 def test_without_libpff_the_import_names_the_extra(tmp_path: Path, database_url: str) -> None:
     """Kartei installed without the `pst` extra (`pip install kartei`)."""
     cfg = config(tmp_path, database_url)

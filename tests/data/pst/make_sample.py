@@ -7,6 +7,7 @@ as an independent PST writer) in a scratch virtual environment outside the repos
     python3 -m venv /tmp/pstgen
     /tmp/pstgen/bin/pip install aspose-email-for-python-via-net==26.10
     DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 /tmp/pstgen/bin/python tests/data/pst/make_sample.py
+    ... make_sample.py forwarded       # forwarded.pst
 
 (The .NET runtime inside the package wants ICU; the variable runs it without.) The
 evaluation mode adds "(Aspose.Email Evaluation)" to each subject and an "EVALUATION ONLY"
@@ -219,5 +220,16 @@ def main(target: Path) -> None:
             kunden.add_message(mapi(raw))
 
 
+def forwarded(target: Path) -> None:
+    """forwarded.pst: one mail with an Outlook item attached (Outlook's "forward as
+    attachment"), which libpff's Python binding cannot open as a message."""
+    target.unlink(missing_ok=True)
+    outer = mapi(INBOX[4])
+    outer.attachments.add("Ihre Reklamation", mapi(SENT[0], sent=True))
+    with PersonalStorage.create(str(target), FileFormatVersion.UNICODE) as pst:
+        pst.root_folder.add_sub_folder("Posteingang").add_message(outer)
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "sample.pst")
+    which = sys.argv[1] if len(sys.argv) > 1 else "sample"
+    (forwarded if which == "forwarded" else main)(HERE / f"{which}.pst")
