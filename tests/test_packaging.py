@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 APPLICATION = ("hub", "adapters", "projections", "policies")
 CLASSIFIER = Path("policies/classifier")  # may use the classifier extra's packages
+PST = Path("adapters/mail/pst.py")  # may use the pst extra's libpff (imported when used)
 
 
 def _name(requirement: str) -> str:
@@ -49,13 +50,16 @@ def test_every_third_party_import_is_a_declared_dependency() -> None:
     """Declared by name, not brought in by chance by another package (jinja2 came with
     torch only, so a plain install could not render a page)."""
     base = {_name(d) for d in PROJECT["project"]["dependencies"]}
-    classifier = {_name(d) for d in PROJECT["project"]["optional-dependencies"]["classifier"]}
+    extras = PROJECT["project"]["optional-dependencies"]
+    classifier = {_name(d) for d in extras["classifier"]}
+    pst = {_name(d) for d in extras["pst"]}
     distributions = packages_distributions()
     undeclared = []
     for package in APPLICATION:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT)
             allowed = base | classifier if CLASSIFIER in relative.parents else base
+            allowed = base | pst if relative == PST else allowed
             for module in sorted(_imports(path)):
                 dists = {_name(d) for d in distributions.get(module, [])}
                 if not dists & allowed:
