@@ -95,6 +95,7 @@ CLIENTS = 25
 # its start to its end (caches and pools fill in the first seconds).
 RSS_GROWTH_BOUND_MB = 50.0
 SETTLE_AFTER_KILL = 15.0  # seconds after a kill whose pops wait for the restart
+KILLS_LATE = 120.0  # seconds a run may go on for kills that a database restart held up
 FAULT_WINDOW = 30.0  # seconds after a database restart whose 503s and restarts it explains
 COMPLAINTS = [
     "Die Lieferung kam zum dritten Mal zu spät, ich bin sehr verärgert.",
@@ -124,6 +125,8 @@ class Tally:
 
     calls: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> sent, conn
     pops: dict[int, float] = field(default_factory=dict)  # call id -> first pop arrival
+    client_pops: set[tuple[int, int]] = field(default_factory=set)  # (HTTP client, call)
+    http_clients: int = 0
     smtp_acked: set[str] = field(default_factory=set)
     smtp_sent: int = 0
     smtp_retries: int = 0
@@ -145,6 +148,7 @@ class Tally:
     browser_errors: list[tuple[float, int, str]] = field(default_factory=list)
     browser_states: dict[int, list[int]] = field(default_factory=dict)  # EventSource readyStates
     browser_setup_error: str | None = None
+    pg_restarts: list[dict[str, Any]] = field(default_factory=list)  # stop_s, start_s, log
 
 
 class Box:
@@ -208,17 +212,85 @@ class PrivatePostgres:
         self._ctl("start")
 
     def _ctl(self, action: str) -> None:
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
-        data, log = str(self.root / "data"), str(self.root / "log")
-        self._as_postgres(
-            str(self.bin / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-m", "fast", "-w",
-            action,
-        )  # fmt: skip
+        subprocess.run(self._ctl_command(action), check=True, capture_output=True)
 
-    def restart(self) -> None:
-        """As an administrator or a package upgrade does: every connection is dropped."""
-        self._ctl("restart")
+    def _ctl_command(self, action: str) -> list[str]:
+        # Checkpoints and each process's type in the server's log: a slow restart shows
+        # which part took the time (backends leaving, the shutdown checkpoint, startup).
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            "-c log_checkpoints=on -c log_line_prefix='%m [%p] %b '"
+        )
+        data, log = str(self.root / "data"), str(self.root / "log")
+        runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        # -t: wait up to 5 minutes (pg_ctl's own default, 60 s, would end the soak on a
+        # slow stop instead of measuring it).
+        return [
+            *runner, str(self.bin / "pg_ctl"), "-D", data, "-o", options, "-l", log,
+            "-m", "fast", "-w", "-t", "300", action,
+        ]  # fmt: skip
+
+    def sessions(self) -> dict[str, int]:
+        """Who is connected, by type and state (before a restart, for the report)."""
+        sql = (
+            "SELECT backend_type || ' ' || coalesce(state, '-'), count(*) "
+            "FROM pg_stat_activity GROUP BY 1"
+        )
+        with psycopg.connect(self.url, connect_timeout=5) as conn:
+            return {str(name): int(n) for name, n in conn.execute(sql).fetchall()}
+
+    def lingering(self) -> list[str]:
+        """The server's processes still there while it stops (their titles say what each
+        backend was doing), and the client processes at the other end of their sockets."""
+        try:
+            postmaster = (self.root / "data" / "postmaster.pid").read_text().split()[0]
+        except (OSError, IndexError):
+            return []
+        ps = ["ps", "-o", "pid=,stat=,wchan:24=,etimes=,args=", "--ppid", postmaster]
+        ss = ["ss", "-tnpH", "state", "established", f"( dport = :{self.port} )"]
+        found = []
+        for command in (ps, ss):
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                out = subprocess.run(command, capture_output=True, text=True, timeout=10).stdout
+                found += [" ".join(line.split())[:200] for line in out.splitlines()]
+        return found[:40]
+
+    def restart(self) -> dict[str, Any]:
+        """As an administrator or a package upgrade does: every connection is dropped.
+        Stop and start are timed apart; a stop that takes more than 5 s is looked into
+        (which server processes remain, whose sockets); the server's log lines of the
+        restart come back."""
+        log = self.root / "log"
+        offset = log.stat().st_size
+        before: dict[str, int] | str
+        try:
+            before = self.sessions()
+        except psycopg.Error as err:
+            before = str(err)[:200]
+        began = time.monotonic()
+        stopping = subprocess.Popen(self._ctl_command("stop"), stderr=subprocess.PIPE)
+        lingering: list[str] = []
+        try:
+            stopping.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            lingering = self.lingering()
+        stop_failed = stopping.wait() != 0
+        stopped = time.monotonic()
+        self._ctl("start")
         self.restarts += 1
+        with log.open("rb") as f:
+            f.seek(offset)
+            lines = f.read().decode(errors="replace").splitlines()
+        # The server's own lines, not the many refusals of clients trying meanwhile.
+        lines = [line for line in lines if " client backend FATAL: " not in line]
+        return {
+            "stop_s": round(stopped - began, 2),
+            "start_s": round(time.monotonic() - stopped, 2),
+            "stop_failed": stop_failed,
+            "sessions_before": before,
+            "lingering_after_5s": lingering,
+            "log": [line[:200] for line in lines][:30],
+        }
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -582,6 +654,7 @@ async def client(k: Kartei, token: str, tally: Tally, stop: asyncio.Event, i: in
                             if pop.get("type") == "ring":
                                 call = _call_number(pop["call"])
                                 tally.pops.setdefault(call, time.time())
+                                tally.client_pops.add((i, call))
             except (httpx.HTTPError, OSError, ValueError):
                 pass
             await asyncio.sleep(0.5)
@@ -649,20 +722,27 @@ async def one_database(
         tasks = [asyncio.create_task(browsers(k, tally, args.browsers, stop_async, pages_ready))]
         await pages_ready.wait()
         tasks.append(asyncio.create_task(caller(box, tally, args.calls_per_minute, stop_async)))
+        tally.http_clients = CLIENTS - args.browsers
         tasks += [
             asyncio.create_task(client(k, token, tally, stop_async, i))
-            for i in range(CLIENTS - args.browsers)
+            for i in range(tally.http_clients)
         ]
         began = time.monotonic()
         kill_at = sorted(random.uniform(0.1, 0.85) * seconds for _ in range(kills))
         imap_restart_at = 0.5 * seconds
         imap_restarted = False
         pg_restart_at = 0.35 * seconds if pg and backend == "postgresql" else None
+        pg_restarting: asyncio.Task[None] | None = None
         next_rss = 0.0
         tick = time.monotonic()
-        while (elapsed := time.monotonic() - began) < seconds:
+        # Every kill asked for happens: one due while PostgreSQL restarts waits for it, and
+        # the run goes on past its time (at most KILLS_LATE) for those still due.
+        while (elapsed := time.monotonic() - began) < seconds or (
+            kill_at and elapsed < seconds + KILLS_LATE
+        ):
             tally.loop_lag_ms = max(tally.loop_lag_ms, (time.monotonic() - tick - 0.1) * 1000)
-            if kill_at and elapsed >= kill_at[0]:
+            restarting = pg_restarting is not None and not pg_restarting.done()
+            if kill_at and elapsed >= kill_at[0] and not restarting:
                 kill_at.pop(0)
                 k.kill()
                 tally.kills.append(time.time())
@@ -670,9 +750,7 @@ async def one_database(
                 k.start()
             if pg and pg_restart_at is not None and elapsed >= pg_restart_at:
                 pg_restart_at = None
-                restart_began = time.time()  # connections drop as the restart begins
-                await asyncio.to_thread(pg.restart)
-                tally.disruptions.append((restart_began, time.time()))
+                pg_restarting = asyncio.create_task(_restart_postgres(pg, tally))
             if not imap_restarted and elapsed >= imap_restart_at:
                 imap_restarted = True
                 await asyncio.to_thread(dovecot.restart)
@@ -683,6 +761,9 @@ async def one_database(
                 next_rss = elapsed + 5
             tick = time.monotonic()
             await asyncio.sleep(0.1)
+        if pg_restarting is not None:
+            await pg_restarting
+        ran = time.monotonic() - began  # longer than asked when kills were held up
         # The end: load stops, Kartei lives on until everything sent is in the log.
         stop_async.set()
         await asyncio.gather(*tasks)
@@ -716,9 +797,7 @@ async def one_database(
             k.stop()
         await box.close()
         k.drop()
-    result = _report(
-        backend, seconds, tally, stored, expected, in_mailbox, log, k, rss_end, exit_code
-    )
+    result = _report(backend, ran, tally, stored, expected, in_mailbox, log, k, rss_end, exit_code)
     browser = _browser_report(tally, stored["ringing"], args.browsers)
     result["browser_pop_ms"] = browser
     result["errors"] += browser["errors"] + browser["not_reconnected"]
@@ -729,6 +808,13 @@ async def one_database(
         "classified_more_than_once": sum(1 for c in stored["classified"].values() if c > 1),
     }
     return result
+
+
+async def _restart_postgres(pg: PrivatePostgres, tally: Tally) -> None:
+    """Restarts the server beside the running load and kills (a task of its own)."""
+    began = time.time()  # connections drop as the restart begins
+    tally.pg_restarts.append(await asyncio.to_thread(pg.restart))
+    tally.disruptions.append((began, time.time()))
 
 
 def _accounting(rows: list[tuple[str, str, str, str | None]]) -> dict[str, Any]:
@@ -905,6 +991,8 @@ def _report(
             "cut_by_kill": len(cut),
             "no_kartei_connected": len(unheard),
             "captured_without_pop": len(no_pop),
+            # Per session, to set beside the Chromium pages' captured_calls_not_shown.
+            "captured_not_received_by_http_clients": _not_received(tally, ringing),
             "lost": lost_calls[:10],
             "doubled": doubled_calls[:10],
         },
@@ -936,6 +1024,21 @@ def _report(
         "log_errors": log_errors[:10],
         "log_errors_during_database_restart": len(fault_lines),
         "exit_code_at_sigterm": exit_code,
+        "postgresql_restart": tally.pg_restarts,
+    }
+
+
+def _not_received(tally: Tally, ringing: Counter[int]) -> dict[str, Any]:
+    """Captured rings that an HTTP client's pop stream never delivered, summed over the
+    clients (a call counts once per client that missed it), and the most of one client."""
+    clients = range(tally.http_clients)
+    captured = [n for n in tally.calls if ringing[n]]
+    missed = {i: sum(1 for n in captured if (i, n) not in tally.client_pops) for i in clients}
+    return {
+        "clients": len(clients),
+        "captured": len(captured),
+        "missed_sum": sum(missed.values()),
+        "missed_max_one_client": max(missed.values(), default=0),
     }
 
 
