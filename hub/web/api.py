@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPBearer
 
 from hub.web import data
+from hub.web.pages_privacy import card_viewed
 from hub.web.render import user_of
 
 router = APIRouter(
@@ -42,6 +43,7 @@ async def contact(request: Request, contact_id: str) -> dict[str, Any]:
     card = await data.card(_kartei(request), contact_id[:200], limit=0)
     if card is None:
         raise HTTPException(404, "no such contact")
+    await card_viewed(request, card.contact.contact_id)  # audited like the card page
     out = _contact(card.contact)
     out["open_tasks"] = [asdict(t) for t in card.tasks]
     out["risk"] = card.risk
@@ -57,6 +59,7 @@ async def timeline(
     card = await data.card(_kartei(request), contact_id[:200], kinds=kinds, page=max(0, page))
     if card is None:
         raise HTTPException(404, "no such contact")
+    await card_viewed(request, card.contact.contact_id)  # the history is the card's too
     return [asdict(e) for e in card.entries]
 
 
