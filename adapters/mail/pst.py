@@ -24,7 +24,9 @@ MESSAGE_ID, IN_REPLY_TO, REFERENCES, INTERNET_CPID = 0x1035, 0x1042, 0x1039, 0x3
 DISPLAY_NAME, EMAIL_ADDRESS, SMTP_ADDRESS, RECIPIENT_TYPE = 0x3001, 0x3003, 0x39FE, 0x0C15
 ATTACH_METHOD, ATTACH_MIME_TAG, ATTACH_CONTENT_ID = 0x3705, 0x370E, 0x3712
 ATTACH_LONG_NAME, ATTACH_NAME, ATTACH_EMBEDDED = 0x3707, 0x3704, 5
-IPM_SUBTREE_ENTRYID = 0x35E0
+IPM_SUBTREE_ENTRYID, MESSAGE_CLASS = 0x35E0, 0x001A
+# Item classes that are mail: messages, meeting requests and answers, delivery reports.
+MAIL_CLASSES = ("ipm.note", "ipm.schedule.meeting", "report.ipm.note")
 _STRING_TYPES = (0x001E, 0x001F)
 
 
@@ -105,11 +107,14 @@ def folders(pst: Any) -> list[PstFolder]:
     return found
 
 
-def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage]:
-    """The folder's message at `index`, with its node id (stable within one file)."""
+def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage | None]:
+    """The folder's item at `index`, with its node id (stable within one file); None for
+    an item that is no mail (an appointment, a contact, a task, a note)."""
     try:
         item = folder.handle.get_sub_message(index)
-        return int(item.identifier), _message(item)
+        kind = _text(_properties(item), MESSAGE_CLASS).lower()
+        mail = not kind or kind.startswith(MAIL_CLASSES)
+        return int(item.identifier), _message(item) if mail else None
     except OSError as err:
         raise PstReadError(f"{folder.path}, message {index + 1}: {_reason(err)}") from err
 

@@ -34,6 +34,7 @@ class FolderResult:
     resumed_at: int = 0  # messages a stopped run had imported already
     read: int = 0  # up to here (resumed ones included)
     added: int = 0
+    not_mail: int = 0  # appointments, contacts, tasks, notes: left out
     error: str | None = None
 
 
@@ -90,7 +91,9 @@ async def _import_folder(
         if not items:
             break
         label = f"{run.label}/{folder.path}"
-        prepared = await run.intake.prepare_many([(raw, label) for _, raw in items])
+        raws = [(raw, label) for _, raw in items if raw is not None]
+        result.not_mail += len(items) - len(raws)
+        prepared = await run.intake.prepare_many(raws) if raws else []
         point = FolderProgress(result.read + len(items), items[-1][0])
         async with run.store.transaction() as tx:
             result.added += await store_prepared(tx, prepared, "import", sightings=False)
@@ -102,15 +105,16 @@ async def _import_folder(
 
 def _read(
     folder: pst.PstFolder, start: int, size: int
-) -> tuple[list[tuple[int, bytes]], str | None]:
-    """Up to `size` messages as (node id, rebuilt bytes), and why reading stopped early."""
-    items: list[tuple[int, bytes]] = []
+) -> tuple[list[tuple[int, bytes | None]], str | None]:
+    """Up to `size` items as (node id, rebuilt bytes or None for an item that is no
+    mail), and why reading stopped early."""
+    items: list[tuple[int, bytes | None]] = []
     for index in range(start, min(start + size, folder.messages)):
         try:
             node, message = pst.read_message(folder, index)
         except pst.PstReadError as err:
             return items, str(err)
-        items.append((node, rebuild(message)))
+        items.append((node, rebuild(message) if message is not None else None))
     return items, None
 
 

@@ -199,7 +199,7 @@ def import_mail_command(
             for path in outlook:
                 results, problem = await _import_outlook(store, intake, path)
                 added += sum(r.added for r in results)
-                total += sum(r.read for r in results)
+                total += sum(r.read - r.not_mail for r in results)
                 problems += [problem] if problem else []
         finally:
             intake.close()
@@ -233,6 +233,7 @@ async def _import_outlook(
     for r in results:
         resumed = f" ({r.resumed_at} by an earlier run)" if r.resumed_at else ""
         line = f"{path.name}/{r.folder}: {r.read} of {r.total} read{resumed}, {r.added} new"
+        line += f", {r.not_mail} not mail (calendar, contacts ...)" if r.not_mail else ""
         console.print(escape(line), highlight=False)
     errors = [f"{path.name}: {r.error}" for r in results if r.error]
     return results, "; ".join(errors) or None

@@ -54,7 +54,7 @@ def config(tmp_path: Path, database_url: str) -> Path:
 
 def kartei(cfg: Path, *args: str) -> tuple[int, str]:
     result = runner.invoke(app, [*args, "-c", str(cfg)])
-    return result.exit_code, result.output
+    return result.exit_code, " ".join(result.output.split())  # unwrapped (80 columns here)
 
 
 def kartei_process(
@@ -281,12 +281,16 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
     archive_intact(cfg)
 
 
-def test_an_attached_outlook_item_is_kept_as_stored(tmp_path: Path, database_url: str) -> None:
+def test_an_attached_outlook_item_is_kept_and_appointments_left_out(
+    tmp_path: Path, database_url: str
+) -> None:
     """Outlook's "forward as attachment": libpff's Python binding does not open the item;
-    its stored bytes stay with the mail (docs/mail.md)."""
+    its stored bytes stay with the mail (docs/mail.md). Calendar and contacts are no mail."""
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE.with_name("forwarded.pst")))
     assert code == 0 and "1 of 1 messages were new" in out, out
+    assert "forwarded.pst/Kalender: 1 of 1 read, 0 new, 1 not mail" in out
+    assert "forwarded.pst/Kontakte: 1 of 1 read, 0 new, 1 not mail" in out
     [(_, mail)] = asyncio.run(mail_events(database_url))
     assert mail.subject.removesuffix(EVAL) == "Re: Ihre Reklamation – Gutschrift"
     [item] = mail.attachments

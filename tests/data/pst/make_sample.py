@@ -29,8 +29,8 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from aspose.email import MailMessage
-from aspose.email.mapi import MapiMessage, MapiPropertyTag
-from aspose.email.storage.pst import FileFormatVersion, PersonalStorage
+from aspose.email.mapi import MapiCalendar, MapiContact, MapiMessage, MapiPropertyTag
+from aspose.email.storage.pst import FileFormatVersion, PersonalStorage, StandardIpmFolder
 
 HERE = Path(__file__).parent
 CET = timezone(timedelta(hours=1))
@@ -222,12 +222,22 @@ def main(target: Path) -> None:
 
 def forwarded(target: Path) -> None:
     """forwarded.pst: one mail with an Outlook item attached (Outlook's "forward as
-    attachment"), which libpff's Python binding cannot open as a message."""
+    attachment"), which libpff's Python binding cannot open as a message; and an
+    appointment and a contact, which are no mail."""
     target.unlink(missing_ok=True)
     outer = mapi(INBOX[4])
     outer.attachments.add("Ihre Reklamation", mapi(SENT[0], sent=True))
+    start = START.replace(tzinfo=None)
+    appointment = MapiCalendar(
+        "Köln", "Aufmaß bei Meyer", "Küche ausmessen", start, start + timedelta(hours=1)
+    )
+    contact = MapiContact("Jürgen Meyer", "meyer@kunde.example", "Meyer Küchen GmbH")
     with PersonalStorage.create(str(target), FileFormatVersion.UNICODE) as pst:
         pst.root_folder.add_sub_folder("Posteingang").add_message(outer)
+        calendar = pst.create_predefined_folder("Kalender", StandardIpmFolder.APPOINTMENTS)
+        calendar.add_mapi_message_item(appointment)
+        contacts = pst.create_predefined_folder("Kontakte", StandardIpmFolder.CONTACTS)
+        contacts.add_mapi_message_item(contact)
 
 
 if __name__ == "__main__":
