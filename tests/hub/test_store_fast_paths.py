@@ -159,3 +159,68 @@ async def test_transaction_appends_commit_or_roll_back_with_the_callers_rows(
     ]
     async with store.db.read() as conn:
         assert (await conn.execute(sa.text("SELECT n FROM checkpoint"))).scalars().all() == [3]
+
+
+async def test_single_appends_leave_the_pooled_connection_as_they_found_it(
+    store: EventStore, backend: str
+) -> None:
+    """PostgreSQL: an append on its own runs as one script in autocommit; a non-durable
+    one turns synchronous_commit off for its own transaction only, so the next user of
+    the pooled connection commits durably, in a transaction of its own."""
+    if backend != "postgresql":
+        pytest.skip("the single-append script is PostgreSQL's")
+    await store.append("s-1", NO_STREAM, [Pinged(n=1, contact="c1")])  # makes the key
+    await store.append("s-2", NO_STREAM, [Pinged(n=2, contact="c1")], durable=False)
+    await store.append("s-3", NO_STREAM, [NewEvent(Pinged(n=3, contact="c1"), "k")])
+    again = await store.append("s-4", NO_STREAM, [NewEvent(Pinged(n=3, contact="c1"), "k")])
+    assert again.positions == (3,) and again.appended == 0  # through the general path
+    async with store.db.writer.connect() as conn:
+        level = (await conn.exec_driver_sql("SHOW synchronous_commit")).scalar_one()
+        driver = (await conn.get_raw_connection()).driver_connection
+        assert driver is not None and not driver.autocommit and level == "on"
+    assert [r.stream for r in await store.read_all()] == ["s-1", "s-2", "s-3"]
+
+
+async def test_transaction_appends_commit_or_roll_back_with_the_callers_rows(
+    store: EventStore, backend: str
+) -> None:
+    """Appends inside `transaction()` (capture with its checkpoint) commit or roll back
+    with the caller's own statements, a key made for a new subject included. On SQLite
+    they take one hop to the transaction's connection, past SQLAlchemy: no statement of
+    theirs goes through it."""
+    async with store.db.write() as conn:
+        await conn.execute(sa.text("CREATE TABLE checkpoint (name TEXT, n INTEGER)"))
+    statements: list[str] = []
+    sa.event.listen(
+        store.db.writer.sync_engine,
+        "before_cursor_execute",
+        lambda *args: statements.append(args[2]),
+    )
+    eva = NewEvent(Pinged(n=1, who="Eva", contact="c7"), "mail:1")
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            await tx.append("s-1", NO_STREAM, [eva])
+            await tx.connection.execute(sa.text("INSERT INTO checkpoint VALUES ('a', 1)"))
+            raise RuntimeError("cut off before the commit")
+    assert await store.head() == 0 and store.keys.cached("contact:c7") is None
+
+    async with store.transaction() as tx:
+        first = await tx.append("s-1", NO_STREAM, [eva])
+        again = await tx.append("s-2", ANY, [eva])  # the same capture key: nothing
+        [many] = await tx.append_many(
+            [("s-3", NO_STREAM, [Pinged(n=2, who="Eva", contact="c7"), Pinged(n=3, contact="c8")])]
+        )
+        await tx.connection.execute(sa.text("INSERT INTO checkpoint VALUES ('a', 3)"))
+    assert (first.positions, again.positions, again.appended) == ((1,), (1,), 0)
+    assert (many.positions, many.version) == ((2, 3), 2)
+    if backend == "sqlite":
+        assert not [s for s in statements if "events" in s or "subject_keys" in s]
+    fresh = EventStore(store.db, test_codec())  # the keys made inside are on disk
+    assert [r.event for r in await fresh.read_all()] == [
+        Pinged(n=1, who="Eva", contact="c7"),
+        Pinged(n=2, who="Eva", contact="c7"),
+        Pinged(n=3, contact="c8"),
+    ]
+    async with store.db.read() as conn:
+        assert (await conn.execute(sa.text("SELECT n FROM checkpoint"))).scalars().all() == [3]
+
