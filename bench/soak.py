@@ -59,6 +59,7 @@ import imaplib
 import json
 import os
 import random
+import shutil
 import signal
 import smtplib
 import sqlite3
@@ -223,6 +224,11 @@ class PrivatePostgres:
         )
         data, log = str(self.root / "data"), str(self.root / "log")
         runner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if os.geteuid() == 0 and os.nice(0) > 0:
+            # The server runs at the usual priority even when the soak is niced (as
+            # advised on a shared machine): a database server starved of CPU by others'
+            # work takes its time to stop and start, a fault of the bench, not of Kartei.
+            runner = ["nice", "-n", str(-os.nice(0)), *runner]
         # -t: wait up to 5 minutes (pg_ctl's own default, 60 s, would end the soak on a
         # slow stop instead of measuring it).
         return [
@@ -257,7 +263,7 @@ class PrivatePostgres:
 
     def restart(self) -> dict[str, Any]:
         """As an administrator or a package upgrade does: every connection is dropped.
-        Stop and start are timed apart; a stop that takes more than 5 s is looked into
+        A checkpoint first; it, stop and start are timed apart; a stop over 5 s is looked into
         (which server processes remain, whose sockets); the server's log lines of the
         restart come back."""
         log = self.root / "log"
@@ -267,8 +273,17 @@ class PrivatePostgres:
             before = self.sessions()
         except psycopg.Error as err:
             before = str(err)[:200]
+        # As an administrator does before a planned restart: the dirty pages are written
+        # and synced while the server still serves, so the shutdown checkpoint (part of
+        # the outage) has little left. Its time is reported apart: a slow disk shows there.
+        checkpoint_began = time.monotonic()
+        with contextlib.suppress(psycopg.Error), psycopg.connect(self.url, autocommit=True) as c:
+            c.execute("CHECKPOINT")
+        checkpoint_s = round(time.monotonic() - checkpoint_began, 2)
         began = time.monotonic()
-        stopping = subprocess.Popen(self._ctl_command("stop"), stderr=subprocess.PIPE)
+        stopping = subprocess.Popen(
+            self._ctl_command("stop"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         lingering: list[str] = []
         try:
             stopping.wait(timeout=5)
@@ -284,6 +299,7 @@ class PrivatePostgres:
         # The server's own lines, not the many refusals of clients trying meanwhile.
         lines = [line for line in lines if " client backend FATAL: " not in line]
         return {
+            "checkpoint_before_s": checkpoint_s,
             "stop_s": round(stopped - began, 2),
             "start_s": round(time.monotonic() - stopped, 2),
             "stop_failed": stop_failed,
@@ -807,6 +823,11 @@ async def one_database(
         "classified": len(stored["classified"]),
         "classified_more_than_once": sum(1 for c in stored["classified"].values() if c > 1),
     }
+    # Kartei's data directory (its log, archive) stays for a run that found something.
+    if result["lost"] or result["doubled"] or result["errors"]:
+        result["kept"] = str(folder)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
     return result
 
 
