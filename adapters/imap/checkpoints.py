@@ -64,20 +64,8 @@ async def save(
     conn: AsyncConnection, account: str, folder: str, point: Checkpoint, captured: int
 ) -> None:
     """Moves the checkpoint (call inside the transaction that appended the events)."""
-    c = checkpoints.c
-    stmt = dialect_insert(conn, checkpoints)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["account", "folder"],
-        set_={
-            "uidvalidity": stmt.excluded.uidvalidity,
-            "last_uid": stmt.excluded.last_uid,
-            "last_sync": stmt.excluded.last_sync,
-            "last_error": None,
-            "messages": c.messages + stmt.excluded.messages,
-        },
-    )
     await conn.execute(
-        stmt,
+        _save_statement(conn),
         {
             "account": account,
             "folder": folder,
@@ -87,6 +75,28 @@ async def save(
             "last_sync": datetime.now(UTC),
         },
     )
+
+
+_SAVES: dict[str, sa.Insert] = {}
+
+
+def _save_statement(conn: AsyncConnection) -> sa.Insert:
+    """The upsert `save` runs, built once per database kind: building a statement (and
+    SQLAlchemy its cache key) for every commit is work the event loop need not do."""
+    stmt = _SAVES.get(conn.dialect.name)
+    if stmt is None:
+        insert = dialect_insert(conn, checkpoints)
+        stmt = _SAVES[conn.dialect.name] = insert.on_conflict_do_update(
+            index_elements=["account", "folder"],
+            set_={
+                "uidvalidity": insert.excluded.uidvalidity,
+                "last_uid": insert.excluded.last_uid,
+                "last_sync": insert.excluded.last_sync,
+                "last_error": None,
+                "messages": checkpoints.c.messages + insert.excluded.messages,
+            },
+        )
+    return stmt
 
 
 async def reset(conn: AsyncConnection, account: str, folder: str | None) -> int:

@@ -206,6 +206,14 @@ async def store_prepared(
     return appended
 
 
+# Built once, with an expanding parameter: built anew for every commit, this query was
+# most of the SMTP commit loop's own time on the event loop (py-spy; docs/mail.md, Speed).
+_STORED_KEYS = sa.select(events.c.idempotency_key).where(
+    events.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))
+)
+_STORED_DATA = sa.select(events.c.data).where(events.c.idempotency_key == sa.bindparam("key"))
+
+
 async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -> list[Prepared]:
     """Items as they were captured before Message-IDs were hashed in capture keys: one
     found under its old key keeps that key and stream, so it is not captured twice (one
@@ -213,8 +221,8 @@ async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -
     legacy = {item.legacy_key for item in items if item.legacy_key and item.event is not None}
     if not legacy:
         return list(items)
-    query = sa.select(events.c.idempotency_key).where(events.c.idempotency_key.in_(legacy))
-    found = set((await tx.connection.execute(query)).scalars())
+    result = await tx.connection.execute(_STORED_KEYS, {"keys": sorted(legacy)})
+    found = set(result.scalars())
     if not found:
         return list(items)
     kept = []
@@ -228,9 +236,7 @@ async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -
 
 async def _first_seen_in(tx: Transaction, item: Prepared) -> bool:
     """Whether the stored email was first captured in this same mailbox (a re-read)."""
-    row = await tx.connection.execute(
-        sa.select(events.c.data).where(events.c.idempotency_key == item.key)
-    )
+    row = await tx.connection.execute(_STORED_DATA, {"key": item.key})
     data = row.scalar_one_or_none()
     return data is not None and item.mailbox in orjson.loads(data).get("mailboxes", ())
 
