@@ -30,13 +30,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 VERSION_LINE = "kartei-leaf/1"
 _REF = re.compile(r"sha256:[0-9a-f]{64}")
+# json.dumps(text) without its per-call set-up: the encoder's own fast path for a string.
+_json_string = json.JSONEncoder().encode
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,26 +72,29 @@ def _sha(stored: str | bytes) -> str:
 
 
 def timestamp(when: datetime) -> str:
-    if when.tzinfo is None:  # SQLite gives naive datetimes; they are UTC
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if when.tzinfo is not None:  # SQLite gives naive datetimes; they are UTC
+        when = when.astimezone(UTC).replace(tzinfo=None)
+    return when.isoformat(timespec="microseconds") + "Z"
 
 
 def encode(row: StoredRow, blobs: Sequence[BlobEntry]) -> bytes:
+    # One f-string, one JSON encoder for all strings, and
+    # isoformat: the follower encodes every event once and `verify` every event again.
     key = "-" if row.idempotency_key is None else _sha(row.idempotency_key)
-    lines = [
-        VERSION_LINE,
-        f"position: {row.position}",
-        f"stream: {json.dumps(row.stream)}",
-        f"version: {row.version}",
-        f"type: {json.dumps(row.type)}",
-        f"recorded-at: {timestamp(row.recorded_at)}",
-        f"key-sha256: {key}",
-        f"metadata-sha256: {_sha(row.metadata)}",
-        f"data-sha256: {_sha(row.data)}",
-        *(f"blob: {b.line()}" for b in blobs),
-    ]
-    return ("\n".join(lines) + "\n").encode()
+    text = (
+        f"{VERSION_LINE}\n"
+        f"position: {row.position}\n"
+        f"stream: {_json_string(row.stream)}\n"
+        f"version: {row.version}\n"
+        f"type: {_json_string(row.type)}\n"
+        f"recorded-at: {timestamp(row.recorded_at)}\n"
+        f"key-sha256: {key}\n"
+        f"metadata-sha256: {_sha(row.metadata)}\n"
+        f"data-sha256: {_sha(row.data)}\n"
+    )
+    for b in blobs:
+        text += f"blob: {b.locator} {b.stored_sha256}\n"
+    return text.encode()
 
 
 def pack_blobs(blobs: Sequence[BlobEntry]) -> str:
@@ -107,16 +112,28 @@ def locator(ref: str) -> str:
 
 def references(event: Any) -> list[str]:
     """The archive references an event names, in field order, each once."""
-    return list(dict.fromkeys(_walk(event)))
+    found: list[str] = []
+    _walk(event, found)
+    return list(dict.fromkeys(found))
 
 
-def _walk(value: Any) -> Iterator[str]:
+_REF_LENGTH = len("sha256:") + 64
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # per event class: read once, not per event
+
+
+def _walk(value: Any, found: list[str]) -> None:
+    # The follower walks every captured event; a mail's text runs to 200,000 characters,
+    # so a string is judged by its length before the pattern is tried.
     if isinstance(value, str):
-        if _REF.fullmatch(value):
-            yield value
+        if len(value) == _REF_LENGTH and _REF.fullmatch(value):
+            found.append(value)
     elif isinstance(value, tuple | list):
         for item in value:
-            yield from _walk(item)
+            _walk(item, found)
     elif is_dataclass(value) and not isinstance(value, type):
-        for f in fields(value):
-            yield from _walk(getattr(value, f.name))
+        kind = type(value)
+        names = _FIELD_NAMES.get(kind)
+        if names is None:
+            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
+        for name in names:
+            _walk(getattr(value, name), found)

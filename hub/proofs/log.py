@@ -8,7 +8,6 @@ batch costs one read of its rows, one hash per event and blob, and O(log n) node
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.archive import Archive
 from hub.events import Recorded
-from hub.proofs import heads, leaf, merkle
+from hub.proofs import files, heads, leaf, merkle
 from hub.proofs.schema import merkle_heads, merkle_leaves, merkle_state, merkle_timestamps
 from hub.store import EventStore
 from hub.store.schema import events
@@ -159,20 +158,24 @@ class MerkleLog:
             raise MerkleConflictError(f"the Merkle log is no longer at {old_size} leaves")
 
     def _blob_entries(self, batch: Sequence[Recorded]) -> dict[int, list[leaf.BlobEntry]]:
-        """Each event's archived blobs: locator and hash of the stored file (blocking)."""
+        """Each event's archived blobs: locator and hash of the stored file (blocking).
+        A file named by several events of the batch (a newsletter's logo) is read once."""
         found: dict[int, list[leaf.BlobEntry]] = {}
+        known: dict[str, leaf.BlobEntry] = {}
         for recorded in batch:
-            refs = leaf.references(recorded.event)
-            found[recorded.position] = [self._entry(ref) for ref in refs]
+            entries = []
+            for ref in leaf.references(recorded.event):
+                entry = known.get(ref)
+                if entry is None:
+                    entry = known[ref] = self._entry(ref)
+                entries.append(entry)
+            found[recorded.position] = entries
         return found
 
     def _entry(self, ref: str) -> leaf.BlobEntry:
-        try:
-            with open(self.archive.path_of(ref), "rb") as f:
-                digest = hashlib.file_digest(f, "sha256").hexdigest()
-        except FileNotFoundError:
-            digest = "missing"
-        return leaf.BlobEntry(leaf.locator(ref), digest)
+        locator = leaf.locator(ref)
+        digest = files.stored_sha256(self.archive.root, locator)
+        return leaf.BlobEntry(locator, "missing" if digest is None else digest)
 
     # -- reading -----------------------------------------------------------------
 

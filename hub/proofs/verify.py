@@ -4,8 +4,6 @@ every tree head against its signature and timestamp. Needs no subject key."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +12,7 @@ import orjson
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hub.proofs import heads, leaf, merkle
+from hub.proofs import files, heads, leaf, merkle
 from hub.proofs.log import ROW_COLUMNS, MerkleLog, stored_row
 from hub.proofs.schema import merkle_leaves, merkle_timestamps
 from hub.store.crypto import SEALED
@@ -205,27 +203,15 @@ async def _verify_timestamps(
 
 def _verify_blobs(root: Path, blobs: dict[str, _Blob], report: Report) -> None:
     for locator, blob in blobs.items():
-        path = _blob_path(root, locator)
-        if path is None:
+        digest = files.stored_sha256(root, locator)
+        if digest is None:
             continue  # gone: a tombstone if its subjects are erased (checked next)
-        with open(path, "rb") as f:
-            digest = hashlib.file_digest(f, "sha256").hexdigest()
         report.blobs += 1
         if digest != blob.stored_sha256:
             report.problems.append(
                 f"blob {locator} (event {blob.position}) differs from its logged hash"
             )
         blob.stored_sha256 = "present"
-
-
-def _blob_path(root: Path, locator: str) -> str | None:
-    for path in (
-        f"{root}/{locator[:2]}/{locator}",
-        f"{root}/{locator[:2]}/{locator[2:4]}/{locator}",
-    ):
-        if os.path.exists(path):
-            return path
-    return None
 
 
 async def _tombstones(log: MerkleLog, blobs: dict[str, _Blob], report: Report) -> None:
