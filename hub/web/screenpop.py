@@ -310,8 +310,13 @@ def wanted(user: User, message: dict[str, Any]) -> bool:
 
 
 @router.get("/pop/stream")
-async def stream(request: Request, after: int | None = None) -> StreamingResponse:
-    """Server-sent events for this browser; resumes after Last-Event-ID."""
+async def stream(
+    request: Request, after: int | None = None, hello: bool = False
+) -> StreamingResponse:
+    """Server-sent events for this browser; resumes after Last-Event-ID, or else after
+    `after` (a page that opens a new stream after the old one was closed for good).
+    `hello`: the stream opens with a `hello` event, so that the page learns the id it
+    starts at (a page reads ids only from events, not from the data-less opening)."""
     hub: PopHub = request.app.state.pop
     user = user_of(request)
     await hub.start()
@@ -326,6 +331,8 @@ async def stream(request: Request, after: int | None = None) -> StreamingRespons
         # first pop (a restart of Kartei) resumes from here with Last-Event-ID, and gets
         # the rings of the gap instead of starting again at the head.
         yield f"retry: 1000\nid: {cursor}\n\n".encode()
+        if hello:
+            yield b"event: hello\ndata: {}\n\n"
         hub.listeners += 1
         try:
             while True:

@@ -78,6 +78,7 @@
   const t = (key) => pops.dataset["t" + key.split("-").map((w) => w[0].toUpperCase() + w.slice(1)).join("")] || key;
   const fadeSeconds = parseInt(pops.dataset.fade || "0", 10);
   const cards = new Map();
+  const gone = new Set();  // calls whose pop was closed: a replay does not bring them back
 
   function post(url, fields) {
     const body = new URLSearchParams(fields);
@@ -91,6 +92,8 @@
     clearTimeout(entry.fade);
     entry.card.remove();
     cards.delete(call);
+    if (gone.size > 1000) gone.clear();
+    gone.add(call);
   }
 
   function state(entry, cls, iconName, text) {
@@ -114,7 +117,11 @@
   }
 
   function ring(m) {
-    if (cards.has(m.call)) return;
+    if (cards.has(m.call)) {  // replayed (the stream broke between name and card)
+      if ("recent" in m) details(m);
+      return;
+    }
+    if (gone.has(m.call)) return;  // closed by the user, then replayed
     const card = el("section", "pop ringing");
     card.dataset.call = m.call;
     card.tabIndex = -1;
@@ -188,7 +195,7 @@
 
   function ended(m) {
     const entry = cards.get(m.call);
-    if (!entry) return;
+    if (!entry || entry.card.classList.contains("ended")) return;
     const card = entry.card;
     const missed = m.cause === "missed" || (m.cause !== "answered" && card.classList.contains("ringing"));
     // The cause in the user's words: data-t-cause-missed etc. on #pops (base.html).
@@ -231,13 +238,38 @@
     }
   });
 
-  const source = new EventSource("/pop/stream");
-  source.addEventListener("pop", (ev) => {
+  // The stream. After a dropped connection EventSource comes back by itself and sends the
+  // last id it saw (Last-Event-ID), so nothing is missed. But an answer that is not a 200
+  // event stream (a proxy's 502 while Kartei restarts, a 503 while its database is away, a
+  // login page) closes it for good. Then the page opens a new one after a growing wait
+  // with jitter (25 browsers need not knock at once), resuming after the last id it saw
+  // (?after=): the server replays the calls in between. The first `hello` event carries
+  // the position the stream starts at, since a page can read ids only from events.
+  let lastId = "", failures = 0, source = null;
+
+  function handle(ev) {
+    if (ev.lastEventId) lastId = ev.lastEventId;
+    if (ev.type !== "pop") return;
     const m = JSON.parse(ev.data);
     if (m.type === "ring") ring(m);
     else if (m.type === "card") details(m);
     else if (m.type === "answered") answered(m);
     else if (m.type === "ended") ended(m);
-  });
-  source.addEventListener("open", () => { document.body.dataset.pop = "connected"; });
+  }
+
+  function connect() {
+    const url = "/pop/stream?hello=1" + (lastId ? "&after=" + encodeURIComponent(lastId) : "");
+    source = new EventSource(url);
+    source.addEventListener("hello", handle);
+    source.addEventListener("pop", handle);
+    source.addEventListener("open", () => { failures = 0; document.body.dataset.pop = "connected"; });
+    source.addEventListener("error", () => {
+      if (source.readyState !== EventSource.CLOSED) return;  // it tries again by itself
+      document.body.dataset.pop = "reconnecting";
+      failures += 1;
+      const wait = Math.min(10000, 500 * 2 ** Math.min(failures, 5));
+      setTimeout(connect, wait / 2 + Math.random() * wait / 2);
+    });
+  }
+  connect();
 })();
