@@ -275,7 +275,6 @@ GERMAN: dict[str, str] = {
     ),
     "Checked so far": "Bisher geprüft",
     "Nothing to check.": "Nichts zu prüfen.",
-    "sure": "sicher",
     # The queue's number is the margin between the two likeliest labels, not a probability.
     "margin over the runner-up: {count} percentage point": (
         "Abstand zur zweiten Wahl: {count} Prozentpunkt"

@@ -235,7 +235,8 @@ async def test_a_risk_flag_names_the_messages_behind_it(web: Web, store: EventSt
     page = await http.get("/risks")
     named = re.findall(r'<li data-message="(\d+)">', page.text)
     assert sorted(map(int, named)) == positions
-    assert "Ärgernis 0" in page.text and "sicher: 30 %" in page.text and "sicher: 85 %" in page.text
+    assert "Ärgernis 0" in page.text and "zweiten Wahl: 30 Prozentpunkte" in page.text
+    assert "zweiten Wahl: 85 Prozentpunkte" in page.text and "sicher:" not in page.text
     await http.post(
         f"/classifications/{positions[0]}/correct", data={"label": "complaint", "csrf": csrf}
     )
