@@ -149,6 +149,9 @@ class Tally:
     browser_errors: list[tuple[float, int, str]] = field(default_factory=list)
     browser_states: dict[int, list[int]] = field(default_factory=dict)  # EventSource readyStates
     browser_setup_error: str | None = None
+    # After each kill: (killed, healthy again); None while Kartei had not come back.
+    comebacks: list[tuple[float, float | None]] = field(default_factory=list)
+    pages_closed: float = 0.0  # when the harness stopped watching the Chromium pages
     pg_restarts: list[dict[str, Any]] = field(default_factory=list)  # stop_s, start_s, log
 
 
@@ -586,6 +589,7 @@ async def browsers(
                 tally.browser_setup_error = f"{type(err).__name__}: {err}"[:300]
             ready.set()
             await stop.wait()
+            tally.pages_closed = time.time()
             for i, page in enumerate(pages):
                 with contextlib.suppress(Exception):
                     tally.browser_states[i] = await page.evaluate(
@@ -749,6 +753,7 @@ async def one_database(
         imap_restarted = False
         pg_restart_at = 0.35 * seconds if pg and backend == "postgresql" else None
         pg_restarting: asyncio.Task[None] | None = None
+        watchers: list[asyncio.Task[None]] = []
         next_rss = 0.0
         tick = time.monotonic()
         # Every kill asked for happens: one due while PostgreSQL restarts waits for it, and
@@ -764,6 +769,7 @@ async def one_database(
                 tally.kills.append(time.time())
                 await asyncio.sleep(random.uniform(0.2, 2.0))
                 k.start()
+                watchers.append(asyncio.create_task(_comeback(k, tally, tally.kills[-1])))
             if pg and pg_restart_at is not None and elapsed >= pg_restart_at:
                 pg_restart_at = None
                 pg_restarting = asyncio.create_task(_restart_postgres(pg, tally))
@@ -779,6 +785,8 @@ async def one_database(
             await asyncio.sleep(0.1)
         if pg_restarting is not None:
             await pg_restarting
+        for watcher in watchers:
+            watcher.cancel()
         ran = time.monotonic() - began  # longer than asked when kills were held up
         # The end: load stops, Kartei lives on until everything sent is in the log.
         stop_async.set()
@@ -831,6 +839,20 @@ async def one_database(
     return result
 
 
+async def _comeback(k: Kartei, tally: Tally, killed: float) -> None:
+    """How long Kartei takes after a kill until /healthz answers 200 again (its start:
+    imports, the classifier's model, migrations, under the machine's load)."""
+    entry = len(tally.comebacks)
+    tally.comebacks.append((killed, None))
+    async with httpx.AsyncClient(timeout=2) as http:
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{k.base}/healthz")).status_code == 200:
+                    tally.comebacks[entry] = (killed, time.time())
+                    return
+            await asyncio.sleep(0.2)
+
+
 async def _restart_postgres(pg: PrivatePostgres, tally: Tally) -> None:
     """Restarts the server beside the running load and kills (a task of its own)."""
     began = time.time()  # connections drop as the restart begins
@@ -869,7 +891,13 @@ def _accounting(rows: list[tuple[str, str, str, str | None]]) -> dict[str, Any]:
 def _browser_report(tally: Tally, ringing: Counter[int], pages: int) -> dict[str, Any]:
     """The pop as Chromium showed it, the pages' errors and their reconnections."""
     faults = tally.kills + [began for began, _ in tally.disruptions]
-    windows = [(t, t + SETTLE_AFTER_KILL) for t in tally.kills]
+    # A kill's window lasts until Kartei answers again (and 5 s more): a page's refused
+    # reconnections meanwhile are what a kill does, however long the restart takes.
+    back = dict(tally.comebacks)
+    windows = [
+        (t, max(t + SETTLE_AFTER_KILL, (back.get(t) or tally.pages_closed or t) + 5))
+        for t in tally.kills
+    ]
     windows += [(began, done + FAULT_WINDOW) for began, done in tally.disruptions]
     latencies, steady, missing = [], [], 0
     for n, call in tally.calls.items():
@@ -892,11 +920,18 @@ def _browser_report(tally: Tally, ringing: Counter[int], pages: int) -> dict[str
     in_windows = len(tally.browser_errors) - len(errors)
     # After each kill every page's EventSource must open again, on its own.
     reconnect_s, not_reconnected = [], 0
+    # A page cannot reconnect to a Kartei that is not back: after a kill whose restart
+    # was not healthy 10 s before the pages were closed, a missing reconnection is
+    # counted apart (kartei_not_back), not as the page's failure.
+    kartei_not_back = 0
     for t in tally.kills:
+        healthy = back.get(t)
         for i in range(pages):
             after = [o for o in tally.browser_opens.get(i, []) if o > t]
             if after:
                 reconnect_s.append(min(after) - t)
+            elif healthy is None or healthy > tally.pages_closed - 10:
+                kartei_not_back += 1
             else:
                 not_reconnected += 1
     closed_for_good = sum(1 for states in tally.browser_states.values() if states[-1:] == [2])
@@ -913,6 +948,7 @@ def _browser_report(tally: Tally, ringing: Counter[int], pages: int) -> dict[str
         "captured_calls_not_shown": missing,
         "reconnect_s_max": round(max(reconnect_s), 2) if reconnect_s else None,
         "not_reconnected": not_reconnected + closed_for_good,
+        "not_reconnected_kartei_not_back": kartei_not_back,
         "eventsource_states_at_end": tally.browser_states,
         "errors": len(errors) + (tally.browser_setup_error is not None),
         "error_lines": errors[:10],
@@ -1046,6 +1082,9 @@ def _report(
         "log_errors_during_database_restart": len(fault_lines),
         "exit_code_at_sigterm": exit_code,
         "postgresql_restart": tally.pg_restarts,
+        "kartei_back_after_kill_s": [
+            round(healthy - killed, 1) if healthy else None for killed, healthy in tally.comebacks
+        ],
     }
 
 
