@@ -32,6 +32,7 @@ _BODY_FIELDS = (
     b"mime-version",
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MIME_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 # Unfolded header lines: the standard library drops the space between two encoded words
 # where it folds a long non-ASCII subject.
 _HEADER_POLICY = SMTP.clone(max_line_length=998)
@@ -147,13 +148,17 @@ def _body(message: PstMessage, seed: str) -> bytes:
 
 
 def _attach(part: MIMEPart, attachment: PstAttachment) -> None:
-    maintype, _, subtype = attachment.content_type.partition("/")
+    """Name, type and Content-ID are a stranger's text: one line each, a type only when it
+    is one (else application/octet-stream)."""
+    kind = attachment.content_type.strip().lower()
+    maintype, _, subtype = kind.partition("/") if _MIME_TYPE.fullmatch(kind) else ("", "", "")
+    cid = _one_line(attachment.content_id or "").strip("<>")
     part.add_attachment(
         attachment.data,
         maintype=maintype or "application",
         subtype=subtype or "octet-stream",
-        filename=attachment.name or None,
-        cid=attachment.content_id,
+        filename=_one_line(attachment.name) or None,
+        cid=f"<{cid}>" if cid else None,
     )
 
 

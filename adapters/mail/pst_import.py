@@ -112,9 +112,11 @@ def _read(
     for index in range(start, min(start + size, folder.messages)):
         try:
             node, message = pst.read_message(folder, index)
+            items.append((node, rebuild(message) if message is not None else None))
         except pst.PstReadError as err:
             return items, str(err)
-        items.append((node, rebuild(message) if message is not None else None))
+        except (ValueError, TypeError, LookupError) as err:  # the email package refused it
+            return items, f"{folder.path}, message {index + 1}: cannot rebuild it ({err})"
     return items, None
 
 

@@ -21,6 +21,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from adapters.mail.parsing import parse_email
+from adapters.mail.pst_eml import PstAttachment, PstMessage, rebuild
 from hub.archive import Archive
 from hub.bootstrap import bootstrap
 from hub.cli import app
@@ -307,3 +309,47 @@ def test_without_libpff_the_import_names_the_extra(tmp_path: Path, database_url:
     result = subprocess.run(command, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "pip install 'kartei[pst]'" in " ".join(result.stderr.split()), result.stderr
+
+
+def test_a_strangers_properties_stay_in_their_fields() -> None:
+    """Subject, names, attachment names, types and Content-IDs come from whoever wrote
+    the mail: a line break in them starts no header field of its own."""
+    message = PstMessage(
+        transport_headers=None,
+        subject="Angebot\r\nBcc: alle@firma.example",
+        sender_name="Eve\r\nX-Evil: 1",
+        sender_email="eve@example.org",
+        to=[("Anna\nSchmidt", "anna@firma.example")],
+        text="Guten Tag",
+        attachments=[PstAttachment("böse\r\nDatei.txt", "text/plain\r\nX-Evil: 2", b"x", "a\r\nb")],
+    )
+    raw = rebuild(message)
+    mail = parse_email(raw)
+    assert b"\nBcc:" not in raw and b"\nX-Evil" not in raw
+    assert mail.subject == "Angebot Bcc: alle@firma.example" and mail.bcc == ()
+    [attachment] = mail.attachments
+    assert (attachment.name, attachment.content_type) == (
+        "böse Datei.txt",
+        "application/octet-stream",
+    )
+    assert rebuild(message) == raw  # the same bytes every time: the same capture key
+
+
+def test_the_transport_header_is_kept_but_for_the_old_body_fields() -> None:
+    header = (
+        "Received: from mx.kunde.example\r\n\tby mx.firma.example; Mon, 2 Nov 2026\r\n"
+        "From: =?ISO-8859-1?Q?J=F6rg_Wei=DF?= <weiss@weiss-gmbh.example>\r\n"
+        "Subject: Test\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/mixed;\r\n boundary="alt"\r\n'
+        "Content-Transfer-Encoding: 7bit\r\nX-Mailer: Outlook\r\n\r\n"
+    )
+    message = PstMessage(header, "Test", "", "", text="Hallo", message_id="<m1@example.org>")
+    raw = rebuild(message)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert head.startswith(
+        b"Received: from mx.kunde.example\r\n\tby mx.firma.example; Mon, 2 Nov 2026\r\n"
+        b"From: =?ISO-8859-1?Q?J=F6rg_Wei=DF?= <weiss@weiss-gmbh.example>\r\n"
+        b"Subject: Test\r\nX-Mailer: Outlook\r\nMessage-ID: <m1@example.org>\r\n"
+    )
+    assert b'boundary="alt"' not in raw and head.count(b"MIME-Version") == 1
+    assert parse_email(raw).sender_name == "Jörg Weiß"
