@@ -9,6 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import orjson
 import typer
+from rich.markup import escape
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
 from hub.events.privacy import AdminActionRecorded
@@ -18,6 +19,7 @@ from hub.proofs.export import export
 from hub.proofs.follower import HeadSigner, MerkleFollower
 from hub.proofs.log import MerkleLog
 from hub.proofs.procedure import facts, render
+from hub.proofs.procedure_pdf import PdfUnavailableError, to_pdf
 from hub.proofs.setup import (
     merkle_log,
     stamp_pending,
@@ -224,13 +226,23 @@ def export_command(
 
 @app.command("procedure")
 def procedure_command(
-    target: Annotated[Path, typer.Argument(help="The HTML file to write.")],
+    target: Annotated[Path, typer.Argument(help="The file to write (.html or .pdf).")],
     firm: Annotated[str, typer.Option("--firm", help="The firm's name for the title.")] = "",
+    form: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="html or pdf (PDF needs the pdf extra); default: by the file's ending",
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Write the Verfahrensdokumentation (German, HTML) from this configuration and the
-    archive's current state; the parts only the firm can state are marked to fill in."""
+    """Write the Verfahrensdokumentation (German, HTML or PDF) from this configuration and
+    the archive's current state; the parts only the firm can state are marked to fill in."""
     loaded = settings(config)
+    form = (form or ("pdf" if target.suffix.lower() == ".pdf" else "html")).lower()
+    if form not in ("html", "pdf"):
+        fail(f"--format {form}: html or pdf")
 
     async def work(merkle: MerkleLog) -> str:
         heads.ensure_key(loaded.data_dir)
@@ -238,7 +250,12 @@ def procedure_command(
 
     html = _run(loaded, work)
     try:
-        target.write_text(html, encoding="utf-8")
+        if form == "pdf":
+            target.write_bytes(to_pdf(html))
+        else:
+            target.write_text(html, encoding="utf-8")
+    except PdfUnavailableError as err:
+        fail(escape(str(err)))  # "kartei[pdf]" is not markup
     except OSError as err:
         fail(f"{target}: {err.strerror or err}")
     console.print(f"Wrote {target}.")

@@ -91,8 +91,8 @@ table{border-collapse:collapse}td,th{border:1px solid #999;padding:.2em .5em;tex
 .fill{background:#ffc}pre{white-space:pre-wrap;font-size:.85em}</style></head><body>
 <h1>Verfahrensdokumentation zur Archivierung von E-Mails und Faxen</h1>
 <p><strong>{{ firm }}</strong> · erzeugt am {{ now }} von Kartei {{ version }} aus der
-Konfiguration und dem aktuellen Stand des Archivs. Gelb markierte Stellen ergänzt das
-Unternehmen.</p>
+Konfiguration und dem aktuellen Stand des Archivs. Die Stellen mit ______ (in der
+HTML-Fassung gelb hinterlegt) ergänzt das Unternehmen.</p>
 
 <h2>1. Allgemeine Beschreibung</h2>
 <p>Kartei erfasst die geschäftliche E-Mail- und Fax-Korrespondenz automatisch und bewahrt
