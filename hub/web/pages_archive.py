@@ -18,6 +18,7 @@ from hub.proofs import heads
 from hub.proofs.export import originals
 from hub.proofs.log import MerkleLog
 from hub.store.schema import events
+from hub.web.errors import refused
 from hub.web.i18n import format_date
 from hub.web.render import page, user_of
 
@@ -73,7 +74,7 @@ async def _positions(request: Request, limit: int, offset: int) -> list[int]:
 @router.get("/archive")
 async def archive_list(request: Request, q: str = "", page_no: int = 0) -> Response:
     if not _allowed(request):
-        return page(request, "message.html", 403, message="Forbidden.")
+        return refused(request, 403, "the archive is for auditors and administrators")
     store = request.app.state.kartei.store
     q = q.strip()[:200]
     page_no = max(0, min(page_no, 10_000))
@@ -108,7 +109,7 @@ async def _one(request: Request, position: int) -> Recorded | None:
 @router.get("/archive/{position}")
 async def archive_item(request: Request, position: int) -> Response:
     if not _allowed(request):
-        return page(request, "message.html", 403, message="Forbidden.")
+        return refused(request, 403, "the archive is for auditors and administrators")
     item = await _one(request, position)
     if item is None:
         return page(request, "message.html", 404, message="Not found.")
@@ -133,7 +134,7 @@ async def archive_item(request: Request, position: int) -> Response:
 @router.get("/archive/{position}/original/{number}")
 async def archive_original(request: Request, position: int, number: int) -> Response:
     if not _allowed(request):
-        return page(request, "message.html", 403, message="Forbidden.")
+        return refused(request, 403, "the archive is for auditors and administrators")
     item = await _one(request, position)
     files = list(originals(item.event)) if item is not None and not item.erased else []
     if not 0 <= number < len(files):

@@ -64,3 +64,13 @@ async def test_a_form_without_its_csrf_token_gets_the_page_the_api_json(web: Web
         fetch = await http.post("/tasks", data={"title": "Rückruf"})
         assert fetch.status_code == 403
         assert fetch.json() == {"detail": "CSRF token missing or wrong"}
+
+
+async def test_staff_refused_the_archive_get_the_same_page(web: Web) -> None:
+    await web.accounts.add("sam", PASSWORD)
+    async with client(web) as http:
+        await login(http, "sam")
+        refused = await http.get("/archive", headers=PAGE)
+        assert refused.status_code == 403 and "Kein Zugriff" in refused.text
+        original = await http.get("/archive/1/original/0", headers=PAGE)
+        assert original.status_code == 403 and "Kein Zugriff" in original.text
