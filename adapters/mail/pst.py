@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import mimetypes
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ IPM_SUBTREE_ENTRYID, MESSAGE_CLASS = 0x35E0, 0x001A
 # Item classes that are mail: messages, meeting requests and answers, delivery reports.
 MAIL_CLASSES = ("ipm.note", "ipm.schedule.meeting", "report.ipm.note")
 _STRING_TYPES = (0x001E, 0x001F)
+_ANSI_CODE_PAGE = re.compile(rb"\\ansicpg(\d{1,5})")
 
 
 class PstUnavailable(RuntimeError):
@@ -122,6 +124,9 @@ def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage | None]
 def _message(item: Any) -> PstMessage:
     props = _properties(item)
     cpid = props.get(INTERNET_CPID)
+    text = _decoded(item.plain_text_body, "utf-8")  # libpff gives UTF-8
+    html = _decoded(item.html_body, _codec(cpid.data_as_integer if cpid else None))
+    rtf = (item.rtf_body or b"").rstrip(b"\0") if text is None and html is None else b""
     return PstMessage(
         transport_headers=item.transport_headers,
         subject=item.subject or "",
@@ -132,11 +137,20 @@ def _message(item: Any) -> PstMessage:
         message_id=_text(props, MESSAGE_ID) or None,
         in_reply_to=_text(props, IN_REPLY_TO) or None,
         references=_text(props, REFERENCES) or None,
-        text=_decoded(item.plain_text_body, "utf-8"),  # libpff gives UTF-8
-        html=_decoded(item.html_body, _codec(cpid.data_as_integer if cpid else None)),
-        rtf=None if item.plain_text_body or item.html_body else item.rtf_body,
+        text=_rtf_text(rtf) if rtf else text,
+        html=html,
+        rtf=rtf or None,
         attachments=[_attachment(a) for a in item.attachments],
     )
+
+
+def _rtf_text(rtf: bytes) -> str:
+    """The text of a body that is only RTF (decompressed by libpff), by striprtf."""
+    from striprtf.striprtf import rtf_to_text  # the pst extra, as libpff
+
+    page = _ANSI_CODE_PAGE.search(rtf)
+    codec = _codec(int(page[1]) if page else 1252)  # of the \'xx escapes
+    return str(rtf_to_text(rtf.decode("latin-1"), encoding=codec, errors="ignore")).strip()
 
 
 def _recipients(item: Any) -> dict[str, list[tuple[str, str]]]:

@@ -283,22 +283,23 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
     archive_intact(cfg)
 
 
-def test_an_attached_outlook_item_is_kept_and_appointments_left_out(
-    tmp_path: Path, database_url: str
-) -> None:
+def test_forwarded_items_rtf_bodies_and_appointments(tmp_path: Path, database_url: str) -> None:
     """Outlook's "forward as attachment": libpff's Python binding does not open the item;
-    its stored bytes stay with the mail (docs/mail.md). Calendar and contacts are no mail."""
+    its stored bytes stay with the mail (docs/mail.md). A body that is only RTF gives the
+    text. Calendar and contacts are no mail."""
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE.with_name("forwarded.pst")))
-    assert code == 0 and "1 of 1 messages were new" in out, out
+    assert code == 0 and "2 of 2 messages were new" in out, out
     assert "forwarded.pst/Kalender: 1 of 1 read, 0 new, 1 not mail" in out
     assert "forwarded.pst/Kontakte: 1 of 1 read, 0 new, 1 not mail" in out
-    [(_, mail)] = asyncio.run(mail_events(database_url))
-    assert mail.subject.removesuffix(EVAL) == "Re: Ihre Reklamation – Gutschrift"
-    [item] = mail.attachments
+    mails = {e.subject.removesuffix(EVAL): e for _, e in asyncio.run(mail_events(database_url))}
+    [item] = mails["Re: Ihre Reklamation – Gutschrift"].attachments
     assert item.name == "Ihre Reklamation.pst-item"
     assert item.content_type == "application/octet-stream"
     assert item.size > 100
+    rtf_only = mails["Termin für das Aufmaß"]
+    assert rtf_only.text.strip() == "Hallo Frau Yılmaz,\npaßt Ihnen Donnerstag, 10 Uhr? Grüße"
+    assert [a.name for a in rtf_only.attachments] == ["body.rtf"]
 
 
 def test_without_libpff_the_import_names_the_extra(tmp_path: Path, database_url: str) -> None:

@@ -220,10 +220,16 @@ def main(target: Path) -> None:
             kunden.add_message(mapi(raw))
 
 
+RTF = (
+    r"{\rtf1\ansi\ansicpg1252\deff0 {\fonttbl {\f0 Arial;}}\f0 Hallo Frau Y\u305?lmaz,"
+    r"\par pa\'dft Ihnen Donnerstag, 10 Uhr? Gr\'fc\'dfe\par}"
+)
+
+
 def forwarded(target: Path) -> None:
     """forwarded.pst: one mail with an Outlook item attached (Outlook's "forward as
-    attachment"), which libpff's Python binding cannot open as a message; and an
-    appointment and a contact, which are no mail."""
+    attachment"), which libpff's Python binding cannot open as a message; a sent mail
+    whose only body is RTF; and an appointment and a contact, which are no mail."""
     target.unlink(missing_ok=True)
     outer = mapi(INBOX[4])
     outer.attachments.add("Ihre Reklamation", mapi(SENT[0], sent=True))
@@ -232,8 +238,13 @@ def forwarded(target: Path) -> None:
         "Köln", "Aufmaß bei Meyer", "Küche ausmessen", start, start + timedelta(hours=1)
     )
     contact = MapiContact("Jürgen Meyer", "meyer@kunde.example", "Meyer Küchen GmbH")
+    rtf_only = mapi(SENT[2], sent=True)  # Outlook's own mail, its body only in RTF
+    rtf_only.set_body_rtf(RTF, True)
+    for tag in (MapiPropertyTag.BODY_W, MapiPropertyTag.BODY_HTML):
+        rtf_only.remove_property(tag)
     with PersonalStorage.create(str(target), FileFormatVersion.UNICODE) as pst:
         pst.root_folder.add_sub_folder("Posteingang").add_message(outer)
+        pst.root_folder.add_sub_folder("Gesendete Elemente").add_message(rtf_only)
         calendar = pst.create_predefined_folder("Kalender", StandardIpmFolder.APPOINTMENTS)
         calendar.add_mapi_message_item(appointment)
         contacts = pst.create_predefined_folder("Kontakte", StandardIpmFolder.CONTACTS)
