@@ -71,15 +71,6 @@ async def import_pst(
         await asyncio.to_thread(handle.close)
 
 
-def count(path: Path) -> int:
-    """Messages in the file (for a progress total)."""
-    handle = pst.open_pst(path)
-    try:
-        return sum(folder.messages for folder in pst.folders(handle))
-    finally:
-        handle.close()
-
-
 async def _import_folder(
     run: _Run, folder: pst.PstFolder, mark: FolderProgress | None
 ) -> FolderResult:
