@@ -83,7 +83,7 @@ def open_pst(path: Path) -> Any:
     try:
         pst.open(str(path))
     except OSError as err:
-        raise PstReadError(f"{path.name}: not a readable PST file ({_reason(err)})") from err
+        raise PstReadError(f"not a readable PST file ({_reason(err)})") from err
     return pst
 
 
@@ -100,13 +100,19 @@ def folders(pst: Any) -> list[PstFolder]:
             found.append(PstFolder("/".join(path) or "(top)", folder, count))
         for i in range(folder.number_of_sub_folders):
             child = folder.get_sub_folder(i)
-            walk(child, (*path, (child.name or f"folder-{child.identifier}").replace("/", "∕")))
+            walk(child, (*path, _folder_name(child)))
 
     try:
         walk(pst.root_folder, ())
     except OSError as err:
         raise PstReadError(f"the folder tree is damaged ({_reason(err)})") from err
     return found
+
+
+def _folder_name(folder: Any) -> str:
+    """One level of a folder path: one line, no "/" (it separates the levels)."""
+    name = " ".join(str(folder.name or "").split()).replace("/", "∕")
+    return name or f"folder-{folder.identifier}"
 
 
 def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage | None]:

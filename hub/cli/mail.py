@@ -229,7 +229,7 @@ async def _import_outlook(
         try:
             results = await import_pst(store, intake, path, advance)
         except PstReadError as err:
-            return [], str(err)
+            return [], f"{path.name}: {err}"
     for r in results:
         resumed = f" ({r.resumed_at} by an earlier run)" if r.resumed_at else ""
         line = f"{path.name}/{r.folder}: {r.read} of {r.total} read{resumed}, {r.added} new"
