@@ -38,8 +38,9 @@ from hub.demo.script import Year
 from hub.demo.settle import caught_up, lagging, recorded
 from hub.demo.sipgate import push_calls
 from hub.events import Metadata, NewEvent
+from hub.proofs.setup import sign_now
 from hub.settings import FritzBoxLine, Settings, load_settings
-from hub.store import EventStore
+from hub.store import Database, EventStore
 from hub.web.auth import Accounts, UserError
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,7 @@ async def seed_demo(config: Path, now: datetime | None = None) -> Seeded | None:
         await _while_running(kartei, _feed(kartei, monitor, script, moment.date()))
     finally:
         await monitor.close()
+    await _first_tree_head(settings)
     state = kartei.health.component("classifier")
     return Seeded(
         contacts,
@@ -127,6 +129,18 @@ def seeding_settings(settings: Settings, box_port: int) -> Settings:
             ),
         }
     )
+
+
+async def _first_tree_head(settings: Settings) -> None:
+    """Signs the archive's tree head over the seeded year, so the archive page shows a
+    signed, checkable state from the start, not only after the first night's head."""
+    store = EventStore(Database(settings.database_url))
+    await store.start()
+    try:
+        head = await sign_now(settings, store)
+    finally:
+        await store.close()
+    log.info("demo: tree head %d signed over %d events", head.id, head.size)
 
 
 async def _card_index(settings: Settings) -> int | None:

@@ -15,6 +15,7 @@ from hub.proofs.log import HeadRow, MerkleLog
 from hub.proofs.verify import TimestampCheck
 from hub.settings import Settings
 from hub.store import EventStore
+from hub.store.leases import LeaseBusyError, Leases
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,19 @@ def timestamp_checker(settings: Settings) -> TimestampCheck | None:
         return None
     roots = tsa.load_roots(path)
     return lambda token, text: tsa.check(token, text.encode(), roots)
+
+
+async def sign_now(settings: Settings, store: EventStore) -> HeadRow:
+    """Logs what the follower has not logged yet (unless a running Kartei holds it) and
+    signs (and, with a TSA, stamps) the head: for a store that has no head yet, such as
+    a freshly seeded demo, whose first daily head would otherwise come only at night."""
+    merkle = merkle_log(settings, store)
+    try:
+        async with Leases(store.db).held(MerkleFollower.name):
+            await merkle.catch_up()
+    except LeaseBusyError:
+        pass  # the running Kartei logs every event as it commits
+    return await HeadSigner(merkle, settings.data_dir, stamper(settings, merkle)).sign()
 
 
 def install(settings: Settings, kartei: Any) -> MerkleFollower:

@@ -27,7 +27,11 @@ from hub.demo.history import year
 from hub.demo.script import Fax, Mail, Year
 from hub.demo.seeding import CUSTOMERS, Seeded, seed_demo, write_config
 from hub.events import Recorded
+from hub.proofs import heads
+from hub.proofs.setup import merkle_log
+from hub.proofs.verify import Report, verify
 from hub.settings import load_settings
+from hub.store import Database, EventStore
 
 pytestmark = pytest.mark.slow
 TZ = ZoneInfo("Europe/Berlin")
@@ -81,6 +85,8 @@ async def look_around(config: Path, script: Year) -> tuple[dict[str, Any], list[
         base = f"http://127.0.0.1:{kartei.web.bound_port}"
         pages = await asyncio.to_thread(browse, base, script)
         log = await kartei.store.read_all(0, 100_000)
+        mail = next(r.position for r in log if r.type_name == "EmailReceived")
+        pages["/archive/<first mail>"] = await asyncio.to_thread(archive_page, base, mail)
     finally:
         stop.set()
         await running
@@ -110,6 +116,12 @@ def browse(base: str, script: Year) -> dict[str, Any]:
         pages[path] = desk.get_json(path)
         pages[f"{path}/timeline"] = everything(desk, f"{path}/timeline")
     return pages
+
+
+def archive_page(base: str, position: int) -> str:
+    desk = Browser(base)
+    desk.login(firm.USER, firm.PASSWORD)
+    return desk.get(f"/archive/{position}")
 
 
 def everything(desk: Browser, path: str) -> list[dict[str, Any]]:
@@ -251,6 +263,25 @@ def test_tasks_with_due_dates(demo: Demo) -> None:
         assert due_day(found["due"]) == demo.now.date() + timedelta(days=task.due_days)
     assert "Rückruf" in demo.pages["/tasks?scope=team"]
     assert "Angebot Wartungsvertrag schicken" in demo.pages["/tasks"]
+
+
+def test_the_archive_shows_a_signed_tree_head_from_the_start(demo: Demo) -> None:
+    """No waiting for the first night's head: the seeded year is signed and checks out."""
+    page = html.unescape(demo.pages["/archive/<first mail>"])
+    assert "Enthalten in der signierten Baumwurzel" in page, page
+    report = asyncio.run(verified(demo.config))
+    assert report.ok, report.problems
+    assert report.heads >= 1
+
+
+async def verified(config: Path) -> Report:
+    settings = load_settings(config)
+    store = EventStore(Database(settings.database_url))
+    await store.start()
+    try:
+        return await verify(merkle_log(settings, store), heads.load_public(settings.data_dir))
+    finally:
+        await store.close()
 
 
 def test_init_demo_again_seeds_nothing(demo: Demo) -> None:
