@@ -60,6 +60,34 @@ async def test_a_corrupt_row_reads_as_unreadable_when_decoded(store: EventStore)
     assert not any(r.erased for r in records)
 
 
+async def test_only_the_top_levels_last_member_is_read_as_the_seal(store: EventStore) -> None:
+    """Records say which events are sealed and erased before decoding, from the key id
+    read by its position in the row; a seal-like member elsewhere (inside a string, in
+    a nested object, before other members) is no seal."""
+    await store.append("s-1", NO_STREAM, [Pinged(n=1, who="Eva", contact="c3")])
+    fake = '{"$pd":{"k":"' + "0" * 32 + '","c":"AAAA"}}'
+    rows = {
+        2: '{"n": 2, "who": "' + fake.replace('"', '\\"') + '"}',
+        3: '{"n": 3, "x": ' + fake + "}",
+        4: '{"n": 4, "$pd": {"k": "' + "0" * 32 + '", "c": "AAAA"}, "who": "}}"}',
+    }
+    async with store.db.write() as conn:
+        row = (await conn.execute(sa.select(events).where(events.c.position == 1))).one()
+        # The real seal with its id's first character written as a JSON escape.
+        at = row.data.index('"k":"') + 5
+        rows[5] = row.data[:at] + f"\\u{ord(row.data[at]):04x}" + row.data[at + 1 :]
+        for position, data in rows.items():
+            values = {**row._asdict(), "position": position, "data": data}
+            values.update(stream=f"odd-{position}", version=1, idempotency_key=None)
+            await conn.execute(sa.insert(events).values(**values))
+    records = await EventStore(store.db, test_codec()).read_all()
+    assert [r.erased for r in records] == [False, False, False, True, False]
+    assert records[4].event == Pinged(n=1, who="Eva", contact="c3")
+    assert records[0].event == Pinged(n=1, who="Eva", contact="c3")
+    assert records[1].event == Pinged(n=2, who=fake, contact="c1")
+    assert records[3].event == Pinged(n=4, who="", contact="c1")
+
+
 async def test_cancelled_appends_commit_whole_or_not_at_all(store: EventStore) -> None:
     """A cancelled append commits whole or not at all (SQLite's direct writer finishes a
     transaction it has begun): the next writer goes at once, and what committed reaches
