@@ -10,7 +10,8 @@ fsync per commit: SQLite `synchronous=FULL` on both sides, PostgreSQL's default
   idempotency key, the peer a new aggregate);
 - 100 events per transaction (one stream);
 - reading the whole log, decoded into events (pages of 1000), both logs of one size;
-- Kartei's log read against a plain Core SELECT of the same rows of its `events` table.
+- Kartei's log read against a plain Core SELECT of the same rows of its `events` table;
+- Kartei alone: one event and a checkpoint row per `EventStore.transaction()` (capture).
 
 Each Kartei/peer ratio is printed; so are plain Core inserts into a bare table of the same
 shape, the rebuild of a projection, and the cost of one append and of "read after N" with
@@ -274,6 +275,25 @@ async def bench_backend(
                 rounds.setdefault(f"{name}_{label}", []).append(step / elapsed)
                 used = (time.process_time() - cpu) / step * 1e6
                 cpus.setdefault(f"{name}_{label}", []).append(used)
+    # Capture's shape: one event and its checkpoint row per transaction (IMAP, SMTP),
+    # through `EventStore.transaction()`; Kartei only (the peer has no such call).
+    async with db.write() as conn:
+        await conn.execute(
+            sa.text("CREATE TABLE IF NOT EXISTS bench_checkpoint (name TEXT PRIMARY KEY, n INT)")
+        )
+    upsert = sa.text(
+        "INSERT INTO bench_checkpoint VALUES ('inbox', :n)"
+        " ON CONFLICT (name) DO UPDATE SET n = excluded.n"
+    )
+    for r in range(ROUNDS):
+        started, cpu = time.perf_counter(), time.process_time()
+        for i in range(r * (n_single // ROUNDS), (r + 1) * (n_single // ROUNDS)):
+            async with store.transaction() as tx:
+                await tx.append(f"msg-t{i}", NO_STREAM, [NewEvent(event(i), f"t:{i}")])
+                await tx.connection.execute(upsert, {"n": i})
+        step = n_single // ROUNDS
+        rounds.setdefault("single_tx_append", []).append(step / (time.perf_counter() - started))
+        cpus.setdefault("single_tx_append", []).append((time.process_time() - cpu) / step * 1e6)
     for key, rates in rounds.items():
         out[f"{key}_per_s"] = max(rates)
     out["rounds"] = rounds
@@ -449,6 +469,12 @@ if __name__ == "__main__":
                     f"{f[ours]:>10,.0f}{f[ratio]:>8.2f}",
                     file=sys.stderr,
                 )
+            print(
+                f"{backend + ', append + checkpoint in transaction()':<50}"
+                f"{f['single_tx_append_per_s']:>10,.0f}   CPU us/event "
+                f"{f['single_tx_append_cpu_us']:6.1f}",
+                file=sys.stderr,
+            )
             print(
                 f"{'':<12}plain inserts: single {f['single_plain_insert_per_s']:,.0f}/s "
                 f"({f['single_ratio']:.0%} of it), "
