@@ -53,6 +53,13 @@ class Supervisor:
                 health.set("stopped")
                 raise
             except Exception as err:
+                if _stopping():
+                    # Cancelled, and the component's cleanup failed (a lease it could not
+                    # release on a full disk): the error is logged and the stop goes on;
+                    # a restart here swallowed the stop and `kartei run` never exited.
+                    log.warning("%s failed while stopping: %r", component.name, err)
+                    health.set("stopped", error=f"{type(err).__name__}: {err}")
+                    raise asyncio.CancelledError from err
                 if time.monotonic() - started > self.max_backoff:
                     delay = self.initial_backoff
                 log.exception("%s failed; restarting in %.1fs", component.name, delay)
@@ -63,3 +70,10 @@ class Supervisor:
             else:
                 health.set("stopped")
                 return
+
+
+def _stopping() -> bool:
+    """Whether this task has been asked to stop (cancelled), whatever became of the
+    CancelledError."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

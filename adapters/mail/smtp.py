@@ -137,16 +137,28 @@ class JournalHandler:
                 if item.event is not None:
                     await self.deliveries.commit(item)
         except Exception as err:  # storage trouble: the sender keeps the mail and retries
-            log.warning("journal intake could not store a message: %s", err)
-            self.capture.health.set("degraded", f"storage: {err}")
+            trouble = storage_trouble(err)
+            log.warning("journal intake could not store a message: %s", trouble)
+            self.capture.health.set("degraded", f"storage: {trouble}")
             return "451 4.3.0 Temporary storage problem, try again later"
         self.accepted += 1
+        if self.capture.health.state == "degraded":  # storage works again (room was made)
+            self.capture.health.set("ok")
         return "250 2.0.0 OK: stored"
 
     def route(self, rcpt_tos: Sequence[str]) -> Route | None:
         """The first route that any recipient matches takes the whole message; else None
         (the journal)."""
         return next((route for route in self.routes if route.takes(rcpt_tos)), None)
+
+
+def storage_trouble(err: Exception) -> str:
+    """What went wrong, in a line: SQLAlchemy's message for a failed statement carries the
+    statement and its parameters (the event's columns), which belong neither in the log,
+    once per refused delivery, nor on the health page, which is public."""
+    cause = getattr(err, "orig", None) or err  # SQLAlchemy's: the driver's own error
+    first = str(cause).splitlines()[0] if str(cause) else ""
+    return f"{type(cause).__name__}: {first[:200]}"
 
 
 class SmtpJournalIntake:

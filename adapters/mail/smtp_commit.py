@@ -24,7 +24,7 @@ from hub.capture import Capture
 MAX_GROUP = 256  # deliveries per transaction (one INSERT); more wait for the next one
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)  # each delivery is itself (hashed by identity)
 class Delivery:
     """One message between DATA and its answer."""
 
@@ -46,25 +46,39 @@ class GroupCommit:
         self._arrived: asyncio.Queue[Delivery] = asyncio.Queue()
         self._prepared: asyncio.Queue[Delivery] = asyncio.Queue()
         self.batches = self.groups = 0  # how well deliveries share work (the benchmark)
+        self._waiting: set[Delivery] = set()  # not yet answered, wherever they are
 
     async def store(self, raw: bytes, mailbox: str) -> None:
         """Returns once the message is committed (or skipped by the rules); raises otherwise."""
         delivery = Delivery(raw, mailbox)
         self._arrived.put_nowait(delivery)
-        await delivery.done
+        await self._answer(delivery)
 
     async def commit(self, item: Prepared) -> None:
         """Commits an item another intake prepared (its blobs are durable already)."""
         delivery = Delivery(b"", item.mailbox, item, synced=True)
         self._prepared.put_nowait(delivery)
-        await delivery.done
+        await self._answer(delivery)
+
+    async def _answer(self, delivery: Delivery) -> None:
+        self._waiting.add(delivery)
+        try:
+            await delivery.done
+        finally:
+            self._waiting.discard(delivery)
 
     async def run(self) -> None:
-        """The two loops; runs until cancelled."""
-        async with asyncio.TaskGroup() as group:
-            if self.intake is not None:
-                group.create_task(self._prepare_loop(self.intake, group), name="smtp-prepare")
-            group.create_task(self._commit_loop(), name="smtp-commit")
+        """The two loops; runs until cancelled. Deliveries still waiting then are failed
+        (answered 451): the intake stops (Kartei stops, or its lease was lost when the
+        database's disk filled), and a sender left waiting for an answer would hang until
+        its own timeout."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                if self.intake is not None:
+                    group.create_task(self._prepare_loop(self.intake, group), name="smtp-prepare")
+                group.create_task(self._commit_loop(), name="smtp-commit")
+        finally:
+            _fail(list(self._waiting), IntakeStopped("the intake is stopping"))
 
     async def _prepare_loop(self, intake: MailIntake, group: asyncio.TaskGroup) -> None:
         # At most one batch per core in flight: what arrives meanwhile waits and goes
@@ -120,6 +134,10 @@ class GroupCommit:
     async def _sync(self, refs: list[str]) -> None:
         if refs and self.intake is not None:
             await asyncio.to_thread(self.intake.archive.sync, refs)
+
+
+class IntakeStopped(Exception):
+    """The intake stopped before the delivery was committed: the sender tries again."""
 
 
 def _drain(queue: asyncio.Queue[Delivery], most: int) -> list[Delivery]:

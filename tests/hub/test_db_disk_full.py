@@ -1,0 +1,179 @@
+"""The disk under the database fills up while mail arrives, in a real `kartei run`.
+
+The SQLite file lies on a small filesystem of its own (a tmpfs mounted for the test;
+skipped where mounting is not allowed), the archive on the test's ordinary disk. Mail
+keeps coming over SMTP until the database's disk is full and after. The sender is told
+to try again (451) for anything not committed, never 250; the process keeps running and
+says "degraded" in /healthz; once the admin makes room, the senders' retries store every
+message exactly once, health is ok again, and the database is intact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.hub.test_cli import free_port, kartei
+from tests.hub.test_cluster import until
+from tests.mail.messages import simple
+from tests.mail.test_smtp import send
+
+pytestmark = pytest.mark.slow
+
+SMTP_AT = '\nhost = "127.0.0.1"\nport = '
+MESSAGES = 60  # about 40 KB of text each: more than the database's disk holds
+
+
+@pytest.fixture
+def db_disk(tmp_path: Path) -> Iterator[Path]:
+    disk = tmp_path / "db-disk"
+    disk.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(disk)]
+    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
+        pytest.skip("mounting a small filesystem needs root (CAP_SYS_ADMIN)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def grow(disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
+
+
+def configure(data: Path, database: Path, smtp: int, web: int) -> Path:
+    assert kartei("init", str(data)).returncode == 0
+    config = data / "kartei.toml"
+    text = config.read_text()
+    for old, new in (
+        ("[database]\n", f'[database]\nurl = "sqlite:///{database}"\n'),
+        ("port = 8080", f"port = {web}"),
+        (
+            'enabled = false\nhost = "127.0.0.1"\nport = 2525',
+            f'enabled = true\nhost = "127.0.0.1"\nport = {smtp}',
+        ),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    head, _, classifier = text.partition("[classifier]\n")
+    text = head + "[classifier]\n" + classifier.replace("enabled = true", "enabled = false", 1)
+    config.write_text(text)
+    return config
+
+
+def mails() -> dict[int, bytes]:
+    """Messages whose text (stored in the event) does not compress much."""
+    return {
+        n: simple(n, body=f"Guten Tag,\n{secrets.token_hex(20_000)}\n").replace(b"\n", b"\r\n")
+        for n in range(1, MESSAGES + 1)
+    }
+
+
+def stored(database: Path) -> list[str]:
+    with sqlite3.connect(database, timeout=30) as conn:
+        rows = conn.execute("SELECT idempotency_key FROM events WHERE type = 'EmailReceived'")
+        return [str(row[0]) for row in rows]
+
+
+def launch(config: Path, log: Path) -> subprocess.Popen[str]:
+    """`kartei run`, its stderr into `log` (a pipe nobody reads would block its logging)."""
+    command = [sys.executable, "-m", "hub.cli", "run", "--config", str(config)]
+    with log.open("w") as stderr:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, text=True)
+
+
+async def test_a_full_database_disk_answers_451_and_loses_nothing(
+    db_disk: Path, tmp_path: Path
+) -> None:
+    smtp, web = free_port(), free_port()
+    database = db_disk / "kartei.db"
+    config = configure(tmp_path / "firma", database, smtp, web)
+    log = tmp_path / "stderr"
+    process = launch(config, log)
+    try:
+        await until(lambda: _answers(web))
+        sent = mails()
+        codes: dict[int, int] = {}
+        for n, raw in sent.items():
+            codes[n] = (await asyncio.to_thread(send, smtp, raw))[0]
+        assert set(codes.values()) == {250, 451}, codes  # the disk filled, then refusals
+        acked = {n for n, code in codes.items() if code == 250}
+        assert len(stored(database)) == len(acked)  # 250 only for what is committed
+        intake = component(web, "adapter:smtp")
+        assert intake["state"] == "degraded", intake
+        assert "Guten Tag" not in str(intake)  # the refused message is not on a public page
+        await asyncio.sleep(3)  # full for a while: the process stays up
+        assert process.poll() is None
+
+        await asyncio.to_thread(grow, db_disk)  # the admin makes room
+        for n in sorted(set(sent) - acked):  # the sending servers retry
+            code, reply = await asyncio.to_thread(send, smtp, sent[n])
+            assert code == 250, (n, reply)
+        code, _ = await asyncio.to_thread(send, smtp, sent[1])  # and one once more
+        assert code == 250
+        keys = stored(database)
+        assert len(keys) == len(set(keys)) == MESSAGES  # each exactly once
+        assert component(web, "adapter:smtp")["state"] == "ok"
+        with sqlite3.connect(database, timeout=30) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert process.poll() is None
+    finally:
+        process.terminate()
+        status = await asyncio.to_thread(stopped, process)
+    stderr = log.read_text()
+    assert status == 0, stderr[-5000:]  # it stops when told, even with the disk full before
+    assert "Guten Tag" not in stderr  # no message text in the log
+
+
+async def test_kartei_stops_when_told_while_its_database_disk_is_full(
+    db_disk: Path, tmp_path: Path
+) -> None:
+    smtp, web = free_port(), free_port()
+    database = db_disk / "kartei.db"
+    log = tmp_path / "stderr"
+    process = launch(configure(tmp_path / "firma", database, smtp, web), log)
+    try:
+        await until(lambda: _answers(web))
+        for raw in mails().values():
+            if (await asyncio.to_thread(send, smtp, raw))[0] == 451:
+                break
+        assert component(web, "adapter:smtp")["state"] == "degraded"
+    finally:
+        process.terminate()  # its components cannot give back their leases: no room
+        status = await asyncio.to_thread(stopped, process)
+    assert status == 0, log.read_text()[-5000:]  # it stopped, rather than restart them
+    await asyncio.to_thread(grow, db_disk)
+    with sqlite3.connect(database, timeout=30) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def component(web: int, name: str) -> dict[str, object]:
+    answer = httpx.get(f"http://127.0.0.1:{web}/healthz", timeout=10)
+    return dict(answer.json()["components"][name])
+
+
+def stopped(process: subprocess.Popen[str]) -> int | None:
+    """Its exit status once it has stopped; None (killed) if SIGTERM did not stop it."""
+    try:
+        return process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
+
+
+def _answers(web: int) -> bool:
+    try:
+        httpx.get(f"http://127.0.0.1:{web}/healthz", timeout=10)
+    except httpx.HTTPError:
+        return False
+    return True
