@@ -26,6 +26,7 @@ from hub.events.calls import CallAnswered, CallEnded, CallRinging
 from hub.phone import written_form
 from hub.sql import aware
 from hub.web import data
+from hub.web.errors import database_away
 from hub.web.i18n import format_datetime, said, translator
 from hub.web.render import user_of
 
@@ -44,6 +45,9 @@ MAX_CALLS = 10_000  # remembered lines of recent calls
 # queries and the connections' writes share one event loop: the name goes first. A stalled
 # connection (its socket full) makes the details wait this long at most.
 NAME_FIRST_SECONDS = 0.05
+# How long the follower waits before it subscribes again after the database went away.
+FOLLOW_RETRY_SECONDS = 0.5
+FOLLOW_RETRY_MAX_SECONDS = 5.0
 
 
 class PopHub:
@@ -67,6 +71,7 @@ class PopHub:
         self.listeners = 0  # open streams
         self._behind = 0  # streams not yet sent the newest message
         self._all_sent = asyncio.Event()
+        self.followed = 0  # the last call event published (or the head it started at)
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Lock()
 
@@ -76,7 +81,8 @@ class PopHub:
                 return
             head = await self.kartei.store.head()
             self.covered_from = head
-            self._task = asyncio.create_task(self._follow(head), name="screenpop")
+            self.followed = head
+            self._task = asyncio.create_task(self._follow(), name="screenpop")
 
     async def close(self) -> None:
         if self._task is not None:
@@ -84,13 +90,30 @@ class PopHub:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _follow(self, after: int) -> None:
-        async for batch in self.kartei.store.subscribe(after, types=CALL_TYPES):
-            for r in batch:
-                try:
-                    await self._publish(r)
-                except Exception:  # a broken lookup must not stop the pops
-                    log.exception("screen pop for event %d failed", r.position)
+    async def _follow(self) -> None:
+        """Follows the call events for as long as the process lives. When the database
+        goes away (a PostgreSQL restart) the subscription fails; it is taken up again
+        after the last event published, so no ring is skipped: before, the follower died,
+        the open streams waited in vain, and the next stream started one at the head."""
+        pause = FOLLOW_RETRY_SECONDS
+        while True:
+            try:
+                async for batch in self.kartei.store.subscribe(self.followed, types=CALL_TYPES):
+                    pause = FOLLOW_RETRY_SECONDS
+                    for r in batch:
+                        try:
+                            await self._publish(r)
+                        except Exception as err:
+                            if database_away(err):
+                                raise  # this ring again once the database is back
+                            # A broken lookup must not stop the pops.
+                            log.exception("screen pop for event %d failed", r.position)
+                        self.followed = r.position
+            except Exception as err:
+                log.warning("screen pop: following the log failed (%s); again in %.1f s",
+                            err, pause)  # fmt: skip
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, FOLLOW_RETRY_MAX_SECONDS)
 
     async def _publish(self, r: Recorded) -> None:
         if isinstance(r.event, CallRinging):
