@@ -22,7 +22,7 @@
                             [--with-follower] [--imap-messages N]
 
 `--quick`: 2,000 events and a 500-message IMAP sync (under a minute); default 100,000
-events and 10,000 messages; `--full` 1,000,000 events (about 120 GB of disk).
+events and 10,000 messages; `--full` 1,000,000 events (about 100 GB of disk).
 The last line printed is one JSON object with all figures.
 """
 
@@ -291,7 +291,7 @@ def main() -> None:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="1,000,000 events (about 75 GB of archive and 43 GB of export on disk)",
+        help="1,000,000 events (about 55 GB of archive and 43 GB of export on disk)",
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
