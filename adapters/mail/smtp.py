@@ -142,8 +142,9 @@ class JournalHandler:
             self.capture.health.set("degraded", f"storage: {trouble}")
             return "451 4.3.0 Temporary storage problem, try again later"
         self.accepted += 1
-        if self.capture.health.state == "degraded":  # storage works again (room was made)
-            self.capture.health.set("ok")
+        health = self.capture.health
+        if health.state == "degraded" and (health.error or "").startswith("storage:"):
+            health.set("ok")  # storage works again (room was made); other warnings stay
         return "250 2.0.0 OK: stored"
 
     def route(self, rcpt_tos: Sequence[str]) -> Route | None:
