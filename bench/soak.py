@@ -152,6 +152,9 @@ class Tally:
     # After each kill: (killed, healthy again); None while Kartei had not come back.
     comebacks: list[tuple[float, float | None]] = field(default_factory=list)
     pages_closed: float = 0.0  # when the harness stopped watching the Chromium pages
+    # PostgreSQL: Kartei's connections by state, every 5 s (a pool held by idle
+    # transactions shows here), and the longest-open idle transaction's statement.
+    pg_sessions: list[dict[str, Any]] = field(default_factory=list)
     pg_restarts: list[dict[str, Any]] = field(default_factory=list)  # stop_s, start_s, log
 
 
@@ -781,6 +784,8 @@ async def one_database(
                 if rss is not None and k.process is not None:
                     tally.rss.append((elapsed, k.process.pid, rss))
                 next_rss = elapsed + 5
+                if k.database:
+                    tally.pg_sessions.append(await asyncio.to_thread(_pg_sessions, k))
             tick = time.monotonic()
             await asyncio.sleep(0.1)
         if pg_restarting is not None:
@@ -837,6 +842,43 @@ async def one_database(
     else:
         shutil.rmtree(folder, ignore_errors=True)
     return result
+
+
+def _pg_sessions(k: Kartei) -> dict[str, Any]:
+    """Kartei's connections to its database by state, and the longest idle transaction."""
+    sql = (
+        "SELECT coalesce(state, '-'), count(*), "
+        "max(extract(epoch FROM now() - xact_start)) FILTER (WHERE state LIKE 'idle in%%'), "
+        "(array_agg(left(query, 160) ORDER BY xact_start) "
+        " FILTER (WHERE state LIKE 'idle in%%'))[1] "
+        "FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() GROUP BY 1"
+    )
+    try:
+        with psycopg.connect(k.url, connect_timeout=3) as conn:
+            rows = conn.execute(sql, (k.database,)).fetchall()
+    except psycopg.Error as err:
+        return {"error": str(err)[:100]}
+    found: dict[str, Any] = {str(state): int(n) for state, n, _, _ in rows}
+    idle = [(float(age), query) for _, _, age, query in rows if age is not None]
+    if idle:
+        found["longest_idle_s"], found["longest_idle_query"] = max(idle)
+    return found
+
+
+def _pg_sessions_report(samples: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The most connections seen at once by state, and the longest idle transaction."""
+    if not samples:
+        return None
+    states = {key for sample in samples for key in sample if not key.startswith("longest")}
+    longest = max(samples, key=lambda s: s.get("longest_idle_s", 0.0))
+    return {
+        "samples": len(samples),
+        "max_by_state": {key: max(s.get(key, 0) for s in samples) for key in sorted(states)
+                         if key != "error"},
+        "errors": sum(1 for s in samples if "error" in s),
+        "longest_idle_in_transaction_s": round(longest.get("longest_idle_s", 0.0), 1),
+        "longest_idle_in_transaction_query": longest.get("longest_idle_query"),
+    }  # fmt: skip
 
 
 async def _comeback(k: Kartei, tally: Tally, killed: float) -> None:
@@ -1051,6 +1093,10 @@ def _report(
             # Per session, to set beside the Chromium pages' captured_calls_not_shown.
             "captured_not_received_by_http_clients": _not_received(tally, ringing),
             "lost": lost_calls[:10],
+            # For each lost call: seconds from its RING to the death of the process it was
+            # written to (None: that process lived on), to tell a commit slower than
+            # CUT_WINDOW before a kill from a ring dropped by a living Kartei.
+            "lost_ring_to_death_s": [_ring_to_death(tally.calls[n]) for n in lost_calls[:10]],
             "doubled": doubled_calls[:10],
         },
         "pop_ms": {
@@ -1082,6 +1128,7 @@ def _report(
         "log_errors_during_database_restart": len(fault_lines),
         "exit_code_at_sigterm": exit_code,
         "postgresql_restart": tally.pg_restarts,
+        "postgresql_sessions": _pg_sessions_report(tally.pg_sessions),
         "kartei_back_after_kill_s": [
             round(healthy - killed, 1) if healthy else None for killed, healthy in tally.comebacks
         ],
@@ -1100,6 +1147,12 @@ def _not_received(tally: Tally, ringing: Counter[int]) -> dict[str, Any]:
         "missed_sum": sum(missed.values()),
         "missed_max_one_client": max(missed.values(), default=0),
     }
+
+
+def _ring_to_death(call: dict[str, Any]) -> float | None:
+    died = [c["closed"] for c in call["conns"] if c["closed"] is not None]
+    alive = [c for c in call["conns"] if c["closed"] is None]
+    return None if alive or not died else round(min(died) - call["sent"], 1)
 
 
 def _over_time(tally: Tally, latencies: list[float], seconds: float) -> list[dict[str, Any]]:
