@@ -27,6 +27,7 @@ table: after erasure deletes a blob they remain as its tombstone.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -72,14 +73,14 @@ def _sha(stored: str | bytes) -> str:
 
 
 def timestamp(when: datetime) -> str:
-    if when.tzinfo is not None:  # SQLite gives naive datetimes; they are UTC
+    if when.tzinfo is not None:  # naive ones (SQLite gives those) are UTC already
         when = when.astimezone(UTC).replace(tzinfo=None)
     return when.isoformat(timespec="microseconds") + "Z"
 
 
 def encode(row: StoredRow, blobs: Sequence[BlobEntry]) -> bytes:
-    # One f-string, one JSON encoder for all strings, and
-    # isoformat: the follower encodes every event once and `verify` every event again.
+    # One f-string, one JSON encoder for all strings, isoformat: the follower encodes
+    # every event once, `verify` every event again.
     key = "-" if row.idempotency_key is None else _sha(row.idempotency_key)
     text = (
         f"{VERSION_LINE}\n"
@@ -118,7 +119,12 @@ def references(event: Any) -> list[str]:
 
 
 _REF_LENGTH = len("sha256:") + 64
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}  # per event class: read once, not per event
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """A dataclass's field names, read once per class rather than once per event."""
+    return tuple(f.name for f in fields(kind))
 
 
 def _walk(value: Any, found: list[str]) -> None:
@@ -131,9 +137,5 @@ def _walk(value: Any, found: list[str]) -> None:
         for item in value:
             _walk(item, found)
     elif is_dataclass(value) and not isinstance(value, type):
-        kind = type(value)
-        names = _FIELD_NAMES.get(kind)
-        if names is None:
-            names = _FIELD_NAMES[kind] = tuple(f.name for f in fields(value))
-        for name in names:
+        for name in _field_names(type(value)):
             _walk(getattr(value, name), found)
