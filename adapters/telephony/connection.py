@@ -6,10 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from adapters.telephony.model import CallTracker
+from adapters.telephony.model import CallTracker, Captured
 from adapters.telephony.recording import record_calls
 from hub.capture import Capture
 
@@ -55,11 +55,16 @@ async def close_quietly(writer: asyncio.StreamWriter) -> None:
         await writer.wait_closed()
 
 
-async def expire_calls(capture: Capture, tracker: CallTracker, interval: float) -> None:
+async def expire_calls(
+    capture: Capture,
+    tracker: CallTracker,
+    interval: float,
+    record: Callable[[Capture, list[Captured]], Awaitable[object]] = record_calls,
+) -> None:
     """Closes calls left ringing past the tracker's timeout, checking every `interval`."""
     while True:
         await asyncio.sleep(interval)
-        await record_calls(capture, tracker.expire())
+        await record(capture, tracker.expire())
 
 
 def check_interval(tracker: CallTracker) -> float:

@@ -23,9 +23,10 @@ import httpx
 import pytest
 
 from tests.hub.test_cli import free_port, kartei
-from tests.hub.test_cluster import until
+from tests.hub.test_cluster import ring, until
 from tests.mail.messages import simple
 from tests.mail.test_smtp import send
+from tests.telephony.peers import FritzBoxPeer
 
 pytestmark = pytest.mark.slow
 
@@ -154,6 +155,49 @@ async def test_kartei_stops_when_told_while_its_database_disk_is_full(
     await asyncio.to_thread(grow, db_disk)
     with sqlite3.connect(database, timeout=30) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+async def test_calls_while_the_database_disk_is_full_are_recorded_once_room_returns(
+    db_disk: Path, tmp_path: Path
+) -> None:
+    peer = FritzBoxPeer()
+    await peer.start()
+    smtp, web = free_port(), free_port()
+    database = db_disk / "kartei.db"
+    config = configure(tmp_path / "firma", database, smtp, web)
+    box = f'\n[[telephony.fritzbox]]\nname = "office"\nhost = "127.0.0.1"\nport = {peer.port}\n'
+    config.write_text(config.read_text() + box)
+    log = tmp_path / "stderr"
+    process = launch(config, log)
+    try:
+        await until(lambda: _answers(web))
+        await peer.wait_connections(1)
+        await peer.send(ring(1))
+        await until(lambda: rang(database) == 1)
+        for raw in mails().values():  # mail fills the disk
+            if (await asyncio.to_thread(send, smtp, raw))[0] == 451:
+                break
+        for n in (2, 3, 4):  # the box reports calls; it will not report them again
+            await peer.send(ring(n))
+        await until(lambda: component(web, "adapter:office")["state"] == "degraded")
+        await asyncio.to_thread(grow, db_disk)  # the admin makes room
+        await until(lambda: rang(database) == 4, 30)
+        assert len(peer.writers) == 1  # the monitor kept its connection throughout
+        await until(lambda: component(web, "adapter:office")["state"] == "ok", 10)
+    finally:
+        process.terminate()
+        status = await asyncio.to_thread(stopped, process)
+        await peer.close()
+    assert status == 0, log.read_text()[-5000:]
+
+
+def rang(database: Path) -> int:
+    """Calls that rang, each counted once."""
+    with sqlite3.connect(database, timeout=30) as conn:
+        [(count,)] = conn.execute(
+            "SELECT count(DISTINCT idempotency_key) FROM events WHERE type = 'CallRinging'"
+        )
+    return int(count)
 
 
 def component(web: int, name: str) -> dict[str, object]:
