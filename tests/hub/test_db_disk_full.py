@@ -13,13 +13,16 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from tests.hub.test_cli import free_port, kartei
@@ -51,12 +54,14 @@ def grow(disk: Path) -> None:
     subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
 
 
-def configure(data: Path, database: Path, smtp: int, web: int) -> Path:
+def configure(data: Path, database: Path | str, smtp: int, web: int) -> Path:
+    """An installation with the SMTP intake on `database` (a SQLite file, or a URL)."""
+    url = database if isinstance(database, str) else f"sqlite:///{database}"
     assert kartei("init", str(data)).returncode == 0
     config = data / "kartei.toml"
     text = config.read_text()
     for old, new in (
-        ("[database]\n", f'[database]\nurl = "sqlite:///{database}"\n'),
+        ("[database]\n", f'[database]\nurl = "{url}"\n'),
         ("port = 8080", f"port = {web}"),
         (
             'enabled = false\nhost = "127.0.0.1"\nport = 2525',
@@ -198,6 +203,78 @@ def rang(database: Path) -> int:
             "SELECT count(DISTINCT idempotency_key) FROM events WHERE type = 'CallRinging'"
         )
     return int(count)
+
+
+@pytest.fixture
+def pg_disk() -> Iterator[tuple[Path, str]]:
+    """A PostgreSQL server of the test's own whose tables lie on a small disk of their own
+    (its WAL on the ordinary one: a full WAL disk stops the server, a full table disk fails
+    the statement); the disk holds what the new cluster takes and 6 MB more. The disk and
+    the server's URL."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+    if os.geteuid() != 0 or not found:
+        pytest.skip("needs root (mount, runuser) and PostgreSQL's server binaries")
+    root = Path(tempfile.mkdtemp(prefix="kartei-pg-full-"))  # the postgres user's own
+    disk, wal = root / "disk", root / "wal"
+    for folder in (disk, wal):
+        folder.mkdir()
+    mount = ["mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", str(disk)]
+    subprocess.run(mount, check=True)
+    subprocess.run(["chown", "-R", "postgres", str(root)], check=True)
+    as_postgres = ["runuser", "-u", "postgres", "--"]
+    data = disk / "data"
+    initdb = [str(found[-1].parent / "initdb"), "-D", str(data), "-X", str(wal), "-A", "trust"]
+    port = free_port()
+    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+    ctl = [*as_postgres, str(found[-1]), "-D", str(data), "-l", str(root / "log")]
+    try:
+        subprocess.run([*as_postgres, *initdb, "-U", "postgres"], check=True, capture_output=True)
+        subprocess.run([*ctl, "-o", options, "-w", "start"], check=True, capture_output=True)
+        used = sum(f.stat().st_size for f in data.rglob("*") if f.is_file()) // 1024
+        subprocess.run(["mount", "-o", f"remount,size={used + 6144}k", str(disk)], check=True)
+        yield disk, f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+async def test_a_full_postgresql_disk_answers_451_and_loses_nothing(
+    pg_disk: tuple[Path, str], tmp_path: Path
+) -> None:
+    db_disk, private_postgres = pg_disk
+    smtp, web = free_port(), free_port()
+    config = configure(tmp_path / "firma", private_postgres, smtp, web)
+    log = tmp_path / "stderr"
+    process = launch(config, log)
+    try:
+        await until(lambda: _answers(web))
+        sent = mails()
+        codes: dict[int, int] = {}
+        for n, raw in sent.items():
+            codes[n] = (await asyncio.to_thread(send, smtp, raw))[0]
+        assert set(codes.values()) == {250, 451}, codes  # the disk filled, then refusals
+        acked = {n for n, code in codes.items() if code == 250}
+        assert len(pg_stored(private_postgres)) == len(acked)  # 250 only for what is committed
+        assert component(web, "adapter:smtp")["state"] == "degraded"
+        await asyncio.to_thread(grow, db_disk)  # the admin makes room
+        for n in sorted(set(sent) - acked):  # the sending servers retry
+            code, reply = await asyncio.to_thread(send, smtp, sent[n])
+            assert code == 250, (n, reply)
+        keys = pg_stored(private_postgres)
+        assert len(keys) == len(set(keys)) == MESSAGES  # each exactly once
+        assert component(web, "adapter:smtp")["state"] == "ok"
+        assert process.poll() is None
+    finally:
+        process.terminate()
+        status = await asyncio.to_thread(stopped, process)
+    assert status == 0, log.read_text()[-5000:]
+
+
+def pg_stored(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT idempotency_key FROM events WHERE type = 'EmailReceived'")
+        return [str(row[0]) for row in rows]
 
 
 def component(web: int, name: str) -> dict[str, object]:
