@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.web.render import page
 from hub.web.security import harden
@@ -46,10 +47,47 @@ OTHER = ("Request not processed", "The request could not be processed.")
 
 
 def install(app: FastAPI) -> None:
-    """Registers the handlers on the app."""
+    """Registers the handlers on the app; call it after the security gate is added, so
+    that `DatabaseAway` is outside the gate and sees its session lookups fail too."""
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _invalid)
     app.add_exception_handler(Exception, _failed)
+    app.add_middleware(DatabaseAway)
+
+
+class DatabaseAway:
+    """A request that failed because the database is away answers 503 with one WARNING
+    line in the log, not a traceback.
+
+    Starlette's handler for `Exception` answers and then raises the exception on, so the
+    server logs "Exception in ASGI application" with a full traceback: right for a bug,
+    but during a PostgreSQL restart that is one traceback per request. This middleware
+    sits outside the gate (whose session lookup is most requests' first query) and
+    inside Starlette's error middleware: a database away is answered here and goes no
+    further; every other error passes on to `_failed` and is logged with its traceback.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started or not database_away(exc):
+                raise  # a bug, or an answer already under way: the server logs it
+            request = Request(scope, receive)
+            await unavailable(request, exc)(scope, receive, send)
 
 
 def for_a_page(request: Request) -> bool:
@@ -130,14 +168,21 @@ def _chain(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
         yield from _chain(cause, depth + 1)
 
 
+def unavailable(request: Request, exc: BaseException) -> Response:
+    """503 with Retry-After for a database away, logged as one line: the first line of
+    the error (SQLAlchemy's adds the statement and its parameters on further lines)."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, reason)
+    if not for_a_page(request):
+        return harden(JSONResponse({"detail": "Database unavailable"}, 503, RETRY))
+    return problem(request, 503, RETRY)
+
+
 async def _failed(request: Request, exc: Exception) -> Response:
     """A route failed: the page says so; Starlette raises the exception on after this
     answer, so the server logs it with its traceback."""
     if database_away(exc):  # restarting or unreachable: try again, not a failure of ours
-        log.warning("%s %s: database unavailable: %s", request.method, request.url.path, exc)
-        if not for_a_page(request):
-            return harden(JSONResponse({"detail": "Database unavailable"}, 503, RETRY))
-        return problem(request, 503, RETRY)
+        return unavailable(request, exc)
     if not for_a_page(request):
         return harden(JSONResponse({"detail": "Internal Server Error"}, 500))
     try:
