@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
@@ -14,12 +15,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -70,9 +74,10 @@ class Database:
         else:
             async_url = self.url.set(drivername="postgresql+psycopg")
             self.writer = self.reader = create_async_engine(
-                async_url, pool_size=pool_size, max_overflow=pool_size
+                async_url, pool_size=pool_size, max_overflow=pool_size, pool_reset_on_return=None
             )
             _ping_when_idle(self.writer)
+            _roll_back_on_return(self.writer)
 
     @property
     def is_sqlite(self) -> bool:
@@ -300,6 +305,28 @@ def _ping_when_idle(engine: AsyncEngine) -> None:
             raise sa.exc.DisconnectionError(str(err)) from err
         if not alive:
             raise sa.exc.DisconnectionError("the connection did not answer")
+
+
+def _roll_back_on_return(engine: AsyncEngine) -> None:
+    """The pool's reset-on-return (a rollback), done here so that a connection found lost
+    on its way back is dropped quietly.
+
+    A connection lost while it was out (PostgreSQL restarted, or psycopg closed it when a
+    leaving client's cancellation interrupted its query cancel) cannot roll back; the
+    pool's own reset logged that as an ERROR with a traceback, per connection, although
+    nothing is wrong with Kartei. Here the record is invalidated instead (the next
+    checkout opens a fresh connection) and the loss is logged at INFO."""
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        if state.terminate_only or not state.asyncio_safe or state.transaction_was_reset:
+            return  # being closed anyway, outside the event loop, or rolled back already
+        try:
+            dbapi_connection.rollback()
+        except (psycopg.OperationalError, psycopg.InterfaceError) as err:  # lost, closed
+            log.info("a pooled connection was lost (%s); it is replaced", err)
+            if record is not None:
+                record.invalidate(err)
 
 
 def _switch_to_wal(cursor: Any) -> None:
