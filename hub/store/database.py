@@ -171,8 +171,18 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """A read-only transaction with one consistent snapshot."""
+        """Reads: on SQLite a read transaction with one consistent snapshot; on
+        PostgreSQL statements in autocommit, each with its own snapshot.
+
+        PostgreSQL's READ COMMITTED gives each statement a snapshot of its own inside a
+        transaction too, so a transaction added nothing to a read but two round trips
+        (BEGIN, and the pool's ROLLBACK) and a connection "idle in transaction" for as
+        long as the block ran: under load, while the event loop served other tasks
+        between one statement and the next (issue 16). Reads never write; anything that
+        needs a snapshot across statements (the backup) opens its own transaction."""
         async with self.reader.connect() as conn:
+            if not self.is_sqlite:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
             yield conn
 
     def migrate(self) -> None:

@@ -67,8 +67,9 @@ async def test_a_connection_lost_while_out_is_replaced_quietly(
     try:
         # The server ends the connection (as a restart does) while it is out, inside a
         # transaction that only the driver knows of (as after a failed rollback): giving
-        # it back, the pool's reset rolls back on a lost connection.
-        async with db.read() as conn:
+        # it back, the pool's reset rolls back on a lost connection. (A pooled connection
+        # as such: `db.read()` runs in autocommit, with no transaction to roll back.)
+        async with db.reader.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             cursor = await driver.execute("SELECT pg_backend_pid()")
             pid = (await cursor.fetchone())[0]
