@@ -30,6 +30,7 @@ from tests.hub.test_cluster import ring, until
 from tests.mail.messages import simple
 from tests.mail.test_smtp import send
 from tests.telephony.peers import FritzBoxPeer
+from tests.tmpfs import grow, small_tmpfs
 
 pytestmark = pytest.mark.slow
 
@@ -39,19 +40,8 @@ MESSAGES = 60  # about 40 KB of text each: more than the database's disk holds
 
 @pytest.fixture
 def db_disk(tmp_path: Path) -> Iterator[Path]:
-    disk = tmp_path / "db-disk"
-    disk.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(disk)]
-    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
-        pytest.skip("mounting a small filesystem needs root (CAP_SYS_ADMIN)")
-    try:
+    with small_tmpfs(tmp_path / "db-disk", "1500k") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def grow(disk: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
 
 
 def configure(data: Path, database: Path | str, smtp: int, web: int) -> Path:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,23 +20,13 @@ from hub.store import EventStore
 from tests.mail import messages
 from tests.mail.conftest import RULES
 from tests.mail.test_smtp import JOURNAL, send, start
+from tests.tmpfs import grow, small_tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mount = ["mount", "-t", "tmpfs", "-o", "size=640k", "tmpfs", str(disk)]
-    if os.geteuid() != 0 or subprocess.run(mount, capture_output=True).returncode != 0:
-        pytest.skip("mounting a small filesystem needs root (CAP_SYS_ADMIN)")
-    try:
+    with small_tmpfs(tmp_path / "disk", "640k") as disk:
         yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def grow(disk: Path) -> None:
-    subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
 
 
 async def test_a_full_archive_disk_pauses_capture_and_loses_nothing(
