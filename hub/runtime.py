@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from hub.health import HealthRegistry
+from hub.store.errors import database_away, first_line
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,15 @@ class Supervisor:
                     raise asyncio.CancelledError from err
                 if time.monotonic() - started > self.max_backoff:
                     delay = self.initial_backoff
-                log.exception("%s failed; restarting in %.1fs", component.name, delay)
+                if database_away(err):  # a PostgreSQL restart: expected, no traceback
+                    log.warning(
+                        "%s: database unavailable (%s); restarting in %.1fs",
+                        component.name,
+                        first_line(err),
+                        delay,
+                    )
+                else:
+                    log.exception("%s failed; restarting in %.1fs", component.name, delay)
                 health.restarts += 1
                 health.set("restarting", error=f"{type(err).__name__}: {err}")
                 await asyncio.sleep(delay)

@@ -5,10 +5,8 @@ phone systems' routes keep FastAPI's JSON answers."""
 from __future__ import annotations
 
 import logging
-import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 
-import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import (
     http_exception_handler,
@@ -16,12 +14,11 @@ from fastapi.exception_handlers import (
 )
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.store.errors import database_away, first_line
 from hub.web.render import page
 from hub.web.security import harden
 
@@ -130,49 +127,12 @@ def refused(request: Request, status: int, detail: str) -> Response:
     return harden(JSONResponse({"detail": detail}, status))
 
 
-def database_away(exc: BaseException) -> bool:
-    """Whether a request failed because the database is away (a PostgreSQL restart, the
-    server down or not answering), not because of a bug: try again in a few seconds.
-
-    Looked for in the exception, its causes and the members of an exception group, since
-    the driver's error reaches a route wrapped by SQLAlchemy or by Kartei's own errors."""
-    return any(_is_unavailable(e) for e in _chain(exc))
-
-
-def _is_unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True  # SQLAlchemy saw the connection drop
-    if isinstance(exc, PoolTimeoutError):
-        return True  # every connection of the pool is held up by a server not answering
-    if isinstance(exc, psycopg.OperationalError):
-        return True  # refused, "shutting down", "starting up", AdminShutdown, lost
-    if isinstance(exc, psycopg.InterfaceError):
-        return "connection" in str(exc)  # "the connection is closed" / "is lost"
-    if isinstance(exc, sqlite3.OperationalError):
-        return "database is locked" in str(exc)  # another process held the write lock
-    return False
-
-
-def _chain(exc: BaseException, depth: int = 0) -> Iterator[BaseException]:
-    """The exception, what it was raised from or during, and a group's members."""
-    if depth > 10:
-        return
-    yield exc
-    if isinstance(exc, DBAPIError) and exc.orig is not None:
-        yield exc.orig
-    if isinstance(exc, BaseExceptionGroup):
-        for member in exc.exceptions:
-            yield from _chain(member, depth + 1)
-    cause = exc.__cause__ or exc.__context__
-    if cause is not None:
-        yield from _chain(cause, depth + 1)
-
-
 def unavailable(request: Request, exc: BaseException) -> Response:
     """503 with Retry-After for a database away, logged as one line: the first line of
     the error (SQLAlchemy's adds the statement and its parameters on further lines)."""
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-    log.warning("%s %s: database unavailable: %s", request.method, request.url.path, reason)
+    log.warning(
+        "%s %s: database unavailable: %s", request.method, request.url.path, first_line(exc)
+    )
     if not for_a_page(request):
         return harden(JSONResponse({"detail": "Database unavailable"}, 503, RETRY))
     return problem(request, 503, RETRY)

@@ -25,8 +25,8 @@ from hub.events import Recorded
 from hub.events.calls import CallAnswered, CallEnded, CallRinging
 from hub.phone import written_form
 from hub.sql import aware
+from hub.store.errors import database_away
 from hub.web import data
-from hub.web.errors import database_away
 from hub.web.i18n import format_datetime, said, translator
 from hub.web.render import user_of
 

@@ -57,6 +57,42 @@ async def test_crashing_component_is_restarted_without_stopping_others() -> None
     assert health.component("steady").state == "stopped"
 
 
+async def test_a_database_restart_is_one_warning_a_bug_a_traceback(caplog) -> None:  # type: ignore[no-untyped-def]
+    # During a PostgreSQL restart every component fails at once; 14 tracebacks in the log
+    # for an expected outage hid real faults. A bug keeps its traceback.
+    import psycopg
+
+    class Failing:
+        def __init__(self, name: str, error: Exception) -> None:
+            self.name, self.error, self.failed = name, error, asyncio.Event()
+
+        async def run(self) -> None:
+            if not self.failed.is_set():
+                self.failed.set()
+                raise self.error
+            await asyncio.Event().wait()
+
+    away = Failing(
+        "projection:x", psycopg.OperationalError("the database system is shutting down\nSQL: ...")
+    )
+    bug = Failing("policy:y", KeyError("no such thing"))
+    supervisor = Supervisor(HealthRegistry(), initial_backoff=0.01, max_backoff=0.05)
+    caplog.set_level("INFO", logger="hub.runtime")
+    task = asyncio.create_task(supervisor.run([away, bug]))
+    async with asyncio.timeout(5):
+        await away.failed.wait()
+        await bug.failed.wait()
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    (quiet,) = [r for r in caplog.records if "projection:x" in r.getMessage()]
+    assert quiet.levelname == "WARNING" and quiet.exc_info is None
+    assert "shutting down" in quiet.getMessage() and "SQL" not in quiet.getMessage()
+    (loud,) = [r for r in caplog.records if "policy:y" in r.getMessage()]
+    assert loud.levelname == "ERROR" and loud.exc_info is not None
+
+
 async def test_kartei_runs_serves_healthz_and_stops(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = settings_from_dict(
         {
