@@ -5,7 +5,7 @@ attachments, calls, faxes, notes) among other customers' traffic, brings the pro
 up to date, then times in-process requests (ASGI, the whole app: session check, queries,
 opening the sealed personal fields, template). The baseline, measured in the same run and
 on the same data, is the bare timeline query: one page of rows for the contact, no
-decryption, no rendering. Target (issue 7): a card with 5,000 entries under 200 ms.
+decryption, no rendering. Target: a card with 5,000 entries under 200 ms.
 
     python bench/card.py                       # 5,000 entries, 2,000 contacts, SQLite
     python bench/card.py --quick               # 1,000 entries, 500 contacts

@@ -1,5 +1,5 @@
 """Learning curve on the German evaluation set: how the classifier improves with the firm's
-corrections (issue 21).
+corrections.
 
     nice -n 10 python bench/learning.py [--quick] [--seeds 5] [--sizes 0,50,100,200,400]
                                         [--top 2] [--epochs 4] [--threads 2]

@@ -178,7 +178,7 @@ class Database:
         transaction too, so a transaction added nothing to a read but two round trips
         (BEGIN, and the pool's ROLLBACK) and a connection "idle in transaction" for as
         long as the block ran: under load, while the event loop served other tasks
-        between one statement and the next (issue 16). Reads never write; anything that
+        between one statement and the next. Reads never write; anything that
         needs a snapshot across statements (the backup) opens its own transaction."""
         async with self.reader.connect() as conn:
             if not self.is_sqlite:

@@ -263,7 +263,7 @@ GERMAN: dict[str, str] = {
     ),
     "Correct label": "Richtige Einordnung",
     "Correct": "Korrigieren",
-    # Checking the classifier's labels, training it (issue 21)
+    # Checking the classifier's labels, training it
     "Classified as": "Eingeordnet als",
     "checked": "geprüft",
     "The label is right": "Die Einordnung stimmt",
@@ -369,7 +369,7 @@ GERMAN: dict[str, str] = {
     "{count} complaints in {days} days": "{count} Beschwerden in {days} Tagen",
     "praised once": "einmal gelobt",
     "praised {count} times": "{count}-mal gelobt",
-    # German throughout (issue 14): codes named by hub/web/labels.py, snooze, units
+    # German throughout: codes named by hub/web/labels.py, snooze, units
     "Staff": "Mitarbeiter",
     "Administrator": "Administrator",
     "Tax auditor": "Betriebsprüfer",
@@ -447,7 +447,7 @@ GERMAN: dict[str, str] = {
     "CSV file": "CSV-Datei",
     "Excel workbook": "Excel-Arbeitsmappe",
     "vCard file": "vCard-Datei",
-    # One look for every page: navigation, card, dashboard, pop (issue 14)
+    # One look for every page: navigation, card, dashboard, pop
     "Skip to content": "Zum Inhalt springen",
     "No unknown senders.": "Keine unbekannten Absender.",
     "No faxes from unknown numbers.": "Keine Faxe von unbekannten Nummern.",

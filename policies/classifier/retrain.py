@@ -1,4 +1,4 @@
-"""Retraining on the firm's corrections, with a gate and a way back (issue 21).
+"""Retraining on the firm's corrections, with a gate and a way back.
 
 Models live in ``<data_dir>/classifier/models/<version>/`` (``head.json``, and
 ``top.safetensors`` when encoder layers were fine-tuned); ``current.json`` names the one
