@@ -18,7 +18,9 @@ from adapters.telephony.connection import (
     check_interval,
     close_quietly,
     expire_calls,
+    finish,
     keep_alive,
+    received_before_stop,
 )
 from adapters.telephony.model import CallTracker
 from adapters.telephony.recording import record_calls
@@ -92,11 +94,25 @@ class AsteriskMonitor:
             self.logins += 1
             self.backoff.reset()
             capture.health.set("ok", connected=f"{self.host}:{self.port}")
-            await self._follow(capture, pending)
-            while data := await reader.read(65536):
-                await self._follow(capture, framer.feed(data))
+            await finish(self._follow(capture, pending))
+            try:
+                while data := await reader.read(65536):
+                    await finish(self._follow(capture, framer.feed(data)))
+            except asyncio.CancelledError:
+                await self._keep_the_rest(reader, framer, capture)
+                raise
         finally:
             await close_quietly(writer)
+
+    async def _keep_the_rest(
+        self, reader: asyncio.StreamReader, framer: AmiFramer, capture: Capture
+    ) -> None:
+        """Kartei stops: Asterisk does not send its events again, so those it has sent are
+        recorded. The stop goes on whatever happens here (it must not become a restart)."""
+        try:
+            await finish(self._follow(capture, framer.feed(await received_before_stop(reader))))
+        except Exception:
+            log.exception("Asterisk %s: events received at the stop were not recorded", self.host)
 
     async def _log_in(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, framer: AmiFramer

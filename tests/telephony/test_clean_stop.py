@@ -1,4 +1,5 @@
-"""A clean stop (SIGTERM) of `kartei run` keeps the call-monitor lines it has received.
+"""A clean stop (SIGTERM) of `kartei run` keeps the call events it has received (FRITZ!Box
+call monitor, Asterisk manager).
 
 A FRITZ!Box does not replay its call monitor: a RING that reached Kartei's socket but was
 not yet processed when the stop came is a call nobody will ever see. The box (the
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.hub.test_fresh_start import configure
-from tests.telephony.peers import FritzBoxPeer
+from tests.telephony.peers import AsteriskPeer, FritzBoxPeer
 
 pytestmark = pytest.mark.slow
 
@@ -76,4 +77,70 @@ async def test_a_ring_received_at_sigterm_is_stored_before_exit(tmp_path: Path) 
             assert rung(data) == n, (n, stderr[-1])
     finally:
         await peer.close()
+    assert not any("Traceback" in text for text in stderr), stderr
+
+
+def ami_ringing(n: int) -> list[dict[str, str]]:
+    """An outside call ringing extension 201, as Asterisk's manager reports it; `n` makes
+    each round's call its own (channel ids and caller)."""
+    caller = {
+        "Channel": f"PJSIP/telekom-0000000{n}",
+        "CallerIDNum": f"03055511{n:02d}",
+        "CallerIDName": "Müller GmbH",
+        "Exten": "4930123450",
+        "Context": "from-trunk",
+        "Uniqueid": f"1700000000.{2 * n}",
+        "Linkedid": f"1700000000.{2 * n}",
+    }
+    dest = {
+        "Channel": f"PJSIP/201-0000000{n}",
+        "CallerIDNum": "201",
+        "Exten": "201",
+        "Context": "internal",
+        "Uniqueid": f"1700000000.{2 * n + 1}",
+        "Linkedid": f"1700000000.{2 * n}",
+    }
+    dial = {
+        "DestChannel": dest["Channel"],
+        "DestCallerIDNum": "201",
+        "DestUniqueid": dest["Uniqueid"],
+        "DestLinkedid": caller["Linkedid"],
+    }
+    return [
+        {"Event": "Newchannel", **caller, "ChannelState": "4", "ChannelStateDesc": "Ring"},
+        {"Event": "Newchannel", **dest, "ChannelState": "0", "ChannelStateDesc": "Down"},
+        {"Event": "DialBegin", **caller, **dial, "DialString": "201"},
+        {"Event": "Newstate", **dest, "ChannelState": "5", "ChannelStateDesc": "Ringing"},
+    ]
+
+
+async def test_asterisk_events_received_at_sigterm_are_stored_before_exit(
+    tmp_path: Path,
+) -> None:
+    # Asterisk's manager interface has no replay either.
+    pbx = AsteriskPeer()
+    await pbx.start()
+    data = tmp_path / "firma"
+    config = configure(data, "", pbx.port)
+    head, _, _ = config.read_text().rpartition("\n[[telephony.fritzbox]]")  # the box configure adds
+    config.write_text(
+        head + f'\n[[telephony.asterisk]]\nname = "pbx"\nhost = "127.0.0.1"\nport = {pbx.port}\n'
+        'username = "kartei"\nsecret = "geheim"\n'
+    )
+    run = [sys.executable, "-m", "hub.cli", "run", "--config", str(config)]
+    stderr = []
+    try:
+        for n in range(1, ROUNDS + 1):
+            process = launch(run)
+            try:
+                await pbx.wait_logins(n)
+                await asyncio.sleep(1)  # running steadily, past its start
+                await pbx.emit(*ami_ringing(n))  # into the process's socket at once
+            finally:
+                process.send_signal(signal.SIGTERM)
+                stderr.append(await asyncio.to_thread(exited, process))
+            assert process.returncode == 0, stderr[-1]
+            assert rung(data) == n, (n, stderr[-1])
+    finally:
+        await pbx.close()
     assert not any("Traceback" in text for text in stderr), stderr
