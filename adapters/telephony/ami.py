@@ -18,12 +18,11 @@ from adapters.telephony.connection import (
     check_interval,
     close_quietly,
     expire_calls,
-    finish,
     keep_alive,
     received_before_stop,
 )
 from adapters.telephony.model import CallTracker
-from adapters.telephony.recording import record_calls
+from adapters.telephony.recording import HeldCalls
 from hub.capture import Capture
 
 log = logging.getLogger(__name__)
@@ -61,11 +60,14 @@ class AsteriskMonitor:
         self.login_failures = 0
         # Kept across reconnects: a call that rang before a drop can end after it.
         self.mapper = AmiCallMapper(layout)
+        self.calls = HeldCalls(f"Asterisk {host}")  # held when the store refuses them
 
     async def run(self, capture: Capture) -> None:
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(expire_calls(capture, self.tracker, check_interval(self.tracker)))
+            interval = check_interval(self.tracker)
+            tasks.create_task(expire_calls(capture, self.tracker, interval, self.calls.record))
             tasks.create_task(self._connect_forever(capture))
+            tasks.create_task(self.calls.retry(capture))
 
     async def _connect_forever(self, capture: Capture) -> None:
         where = f"{self.host}:{self.port}"
@@ -94,10 +96,10 @@ class AsteriskMonitor:
             self.logins += 1
             self.backoff.reset()
             capture.health.set("ok", connected=f"{self.host}:{self.port}")
-            await finish(self._follow(capture, pending))
+            await self._follow(capture, pending)
             try:
                 while data := await reader.read(65536):
-                    await finish(self._follow(capture, framer.feed(data)))
+                    await self._follow(capture, framer.feed(data))
             except asyncio.CancelledError:
                 await self._keep_the_rest(reader, framer, capture)
                 raise
@@ -110,7 +112,7 @@ class AsteriskMonitor:
         """Kartei stops: Asterisk does not send its events again, so those it has sent are
         recorded. The stop goes on whatever happens here (it must not become a restart)."""
         try:
-            await finish(self._follow(capture, framer.feed(await received_before_stop(reader))))
+            await self._follow(capture, framer.feed(await received_before_stop(reader)))
         except Exception:
             log.exception("Asterisk %s: events received at the stop were not recorded", self.host)
 
@@ -140,7 +142,9 @@ class AsteriskMonitor:
             for signal in self.mapper.feed(m)
             for c in self.tracker.feed(signal)
         ]
-        await record_calls(capture, captured)
+        await self.calls.record(capture, captured)
+        if self.calls.holding:
+            return  # health says what is held
         # Calls that reached only phones are not recorded; a count that grows while no
         # inbound call appears means the trunks or inbound contexts are not configured.
         capture.health.set(

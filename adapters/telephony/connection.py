@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 from adapters.telephony.model import CallTracker, Captured
 from adapters.telephony.recording import record_calls
@@ -20,8 +19,6 @@ RETRYABLE = (OSError, asyncio.IncompleteReadError, TimeoutError, EOFError)
 # was in flight as the stop came), but the stop waits no longer than STOP_READ_MOST.
 STOP_READ_QUIET = 0.1
 STOP_READ_MOST = 1.0
-
-T = TypeVar("T")
 
 
 class Backoff:
@@ -69,17 +66,6 @@ async def expire_calls(
 
 def check_interval(tracker: CallTracker) -> float:
     return max(0.05, min(tracker.ring_timeout / 4, 5.0))
-
-
-async def finish(work: Awaitable[T]) -> T:
-    """Awaits `work` to its end even when the caller is cancelled meanwhile, then lets the
-    cancellation through: a commit under way when Kartei stops is completed, not cut off."""
-    task = asyncio.ensure_future(work)
-    try:
-        return await asyncio.shield(task)
-    except asyncio.CancelledError:
-        await task
-        raise
 
 
 async def received_before_stop(reader: asyncio.StreamReader) -> bytes:

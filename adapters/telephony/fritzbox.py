@@ -12,7 +12,6 @@ from adapters.telephony.connection import (
     check_interval,
     close_quietly,
     expire_calls,
-    finish,
     keep_alive,
     received_before_stop,
 )
@@ -23,16 +22,12 @@ from adapters.telephony.fritzbox_parsing import (
     parse_line,
 )
 from adapters.telephony.model import CallTracker, Captured
-from adapters.telephony.recording import record_calls
+from adapters.telephony.recording import HeldCalls
 from hub.capture import Capture
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 10.0
-# Call events the store refused (its disk full, the database gone), held for the next
-# try: the box sends nothing twice. Past this many, the monitor fails (and shows it).
-MAX_HELD = 10_000
-RETRY_SECONDS = 1.0
 
 
 class FritzBoxMonitor:
@@ -59,16 +54,14 @@ class FritzBoxMonitor:
         self.backoff = backoff or Backoff()
         self.connections = 0  # successful connects, for health and tests
         self.skipped_lines = 0
-        self._held: list[Captured] = []  # taken from the box, not recorded yet
-        self._recording = asyncio.Lock()
-        self._refusing = False  # the store refused the last try
+        self.calls = HeldCalls(f"FRITZ!Box {host}")  # held when the store refuses them
 
     async def run(self, capture: Capture) -> None:
         async with asyncio.TaskGroup() as tasks:
             interval = check_interval(self.tracker)
-            tasks.create_task(expire_calls(capture, self.tracker, interval, self._hold_and_record))
+            tasks.create_task(expire_calls(capture, self.tracker, interval, self.calls.record))
             tasks.create_task(self._connect_forever(capture))
-            tasks.create_task(self._retry_held(capture))
+            tasks.create_task(self.calls.retry(capture))
 
     async def _connect_forever(self, capture: Capture) -> None:
         where = f"{self.host}:{self.port}"
@@ -119,46 +112,7 @@ class FritzBoxMonitor:
         # Lines that arrived together are committed together (one commit per read), and a
         # commit under way when Kartei stops is finished first.
         captured = [c for line in framer.feed(data) for c in self._take(line)]
-        await self._hold_and_record(capture, captured)
-
-    async def _hold_and_record(self, capture: Capture, captured: list[Captured]) -> None:
-        self._held += captured
-        await finish(self._record_held(capture))
-
-    async def _retry_held(self, capture: Capture) -> None:
-        while True:
-            await asyncio.sleep(RETRY_SECONDS)
-            if self._held:
-                await self._record_held(capture)
-
-    async def _record_held(self, capture: Capture) -> None:
-        """Records the held events in one commit. When the store refuses them, they stay
-        held and the connection stays up: dropping it would lose the calls the box reports
-        meanwhile, and the box sends nothing again."""
-        async with self._recording:
-            batch, self._held = self._held, []
-            if not batch:
-                return
-            try:
-                await record_calls(capture, batch)
-            except Exception as err:
-                self._held = batch + self._held
-                if len(self._held) > MAX_HELD:
-                    raise
-                self._refused(capture, err)
-                return
-            if self._refusing:  # recorded again: the degradation was ours
-                self._refusing = False
-                capture.health.set("ok")
-                log.info("FRITZ!Box %s: held call events recorded", self.host)
-
-    def _refused(self, capture: Capture, err: Exception) -> None:
-        cause = getattr(err, "orig", None) or err  # the driver's error, not the statement
-        why = f"{type(cause).__name__}: {(str(cause).splitlines() or [''])[0][:200]}"
-        capture.health.set("degraded", f"{len(self._held)} call events held: {why}")
-        if not self._refusing:  # once, not at every retry
-            log.warning("FRITZ!Box %s: the store refused call events, held: %s", self.host, why)
-        self._refusing = True
+        await self.calls.record(capture, captured)
 
     def _take(self, line: bytes | Overlong) -> list[Captured]:
         if isinstance(line, Overlong):
