@@ -27,8 +27,13 @@ from hub.store import EventStore
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 APPLICATION = ("hub", "adapters", "projections", "policies")
-CLASSIFIER = Path("policies/classifier")  # may use the classifier extra's packages
-PST = Path("adapters/mail/pst.py")  # may use the pst extra's libpff (imported when used)
+# Where an optional extra's packages may be imported (only when the feature is used; a
+# plain install says which extra is missing): a folder or a file, and its extra.
+EXTRA_USERS = {
+    Path("policies/classifier"): "classifier",
+    Path("adapters/mail/pst.py"): "pst",
+    Path("hub/proofs/procedure_pdf.py"): "pdf",
+}
 
 
 def _name(requirement: str) -> str:
@@ -51,15 +56,15 @@ def test_every_third_party_import_is_a_declared_dependency() -> None:
     torch only, so a plain install could not render a page)."""
     base = {_name(d) for d in PROJECT["project"]["dependencies"]}
     extras = PROJECT["project"]["optional-dependencies"]
-    classifier = {_name(d) for d in extras["classifier"]}
-    pst = {_name(d) for d in extras["pst"]}
     distributions = packages_distributions()
     undeclared = []
     for package in APPLICATION:
         for path in sorted((ROOT / package).rglob("*.py")):
             relative = path.relative_to(ROOT)
-            allowed = base | classifier if CLASSIFIER in relative.parents else base
-            allowed = base | pst if relative == PST else allowed
+            allowed = set(base)
+            for place, extra in EXTRA_USERS.items():
+                if relative == place or place in relative.parents:
+                    allowed |= {_name(d) for d in extras[extra]}
             for module in sorted(_imports(path)):
                 dists = {_name(d) for d in distributions.get(module, [])}
                 if not dists & allowed:

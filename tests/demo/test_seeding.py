@@ -87,6 +87,7 @@ async def look_around(config: Path, script: Year) -> tuple[dict[str, Any], list[
         log = await kartei.store.read_all(0, 100_000)
         mail = next(r.position for r in log if r.type_name == "EmailReceived")
         pages["/archive/<first mail>"] = await asyncio.to_thread(archive_page, base, mail)
+        log = await kartei.store.read_all(0, 100_000)  # with the audit of that view
     finally:
         stop.set()
         await running
