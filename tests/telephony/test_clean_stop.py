@@ -15,6 +15,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -61,22 +62,32 @@ async def test_a_ring_received_at_sigterm_is_stored_before_exit(tmp_path: Path) 
     await peer.start()
     data = tmp_path / "firma"
     config = configure(data, "", peer.port)
-    run = [sys.executable, "-m", "hub.cli", "run", "--config", str(config)]
-    stderr = []
+
+    async def ring_and_stop(n: int) -> None:
+        box = await connected(peer, n)
+        await asyncio.sleep(1)  # running steadily, past its start
+        box.write(ringing(n))  # into the process's socket at once (a small write)
+
     try:
-        for n in range(1, ROUNDS + 1):
-            process = launch(run)
-            try:
-                box = await connected(peer, n)
-                await asyncio.sleep(1)  # running steadily, past its start
-                box.write(ringing(n))  # into the process's socket at once (a small write)
-            finally:
-                process.send_signal(signal.SIGTERM)
-                stderr.append(await asyncio.to_thread(exited, process))
-            assert process.returncode == 0, stderr[-1]
-            assert rung(data) == n, (n, stderr[-1])
+        await rounds(config, data, ring_and_stop)
     finally:
         await peer.close()
+
+
+async def rounds(config: Path, data: Path, ring: Callable[[int], Awaitable[None]]) -> None:
+    """ROUNDS times: start `kartei run`, `ring` (call n reaches its socket), SIGTERM at
+    once; after each exit the store holds n calls, and no round logged a traceback."""
+    run = [sys.executable, "-m", "hub.cli", "run", "--config", str(config)]
+    stderr = []
+    for n in range(1, ROUNDS + 1):
+        process = launch(run)
+        try:
+            await ring(n)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            stderr.append(await asyncio.to_thread(exited, process))
+        assert process.returncode == 0, stderr[-1]
+        assert rung(data) == n, (n, stderr[-1])
     assert not any("Traceback" in text for text in stderr), stderr
 
 
@@ -127,20 +138,13 @@ async def test_asterisk_events_received_at_sigterm_are_stored_before_exit(
         head + f'\n[[telephony.asterisk]]\nname = "pbx"\nhost = "127.0.0.1"\nport = {pbx.port}\n'
         'username = "kartei"\nsecret = "geheim"\n'
     )
-    run = [sys.executable, "-m", "hub.cli", "run", "--config", str(config)]
-    stderr = []
+
+    async def ring_and_stop(n: int) -> None:
+        await pbx.wait_logins(n)
+        await asyncio.sleep(1)  # running steadily, past its start
+        await pbx.emit(*ami_ringing(n))  # into the process's socket at once
+
     try:
-        for n in range(1, ROUNDS + 1):
-            process = launch(run)
-            try:
-                await pbx.wait_logins(n)
-                await asyncio.sleep(1)  # running steadily, past its start
-                await pbx.emit(*ami_ringing(n))  # into the process's socket at once
-            finally:
-                process.send_signal(signal.SIGTERM)
-                stderr.append(await asyncio.to_thread(exited, process))
-            assert process.returncode == 0, stderr[-1]
-            assert rung(data) == n, (n, stderr[-1])
+        await rounds(config, data, ring_and_stop)
     finally:
         await pbx.close()
-    assert not any("Traceback" in text for text in stderr), stderr
