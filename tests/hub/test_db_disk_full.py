@@ -74,6 +74,22 @@ def mails() -> dict[int, bytes]:
     }
 
 
+async def send_until_full(smtp: int, sent: dict[int, bytes]) -> set[int]:
+    """Sends every message once; the disk fills on the way. The numbers answered 250."""
+    codes: dict[int, int] = {}
+    for n, raw in sent.items():
+        codes[n] = (await asyncio.to_thread(send, smtp, raw))[0]
+    assert set(codes.values()) == {250, 451}, codes  # the disk filled, then refusals
+    return {n for n, code in codes.items() if code == 250}
+
+
+async def retry(smtp: int, sent: dict[int, bytes], acked: set[int]) -> None:
+    """What was refused is sent again, as mail servers retry, and now accepted."""
+    for n in sorted(set(sent) - acked):
+        code, reply = await asyncio.to_thread(send, smtp, sent[n])
+        assert code == 250, (n, reply)
+
+
 def stored(database: Path) -> list[str]:
     with sqlite3.connect(database, timeout=30) as conn:
         rows = conn.execute("SELECT idempotency_key FROM events WHERE type = 'EmailReceived'")
@@ -98,11 +114,7 @@ async def test_a_full_database_disk_answers_451_and_loses_nothing(
     try:
         await until(lambda: _answers(web))
         sent = mails()
-        codes: dict[int, int] = {}
-        for n, raw in sent.items():
-            codes[n] = (await asyncio.to_thread(send, smtp, raw))[0]
-        assert set(codes.values()) == {250, 451}, codes  # the disk filled, then refusals
-        acked = {n for n, code in codes.items() if code == 250}
+        acked = await send_until_full(smtp, sent)
         assert len(stored(database)) == len(acked)  # 250 only for what is committed
         intake = component(web, "adapter:smtp")
         assert intake["state"] == "degraded", intake
@@ -111,9 +123,7 @@ async def test_a_full_database_disk_answers_451_and_loses_nothing(
         assert process.poll() is None
 
         await asyncio.to_thread(grow, db_disk)  # the admin makes room
-        for n in sorted(set(sent) - acked):  # the sending servers retry
-            code, reply = await asyncio.to_thread(send, smtp, sent[n])
-            assert code == 250, (n, reply)
+        await retry(smtp, sent, acked)  # the sending servers retry
         code, _ = await asyncio.to_thread(send, smtp, sent[1])  # and one once more
         assert code == 250
         keys = stored(database)
@@ -240,17 +250,11 @@ async def test_a_full_postgresql_disk_answers_451_and_loses_nothing(
     try:
         await until(lambda: _answers(web))
         sent = mails()
-        codes: dict[int, int] = {}
-        for n, raw in sent.items():
-            codes[n] = (await asyncio.to_thread(send, smtp, raw))[0]
-        assert set(codes.values()) == {250, 451}, codes  # the disk filled, then refusals
-        acked = {n for n, code in codes.items() if code == 250}
+        acked = await send_until_full(smtp, sent)
         assert len(pg_stored(private_postgres)) == len(acked)  # 250 only for what is committed
         assert component(web, "adapter:smtp")["state"] == "degraded"
         await asyncio.to_thread(grow, db_disk)  # the admin makes room
-        for n in sorted(set(sent) - acked):  # the sending servers retry
-            code, reply = await asyncio.to_thread(send, smtp, sent[n])
-            assert code == 250, (n, reply)
+        await retry(smtp, sent, acked)  # the sending servers retry
         keys = pg_stored(private_postgres)
         assert len(keys) == len(set(keys)) == MESSAGES  # each exactly once
         assert component(web, "adapter:smtp")["state"] == "ok"
