@@ -1,7 +1,8 @@
 """Outlook .pst (and .ost) files read with libpff (the optional extra `pst`).
 
 Each message is read into a `PstMessage` (pst_eml.py rebuilds its RFC 5322 bytes); the
-folders keep their path below the mailbox's top ("Posteingang", "Kunden/Meyer").
+folders keep their path below the mailbox's top ("Posteingang", "Kunden/Meyer"), and
+Outlook's Deleted Items and Junk E-mail folders are known as such (pst_folders.py).
 libpff is blocking: the importer calls this module in a thread.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters.mail.pst_eml import PstAttachment, PstMessage
+from adapters.mail.pst_folders import DELETED, JUNK, Special, entry_node, multi_binary, special
 
 PST_MAGIC = b"!BDN"
 # MAPI property tags (the id; libpff gives the type): [MS-OXPROPS].
@@ -26,6 +28,10 @@ DISPLAY_NAME, EMAIL_ADDRESS, SMTP_ADDRESS, RECIPIENT_TYPE = 0x3001, 0x3003, 0x39
 ATTACH_METHOD, ATTACH_MIME_TAG, ATTACH_CONTENT_ID = 0x3705, 0x370E, 0x3712
 ATTACH_LONG_NAME, ATTACH_NAME, ATTACH_EMBEDDED = 0x3707, 0x3704, 5
 IPM_SUBTREE_ENTRYID, MESSAGE_CLASS = 0x35E0, 0x001A
+# Where Outlook marks its special folders: the store names Deleted Items by its entry id;
+# the Junk E-mail folder is the fifth entry id of a list kept on the Inbox and the root
+# ([MS-OXOSFLD] 2.2.4). The names are a fallback for files whose marks are missing.
+WASTEBASKET_ENTRYID, ADDITIONAL_REN_ENTRYIDS, JUNK_INDEX = 0x35E3, 0x36D8, 4
 # Item classes that are mail: messages, meeting requests and answers, delivery reports.
 MAIL_CLASSES = ("ipm.note", "ipm.schedule.meeting", "report.ipm.note")
 _STRING_TYPES = (0x001E, 0x001F)
@@ -45,6 +51,7 @@ class PstFolder:
     path: str  # below the mailbox's top, "/" between levels
     handle: Any  # the pypff folder
     messages: int
+    special: Special | None = None  # Outlook's Deleted Items or Junk E-mail, or below one
 
 
 def is_pst(path: Path) -> bool:
@@ -88,25 +95,48 @@ def open_pst(path: Path) -> Any:
 
 
 def folders(pst: Any) -> list[PstFolder]:
-    """Every folder that holds messages, depth first, in the PST's own order."""
+    """Every folder, depth first, in the PST's own order (empty ones too: a folder named
+    for the import may hold only subfolders)."""
     top = _ipm_subtree(pst)
-    found: list[PstFolder] = []
+    walked: list[tuple[tuple[str, ...], Any, int, tuple[int, ...]]] = []
+    wastebasket = _store_node(pst, WASTEBASKET_ENTRYID)
+    marked: dict[int, Special] = {wastebasket: DELETED} if wastebasket else {}
 
-    def walk(folder: Any, path: tuple[str, ...]) -> None:
+    def walk(folder: Any, path: tuple[str, ...], nodes: tuple[int, ...], mine: bool) -> None:
         if folder.identifier == top:
-            path = ()
+            path, nodes, mine = (), (), True
+        junk = _junk_node(folder)
+        if junk:
+            marked[junk] = JUNK
         count = folder.number_of_sub_messages
-        if count:
-            found.append(PstFolder("/".join(path) or "(top)", folder, count))
+        if count or (mine and path):  # not the search folders beside the mailbox's top
+            walked.append((path, folder, count, nodes))
         for i in range(folder.number_of_sub_folders):
             child = folder.get_sub_folder(i)
-            walk(child, (*path, _folder_name(child)))
+            walk(child, (*path, _folder_name(child)), (*nodes, int(child.identifier)), mine)
 
     try:
-        walk(pst.root_folder, ())
+        walk(pst.root_folder, (), (), top is None)
     except OSError as err:
         raise PstReadError(f"the folder tree is damaged ({_reason(err)})") from err
-    return found
+    return [
+        PstFolder("/".join(path) or "(top)", folder, count, special(path, nodes, marked))
+        for path, folder, count, nodes in walked
+    ]
+
+
+def _store_node(pst: Any, tag: int) -> int | None:
+    """The node id of a folder the message store names by its entry id."""
+    store = pst.message_store
+    entry = _properties(store).get(tag) if store is not None else None
+    return entry_node(entry.data) if entry is not None else None
+
+
+def _junk_node(folder: Any) -> int | None:
+    """The Junk E-mail folder's node id, where this folder keeps Outlook's list."""
+    entry = _properties(folder).get(ADDITIONAL_REN_ENTRYIDS)
+    ids = multi_binary(entry.data) if entry is not None and entry.data else []
+    return entry_node(ids[JUNK_INDEX]) if len(ids) > JUNK_INDEX else None
 
 
 def _folder_name(folder: Any) -> str:
@@ -189,10 +219,7 @@ def _attachment(attachment: Any) -> PstAttachment:
 
 def _ipm_subtree(pst: Any) -> int | None:
     """The node id of the mailbox's top ("Top of Personal Folders", or its translation)."""
-    store = pst.message_store
-    entry = _properties(store).get(IPM_SUBTREE_ENTRYID) if store is not None else None
-    data = entry.data if entry is not None else None
-    return int.from_bytes(data[20:24], "little") if data and len(data) >= 24 else None
+    return _store_node(pst, IPM_SUBTREE_ENTRYID)
 
 
 def _properties(item: Any) -> dict[int, Any]:

@@ -4,7 +4,8 @@ Each message is rebuilt as RFC 5322 bytes (pst_eml.py) and goes through the capt
 pipeline as an mbox message does (archived raw, capture key, EmailReceived/EmailSent).
 Its mailbox is `import:<file name>/<folder path>`. A batch's events and the folder's mark
 (pst_progress.py) commit together; a message libpff cannot read stops its folder there,
-with the reason, and the other folders go on.
+with the reason, and the other folders go on. Which folders are read (not Deleted Items
+and Junk E-mail, unless asked for): pst_folders.py.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from adapters.mail import pst, pst_progress
 from adapters.mail.pipeline import MailIntake, store_prepared
 from adapters.mail.pst_eml import rebuild
+from adapters.mail.pst_folders import FolderChoice, Skipped, select
 from adapters.mail.pst_progress import FolderProgress
 from hub.store import EventStore
 
@@ -39,6 +41,14 @@ class FolderResult:
 
 
 @dataclass(frozen=True, slots=True)
+class PstImport:
+    """What one file's import did: the folders read, the special ones left out."""
+
+    folders: list[FolderResult]
+    skipped: list[Skipped]
+
+
+@dataclass(frozen=True, slots=True)
 class _Run:
     store: EventStore
     intake: MailIntake
@@ -54,21 +64,33 @@ async def import_pst(
     path: Path,
     advance: Advance,
     *,
+    choice: FolderChoice | None = None,
+    skip: Callable[[Skipped], None] | None = None,
     batch: int | None = None,
-) -> list[FolderResult]:
-    """Imports every folder; raises PstReadError when the file cannot be opened at all."""
+) -> PstImport:
+    """Imports the chosen folders, telling `skip` first what is left out; raises
+    PstReadError when the file cannot be opened at all, UnknownFolder (before importing
+    anything) when a folder asked for is not there."""
     handle = await asyncio.to_thread(pst.open_pst, path)
     try:
         found = await asyncio.to_thread(pst.folders, handle)
+        chosen = select(found, choice or FolderChoice())
+        for left_out in chosen.skipped:
+            (skip or _ignore)(left_out)
         file = await asyncio.to_thread(pst.fingerprint, path)
         async with store.transaction() as tx:
             await pst_progress.ensure_table(tx.connection)
         async with store.db.read() as conn:
             marks = await pst_progress.load(conn, file)
         run = _Run(store, intake, file, f"import:{path.name}", advance, batch or BATCH)
-        return [await _import_folder(run, folder, marks.get(folder.path)) for folder in found]
+        results = [await _import_folder(run, f, marks.get(f.path)) for f in chosen.read]
+        return PstImport(results, chosen.skipped)
     finally:
         await asyncio.to_thread(handle.close)
+
+
+def _ignore(_: Skipped) -> None:
+    pass
 
 
 async def _import_folder(

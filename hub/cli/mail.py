@@ -20,6 +20,7 @@ from adapters.mail.build import mail_intake
 from adapters.mail.importing import ImportSourceError, count, messages, outlook_files, sources
 from adapters.mail.pipeline import MailIntake, store_prepared
 from adapters.mail.pst import PstReadError, PstUnavailable, libpff
+from adapters.mail.pst_folders import DELETED, FolderChoice, Skipped, UnknownFolder
 from adapters.mail.pst_import import FolderResult, import_pst
 from hub.capture import Capture
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
@@ -27,6 +28,7 @@ from hub.health import ComponentHealth
 from hub.settings import Settings
 from hub.store import Database, EventStore
 from hub.store.schema import events
+from hub.web.i18n import format_number
 
 app = typer.Typer(help="Email and other capture: state, resync.", no_args_is_help=True)
 IMPORT_BATCH = 200
@@ -177,47 +179,76 @@ def import_mail_command(
         list[Path],
         typer.Argument(help=".eml files, mbox files, Maildir folders, Outlook .pst files."),
     ],
+    include_deleted: Annotated[
+        bool, typer.Option(help="Read a .pst's Deleted Items (Gelöschte Elemente) too.")
+    ] = False,
+    include_junk: Annotated[
+        bool, typer.Option(help="Read a .pst's Junk E-mail (Junk-E-Mail) folder too.")
+    ] = False,
+    folder: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--folder",
+            help='Read only this .pst folder and those below it ("Kunden/Meyer"); repeatable.',
+        ),
+    ] = None,
     config: ConfigOption = None,
 ) -> None:
     """Import old mail; importing twice, or mail IMAP captured too, adds nothing new.
 
-    A .pst import that was stopped goes on where it stopped when run again."""
+    A .pst's Deleted Items and Junk E-mail are left out unless asked for. A .pst import
+    that was stopped goes on where it stopped when run again."""
     loaded = settings(config)
+    choice = FolderChoice(include_deleted, include_junk, tuple(folder or ()))
     try:
         outlook, found = outlook_files(sources(paths))
         if outlook:
             libpff()
     except (ImportSourceError, PstUnavailable) as err:
         fail(escape(str(err)))
+    if choice.only and not outlook:
+        fail("--folder chooses folders of .pst files, and none was given")
 
-    async def main() -> tuple[int, int, int, list[str]]:
+    async def main() -> tuple[int, int, int, list[str], list[str]]:
         store, intake = _store(loaded), mail_intake(loaded)
         await store.start()
         try:
             added, total = await import_sources(store, intake, found) if found else (0, 0)
             problems: list[str] = []
+            left_out: list[str] = []
             for path in outlook:
-                results, problem = await _import_outlook(store, intake, path)
+                results, skipped, problem = await _import_outlook(store, intake, path, choice)
                 added += sum(r.added for r in results)
                 total += sum(r.read - r.not_mail for r in results)
                 problems += [problem] if problem else []
+                named = f"{path.name}/" if len(outlook) > 1 else ""
+                left_out += [_skipped(s, named) for s in skipped]
         finally:
             intake.close()
             await store.close()
-        return added, total, sum(intake.skipped.values()), problems
+        return added, total, sum(intake.skipped.values()), problems, left_out
 
-    added, total, skipped, problems = run_async(main)
+    added, total, skipped, problems, left_out = run_async(main)
     console.print(f"{added} of {total} messages were new; {skipped} skipped (internal/excluded).")
+    if left_out:
+        console.print(escape(f"übersprungen: {', '.join(left_out)}"), highlight=False)
     if problems:
         message = "; ".join(problems) + ". What could be read is imported; run again "
         message += "once the file is repaired (scanpst.exe): nothing is stored twice."
         fail(escape(message), code=1)
 
 
+def _skipped(folder: Skipped, prefix: str = "") -> str:
+    """ "Gelöschte Elemente (1.234 Nachrichten)" """
+    word = "Nachricht" if folder.messages == 1 else "Nachrichten"
+    return f"{prefix}{folder.folder} ({format_number(folder.messages, 'de')} {word})"
+
+
 async def _import_outlook(
-    store: EventStore, intake: MailIntake, path: Path
-) -> tuple[list[FolderResult], str | None]:
-    """One .pst file with a progress bar per folder; (results, what could not be read)."""
+    store: EventStore, intake: MailIntake, path: Path, choice: FolderChoice
+) -> tuple[list[FolderResult], list[Skipped], str | None]:
+    """One .pst file with a progress bar per folder; (results, special folders left out,
+    what could not be read)."""
     with Progress(*_columns(), console=console) as progress:
         tasks: dict[str, Any] = {}
 
@@ -226,17 +257,24 @@ async def _import_outlook(
                 tasks[folder] = progress.add_task(escape(folder), total=total)
             progress.update(tasks[folder], completed=done)
 
+        def skip(folder: Skipped) -> None:
+            option = "--include-deleted" if folder.special == DELETED else "--include-junk"
+            line = f"{path.name}: übersprungen: {_skipped(folder)}; einlesen mit {option}"
+            progress.console.print(escape(line), highlight=False)
+
         try:
-            results = await import_pst(store, intake, path, advance)
+            done = await import_pst(store, intake, path, advance, choice=choice, skip=skip)
+        except UnknownFolder as err:
+            fail(escape(f"{path.name}: {err}"))
         except PstReadError as err:
-            return [], f"{path.name}: {err}"
-    for r in results:
+            return [], [], f"{path.name}: {err}"
+    for r in done.folders:
         resumed = f" ({r.resumed_at} by an earlier run)" if r.resumed_at else ""
         line = f"{path.name}/{r.folder}: {r.read} of {r.total} read{resumed}, {r.added} new"
         line += f", {r.not_mail} not mail (calendar, contacts ...)" if r.not_mail else ""
         console.print(escape(line), highlight=False)
-    errors = [f"{path.name}: {r.error}" for r in results if r.error]
-    return results, "; ".join(errors) or None
+    errors = [f"{path.name}: {r.error}" for r in done.folders if r.error]
+    return done.folders, done.skipped, "; ".join(errors) or None
 
 
 async def import_sources(

@@ -9,6 +9,7 @@ evaluation text is part of every subject and body. libpff (the `pst` extra) read
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import shutil
 import signal
@@ -21,11 +22,22 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from adapters.mail import pst, pst_folders
 from adapters.mail.parsing import parse_email
 from adapters.mail.pst_eml import PstAttachment, PstMessage, rebuild
+from adapters.mail.pst_folders import (
+    FolderChoice,
+    Skipped,
+    UnknownFolder,
+    entry_node,
+    multi_binary,
+    select,
+    special,
+)
 from hub.archive import Archive
 from hub.bootstrap import bootstrap
 from hub.cli import app
+from hub.cli.mail import _skipped
 from hub.contacts import ContactService
 from hub.events.mail import EmailReceived, EmailSent
 from hub.settings import load_settings
@@ -157,6 +169,7 @@ def test_pst_import_fills_customer_histories_and_keeps_folders(
     assert "12 of 12 messages were new" in out
     for folder, n in FOLDERS.items():  # progress, folder by folder
         assert f"sample.pst/{folder}: {n} of {n} read, {n} new" in out
+    assert "Deleted Items" not in out and "übersprungen" not in out  # empty: nothing to say
 
     events = asyncio.run(mail_events(database_url))
     by_subject = {e.subject.removesuffix(EVAL): e for _, e in events}
@@ -354,3 +367,117 @@ def test_the_transport_header_is_kept_but_for_the_old_body_fields() -> None:
     )
     assert b'boundary="alt"' not in raw and head.count(b"MIME-Version") == 1
     assert parse_email(raw).sender_name == "Jörg Weiß"
+
+
+def sample_folders() -> list[pst.PstFolder]:
+    handle = pst.open_pst(SAMPLE)
+    return pst.folders(handle)
+
+
+def test_outlooks_deleted_items_is_known_by_the_stores_mark() -> None:
+    """sample.pst's writer made Deleted Items (empty, in English beside German folders)
+    and named it in the message store (PR_IPM_WASTEBASKET_ENTRYID)."""
+    handle = pst.open_pst(SAMPLE)
+    found = {f.path: f for f in pst.folders(handle)}
+    assert {p: (f.messages, f.special) for p, f in found.items()} == {
+        "Deleted Items": (0, "deleted"),
+        **{path: (n, None) for path, n in FOLDERS.items()},
+    }
+    node = pst._store_node(handle, pst.WASTEBASKET_ENTRYID)
+    assert node is not None and node == found["Deleted Items"].handle.identifier
+    # By that mark, not by its name: renamed, it stays Deleted Items; below it too.
+    assert special(("Papierkorb", "Alt"), (1, node), {node: "deleted"}) == "deleted"
+
+
+def test_deleted_items_and_junk_are_left_out_unless_asked_for() -> None:
+    """No fixture has messages in Deleted Items or a Junk E-mail folder (tests/data/pst/
+    README.md): the real folders of sample.pst, with its empty Deleted Items given three
+    messages and a Junk-E-Mail folder (known by its name) with a subfolder added."""
+    found = sample_folders()
+    deleted = next(f for f in found if f.path == "Deleted Items")
+    found[found.index(deleted)] = dataclasses.replace(deleted, messages=3)
+    junk = [
+        pst.PstFolder("Junk-E-Mail", None, 1, special(("Junk-E-Mail",), (9,), {})),
+        pst.PstFolder("Junk-E-Mail/Alt", None, 2, special(("Junk-E-Mail", "Alt"), (9, 10), {})),
+    ]
+    found += junk
+
+    def read(choice: FolderChoice) -> list[str]:
+        return [f.path for f in select(found, choice).read]
+
+    default = select(found, FolderChoice())
+    assert [f.path for f in default.read] == list(FOLDERS)
+    assert default.skipped == [
+        Skipped("Deleted Items", "deleted", 3),
+        Skipped("Junk-E-Mail", "junk", 3),
+    ]
+    assert _skipped(Skipped("Gelöschte Elemente", "deleted", 1234)) == (
+        "Gelöschte Elemente (1.234 Nachrichten)"  # as the summary says it
+    )
+    assert read(FolderChoice(include_deleted=True)) == ["Deleted Items", *FOLDERS]
+    with_junk = select(found, FolderChoice(include_junk=True))
+    assert [f.path for f in with_junk.read] == [*FOLDERS, "Junk-E-Mail", "Junk-E-Mail/Alt"]
+    assert with_junk.skipped == [Skipped("Deleted Items", "deleted", 3)]
+    # --folder: the named folders and those below them, in any case; a folder named there
+    # is read whatever it is.
+    assert read(FolderChoice(only=("kunden",))) == ["Kunden", "Kunden/Meyer"]
+    assert read(FolderChoice(only=("Kunden/Meyer", "Posteingang"))) == [
+        "Posteingang",
+        "Kunden/Meyer",
+    ]
+    assert read(FolderChoice(only=("Junk-E-Mail/Alt",))) == ["Junk-E-Mail/Alt"]
+    assert select(found, FolderChoice(only=("Posteingang",))).skipped == []
+    with pytest.raises(UnknownFolder, match=r"'Archiv'; it has .*\"Kunden/Meyer\""):
+        select(found, FolderChoice(only=("Posteingang", "Archiv")))
+
+
+def test_the_junk_folder_is_read_from_outlooks_list_of_special_folders() -> None:
+    """PR_ADDITIONAL_REN_ENTRYIDS as a PST stores it ([MS-PST] 2.3.3.4.2): five entry ids
+    (conflicts, sync issues, local failures, server failures, junk), the last one's node
+    0x8122; a damaged offset reads empty instead of a wrong folder."""
+    store = bytes(range(16))
+    ids = [bytes(4) + store + node.to_bytes(4, "little") for node in (1, 2, 3, 4, 0x8122)]
+    head = 4 + 4 * len(ids)
+    offsets = [head + 24 * i for i in range(len(ids))]
+    data = len(ids).to_bytes(4, "little") + b"".join(o.to_bytes(4, "little") for o in offsets)
+    values = multi_binary(data + b"".join(ids))
+    assert values == ids and entry_node(values[4]) == 0x8122
+    broken = bytearray(data + b"".join(ids))
+    broken[20:24] = (9999).to_bytes(4, "little")  # the fifth offset past the end
+    assert multi_binary(bytes(broken))[4] == b"" and entry_node(b"") is None
+    assert multi_binary(b"\xff\xff\xff\xff") == []
+    assert special(("Junk E-mail",), (7,), {}) == "junk"
+    assert special(("Kunden", "Junk-E-Mail"), (7, 8), {}) is None  # a name counts at the top
+
+
+def test_import_only_the_named_folders(tmp_path: Path, database_url: str) -> None:
+    cfg = config(tmp_path, database_url)
+    code, out = kartei(cfg, "import-mail", str(SAMPLE), "--folder", "Kunden")
+    assert code == 0 and "4 of 4 messages were new" in out, out
+    assert "sample.pst/Kunden/Meyer: 3 of 3 read, 3 new" in out and "Posteingang" not in out
+    mailboxes = {e.mailboxes for _, e in asyncio.run(mail_events(database_url))}
+    assert mailboxes == {("import:sample.pst/Kunden",), ("import:sample.pst/Kunden/Meyer",)}
+
+    code, out = kartei(cfg, "import-mail", str(SAMPLE), "--folder", "Archiv 2019")
+    assert code == 2, out
+    assert 'sample.pst: no folder \'Archiv 2019\'; it has "Deleted Items", "Posteingang"' in out
+    assert len(asyncio.run(mail_events(database_url))) == 4
+
+
+def test_the_import_says_which_special_folders_it_left_out(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no fixture holding junk (tests/data/pst/README.md), sample.pst's Posteingang
+    stands in for one: its name joins those Outlook gives the Junk E-mail folder."""
+    monkeypatch.setitem(pst_folders._NAMES, "posteingang", "junk")
+    cfg = config(tmp_path, database_url)
+    code, out = kartei(cfg, "import-mail", str(SAMPLE))
+    assert code == 0 and "7 of 7 messages were new" in out, out
+    assert (
+        "sample.pst: übersprungen: Posteingang (5 Nachrichten); einlesen mit --include-junk" in out
+    )
+    assert out.endswith("übersprungen: Posteingang (5 Nachrichten)")
+    assert "sample.pst/Posteingang:" not in out
+
+    code, out = kartei(cfg, "import-mail", str(SAMPLE), "--include-junk")
+    assert code == 0 and "5 of 12 messages were new" in out and "übersprungen" not in out, out
