@@ -21,6 +21,7 @@ from email.header import Header, decode_header
 from email.message import Message
 
 from adapters.mail.mime import read_message
+from adapters.mail.payload import decoded
 from adapters.mail.text import html_to_text, signature_numbers
 from hub.events.mail import message_key
 
@@ -353,10 +354,10 @@ def _message_bytes(part: Message) -> bytes:
 
 def _payload(part: Message) -> bytes:
     try:
-        data = part.get_payload(decode=True)
+        data = decoded(part)
     except Exception:  # broken base64 / quoted-printable: keep the transfer-encoded bytes
         data = None
-    if isinstance(data, bytes):
+    if data is not None:
         return data
     raw = part.get_payload()
     return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
