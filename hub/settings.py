@@ -34,6 +34,9 @@ class KarteiSection(Section):
     data_dir: Path = Path("data")
     language: Literal["de", "en"] = "de"
     timezone: str = "Europe/Berlin"
+    # The firm's name as Kartei's documents give it (the Verfahrensdokumentation); empty:
+    # "Unternehmen", unless `kartei archive procedure --firm` names it.
+    firm: str = Field(default="", max_length=200)
 
 
 class DatabaseSection(Section):

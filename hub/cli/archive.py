@@ -227,7 +227,9 @@ def export_command(
 @app.command("procedure")
 def procedure_command(
     target: Annotated[Path, typer.Argument(help="The file to write (.html or .pdf).")],
-    firm: Annotated[str, typer.Option("--firm", help="The firm's name for the title.")] = "",
+    firm: Annotated[
+        str, typer.Option("--firm", help="The firm's name for the title; default: [kartei] firm.")
+    ] = "",
     form: Annotated[
         str | None,
         typer.Option(
@@ -246,7 +248,7 @@ def procedure_command(
 
     async def work(merkle: MerkleLog) -> str:
         heads.ensure_key(loaded.data_dir)
-        return render(loaded, await facts(loaded, merkle), firm or "Unternehmen")
+        return render(loaded, await facts(loaded, merkle), firm)
 
     html = _run(loaded, work)
     try:

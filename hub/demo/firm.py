@@ -43,6 +43,7 @@ CONFIG = f"""\
 # Every key is optional; `kartei init DIR` writes the full, commented example.
 
 [kartei]
+firm = "{NAME}"
 data_dir = "."
 language = "de"
 timezone = "Europe/Berlin"

@@ -60,7 +60,9 @@ async def facts(settings: Settings, log: MerkleLog) -> dict[str, Any]:
     }
 
 
-def render(settings: Settings, facts: dict[str, Any], firm: str) -> str:
+def render(settings: Settings, facts: dict[str, Any], firm: str = "") -> str:
+    """The document; the firm named by `firm`, else by [kartei] firm, else "Unternehmen"."""
+    firm = " ".join((firm or settings.kartei.firm).split()) or "Unternehmen"
     url = make_url(settings.database_url)
     database = (
         f"SQLite-Datei {url.database}"

@@ -7,6 +7,7 @@ import hashlib
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -15,11 +16,12 @@ from typer.testing import CliRunner
 
 from hub.archive import Archive
 from hub.cli import app
+from hub.demo import firm as demo
 from hub.proofs import heads
 from hub.proofs.log import MerkleLog
 from hub.proofs.procedure import facts, render
 from hub.proofs.procedure_pdf import to_pdf
-from hub.settings import settings_from_dict
+from hub.settings import load_settings, settings_from_dict
 from tests.proofs.conftest import capture_mail
 from tests.proofs.test_cli import _with_store
 
@@ -161,7 +163,7 @@ def render_html(tmp_path: Path, firm: str) -> str:
         }
     )
     heads.ensure_key(tmp_path)
-    facts = {
+    stated: dict[str, Any] = {
         "counts": {},
         "first": None,
         "last": None,
@@ -172,4 +174,40 @@ def render_html(tmp_path: Path, firm: str) -> str:
         "public_pem": heads.public_pem(heads.load_public(tmp_path)).decode(),
         "fingerprint": "0" * 64,
     }
-    return render(settings, facts, firm)
+    return render(settings, stated, firm)
+
+
+def test_the_firm_is_named_by_its_configuration(tmp_path: Path, database_url: str) -> None:
+    config = _configured(tmp_path, database_url)
+    target = tmp_path / "Verfahrensdokumentation.html"
+
+    def title(*args: str) -> str:
+        result = runner.invoke(app, ["archive", "procedure", str(target), *args, "-c", str(config)])
+        assert result.exit_code == 0, result.output
+        found = re.search("<title>(.*)</title>", target.read_text(encoding="utf-8"))
+        assert found is not None
+        return found[1]
+
+    assert title() == "Verfahrensdokumentation – Unternehmen"
+    plain = config.read_text(encoding="utf-8")
+    named = plain.replace("[kartei]\n", '[kartei]\nfirm = "Bäckerei Süß & Söhne"\n')
+    config.write_text(named, encoding="utf-8")
+    assert title() == "Verfahrensdokumentation – Bäckerei Süß &amp; Söhne"
+    assert "<strong>Bäckerei Süß &amp; Söhne</strong>" in target.read_text(encoding="utf-8")
+    assert title("--firm", "Süß KG") == "Verfahrensdokumentation – Süß KG"
+
+    config.write_text(plain.replace("[kartei]\n", "[kartei]\nfirm = 42\n"), encoding="utf-8")
+    result = runner.invoke(app, ["archive", "procedure", str(target), "-c", str(config)])
+    assert result.exit_code != 0
+    assert f"{config}: kartei.firm: expected a valid string (got 42)" in " ".join(
+        result.output.split()
+    )
+
+
+def test_the_demo_configuration_names_its_firm(tmp_path: Path) -> None:
+    written = tmp_path / "kartei.toml"
+    written.write_text(demo.CONFIG, encoding="utf-8")  # as `kartei init --demo` writes it
+    settings = load_settings(written)
+    assert settings.kartei.firm == demo.NAME == "Hansen Bürotechnik GmbH"
+    example = Path(__file__).parents[2] / "hub" / "defaults" / "kartei.example.toml"
+    assert load_settings(example).kartei.firm == ""
