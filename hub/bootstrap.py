@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from fastapi import APIRouter
 
@@ -26,11 +27,13 @@ from adapters.telephony.setup import telephony_adapters, telephony_routers
 from hub.backup import schedule_backup
 from hub.capture import Adapter, Capture
 from hub.health import ComponentHealth, HealthRegistry
+from hub.job_runs import JobRuns
 from hub.policy import Policy, PolicyRunner
 from hub.projection import Projection, ProjectionRunner
 from hub.proofs.follower import MerkleFollower
 from hub.proofs.setup import install as install_archive_proofs
 from hub.runtime import Component, Supervisor
+from hub.schedule import record_runs, resume_interrupted
 from hub.settings import Settings
 from hub.sql import create_tables
 from hub.store import Database, EventStore
@@ -216,7 +219,9 @@ class _AdapterComponent:
 
 
 class _SchedulerComponent:
-    """The timed jobs (the daily digest): in one process of the deployment at a time."""
+    """The timed jobs (backup, tree heads, retention, the digest): in one process of the
+    deployment at a time, each day's run once across processes and restarts (each run is
+    claimed in the database's record, hub/job_runs.py)."""
 
     name = "scheduler"
 
@@ -226,6 +231,9 @@ class _SchedulerComponent:
         self._scheduler = scheduler
         self._leases = leases
         self._health = health
+        # Stopping a scheduler empties its job store: a process that holds the lease again
+        # (after losing it, or a restart of the component) adds the jobs anew from here.
+        self._jobs: list[Job] | None = None
 
     async def run(self) -> None:
         await self._leases.run_held(self.name, self._run_owned, self._standby)
@@ -234,13 +242,31 @@ class _SchedulerComponent:
         self._health.set("standby", holder=holder)
 
     async def _run_owned(self) -> None:
+        runs = JobRuns(self._leases.db, self._leases.owner)
+        record_runs(self._scheduler, runs)
+        for job in self._jobs or ():
+            self._scheduler.add_job(
+                job.func,
+                job.trigger,
+                id=job.id,
+                name=job.name,
+                coalesce=job.coalesce,
+                misfire_grace_time=job.misfire_grace_time,
+                max_instances=job.max_instances,
+                replace_existing=True,
+            )
         self._scheduler.start()
-        self._health.details.pop("holder", None)
-        self._health.set("ok", owner=self._leases.owner, jobs=len(self._scheduler.get_jobs()))
+        if self._jobs is None:
+            self._jobs = self._scheduler.get_jobs()
         try:
+            resumed = await resume_interrupted(self._scheduler, runs)
+            self._health.details.pop("holder", None)
+            jobs = len(self._scheduler.get_jobs())
+            self._health.set("ok", owner=self._leases.owner, jobs=jobs, resumed=resumed)
             await asyncio.Event().wait()  # until cancelled, or the lease is lost
         finally:
             self._scheduler.shutdown(wait=False)
+            record_runs(self._scheduler, None)
 
 
 def components(

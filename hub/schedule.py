@@ -11,23 +11,37 @@ late job once, however late (coalesced: several missed runs are one).
 A step back does not repeat a run: after each run the next is set to the following day,
 and a clock that now reads earlier than the run that happened only makes that next run
 wait until the clock reaches it (a step back of an hour after 03:00 runs the next job at
-03:00 tomorrow, by the clock; a step back of a day waits a day longer). A job does run
-twice when its process restarts after a step back to before its time: APScheduler keeps
-no record of its last run, so the new process finds today's run still to come.
+03:00 tomorrow, by the clock; a step back of a day waits a day longer).
+
+APScheduler keeps no record of its last run, so a process that restarts after a step back,
+or takes the scheduler's lease over from the one that ran today's job (with a clock
+behind, or a job list of its own from the last time it held the lease), finds today's run
+still to come. While the scheduler runs under its lease (hub/bootstrap.py) each run is
+therefore claimed in the database first (hub/job_runs.py): a day whose run finished is
+skipped; a run that started and never finished (its process died) is run again at once
+by the next holder. Without the record (a job called by hand, a test) a job just runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, EVENT_SCHEDULER_STARTED, SchedulerEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from hub.job_runs import JobRuns
+
+log = logging.getLogger(__name__)
+
 RECHECK_SECONDS = 60.0  # a step of the wall clock is noticed within this time
 WATCH = "_kartei_wall_clock_watch"  # the scheduler's watch, kept on the scheduler
+RUNS = "_kartei_job_runs"  # the record of runs while the scheduler runs under its lease
 
 
 def daily(
@@ -43,7 +57,7 @@ def daily(
     (the wall clock stepped, the loop was blocked) happens once, as soon as it is seen."""
     hour, minute = (int(x) for x in at.split(":"))
     scheduler.add_job(
-        job,
+        OnceADay(scheduler, job, job_id, hour, minute, ZoneInfo(timezone)).run,
         CronTrigger(hour=hour, minute=minute, timezone=timezone),
         id=job_id,
         replace_existing=True,
@@ -51,6 +65,63 @@ def daily(
         misfire_grace_time=None,  # however late: a skipped backup is worse than a late one
     )
     watch_wall_clock(scheduler, recheck_seconds)
+
+
+def record_runs(scheduler: AsyncIOScheduler, runs: JobRuns | None) -> None:
+    """Claims each daily job's run in `runs` from now on (None: no longer)."""
+    setattr(scheduler, RUNS, runs)
+
+
+async def resume_interrupted(scheduler: AsyncIOScheduler, runs: JobRuns) -> list[str]:
+    """Runs at once each daily job whose latest run started and never finished; their ids."""
+    resumed = []
+    for job in scheduler.get_jobs():
+        once = getattr(job.func, "__self__", None)
+        if isinstance(once, OnceADay) and await runs.interrupted(once.job_id, once.day()):
+            job.modify(next_run_time=datetime.now(once.zone))
+            resumed.append(once.job_id)
+    if resumed:
+        scheduler.wakeup()
+    return resumed
+
+
+class OnceADay:
+    """A daily job that claims its day's run in the scheduler's record before it runs."""
+
+    def __init__(
+        self,
+        scheduler: AsyncIOScheduler,
+        job: Callable[[], Awaitable[Any]],
+        job_id: str,
+        hour: int,
+        minute: int,
+        zone: ZoneInfo,
+    ) -> None:
+        self.scheduler = scheduler
+        self.job = job
+        self.job_id = job_id
+        self.at = (hour, minute)
+        self.zone = zone
+
+    def day(self, now: datetime | None = None) -> date:
+        """The firm's day of the latest run time at or before `now`."""
+        local = (now or datetime.now(self.zone)).astimezone(self.zone)
+        before = (local.hour, local.minute) < self.at
+        return local.date() - timedelta(days=1) if before else local.date()
+
+    async def run(self) -> None:
+        """Runs the job unless its day's run has finished (a coroutine function, as
+        APScheduler needs to await it on the loop)."""
+        runs: JobRuns | None = getattr(self.scheduler, RUNS, None)
+        if runs is None:
+            await self.job()
+            return
+        day = self.day()
+        if not await runs.claim(self.job_id, day):
+            log.info("%s of %s has run already; not again", self.job_id, day)
+            return
+        await self.job()  # one that raises stays unfinished: the next holder tries again
+        await runs.finish(self.job_id, day)
 
 
 def watch_wall_clock(scheduler: AsyncIOScheduler, seconds: float) -> None:

@@ -1,0 +1,130 @@
+"""The daily backup in real `kartei run` processes: today's run happens once, though the
+scheduler's lease changes hands and the next holder's clock reads before 03:00 again.
+
+Process a runs the backup at 03:00 (its clock, libfaketime) and stops. Process b starts
+with its clock half a minute behind (a restart after the clock was stepped back, or a
+second machine whose clock is behind), takes the scheduler's lease and passes 03:00 by
+its clock: it finds today's backup done in the database and does not make a second one.
+On SQLite (one file, processes on one host) and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.hub.test_cli import free_port, kartei
+from tests.hub.test_clock import LIBFAKETIME, Clock
+from tests.hub.test_cluster import until
+from tests.hub.test_schedule_clock import next_three_oclock, offset_to
+
+pytestmark = pytest.mark.slow
+
+
+def configure(data: Path, url: str) -> Path:
+    assert kartei("init", str(data)).returncode == 0
+    config = data / "kartei.toml"
+    text = config.read_text()
+    for old, new in (
+        ("[database]\n", f'[database]\nurl = "{url}"\n'),
+        ("takeover_seconds = 30", "takeover_seconds = 3"),
+        ("port = 8080", f"port = {free_port()}"),
+        ('time = "02:30"', 'dir = "backups"\ntime = "03:00"'),
+    ):
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    head, _, classifier = text.partition("[classifier]\n")  # no model needed here
+    text = head + "[classifier]\n" + classifier.replace("enabled = true", "enabled = false", 1)
+    config.write_text(text)
+    return config
+
+
+def start(config: Path, clock: Clock, log: Path) -> subprocess.Popen[str]:
+    with log.open("w") as stderr:
+        return subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "run", "--role", "workers", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            text=True,
+            env=clock.env(),
+        )
+
+
+def query(url: str, table: str, sql: str) -> object:
+    """One value from the database, None while `table` does not exist."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.text(sql)) if sa.inspect(conn).has_table(table) else None
+    finally:
+        engine.dispose()
+
+
+def scheduler_holder(url: str) -> int | None:
+    """The process id in the scheduler's lease row, if any."""
+    owner = query(url, "leases", "SELECT owner FROM leases WHERE name = 'scheduler'")
+    return int(str(owner).split(":")[1]) if owner else None
+
+
+def backed_up(url: str, log: Path) -> bool:
+    """Whether the process logging to `log` has made its backup and recorded it done (an
+    installation without the record of runs: made it)."""
+    if "INFO hub.backup: backup " not in log.read_text():
+        return False
+    done = "SELECT count(*) FROM job_runs WHERE job = 'backup' AND finished_at IS NOT NULL"
+    return query(url, "job_runs", done) != 0
+
+
+def backups(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("kartei-*") if (p / "manifest.json").exists())
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+async def test_the_next_holder_with_a_clock_behind_does_not_back_up_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    if not LIBFAKETIME.exists():
+        pytest.skip("libfaketime is not installed (Debian package faketime)")
+    config = configure(tmp_path / "firma", database_url)
+    root = tmp_path / "firma" / "backups"
+    job = next_three_oclock()
+    clock_a, clock_b = Clock(tmp_path / "a.offset"), Clock(tmp_path / "b.offset")
+    clock_a.set(offset_to(job - timedelta(seconds=40)))  # a starts at 02:59:20
+    a = start(config, clock_a, tmp_path / "a.log")
+    try:
+        await until(lambda: backed_up(database_url, tmp_path / "a.log"), 120)
+    finally:
+        stop(a)
+    [made] = backups(root)
+
+    clock_b.set(offset_to(job - timedelta(seconds=25)))  # b's clock: 02:59:35 again
+    b = start(config, clock_b, tmp_path / "b.log")
+    try:
+        await until(lambda: scheduler_holder(database_url) == b.pid, 60)
+        skipped = "backup of " + job.date().isoformat() + " has run already"
+
+        def decided() -> bool:
+            return skipped in (tmp_path / "b.log").read_text() or len(backups(root)) > 1
+
+        await until(decided, 90)  # b's clock passes 03:00
+    finally:
+        stop(b)
+    assert backups(root) == [made]
+    for log in ("a.log", "b.log"):
+        text = (tmp_path / log).read_text()
+        assert "Traceback" not in text, text
+    assert skipped in (tmp_path / "b.log").read_text()
