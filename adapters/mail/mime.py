@@ -33,9 +33,15 @@ def read_message(raw: bytes) -> Message:
     return email.message_from_string(text, policy=policy.compat32)
 
 
-def _read(text: str, depth: int) -> Message | None:
-    """The message in `text`, or None where only the standard parser should decide."""
-    cut = _header_end(text)
+# The readers below take a window `text[start:end]` instead of a copy of it: the bodies
+# of a message with a large attachment would otherwise be copied once per level.
+
+
+def _read(text: str, depth: int, start: int = 0, end: int | None = None) -> Message | None:
+    """The message in `text[start:end]`, or None where only the standard parser should
+    decide."""
+    end = len(text) if end is None else end
+    cut = _header_end(text, start, end)
     if cut is None or depth > _MAX_DEPTH:
         return None
     head, body = cut
@@ -48,36 +54,38 @@ def _read(text: str, depth: int) -> Message | None:
     if maintype == "message":
         return None
     if maintype != "multipart":
-        msg.set_payload(_strip_eol(body) if depth else body)  # a part ends before its EOL
+        # A part ends before its EOL.
+        msg.set_payload(text[body : _eol_start(text, body, end) if depth else end])
         return msg
-    return _multipart(msg, body, depth)
+    return _multipart(msg, text, body, end, depth)
 
 
-def _header_end(text: str) -> tuple[str, str] | None:
-    """(header block, body), split at the first empty line; None unless every line before
-    it is a header field or its continuation (else the parser reports a defect)."""
-    if text.startswith("\n") or text.startswith("\r\n"):
-        return "", text[text.index("\n") + 1 :]
+def _header_end(text: str, start: int, end: int) -> tuple[str, int] | None:
+    """(header block, where the body starts), split at the first empty line; None unless
+    every line before it is a header field or its continuation (else the parser reports
+    a defect)."""
+    if text.startswith("\n", start, end) or text.startswith("\r\n", start, end):
+        return "", text.index("\n", start, end) + 1
     # The first empty line, searched in the line-end style of the first line first (a
     # search for the other style would read the whole message for nothing).
-    newline = text.find("\n")
-    crlf = newline > 0 and text[newline - 1] == "\r"
+    newline = text.find("\n", start, end)
+    crlf = newline > start and text[newline - 1] == "\r"
     first, other = ("\n\r\n", "\n\n") if crlf else ("\n\n", "\n\r\n")
-    found = text.find(first)
-    other_found = text.find(other, 0, found if found >= 0 else len(text))
+    found = text.find(first, start, end)
+    other_found = text.find(other, start, found if found >= 0 else end)
     if other_found >= 0:
         found = other_found
     if found < 0:
         return None
-    end = found + 1
-    head = text[:end]
+    head_end = found + 1
+    head = text[start:head_end]
     if not all(_HEADER_LINE.match(line) for line in head.splitlines()):
         return None
-    blank = 1 if text.startswith("\n", end) else 2
-    return head, text[end + blank :]
+    blank = 1 if text.startswith("\n", head_end, end) else 2
+    return head, head_end + blank
 
 
-def _multipart(msg: Message, body: str, depth: int) -> Message | None:
+def _multipart(msg: Message, text: str, start: int, end: int, depth: int) -> Message | None:
     boundary = msg.get_boundary()
     if (
         boundary is None
@@ -91,48 +99,51 @@ def _multipart(msg: Message, body: str, depth: int) -> Message | None:
     ):
         return None
     parts: list[Message | str] = []
-    start: int | None = None  # where the current part's text begins
-    for found in _boundary_lines(body, boundary):
-        if start is None:
+    part_start: int | None = None  # where the current part's text begins
+    for found in _boundary_lines(text, start, end, boundary):
+        if part_start is None:
             if found.group(1):
                 return None  # a close boundary first: no start boundary
-            if found.start():
-                msg.preamble = _strip_eol(body[: found.start()])
+            if found.start() > start:
+                msg.preamble = text[start : _eol_start(text, start, found.start())]
         else:
-            text = body[start : found.start()]  # empty: two boundary lines in a row
-            part = _read(text, depth + 1) if text else None
-            if part is None:
+            # Empty: two boundary lines in a row.
+            part = _read(text, depth + 1, part_start, found.start())
+            if found.start() == part_start or part is None:
                 return None
             parts.append(part)
         if found.group(1):
             msg.set_payload(parts)
-            epilogue = body[_line_end(body, found.end()) :]
-            if depth:  # a part ends before its EOL
-                msg.epilogue = _strip_eol(epilogue) if epilogue else None
-            else:
-                msg.epilogue = epilogue
+            epilogue = _line_end(text, found.end(), end)
+            if not depth:
+                msg.epilogue = text[epilogue:end]
+            else:  # a part ends before its EOL
+                stop = _eol_start(text, epilogue, end)
+                msg.epilogue = text[epilogue:stop] if epilogue < end else None
             return msg
-        start = _line_end(body, found.end())
+        part_start = _line_end(text, found.end(), end)
     return None  # no close boundary: the parser reports it
 
 
-def _boundary_lines(body: str, boundary: str) -> Iterator[re.Match[str]]:
-    """The lines that are `--boundary` or `--boundary--` (trailing blanks allowed); the
-    pattern starts with the boundary, so the search skips ahead at C speed."""
+def _boundary_lines(text: str, start: int, end: int, boundary: str) -> Iterator[re.Match[str]]:
+    """The lines of `text[start:end]` that are `--boundary` or `--boundary--` (trailing
+    blanks allowed); the pattern starts with the boundary, so the search skips ahead at C
+    speed."""
     pattern = re.compile(re.escape("--" + boundary) + r"(--)?[ \t]*\r?$", re.MULTILINE)
-    for found in pattern.finditer(body):
-        if found.start() == 0 or body[found.start() - 1] == "\n":
+    for found in pattern.finditer(text, start, end):
+        if found.start() == start or text[found.start() - 1] == "\n":
             yield found
 
 
-def _line_end(text: str, at: int) -> int:
+def _line_end(text: str, at: int, end: int) -> int:
     """Just past the line break at `at` (a boundary line's end), if there is one."""
-    if text.startswith("\r\n", at):
+    if text.startswith("\r\n", at, end):
         return at + 2
-    return at + 1 if text.startswith("\n", at) else at
+    return at + 1 if text.startswith("\n", at, end) else at
 
 
-def _strip_eol(text: str) -> str:
-    if text.endswith("\r\n"):
-        return text[:-2]
-    return text[:-1] if text.endswith("\n") else text
+def _eol_start(text: str, start: int, end: int) -> int:
+    """Where `text[start:end]` ends without its last line break."""
+    if end - 2 >= start and text.startswith("\r\n", end - 2, end):
+        return end - 2
+    return end - 1 if end - 1 >= start and text.startswith("\n", end - 1, end) else end
