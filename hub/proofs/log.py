@@ -1,8 +1,10 @@
 """The Merkle log: every committed event becomes a leaf, in position order.
 
 A follower (like a projection, but not rebuildable: its blob hashes were read while the
-keys existed) appends leaves in the same transaction as the tree's compact range, so a
-batch costs one read of its rows, one hash per event and blob, and O(log n) node hashes.
+keys existed) appends leaves in the same transaction as the tree's compact range and the
+roots of the blocks of 256 and 65,536 leaves they complete, so a batch costs one read of
+its rows, one hash per event and blob, and O(log n) node hashes; a proof reads at most a
+few hundred stored hashes (merkle.reads), whatever the tree's size.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.archive import Archive
 from hub.events import Recorded
 from hub.proofs import files, heads, leaf, merkle
-from hub.proofs.schema import merkle_heads, merkle_leaves, merkle_state, merkle_timestamps
+from hub.proofs.schema import (
+    merkle_heads,
+    merkle_leaves,
+    merkle_nodes,
+    merkle_state,
+    merkle_timestamps,
+)
 from hub.store import EventStore
 from hub.store.schema import events
 
@@ -61,9 +69,6 @@ class MerkleLog:
         self.store = store
         self.archive = Archive(archive_root)
         self.batch_size = batch_size
-        # The tree of the last head proven against: leaves never change, so it serves
-        # every later proof in that head (a web page of proofs reads the leaves once).
-        self._tree: merkle.Tree | None = None
 
     # -- growing -----------------------------------------------------------------
 
@@ -108,6 +113,7 @@ class MerkleLog:
             if not rows:
                 return frontier
             inserts = []
+            nodes = []
             for raw in rows:
                 row = stored_row(raw)
                 entries = blobs.get(row.position)
@@ -123,8 +129,19 @@ class MerkleLog:
                         "blobs": leaf.pack_blobs(entries),
                     }
                 )
-                frontier.append(hashed)
+                closed = frontier.append(hashed)
+                for level in merkle.STORED_LEVELS:
+                    if len(closed) > level:
+                        nodes.append(
+                            {
+                                "level": level,
+                                "node_index": (frontier.size >> level) - 1,
+                                "hash": closed[level],
+                            }
+                        )
             await conn.execute(sa.insert(merkle_leaves), inserts)
+            if nodes:
+                await conn.execute(sa.insert(merkle_nodes), nodes)
             await self._save(conn, frontier, rows[-1].position, old_size)
         return frontier
 
@@ -180,11 +197,46 @@ class MerkleLog:
     # -- reading -----------------------------------------------------------------
 
     async def leaf_hashes(self, size: int | None = None) -> list[bytes]:
+        """Every leaf hash (an export builds the whole tree once; a proof needs not)."""
         query = sa.select(merkle_leaves.c.leaf_hash).order_by(merkle_leaves.c.leaf_index)
         if size is not None:
             query = query.where(merkle_leaves.c.leaf_index < size)
         async with self.store.db.read() as conn:
             return [bytes(h) for h in (await conn.execute(query)).scalars()]
+
+    async def inclusion_path(self, index: int, size: int) -> list[bytes]:
+        """PATH(index, D[size]) from the stored nodes and at most a few hundred leaves."""
+        return await self._subroots(merkle.inclusion_ranges(index, size))
+
+    async def consistency_path(self, old: int, size: int) -> list[bytes]:
+        """PROOF(old, D[size]) (empty from the empty tree), as `inclusion_path` reads."""
+        return await self._subroots(merkle.consistency_ranges(old, size)) if old else []
+
+    async def _subroots(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
+        stored: dict[tuple[int, int], bytes] = {}
+        async with self.store.db.read() as conn:
+            for level, spans in merkle.reads(ranges).items():
+                if level == 0:
+                    column, query = (
+                        merkle_leaves.c.leaf_index,
+                        sa.select(merkle_leaves.c.leaf_index, merkle_leaves.c.leaf_hash),
+                    )
+                else:
+                    column, query = (
+                        merkle_nodes.c.node_index,
+                        sa.select(merkle_nodes.c.node_index, merkle_nodes.c.hash).where(
+                            merkle_nodes.c.level == level
+                        ),
+                    )
+                query = query.where(sa.or_(*(column.between(a, b - 1) for a, b in spans)))
+                for index, hashed in await conn.execute(query):
+                    stored[level, int(index)] = bytes(hashed)
+        try:
+            return merkle.subroots(ranges, stored)
+        except KeyError as err:
+            level, index = err.args[0]
+            what = f"leaf {index}" if level == 0 else f"the node at level {level}, index {index}"
+            raise LookupError(f"{what} is missing from the Merkle log") from None
 
     async def leaf_of(self, position: int) -> tuple[int, bytes, list[leaf.BlobEntry]] | None:
         """The leaf index, hash and blob entries of the event at `position`."""
@@ -285,9 +337,7 @@ class MerkleLog:
                     f"no signed tree head covers position {position} yet (kartei archive sign)"
                 )
             head = covering[-1]
-        if self._tree is None or self._tree.size != head.size:
-            self._tree = merkle.Tree(await self.leaf_hashes(head.size))
-        path = self._tree.inclusion_path(index)
+        path = await self.inclusion_path(index, head.size)
         return {
             "position": position,
             "leaf_index": index,
@@ -301,8 +351,7 @@ class MerkleLog:
         }
 
     async def consistency(self, old: HeadRow, new: HeadRow) -> dict[str, Any]:
-        hashes = await self.leaf_hashes(new.size)
-        path = merkle.consistency_path(old.size, hashes) if old.size else []
+        path = await self.consistency_path(old.size, new.size)
         return {
             "old": {"head_id": old.id, "tree_size": old.size, "root": old.root.hex()},
             "new": {"head_id": new.id, "tree_size": new.size, "root": new.root.hex()},

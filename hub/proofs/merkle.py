@@ -9,7 +9,7 @@ check them against the text.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 
 def leaf_hash(data: bytes) -> bytes:
@@ -36,21 +36,21 @@ class Frontier:
         self.size = size
         self.peaks = list(peaks)
 
-    def append(self, hashed_leaf: bytes) -> None:
+    def append(self, hashed_leaf: bytes) -> list[bytes]:
+        """Adds a leaf; returns the subtrees it completes: item j is the root of the
+        aligned block of 2**j leaves that ends with this leaf."""
         node, size = hashed_leaf, self.size
+        closed = [node]
         while size & 1:  # merge equal-sized subtrees, as a binary counter carries
             node = node_hash(self.peaks.pop(), node)
+            closed.append(node)
             size >>= 1
         self.peaks.append(node)
         self.size += 1
+        return closed
 
     def root(self) -> bytes:
-        if not self.peaks:
-            return EMPTY_ROOT
-        node = self.peaks[-1]
-        for peak in reversed(self.peaks[:-1]):
-            node = node_hash(peak, node)
-        return node
+        return fold(self.peaks) if self.peaks else EMPTY_ROOT
 
     def pack(self) -> bytes:
         return b"".join(self.peaks)
@@ -71,6 +71,111 @@ def root(leaves: Sequence[bytes]) -> bytes:
     for hashed in leaves:
         frontier.append(hashed)
     return frontier.root()
+
+
+def blocks(lo: int, hi: int) -> list[tuple[int, int]]:
+    """The perfect aligned blocks (start, height) whose roots, folded from the right,
+    are MTH of leaves [lo, hi), largest first. `lo` must be a multiple of the smallest
+    power of two not below hi - lo, as every subtree of the RFC's recursion starts."""
+    found = []
+    n = hi - lo
+    for j in range(n.bit_length() - 1, -1, -1):
+        if n >> j & 1:
+            found.append((lo, j))
+            lo += 1 << j
+    return found
+
+
+def fold(peaks: Sequence[bytes]) -> bytes:
+    """The root over perfect subtrees' roots, largest first (as Frontier.root)."""
+    node = peaks[-1]
+    for peak in reversed(peaks[:-1]):
+        node = node_hash(peak, node)
+    return node
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The subtrees [lo, hi) whose roots make PATH(index, D[size]), in the RFC's order
+    (from the leaf's sibling up to the root's child)."""
+    if not 0 <= index < size:
+        raise ValueError(f"leaf {index} is not in a tree of {size}")
+    found: list[tuple[int, int]] = []
+    lo, hi = 0, size
+    while hi - lo > 1:
+        k = _split(hi - lo)
+        if index < lo + k:
+            found.append((lo + k, hi))
+            hi = lo + k
+        else:
+            found.append((lo, lo + k))
+            lo += k
+    found.reverse()
+    return found
+
+
+def consistency_ranges(old: int, size: int) -> list[tuple[int, int]]:
+    """The subtrees [lo, hi) whose roots make PROOF(old, D[size]), in order."""
+    if not 0 < old <= size:
+        raise ValueError(f"no consistency proof from {old} to {size} leaves")
+    return _subproof(old, 0, size, True)
+
+
+def _subproof(m: int, lo: int, hi: int, whole: bool) -> list[tuple[int, int]]:
+    """SUBPROOF(m, D[lo:hi], whole) of RFC 9162 2.1.4.1, as subtree ranges."""
+    n = hi - lo
+    if m == n:
+        return [] if whole else [(lo, hi)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, lo, lo + k, whole), (lo + k, hi)]
+    return [*_subproof(m - k, lo + k, hi, False), (lo, lo + k)]
+
+
+# The levels whose node hashes the log stores (hub/proofs/log.py): the roots of every
+# complete aligned block of 256 and of 65,536 leaves. A subtree's root then needs at most
+# 255 hashes of each level below it, whatever the tree's size.
+STORED_LEVELS = (8, 16)
+
+
+def reads(
+    ranges: Sequence[tuple[int, int]], levels: Sequence[int] = STORED_LEVELS
+) -> dict[int, list[tuple[int, int]]]:
+    """Which stored hashes make the roots of `ranges`: by level (0: the leaves), the
+    index ranges [first, last) to read, merged where they touch."""
+    wanted: dict[int, list[tuple[int, int]]] = {}
+    for lo, hi in ranges:
+        for start, height in blocks(lo, hi):
+            level = max((v for v in levels if v <= height), default=0)
+            wanted.setdefault(level, []).append((start >> level, (start + (1 << height)) >> level))
+    merged: dict[int, list[tuple[int, int]]] = {}
+    for level, spans in wanted.items():
+        out: list[tuple[int, int]] = []
+        for first, last in sorted(spans):
+            if out and first <= out[-1][1]:
+                out[-1] = (out[-1][0], max(out[-1][1], last))
+            else:
+                out.append((first, last))
+        merged[level] = out
+    return merged
+
+
+def subroots(
+    ranges: Sequence[tuple[int, int]],
+    stored: Mapping[tuple[int, int], bytes],
+    levels: Sequence[int] = STORED_LEVELS,
+) -> list[bytes]:
+    """The roots of `ranges` from stored hashes (level, index) as `reads` names them."""
+    found = []
+    for lo, hi in ranges:
+        peaks = []
+        for start, height in blocks(lo, hi):
+            level = max((v for v in levels if v <= height), default=0)
+            first = start >> level
+            peaks.append(
+                root([stored[level, i] for i in range(first, first + (1 << (height - level)))])
+            )
+        found.append(fold(peaks))
+    return found
 
 
 class Tree:
@@ -109,35 +214,11 @@ class Tree:
 
     def inclusion_path(self, index: int) -> list[bytes]:
         """PATH(m, D[n]): the audit path of leaf `index`."""
-        if not 0 <= index < self.size:
-            raise ValueError(f"leaf {index} is not in a tree of {self.size}")
-        path: list[bytes] = []
-        lo, hi = 0, self.size
-        while hi - lo > 1:
-            k = _split(hi - lo)
-            if index < lo + k:
-                path.append(self.subroot(lo + k, hi))
-                hi = lo + k
-            else:
-                path.append(self.subroot(lo, lo + k))
-                lo += k
-        path.reverse()  # RFC order: from the leaf's sibling up to the root's child
-        return path
+        return [self.subroot(lo, hi) for lo, hi in inclusion_ranges(index, self.size)]
 
     def consistency_path(self, old: int) -> list[bytes]:
         """PROOF(m, D[n]): proves the tree of the first `old` leaves is a prefix of this."""
-        if not 0 < old <= self.size:
-            raise ValueError(f"no consistency proof from {old} to {self.size} leaves")
-        return self._subproof(old, 0, self.size, True)
-
-    def _subproof(self, m: int, lo: int, hi: int, whole: bool) -> list[bytes]:
-        n = hi - lo
-        if m == n:
-            return [] if whole else [self.subroot(lo, hi)]
-        k = _split(n)
-        if m <= k:
-            return [*self._subproof(m, lo, lo + k, whole), self.subroot(lo + k, hi)]
-        return [*self._subproof(m - k, lo + k, hi, False), self.subroot(lo, lo + k)]
+        return [self.subroot(lo, hi) for lo, hi in consistency_ranges(old, self.size)]
 
 
 def inclusion_path(index: int, leaves: Sequence[bytes]) -> list[bytes]:

@@ -1,5 +1,6 @@
-"""The Merkle log's tables (created by migration 0006; never by a projection, so
-`kartei rebuild` cannot drop them: their blob hashes were read while the keys existed)."""
+"""The Merkle log's tables (created by migrations 0006 and 0008; never by a projection,
+so `kartei rebuild` cannot drop them: their blob hashes were read while the keys existed,
+and the stored nodes are written with the leaves, by the follower only)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,17 @@ merkle_leaves = sa.Table(
     sa.Column("position", sa.BigInteger, nullable=False, unique=True),
     sa.Column("leaf_hash", sa.LargeBinary, nullable=False),
     sa.Column("blobs", sa.Text, nullable=False),  # "locator stored-sha256" lines
+)
+
+# The roots of complete aligned blocks of 2**level leaves (levels merkle.STORED_LEVELS),
+# written with the leaf that completes them: a proof reads a few hundred of these and
+# of the leaves instead of every leaf. `kartei archive verify` recomputes each one.
+merkle_nodes = sa.Table(
+    "merkle_nodes",
+    metadata,
+    sa.Column("level", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("node_index", Position, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary, nullable=False),
 )
 
 # The tree's compact range after its last leaf (one row): appends need no old leaves.

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hub.proofs import files, heads, leaf, merkle
 from hub.proofs.log import ROW_COLUMNS, MerkleLog, stored_row
-from hub.proofs.schema import merkle_leaves, merkle_timestamps
+from hub.proofs.schema import merkle_leaves, merkle_nodes, merkle_timestamps
 from hub.store.crypto import SEALED
 from hub.store.schema import events, subject_keys
 
@@ -78,8 +78,10 @@ def _signed_heads(
 async def _verify_events(
     log: MerkleLog, signed: dict[int, list[tuple[int, heads.TreeHead]]], report: Report
 ) -> dict[str, _Blob]:
-    """Recomputes every leaf from its event row and every signed root from the leaves."""
+    """Recomputes every leaf from its event row, and every signed root and stored node
+    from the leaves."""
     frontier = merkle.Frontier()
+    nodes: dict[tuple[int, int], bytes] = {}
     state, last_position = await log.state()
     blobs: dict[str, _Blob] = {}
     after = -1
@@ -131,12 +133,16 @@ async def _verify_events(
                         blob.subjects.add(subject)
                     if blob.stored_sha256 != b.stored_sha256:
                         report.problems.append(f"blob {b.locator}: logged with two hashes")
-            frontier.append(bytes(entry.leaf_hash))
+            closed = frontier.append(bytes(entry.leaf_hash))
+            for level in merkle.STORED_LEVELS:
+                if len(closed) > level:
+                    nodes[level, (frontier.size >> level) - 1] = closed[level]
             _check_roots(frontier, signed, report)
         for position in by_position:
             report.problems.append(f"event at position {position} is not in the Merkle log")
         after = int(leaves[-1].leaf_index)
         previous_position = int(leaves[-1].position)
+    await _check_nodes(log, nodes, report)
     if (frontier.size, frontier.root()) != (state.size, state.root()):
         report.problems.append("the stored tree state does not match the leaves")
     for size in signed:
@@ -152,6 +158,26 @@ async def _verify_events(
             or 0
         )
     return blobs
+
+
+async def _check_nodes(
+    log: MerkleLog, computed: dict[tuple[int, int], bytes], report: Report
+) -> None:
+    """Every stored node against the one recomputed from the leaves: proofs are made of
+    stored nodes, so a changed one would make wrong proofs."""
+    async with log.store.db.read() as conn:
+        stored = (await conn.execute(sa.select(merkle_nodes))).all()
+    for row in stored:
+        key = (int(row.level), int(row.node_index))
+        first, last = key[1] << key[0], ((key[1] + 1) << key[0]) - 1
+        where = f"tree node at level {key[0]}, index {key[1]} (leaves {first}-{last})"
+        hashed = computed.pop(key, None)
+        if hashed is None:
+            report.problems.append(f"{where} has no complete block of leaves")
+        elif hashed != bytes(row.hash):
+            report.problems.append(f"{where} does not match the leaves")
+    for level, index in sorted(computed):
+        report.problems.append(f"tree node at level {level}, index {index} is missing")
 
 
 def _check_roots(
