@@ -119,23 +119,35 @@ def references(event: Any) -> list[str]:
 
 
 _REF_LENGTH = len("sha256:") + 64
+_STRING, _ITEMS = "string", "items"
 
 
 @functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    """A dataclass's field names, read once per class rather than once per event."""
-    return tuple(f.name for f in fields(kind))
+def _how(kind: type) -> str | tuple[str, ...] | None:
+    """How the walk takes a value of this type, judged once per type rather than once
+    per value: a string, items (tuple or list), a dataclass's field names, or nothing."""
+    if issubclass(kind, str):
+        return _STRING
+    if issubclass(kind, tuple | list):
+        return _ITEMS
+    if is_dataclass(kind) and not issubclass(kind, type):  # instances, not classes
+        return tuple(f.name for f in fields(kind))
+    return None
 
 
 def _walk(value: Any, found: list[str]) -> None:
     # The follower walks every captured event; a mail's text runs to 200,000 characters,
     # so a string is judged by its length before the pattern is tried.
-    if isinstance(value, str):
+    kind: type = type(value)
+    how = _how(kind)
+    if how is None:
+        return
+    if how is _STRING:
         if len(value) == _REF_LENGTH and _REF.fullmatch(value):
             found.append(value)
-    elif isinstance(value, tuple | list):
+    elif how is _ITEMS:
         for item in value:
             _walk(item, found)
-    elif is_dataclass(value) and not isinstance(value, type):
-        for name in _field_names(type(value)):
+    else:
+        for name in how:
             _walk(getattr(value, name), found)
