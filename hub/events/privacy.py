@@ -40,6 +40,20 @@ class CardViewed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ContactsSearched(Event):
+    """A staff member or integration looked people up through the JSON API's contact
+    search (stream ``audit-<day>``). The query is not kept, only its size: it is a name,
+    number or address typed in, not tied to any subject's key, so the audit trail would
+    keep it after that person is erased. The contacts it returned are named by id, as a
+    card view names its contact."""
+
+    by: str
+    words: int  # how many words the query had
+    characters: int  # and how long it was
+    found: tuple[str, ...] = ()  # ids of the contacts returned
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DataExported(Event):
     """Everything stored about a contact was exported (GDPR Art. 15) (stream ``audit-<day>``)."""
 
@@ -63,6 +77,7 @@ class AdminActionRecorded(Event):
 EVENTS: dict[str, type[Event]] = {
     "ContactErased": ContactErased,
     "CardViewed": CardViewed,
+    "ContactsSearched": ContactsSearched,
     "DataExported": DataExported,
     "AdminActionRecorded": AdminActionRecorded,
 }

@@ -16,11 +16,23 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from hub.events import Event, Metadata, NewEvent, Recorded
-from hub.events.privacy import AdminActionRecorded, CardViewed, ContactErased, DataExported
+from hub.events.privacy import (
+    AdminActionRecorded,
+    CardViewed,
+    ContactErased,
+    ContactsSearched,
+    DataExported,
+)
 from hub.store import ANY, Database, EventStore
 from hub.store.schema import events
 
-AUDIT_TYPES = ("CardViewed", "DataExported", "ContactErased", "AdminActionRecorded")
+AUDIT_TYPES = (
+    "CardViewed",
+    "ContactsSearched",
+    "DataExported",
+    "ContactErased",
+    "AdminActionRecorded",
+)
 
 
 def audit_stream(moment: datetime | None = None) -> str:
@@ -100,6 +112,9 @@ def describe(r: Recorded) -> str:
     match e:
         case CardViewed():
             return f"{e.by} viewed contact {e.contact_id}"
+        case ContactsSearched():
+            found = ", ".join(e.found) or "none"
+            return f"{e.by} searched contacts ({e.characters} characters typed), found {found}"
         case DataExported():
             return f"{e.by} exported contact {e.contact_id} ({e.documents} documents)"
         case ContactErased():

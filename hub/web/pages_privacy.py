@@ -12,7 +12,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hub.archive import Archive
-from hub.events.privacy import AdminActionRecorded, CardViewed, ContactErased, DataExported
+from hub.events.privacy import (
+    AdminActionRecorded,
+    CardViewed,
+    ContactErased,
+    ContactsSearched,
+    DataExported,
+)
 from hub.privacy.audit import CardViews, audit_trail, record
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import RetentionHoldError, erase, now_day, plan_erasure
@@ -108,6 +114,7 @@ def _row(r: Any) -> dict[str, Any]:
     e = r.event
     kind = {
         CardViewed: "viewed",
+        ContactsSearched: "searched",
         DataExported: "exported",
         ContactErased: "erased",
         AdminActionRecorded: "admin",
