@@ -4,6 +4,7 @@ written with the leaves, filled in by the migration for an older log, and checke
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import random
 from pathlib import Path
@@ -12,7 +13,9 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from typer.testing import CliRunner
 
+from hub.cli import app
 from hub.events import NewEvent
 from hub.events.notes import NoteAdded
 from hub.proofs import heads, merkle
@@ -251,3 +254,27 @@ async def test_a_log_past_65536_leaves_proves_with_its_level_16_node(
     nodes = await stored_nodes(store)
     assert len(nodes) == 256 + 1 and (16, 0) in nodes
     await assert_proofs_match(log, [65_535, 65_536, 65_537], 10)
+
+
+def test_rebuild_keeps_the_stored_nodes(tmp_path: Path, database_url: str) -> None:
+    """`kartei rebuild` drops read models only: the nodes stay, proofs are unchanged."""
+    config = tmp_path / "kartei.toml"
+    config.write_text(f'[kartei]\ndata_dir = "."\n[database]\nurl = "{database_url}"\n')
+
+    async def logged() -> tuple[dict[tuple[int, int], bytes], list[bytes]]:
+        store = EventStore(Database(database_url))
+        await store.start()
+        try:
+            if not await store.head():
+                await append_notes(store, 300)
+            log = MerkleLog(store, tmp_path / "archive")
+            await log.catch_up()
+            return await stored_nodes(store), await log.inclusion_path(7, 300)
+        finally:
+            await store.close()
+
+    nodes, path = asyncio.run(logged())
+    assert list(nodes) == [(8, 0)]
+    result = CliRunner().invoke(app, ["rebuild", "-c", str(config)])
+    assert result.exit_code == 0, result.output
+    assert asyncio.run(logged()) == (nodes, path)

@@ -1,7 +1,7 @@
 """Stored Merkle nodes: the roots of every complete aligned block of 256 and of 65,536
 leaves, so a proof reads a few hundred hashes instead of every leaf (hub/proofs/log.py).
 Append-only by trigger, as the leaves; the nodes of a log that already has leaves are
-computed here from them, in the migration's transaction (about 1 s a million leaves).
+computed here from them, in the migration's transaction (1.3 s of CPU a million leaves).
 
 Revision ID: 0008
 """
