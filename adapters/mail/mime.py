@@ -17,7 +17,6 @@ import re
 from collections.abc import Iterator
 from email import errors, policy
 from email.message import Message
-from email.parser import Parser
 
 _HEADER_LINE = re.compile(r"(From |[\041-\071\073-\176]*:|[\t ])")  # feedparser.headerRE
 _MAX_DEPTH = 8
@@ -45,11 +44,7 @@ def _read(text: str, depth: int, start: int = 0, end: int | None = None) -> Mess
     if cut is None or depth > _MAX_DEPTH:
         return None
     head, body = cut
-    msg = Parser(policy=policy.compat32).parsestr(head, headersonly=True)
-    # Parsing headers only leaves a multipart without parts; its complaint does not apply.
-    msg.defects[:] = [
-        d for d in msg.defects if not isinstance(d, errors.MultipartInvariantViolationDefect)
-    ]
+    msg = _headers(head)
     maintype = msg.get_content_maintype()
     if maintype == "message":
         return None
@@ -58,6 +53,41 @@ def _read(text: str, depth: int, start: int = 0, end: int | None = None) -> Mess
         msg.set_payload(text[body : _eol_start(text, body, end) if depth else end])
         return msg
     return _multipart(msg, text, body, end, depth)
+
+
+def _headers(head: str) -> Message:
+    """What `Parser(policy=compat32).parsestr(head, headersonly=True)` makes of a header
+    block that `_header_end` accepted (every line a field, a continuation or an envelope
+    line; no bare CR), less the payload: the feed parser's header loop
+    (`FeedParser._parse_headers`), without its line buffer and generator around it."""
+    msg = Message(policy=policy.compat32)
+    lines = [line + "\n" for line in head.split("\n")[:-1]]  # the block ends with "\n"
+    name = ""
+    value: list[str] = []
+    for number, line in enumerate(lines):
+        if line[0] in " \t":
+            if not name:  # a continuation first: kept as a defect only
+                msg.defects.append(errors.FirstHeaderLineIsContinuationDefect(line))
+            else:
+                value.append(line)
+            continue
+        if name:
+            msg.set_raw(*policy.compat32.header_source_parse(value))
+            name, value = "", []
+        if line.startswith("From "):
+            if number == 0:
+                msg.set_unixfrom(line.rstrip("\n").removesuffix("\r"))
+            elif number < len(lines) - 1:  # (on the last line it is the body's first)
+                msg.defects.append(errors.MisplacedEnvelopeHeaderDefect(line))
+            continue
+        colon = line.find(":")
+        if colon == 0:
+            msg.defects.append(errors.InvalidHeaderDefect("Missing header name."))
+            continue
+        name, value = line[:colon], [line]
+    if name:
+        msg.set_raw(*policy.compat32.header_source_parse(value))
+    return msg
 
 
 def _header_end(text: str, start: int, end: int) -> tuple[str, int] | None:
