@@ -13,14 +13,18 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from typer.testing import CliRunner
 
 from hub.bootstrap import _SchedulerComponent
+from hub.cli import app
 from hub.health import ComponentHealth
-from hub.job_runs import JobRuns
+from hub.job_runs import JobRuns, job_runs
 from hub.schedule import OnceADay, daily
 from hub.store import EventStore
 from hub.store.leases import Leases
@@ -78,7 +82,10 @@ async def finished(store: EventStore) -> None:
 
 
 async def test_the_next_holder_of_the_lease_does_not_run_the_day_again(
-    make_store: Callable[..., asyncio.Future[EventStore]], caplog: pytest.LogCaptureFixture
+    make_store: Callable[..., asyncio.Future[EventStore]],
+    caplog: pytest.LogCaptureFixture,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     store = await make_store()
     runs: list[str] = []
@@ -97,6 +104,19 @@ async def test_the_next_holder_of_the_lease_does_not_run_the_day_again(
         first.due()
         await until(lambda: caplog.text.count("has run already") == 2)
     assert runs == ["a"]
+
+    await asyncio.to_thread(rebuild, database_url, tmp_path)  # drops the read models only
+    async with store.db.read() as conn:
+        done_ = job_runs.c.finished_at.is_not(None)
+        done = await conn.scalar(sa.select(sa.func.count()).where(done_))
+    assert done == 1
+
+
+def rebuild(database_url: str, data_dir: Path) -> None:
+    config = data_dir / "kartei.toml"
+    config.write_text(f'[kartei]\ndata_dir = "{data_dir}"\n[database]\nurl = "{database_url}"\n')
+    result = CliRunner().invoke(app, ["rebuild", "--config", str(config)])
+    assert result.exit_code == 0, result.output
 
 
 async def test_a_run_that_never_finished_is_run_again_by_the_next_holder(
