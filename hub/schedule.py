@@ -14,12 +14,13 @@ wait until the clock reaches it (a step back of an hour after 03:00 runs the nex
 03:00 tomorrow, by the clock; a step back of a day waits a day longer).
 
 APScheduler keeps no record of its last run, so a process that restarts after a step back,
-or takes the scheduler's lease over from the one that ran today's job (with a clock
-behind, or a job list of its own from the last time it held the lease), finds today's run
-still to come. While the scheduler runs under its lease (hub/bootstrap.py) each run is
-therefore claimed in the database first (hub/job_runs.py): a day whose run finished is
-skipped; a run that started and never finished (its process died) is run again at once
-by the next holder. Without the record (a job called by hand, a test) a job just runs.
+or takes the scheduler's lease over from the one that ran today's job with a clock
+behind, finds today's run still to come. While the scheduler runs under its lease
+(hub/bootstrap.py) each run is therefore claimed in the database first (hub/job_runs.py):
+a day whose run finished is skipped; a run that started and never finished (its process
+died or stopped during it) is run again at once by the next holder. Without the record (a
+job called by hand, a test) a job just runs. The day is the one the process's clock
+names: a clock a day ahead runs tomorrow's job today, and tomorrow it is not run again.
 """
 
 from __future__ import annotations
