@@ -32,6 +32,7 @@ MAX_PARTS = 1_000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BARE_CR = re.compile(rb"\r(?!\n)")
 _MSGID = re.compile(r"<[^<>\s]{1,900}>")
+Fields = dict[str, list[object]]  # header values by lower-case name, in order
 
 
 class MailParseError(ValueError):
@@ -85,30 +86,31 @@ def parse_email(raw: bytes) -> ParsedEmail:
     except Exception as err:  # the parser itself is robust; this is a last line of defence
         raise MailParseError(f"unparseable: {type(err).__name__}: {err}") from err
     defects = [type(d).__name__ for d in msg.defects]
-    sender_name, sender = _first_address(msg, "from", defects)
+    fields = _fields(msg)
+    sender_name, sender = _first_address(fields, "from", defects)
     if not sender:
-        sender_name, sender = _first_address(msg, "sender", defects)
-    to, cc, bcc = (_addresses(msg, name, defects) for name in ("to", "cc", "bcc"))
-    if not msg.keys():
+        sender_name, sender = _first_address(fields, "sender", defects)
+    to, cc, bcc = (_addresses(fields, name, defects) for name in ("to", "cc", "bcc"))
+    if not fields:
         raise MailParseError("no header fields")
     text, html, attachments = _body(msg, defects)
     text = text.replace("\r\n", "\n")
     truncated = len(text) > MAX_TEXT
     return ParsedEmail(
-        message_id=_message_id(_header(msg, "message-id", defects)),
+        message_id=_message_id(_header(fields, "message-id", defects)),
         sender=sender,
         sender_name=sender_name,
         to=to,
         cc=cc,
         bcc=bcc,
-        subject=_one_line(_header(msg, "subject", defects))[:MAX_SUBJECT],
+        subject=_one_line(_header(fields, "subject", defects))[:MAX_SUBJECT],
         text=text[:MAX_TEXT],
         text_truncated=truncated,
         html=html,
         attachments=attachments,
-        date=_date(_header(msg, "date", defects)),
-        in_reply_to=_message_id(_header(msg, "in-reply-to", defects)),
-        references=tuple(_MSGID.findall(_header(msg, "references", defects)))[-50:],
+        date=_date(_header(fields, "date", defects)),
+        in_reply_to=_message_id(_header(fields, "in-reply-to", defects)),
+        references=tuple(_MSGID.findall(_header(fields, "references", defects)))[-50:],
         signature_numbers=signature_numbers(text),
         defects=sorted(set(defects)),
     )
@@ -198,12 +200,19 @@ def _unfold(head: bytes) -> list[bytes]:
     return fields
 
 
-def _raw_header(msg: Message, name: str) -> str:
-    """The first field of that name, as text (8-bit bytes read as UTF-8, else cp1252)."""
+def _fields(msg: Message) -> Fields:
+    """The top-level header fields' values by lower-case name, in order (one pass over
+    them, not one per name looked up)."""
+    fields: Fields = {}
     for key, value in msg.raw_items():
-        if key.lower() == name:
-            return _text(value)
-    return ""
+        fields.setdefault(key.lower(), []).append(value)
+    return fields
+
+
+def _raw_header(fields: Fields, name: str) -> str:
+    """The first field of that name, as text (8-bit bytes read as UTF-8, else cp1252)."""
+    values = fields.get(name)
+    return _text(values[0]) if values else ""
 
 
 def _text(value: object) -> str:
@@ -221,9 +230,9 @@ def _text(value: object) -> str:
     return text
 
 
-def _header(msg: Message, name: str, defects: list[str]) -> str:
+def _header(fields: Fields, name: str, defects: list[str]) -> str:
     """A header with RFC 2047 encoded words decoded; unknown charsets fall back."""
-    return _decode_words(_raw_header(msg, name), defects)
+    return _decode_words(_raw_header(fields, name), defects)
 
 
 def _decode_words(value: str, defects: list[str]) -> str:
@@ -275,8 +284,8 @@ def _date(value: str) -> datetime | None:
     return parsed
 
 
-def _address_pairs(msg: Message, name: str, defects: list[str]) -> list[tuple[str, str]]:
-    texts = tuple(_text(v) for k, v in msg.raw_items() if k.lower() == name)
+def _address_pairs(fields: Fields, name: str, defects: list[str]) -> list[tuple[str, str]]:
+    texts = tuple(_text(v) for v in fields.get(name, ()))
     return [
         (_one_line(_decode_words(real, defects))[:200], addr)
         for real, addr in _parse_addresses(texts)
@@ -295,13 +304,13 @@ def _parse_addresses(texts: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs[:MAX_ADDRESSES])
 
 
-def _first_address(msg: Message, name: str, defects: list[str]) -> tuple[str, str]:
-    pairs = _address_pairs(msg, name, defects)
+def _first_address(fields: Fields, name: str, defects: list[str]) -> tuple[str, str]:
+    pairs = _address_pairs(fields, name, defects)
     return pairs[0] if pairs else ("", "")
 
 
-def _addresses(msg: Message, name: str, defects: list[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(addr for _, addr in _address_pairs(msg, name, defects)))
+def _addresses(fields: Fields, name: str, defects: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(addr for _, addr in _address_pairs(fields, name, defects)))
 
 
 def _body(msg: Message, defects: list[str]) -> tuple[str, str | None, list[AttachmentData]]:
