@@ -52,6 +52,7 @@ async def _mail(conn: AsyncConnection, p: MailIndex, d: Dossier) -> None:
     blank = {"sender": "", "sender_name": "", "subject": ""}
     await conn.execute(sa.update(m).where(m.c.stream.in_(streams)).values(**blank))
     await conn.execute(sa.delete(p.participants).where(p.participants.c.stream.in_(streams)))
+    await conn.execute(sa.delete(p.mailboxes).where(p.mailboxes.c.stream.in_(streams)))
     s = p.signature_numbers
     where = sa.or_(s.c.stream.in_(streams), s.c.address.in_(emails))
     await conn.execute(sa.delete(s).where(where))

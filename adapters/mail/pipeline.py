@@ -28,6 +28,7 @@ from hub.events import Metadata, NewEvent
 from hub.events.mail import Attachment, CaptureFailed, EmailReceived, EmailSeenInMailbox, EmailSent
 from hub.phone import normalize
 from hub.store import ANY, Transaction
+from hub.store.crypto import SEALED, key_ref, keys_by_ref, unseal
 from hub.store.schema import events
 from hub.workers import exit_with
 
@@ -235,10 +236,21 @@ async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -
 
 
 async def _first_seen_in(tx: Transaction, item: Prepared) -> bool:
-    """Whether the stored email was first captured in this same mailbox (a re-read)."""
+    """Whether the stored email was first captured in this same mailbox (a re-read).
+    The mailbox is sealed with the mail's other personal fields (events captured
+    before that keep it plain); once their key is erased, nothing is added either."""
     row = await tx.connection.execute(_STORED_DATA, {"key": item.key})
-    data = row.scalar_one_or_none()
-    return data is not None and item.mailbox in orjson.loads(data).get("mailboxes", ())
+    raw = row.scalar_one_or_none()
+    if raw is None:
+        return False
+    data = orjson.loads(raw)
+    if "mailboxes" not in data and SEALED in data:
+        ref = key_ref(data[SEALED])
+        key = (await keys_by_ref(tx.connection, [ref])).get(ref)
+        if key is None:
+            return True
+        data = unseal(data, key)
+    return item.mailbox in data.get("mailboxes", ())
 
 
 class MailIntake:

@@ -83,7 +83,10 @@ async def import_pst(
         async with store.db.read() as conn:
             marks = await pst_progress.load(conn, file)
         run = _Run(store, intake, file, f"import:{path.name}", advance, batch or BATCH)
-        results = [await _import_folder(run, f, marks.get(f.path)) for f in chosen.read]
+        results = [
+            await _import_folder(run, f, marks.get(pst_progress.folder_key(file, f.path)))
+            for f in chosen.read
+        ]
         return PstImport(results, chosen.skipped)
     finally:
         await asyncio.to_thread(handle.close)

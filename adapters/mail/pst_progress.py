@@ -4,11 +4,14 @@ The row moves in the same transaction as the events of the messages it counts (a
 IMAP checkpoint does), so a killed import resumes after the last committed message. It
 only saves work: the capture keys alone keep a re-run from storing anything twice. The
 node id of the last message counted is checked on resume; where it differs (the file
-changed in place), the folder is read again from its start.
+changed in place), the folder is read again from its start. A folder is kept as a hash
+of its path, never by name: a folder may be named for a person ("Kunden/Meyer"), and
+these rows are no event that erasing the person's key could make unreadable.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -21,7 +24,7 @@ progress = sa.Table(
     "pst_import_progress",
     tables,
     sa.Column("file", sa.Text, primary_key=True),  # pst.fingerprint: size and header
-    sa.Column("folder", sa.Text, primary_key=True),
+    sa.Column("folder", sa.Text, primary_key=True),  # folder_key: a hash of its path
     sa.Column("done", sa.BigInteger, nullable=False),  # messages read, from the first
     sa.Column("last_node", sa.BigInteger, nullable=False),  # the last one's node id
 )
@@ -33,11 +36,18 @@ class FolderProgress:
     last_node: int
 
 
+def folder_key(file: str, folder: str) -> str:
+    """A folder's row: compared, never read back (a hash of the file state and path)."""
+    data = f"kartei-pst-folder\0{file}\0{folder}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
 async def ensure_table(conn: AsyncConnection) -> None:
     await create_tables(conn, tables)
 
 
 async def load(conn: AsyncConnection, file: str) -> dict[str, FolderProgress]:
+    """The file's marks by `folder_key`."""
     c = progress.c
     rows = await conn.execute(sa.select(c.folder, c.done, c.last_node).where(c.file == file))
     return {r.folder: FolderProgress(int(r.done), int(r.last_node)) for r in rows}
@@ -46,7 +56,7 @@ async def load(conn: AsyncConnection, file: str) -> dict[str, FolderProgress]:
 async def save(conn: AsyncConnection, file: str, folder: str, point: FolderProgress) -> None:
     """Moves the folder's mark (inside the transaction that appended its messages)."""
     stmt = dialect_insert(conn, progress).values(
-        file=file, folder=folder, done=point.done, last_node=point.last_node
+        file=file, folder=folder_key(file, folder), done=point.done, last_node=point.last_node
     )
     stmt = stmt.on_conflict_do_update(
         index_elements=["file", "folder"],

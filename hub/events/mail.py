@@ -45,6 +45,9 @@ _PERSONAL = frozenset(
         "message_id",
         "in_reply_to",
         "references",
+        # Where it lay: a folder or an imported file may be named for the person
+        # ("Kunden/Meyer", "import:Mueller_privat.pst/..."), so it goes with their key.
+        "mailboxes",
     }
 )
 

@@ -481,3 +481,56 @@ def test_the_import_says_which_special_folders_it_left_out(
 
     code, out = kartei(cfg, "import-mail", str(SAMPLE), "--include-junk")
     assert code == 0 and "5 of 12 messages were new" in out and "übersprungen" not in out, out
+
+
+def test_erasing_a_customer_forgets_the_file_and_folder_named_for_them(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A PST exported for one customer, named for them: its file and folder names are
+    where that customer's letters lay, and go with the customer's key (invariant 8)."""
+    cfg = config(tmp_path, database_url)
+    customers = asyncio.run(add_customers(database_url))
+    named = tmp_path / "imports" / "Meyer_privat.pst"
+    named.parent.mkdir()
+    shutil.copyfile(SAMPLE, named)
+    code, out = kartei(cfg, "import-mail", str(named), "--folder", "Kunden/Meyer")
+    assert code == 0 and "3 of 3 messages were new" in out, out
+    needles = [b"Meyer_privat", b"Kunden/Meyer"]
+
+    def found() -> set[bytes]:
+        files = [p for p in tmp_path.rglob("*") if p.is_file() and p != named]
+        haystack = b"".join(p.read_bytes() for p in files)
+        if not database_url.startswith("sqlite"):
+            haystack += asyncio.run(_postgres_rows(database_url))
+        return {n for n in needles if n in haystack}
+
+    code, out = kartei(cfg, "rebuild")  # the read models show where each mail lay
+    assert code == 0, out
+    assert found() == set(needles)  # there to be found, in the mail index
+    code, out = kartei(
+        cfg, "privacy", "erase", customers["Meyer"], "--yes", "--reason", "Antrag 2026-31",
+        "--override-retention", "Art. 17 request; letters kept on paper",
+    )  # fmt: skip
+    assert code == 0, out
+    assert found() == set()
+    code, out = kartei(cfg, "rebuild")
+    assert code == 0 and found() == set(), out
+    events = asyncio.run(mail_events(database_url))
+    assert len(events) == 3 and {e.mailboxes for _, e in events} == {()}
+
+
+async def _postgres_rows(url: str) -> bytes:
+    """Every row of every table of the test's schema, as PostgreSQL writes it as text."""
+    db = Database(url)
+    try:
+        async with db.read() as conn:
+            names = await conn.run_sync(lambda sync: sa.inspect(sync).get_table_names())
+            rows = [
+                row
+                for name in names
+                for row in await conn.execute(sa.text(f'SELECT t::text FROM "{name}" t'))
+            ]
+    finally:
+        await db.dispose()
+    assert len(names) > 10
+    return "\n".join(str(r[0]) for r in rows).encode()
