@@ -314,9 +314,19 @@ class MerkleLog:
             head_id = int(result.scalar_one())
         return HeadRow(head_id, head.size, head.root, head.text(), signature, head.signed_at)
 
-    async def heads(self) -> list[HeadRow]:
+    async def heads(self, covering: int | None = None) -> list[HeadRow]:
+        """Every signed head in order; with `covering`, only the newest that covers that
+        leaf index (none when no head does)."""
+        query = sa.select(merkle_heads).order_by(merkle_heads.c.id)
+        if covering is not None:
+            query = (
+                query.where(merkle_heads.c.tree_size > covering)
+                .order_by(None)
+                .order_by(merkle_heads.c.id.desc())
+                .limit(1)
+            )
         async with self.store.db.read() as conn:
-            rows = (await conn.execute(sa.select(merkle_heads).order_by(merkle_heads.c.id))).all()
+            rows = (await conn.execute(query)).all()
         return [
             HeadRow(
                 int(r.id), int(r.tree_size), bytes(r.root), r.head, bytes(r.signature), r.signed_at
@@ -331,7 +341,7 @@ class MerkleLog:
             raise LookupError(f"no event at position {position} in the Merkle log (yet)")
         index, hashed, _ = found
         if head is None:
-            covering = [h for h in await self.heads() if h.size > index]
+            covering = await self.heads(covering=index)
             if not covering:
                 raise LookupError(
                     f"no signed tree head covers position {position} yet (kartei archive sign)"

@@ -142,7 +142,7 @@ async def big(store: EventStore, tmp_path: Path) -> MerkleLog:
 
 
 async def test_the_log_stores_each_complete_block_and_proves_as_the_whole_tree(
-    big: MerkleLog, store: EventStore
+    big: MerkleLog, store: EventStore, tmp_path: Path
 ) -> None:
     tree = merkle.Tree(await big.leaf_hashes())
     assert await stored_nodes(store) == {
@@ -154,6 +154,15 @@ async def test_the_log_stores_each_complete_block_and_proves_as_the_whole_tree(
     path = [bytes.fromhex(p) for p in proof["path"]]
     assert path == tree.inclusion_path(299)
     assert merkle.verify_inclusion(299, 700, bytes.fromhex(proof["leaf_hash"]), path, head.root)
+    await append_notes(store, 10, start=700)
+    await big.catch_up()
+    newer = await big.sign(heads.ensure_key(tmp_path))
+    await append_notes(store, 5, start=710)
+    await big.catch_up()
+    assert (await big.inclusion(300))["head_id"] == newer.id  # the newest covering head
+    assert (await big.inclusion(710))["tree_size"] == 710
+    with pytest.raises(LookupError, match="no signed tree head covers position 711"):
+        await big.inclusion(711)
 
 
 def _alembic(db: Database, action: str, revision: str) -> None:
