@@ -2,8 +2,9 @@
 `export` run, and how large proofs are, on a real store (SQLite or PostgreSQL).
 
 - capture: N received emails (about 43 KB raw each: 3 KB of text and a 30 KB random
-  attachment, which is archived a second time, decoded), their blobs archived and their
-  events appended in chunks of 100 per transaction (without IMAP and MIME parsing);
+  attachment, which is archived a second time, decoded; with `--blobs small` about 0.25 KB
+  and 64 bytes), their blobs archived and their events appended in chunks of 100 per
+  transaction (without IMAP and MIME parsing);
 - the Merkle follower logging those N events (leaf per event, a hash of every blob file),
   timed on its own: its cost relative to this capture (wall and CPU); with `--with-follower`
   also capture into a fresh store while the follower follows live, against capture alone;
@@ -12,8 +13,10 @@
   target (under 5 % of the IMAP first sync time) is about;
 - `verify`: events/s (leaves recomputed from rows, roots, signatures) and blobs/s (every
   archived file hashed), over the store's N events;
-- proofs from the store: an inclusion proof at N, a consistency proof from a head signed
-  half-way (hashes, JSON bytes, time);
+- proofs from the store: inclusion proofs of random events at N, a consistency proof
+  from a head signed half-way (hashes, JSON bytes, wall and CPU time, median of several),
+  each against the proof from the whole tree built from every leaf (how proofs were made
+  before the log stored subtree roots; the paths must be equal);
 - `export`: originals, proofs, index, manifest written to a folder;
 - proof sizes from trees of random leaves (no database) at 100,000 and 1,000,000 leaves,
   with the time to build the tree that serves all proofs of an export.
@@ -22,7 +25,11 @@
                             [--with-follower] [--imap-messages N]
 
 `--quick`: 2,000 events and a 500-message IMAP sync (under a minute); default 100,000
-events and 10,000 messages; `--full` 1,000,000 events (about 100 GB of disk).
+events and 10,000 messages; `--full` 1,000,000 events with small blobs (the figures for
+verify, proofs and export at a million events; about 17 GB of disk, most of it the file
+system's 4 KB blocks of some 4 million small files, and over an hour on a loaded 2-core
+machine; `--no-export` saves half); `--full --blobs mail` stores realistic mail (about
+100 GB). The output's "stored" says what was stored.
 The last line printed is one JSON object with all figures.
 """
 
@@ -33,6 +40,8 @@ import asyncio
 import base64
 import json
 import os
+import random
+import statistics
 import sys
 import tempfile
 import time
@@ -58,21 +67,29 @@ BODY = ("Sehr geehrte Damen und Herren,\r\nanbei unser Angebot. " * 60).encode()
 ATTACHMENT = 30_000
 
 
-def raw_mail(i: int) -> bytes:
+# `--blobs small`: the same events and two blobs each, of a few hundred bytes: what
+# verify, proofs and export cost per event and per file at a million events, on a disk
+# that cannot hold a million realistic mails twice (archive and export).
+SMALL_ATTACHMENT = 64
+
+
+def raw_mail(i: int, small: bool = False) -> bytes:
     head = f"From: kunde{i % 5000}@example.de\r\nTo: info@firma.example\r\n"
     head += f"Subject: Angebot {i}\r\nMessage-ID: <{i}@example.de>\r\n\r\n"
-    attachment = base64.encodebytes(os.urandom(ATTACHMENT))
-    return head.encode() + BODY + str(i).encode() + b"\r\n\r\n" + attachment
+    attachment = base64.encodebytes(os.urandom(SMALL_ATTACHMENT if small else ATTACHMENT))
+    body = b"Anbei unser Angebot. " if small else BODY
+    return head.encode() + body + str(i).encode() + b"\r\n\r\n" + attachment
 
 
-async def capture(store: EventStore, archive: Archive, n: int) -> float:
+async def capture(store: EventStore, archive: Archive, n: int, small: bool = False) -> float:
     started = time.perf_counter()
+    attached = SMALL_ATTACHMENT if small else ATTACHMENT
     for chunk in range(0, n, 100):
         batch = []
         for i in range(chunk, min(n, chunk + 100)):
-            raw = raw_mail(i)
+            raw = raw_mail(i, small)
             ref = archive.put(raw, sync=False)
-            pdf = archive.put(raw[-ATTACHMENT:], sync=False)  # the attachment, decoded
+            pdf = archive.put(raw[-attached:], sync=False)  # the attachment, decoded
             event = EmailReceived(
                 sender=f"kunde{i % 5000}@example.de",
                 subject=f"Angebot {i}",
@@ -332,14 +349,99 @@ def proof_sizes(n: int) -> dict[str, Any]:
     }
 
 
-async def run(url: str, n: int, folder: Path) -> dict[str, Any]:
+def timed(reps: int) -> Any:
+    """Runs an async call `reps` times: its last result, median wall and CPU ms."""
+
+    async def measure(call: Any) -> tuple[Any, float, float]:
+        walls, cpus = [], []
+        for _ in range(reps):
+            started, cpu = time.perf_counter(), time.process_time()
+            result = await call()
+            walls.append(time.perf_counter() - started)
+            cpus.append(time.process_time() - cpu)
+        return result, statistics.median(walls) * 1000, statistics.median(cpus) * 1000
+
+    return measure
+
+
+async def proofs_from_store(
+    log: MerkleLog, n: int, middle: Any, head: Any, figures: dict[str, Any]
+) -> None:
+    """Inclusion proofs of random events and the consistency proof from the half-way
+    head: from the stored nodes, and (the way before) from the whole tree of every leaf."""
+    rng = random.Random(5)
+    positions = [n // 2, *rng.sample(range(1, n + 1), 19)]
+    walls, cpus, hashes_read = [], [], []
+    for position in positions:
+        proof, wall, cpu = await timed(3)(lambda p=position: log.inclusion(p))
+        walls.append(wall)
+        cpus.append(cpu)
+        ranges = merkle.inclusion_ranges(proof["leaf_index"], proof["tree_size"])
+        hashes_read.append(sum(b - a for s in merkle.reads(ranges).values() for a, b in s))
+    figures["prove_one_ms"] = round(statistics.median(walls), 2)
+    figures["prove_one_cpu_ms"] = round(statistics.median(cpus), 2)
+    figures["prove_one_ms_max"] = round(max(walls), 2)
+    figures["prove_hashes_read_max"] = max(hashes_read)
+    proof = await log.inclusion(n // 2)
+    figures["inclusion_proof_json_bytes"] = len(json.dumps(proof))
+    figures["inclusion_proof_hashes"] = len(proof["path"])
+
+    async def whole_tree_inclusion() -> list[bytes]:
+        tree = merkle.Tree(await log.leaf_hashes(head.size))
+        return tree.inclusion_path(proof["leaf_index"])
+
+    reps = 3 if n <= 200_000 else 1
+    path, wall, cpu = await timed(reps)(whole_tree_inclusion)
+    assert [p.hex() for p in path] == proof["path"], "stored-node proof differs"
+    figures["prove_one_whole_tree_ms"] = round(wall, 1)
+    figures["prove_one_whole_tree_cpu_ms"] = round(cpu, 1)
+
+    consistency, wall, cpu = await timed(5)(lambda: log.consistency(middle, head))
+    figures["consistency_ms"] = round(wall, 2)
+    figures["consistency_cpu_ms"] = round(cpu, 2)
+    figures["consistency_from_size"] = middle.size
+    figures["consistency_proof_hashes"] = len(consistency["path"])
+    figures["consistency_proof_json_bytes"] = len(json.dumps(consistency))
+
+    async def whole_tree_consistency() -> list[bytes]:
+        return merkle.consistency_path(middle.size, await log.leaf_hashes(head.size))
+
+    path, wall, cpu = await timed(reps)(whole_tree_consistency)
+    assert [p.hex() for p in path] == consistency["path"], "stored-node proof differs"
+    figures["consistency_whole_tree_ms"] = round(wall, 1)
+    figures["consistency_whole_tree_cpu_ms"] = round(cpu, 1)
+
+
+def stored(n: int, small: bool, archive: Path, url: str, folder: Path) -> str:
+    """What the run stored, for the output."""
+    blobs = (
+        "small blobs (a 0.25 KB mail and a 64-byte attachment)"
+        if small
+        else ("realistic mail (43 KB raw and its 30 KB attachment)")
+    )
+    size = sum(f.stat().st_size for f in archive.rglob("*") if f.is_file())
+    database = folder / "kartei.db"
+    where = (
+        f"SQLite {database.stat().st_size / 1e6:.0f} MB"
+        if url.startswith("sqlite") and database.exists()
+        else "PostgreSQL"
+    )
+    return (
+        f"{n:,} EmailReceived events with 2 blobs each, {blobs}: "
+        f"archive {size / 1e6:,.0f} MB in files ({where})"
+    )
+
+
+async def run(
+    url: str, n: int, folder: Path, small: bool = False, export_too: bool = True
+) -> dict[str, Any]:
     store = EventStore(Database(url))
     await store.start()
     archive = Archive(folder / "archive")
     figures: dict[str, Any] = {"events": n}
     try:
         cpu = time.process_time()
-        seconds = await capture(store, archive, n)
+        seconds = await capture(store, archive, n, small)
         cpu_capture = time.process_time() - cpu
         figures["capture_s"] = round(seconds, 2)
         figures["capture_events_per_s"] = round(n / seconds)
@@ -386,26 +488,20 @@ async def run(url: str, n: int, folder: Path) -> dict[str, Any]:
         figures["verify_blobs_per_s"] = round(part.blobs / blobs_s)
         figures["verify_blobs"] = part.blobs
 
-        started = time.perf_counter()
-        proof = await log.inclusion(n // 2)
-        figures["prove_one_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        figures["inclusion_proof_json_bytes"] = len(json.dumps(proof))
-        figures["inclusion_proof_hashes"] = len(proof["path"])
         assert middle is not None
-        started = time.perf_counter()
-        consistency = await log.consistency(middle, head)
-        figures["consistency_ms"] = round((time.perf_counter() - started) * 1000, 1)
-        figures["consistency_from_size"] = middle.size
-        figures["consistency_proof_hashes"] = len(consistency["path"])
-        figures["consistency_proof_json_bytes"] = len(json.dumps(consistency))
+        await proofs_from_store(log, n, middle, head, figures)
+        figures["stored"] = await asyncio.to_thread(stored, n, small, archive.root, url, folder)
 
-        started = time.perf_counter()
-        summary = await export(log, head, folder / "export", public_pem=heads.public_pem(public))
-        exported = time.perf_counter() - started
-        figures["export_s"] = round(exported, 2)
-        figures["export_events_per_s"] = round(summary.events / exported)
-        size = sum(len(v) for v in summary.entries.values())
-        figures["export_mb_per_s"] = round(size / exported / 1e6, 1)
+        if export_too:
+            started = time.perf_counter()
+            summary = await export(
+                log, head, folder / "export", public_pem=heads.public_pem(public)
+            )
+            exported = time.perf_counter() - started
+            figures["export_s"] = round(exported, 2)
+            figures["export_events_per_s"] = round(summary.events / exported)
+            size = sum(len(v) for v in summary.entries.values())
+            figures["export_mb_per_s"] = round(size / exported / 1e6, 1)
     finally:
         await store.close()
     return figures
@@ -425,8 +521,16 @@ def main() -> None:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="1,000,000 events (about 55 GB of archive and 43 GB of export on disk)",
+        help="1,000,000 events, small blobs unless --blobs mail (then about 55 GB of "
+        "archive and 43 GB of export on disk)",
     )
+    parser.add_argument(
+        "--blobs",
+        choices=["mail", "small"],
+        help="what each event's two blobs are: realistic mail (43 KB; the default) or a "
+        "few hundred bytes (the default with --full)",
+    )
+    parser.add_argument("--no-export", action="store_true", help="skip the export")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument(
         "--with-follower",
@@ -441,6 +545,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     n = args.events or (2_000 if args.quick else 1_000_000 if args.full else 100_000)
+    small = (args.blobs or ("small" if args.full else "mail")) == "small"
     results: dict[str, Any] = {"quick": args.quick, "backend": args.backend}
     with tempfile.TemporaryDirectory(prefix="kartei-bench-archive-") as tmp:
         folder = Path(tmp)
@@ -449,7 +554,7 @@ def main() -> None:
         else:
             url, dropped = pg_url()
         try:
-            results["log"] = asyncio.run(run(url, n, folder))
+            results["log"] = asyncio.run(run(url, n, folder, small, not args.no_export))
         finally:
             if dropped:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
