@@ -133,8 +133,12 @@ def _store_node(pst: Any, tag: int) -> int | None:
 
 
 def _junk_node(folder: Any) -> int | None:
-    """The Junk E-mail folder's node id, where this folder keeps Outlook's list."""
-    entry = _properties(folder).get(ADDITIONAL_REN_ENTRYIDS)
+    """The Junk E-mail folder's node id, where this folder keeps Outlook's list (a folder
+    whose properties cannot be read has none: its messages may still be readable)."""
+    try:
+        entry = _properties(folder).get(ADDITIONAL_REN_ENTRYIDS)
+    except OSError:
+        return None
     ids = multi_binary(entry.data) if entry is not None and entry.data else []
     return entry_node(ids[JUNK_INDEX]) if len(ids) > JUNK_INDEX else None
 
