@@ -35,6 +35,18 @@ WAIT_POLL_SECONDS = 0.1
 WAIT_SECONDS = 120.0
 
 
+# Compare-and-set: moves only from the position this runner last saw (built once: it runs
+# with every batch of every projection).
+_MOVE_CHECKPOINT = (
+    sa.update(projection_checkpoints)
+    .where(
+        projection_checkpoints.c.name == sa.bindparam("projection"),
+        projection_checkpoints.c.position == sa.bindparam("old"),
+    )
+    .values(position=sa.bindparam("new"), updated_at=sa.bindparam("moment"))
+)
+
+
 class Projection(Protocol):
     """A read model: a name, a version (bump it to rebuild), its tables and an apply step."""
 
@@ -198,9 +210,10 @@ class ProjectionRunner:
         # the last batches, which are applied again from the older checkpoint; waiting for
         # the disk here would hold the (SQLite) writer while a ringing phone waits for it.
         async with self.store.db.write(durable=False, background=True) as conn:
-            for r in batch:
-                if isinstance(r.event, UnreadableEvent):
-                    await self._record_failure(conn, r.position, r.event.error)
+            if len(readable) < len(batch):
+                for r in batch:
+                    if isinstance(r.event, UnreadableEvent):
+                        await self._record_failure(conn, r.position, r.event.error)
             if readable:
                 await self.projection.apply(conn, readable)
             await self._move_checkpoint(conn, target)
@@ -236,14 +249,13 @@ class ProjectionRunner:
         self._moved = asyncio.Event()
 
     async def _move_checkpoint(self, conn: AsyncConnection, target: int) -> None:
-        result = await conn.execute(
-            sa.update(projection_checkpoints)
-            .where(
-                projection_checkpoints.c.name == self.projection.name,
-                projection_checkpoints.c.position == self.position,
-            )
-            .values(position=target, updated_at=datetime.now(UTC))
-        )
+        params = {
+            "projection": self.projection.name,
+            "old": self.position,
+            "new": target,
+            "moment": datetime.now(UTC),
+        }
+        result = await conn.execute(_MOVE_CHECKPOINT, params)
         if result.rowcount != 1:
             raise ProjectionConflictError(
                 f"projection {self.name}: checkpoint is no longer at {self.position}"

@@ -28,6 +28,7 @@ from hub.events.mail import (
     message_key,
 )
 from hub.sql import dialect_insert
+from projections.batch_writes import BatchWriter
 from projections.identity import IdentityIndex
 
 
@@ -101,6 +102,12 @@ class MailIndex:
         sa.Column("contact_id", sa.Text, primary_key=True, index=True),
     )
 
+    def __init__(self) -> None:
+        # The batch's INSERTs, built once per database kind (building them each batch cost
+        # more of the event loop's time than the rows did).
+        self._inserts: dict[str, list[tuple[str, sa.Executable]]] = {}
+        self._writer = BatchWriter()
+
     async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
         rows: dict[str, list[dict[str, object]]] = {
             "messages": [],
@@ -122,15 +129,19 @@ class MailIndex:
                 case CommunicationLinked(message_stream=stream, contact_id=contact):
                     rows["links"].append({"stream": stream, "contact_id": contact})
         # One statement per table and batch: capture appends thousands of messages at once.
-        for name, table in (
-            ("messages", self.messages),
-            ("participants", self.participants),
-            ("mailboxes", self.mailboxes),
-            ("links", self.links),
-            ("numbers", self.signature_numbers),
-        ):
-            if rows[name]:
-                await conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(), rows[name])
+        inserts = self._inserts.get(conn.dialect.name)
+        if inserts is None:
+            inserts = self._inserts[conn.dialect.name] = [
+                (name, dialect_insert(conn, table).on_conflict_do_nothing())
+                for name, table in (
+                    ("messages", self.messages),
+                    ("participants", self.participants),
+                    ("mailboxes", self.mailboxes),
+                    ("links", self.links),
+                    ("numbers", self.signature_numbers),
+                )
+            ]
+        await self._writer.write(conn, [(insert, rows[name]) for name, insert in inserts])
 
     # -- queries -------------------------------------------------------------------
 

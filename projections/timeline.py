@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
@@ -32,6 +33,7 @@ from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskAssigned, TaskCompleted, TaskOpened, TaskSnoozed
 from hub.sql import UtcDateTime, dialect_insert, upsert
 from projections import search, timeline_rows
+from projections.batch_writes import BatchWriter
 from projections.timeline_reads import SEARCHED_KINDS, Entry, TimelineReads, aware
 
 KINDS = ("email", "call", "fax", "note", "task", "risk")
@@ -122,6 +124,11 @@ class Timeline(TimelineReads):
 
     def __init__(self, identity: Identity | None = None) -> None:
         self.identity = identity
+        # The batch's statements, built once per database kind: building an upsert (its
+        # `excluded` alias and column collections) cost more of the event loop's time than
+        # running it (py-spy on a first sync).
+        self._writes: dict[str, _Writes] = {}
+        self._writer = BatchWriter()
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
         state = _Batch()
@@ -133,52 +140,58 @@ class Timeline(TimelineReads):
     async def _load(self, conn: AsyncConnection, batch: Sequence[Recorded], state: _Batch) -> None:
         """Rows the batch updates (by id, by the message a classification names, by the
         label a correction changes) and threads it continues, a query each."""
-        t = self.entries
-        wanted = {_target(r) for r in batch} - {None}
-        labels = [r.event for r in batch if isinstance(r.event, MessageClassified)]
-        fixes = [r.event for r in batch if isinstance(r.event, ClassificationCorrected)]
-        classified = [e.message_position for e in labels]
-        corrected = [e.message_position for e in fixes]
+        wanted: set[str] = set()
+        classified: list[int] = []
+        corrected: list[int] = []
+        refs: set[str | None] = set()
+        addresses: set[str] = set()
+        for r in batch:  # one pass, each event's type tested once
+            e = r.event
+            if isinstance(e, EmailReceived | EmailSent):
+                refs.update(map(state.key, (*e.references, e.in_reply_to)))
+                addresses.update(_others(e))
+            elif isinstance(e, MessageClassified):
+                classified.append(e.message_position)
+            elif isinstance(e, ClassificationCorrected):
+                corrected.append(e.message_position)
+            if (target := _target(r)) is not None:
+                wanted.add(target)
         if wanted or classified or corrected:
-            query = sa.select(t).where(
-                sa.or_(
-                    t.c.entry_id.in_(list(wanted)),
-                    t.c.position.in_(classified),
-                    t.c.label_position.in_(corrected),
-                )
-            )
-            for row in await conn.execute(query):
+            params = {"ids": list(wanted), "positions": classified, "labelled": corrected}
+            for row in await conn.execute(_LOAD_ENTRIES, params):
                 state.keep({**row._mapping, "data": orjson.loads(row.data)})
-        refs = {
-            ref
-            for r in batch
-            if isinstance(r.event, EmailReceived | EmailSent)
-            for ref in map(message_key, (*r.event.references, r.event.in_reply_to))
-            if ref
-        }
-        if refs:
-            query = sa.select(t.c.message_id, t.c.thread).where(t.c.message_id.in_(list(refs)))
-            state.threads.update({row.message_id: row.thread for row in await conn.execute(query)})
-        addresses = {a for r in batch for a in _others(r.event)}
+        if known := [ref for ref in refs if ref]:
+            rows = await conn.execute(_LOAD_THREADS, {"refs": known})
+            state.threads.update({row.message_id: row.thread for row in rows})
         if addresses and self.identity is not None:  # one query, not one per message
             state.contacts = await self.identity.contacts_by_email(conn, addresses)
 
     async def _write(self, conn: AsyncConnection, state: _Batch) -> None:
-        if state.touched:
-            rows = [{**v, "data": orjson.dumps(v["data"]).decode()} for v in state.touched.values()]
-            columns = ["kind", "at", "position", "contact_id", "label", "label_position"]
-            columns += ["thread", "message_id"]
-            statement = upsert(conn, self.entries, ["entry_id"], [*columns, "data"])
-            await conn.execute(statement, rows)
-        if state.links:
-            insert = dialect_insert(conn, self.parties).on_conflict_do_nothing()
-            await conn.execute(insert, state.links)
-        if state.texts:
-            texts = [{"entry_id": k, "body": b} for k, (b, _) in state.texts.items()]
-            await conn.execute(upsert(conn, self.text, ["entry_id"], ["body"]), texts)
-            subjects = [{"entry_id": k, "subject": s} for k, (_, s) in state.texts.items()]
-            statement = upsert(conn, self.text_subjects, ["entry_id"], ["subject"])
-            await conn.execute(statement, subjects)
+        writes = self._writes.get(conn.dialect.name)
+        if writes is None:
+            writes = self._writes[conn.dialect.name] = self._statements(conn)
+        rows = [{**v, "data": orjson.dumps(v["data"]).decode()} for v in state.touched.values()]
+        texts = [{"entry_id": k, "body": b} for k, (b, _) in state.texts.items()]
+        subjects = [{"entry_id": k, "subject": s} for k, (_, s) in state.texts.items()]
+        await self._writer.write(
+            conn,
+            [
+                (writes.entries, rows),
+                (writes.parties, state.links),
+                (writes.text, texts),
+                (writes.subjects, subjects),
+            ],
+        )
+
+    def _statements(self, conn: AsyncConnection) -> _Writes:
+        columns = ["kind", "at", "position", "contact_id", "label", "label_position"]
+        columns += ["thread", "message_id", "data"]
+        return _Writes(
+            entries=upsert(conn, self.entries, ["entry_id"], columns),
+            parties=dialect_insert(conn, self.parties).on_conflict_do_nothing(),
+            text=upsert(conn, self.text, ["entry_id"], ["body"]),
+            subjects=upsert(conn, self.text_subjects, ["entry_id"], ["subject"]),
+        )
 
     async def _step(self, conn: AsyncConnection, r: Recorded, state: _Batch) -> None:
         e = r.event
@@ -205,14 +218,14 @@ class Timeline(TimelineReads):
             case EmailReceived() | EmailSent():
                 others = _others(e)
                 at = aware(e.date or r.recorded_at)
-                thread = timeline_rows.thread_key(e, state.threads, r.stream)
-                if own := message_key(e.message_id):
+                thread = timeline_rows.thread_key(e, state.threads, r.stream, state.key)
+                if own := state.key(e.message_id):
                     state.threads.setdefault(own, thread)
                 new(r.stream, "email", state.contact_of(others), {})
                 touched[r.stream].update(
                     thread=thread,
                     message_id=own,
-                    data=timeline_rows.email_data(e, r.position, thread),
+                    data=timeline_rows.email_data(e, r.position, thread, state.key),
                 )
                 state.links.extend(
                     {"party": mail_party(a), "entry_id": r.stream} for a in others if a
@@ -320,6 +333,14 @@ class _Batch:
         self.contacts: dict[str, str] = {}  # normalized address -> contact id
         self.made: dict[int, str] = {}  # position -> the entry its event made
         self.labelled: dict[int, str] = {}  # label_position -> entry id
+        # Message-ID -> its `message_key`: an email's own id, In-Reply-To and References
+        # are each hashed by the load, the thread and the row (a SHA-256 each time).
+        self.keys: dict[str | None, str | None] = {}
+
+    def key(self, message_id: str | None) -> str | None:
+        if message_id not in self.keys:
+            self.keys[message_id] = message_key(message_id)
+        return self.keys[message_id]
 
     def keep(self, row: dict[str, Any]) -> None:
         """A row this batch writes back (new, or loaded to be updated)."""
@@ -339,6 +360,8 @@ class _Batch:
 
     def contact_of(self, addresses: Sequence[str]) -> str | None:
         """The contact of the first address that has one (as prefetched by `_load`)."""
+        if not self.contacts:  # none of the batch's addresses has one (a first sync's mail)
+            return None
         for address in addresses:
             if (found := normalize_email(address)) is not None and found in self.contacts:
                 return self.contacts[found]
@@ -346,6 +369,31 @@ class _Batch:
 
     def text(self, entry_id: str, e: EmailReceived | EmailSent | FaxReceived | NoteAdded) -> None:
         self.texts[entry_id] = (timeline_rows.search_text(e), e.data_subject() or "")
+
+
+@dataclass(frozen=True, slots=True)
+class _Writes:
+    """The statements that write a batch, for one kind of database."""
+
+    entries: sa.Executable
+    parties: sa.Executable
+    text: sa.Executable
+    subjects: sa.Executable
+
+
+_ENTRIES = Timeline.entries.c
+# What a batch updates, loaded in one query (`_load`): entries by id, by the message a
+# classification names, by the label a correction changes. Built once; the lists expand.
+_LOAD_ENTRIES = sa.select(Timeline.entries).where(
+    sa.or_(
+        _ENTRIES.entry_id.in_(sa.bindparam("ids", expanding=True)),
+        _ENTRIES.position.in_(sa.bindparam("positions", expanding=True)),
+        _ENTRIES.label_position.in_(sa.bindparam("labelled", expanding=True)),
+    )
+)
+_LOAD_THREADS = sa.select(_ENTRIES.message_id, _ENTRIES.thread).where(
+    _ENTRIES.message_id.in_(sa.bindparam("refs", expanding=True))
+)
 
 
 def _others(e: object) -> list[str]:

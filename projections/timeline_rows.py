@@ -28,6 +28,7 @@ SEARCH_CHARS = 5_000
 FAX_SEARCH_CHARS = 20_000
 
 Fields = dict[str, str]  # name on the card -> field of the event
+Key = Callable[[str | None], str | None]  # a Message-ID's `message_key` (or a memo of it)
 
 EMAIL_FIELDS: Fields = {
     "sender": "sender",
@@ -56,21 +57,25 @@ def sealed(position: int, fields: Fields) -> dict[str, Fields]:
     return {str(position): dict(fields)}
 
 
-def thread_key(e: EmailReceived | EmailSent, known: dict[str, str], stream: str) -> str:
+def thread_key(
+    e: EmailReceived | EmailSent, known: dict[str, str], stream: str, key: Key = message_key
+) -> str:
     """The thread an email belongs to: that of a message it answers, when the timeline has
     one; else the first of its References (the thread's root), In-Reply-To, or itself."""
     for ref in (*e.references, e.in_reply_to):
-        if (key := message_key(ref)) and key in known:
-            return known[key]
+        if (found := key(ref)) and found in known:
+            return known[found]
     root = e.references[0] if e.references else e.in_reply_to
-    return message_key(root) or message_key(e.message_id) or stream
+    return key(root) or key(e.message_id) or stream
 
 
-def email_data(e: EmailReceived | EmailSent, position: int, thread: str) -> dict[str, Any]:
+def email_data(
+    e: EmailReceived | EmailSent, position: int, thread: str, key: Key = message_key
+) -> dict[str, Any]:
     return {
         "direction": "outbound" if isinstance(e, EmailSent) else "inbound",
-        "message_id": message_key(e.message_id),
-        "in_reply_to": message_key(e.in_reply_to),
+        "message_id": key(e.message_id),
+        "in_reply_to": key(e.in_reply_to),
         "thread": thread,
         "html": e.html_ref is not None,
         "sealed": sealed(position, EMAIL_FIELDS),
