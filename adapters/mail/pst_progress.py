@@ -12,6 +12,7 @@ these rows are no event that erasing the person's key could make unreadable.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -42,8 +43,18 @@ def folder_key(file: str, folder: str) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
+_FOLDER_KEY = re.compile(r"[0-9a-f]{32}")
+
+
 async def ensure_table(conn: AsyncConnection) -> None:
+    """The table, without the marks of earlier versions, which named the folder in plain
+    text (they only saved work: those folders are read again, nothing is stored twice)."""
     await create_tables(conn, tables)
+    c = progress.c
+    rows = await conn.execute(sa.select(c.folder))
+    named = [r.folder for r in rows if not _FOLDER_KEY.fullmatch(r.folder)]
+    if named:
+        await conn.execute(sa.delete(progress).where(c.folder.in_(named)))
 
 
 async def load(conn: AsyncConnection, file: str) -> dict[str, FolderProgress]:
