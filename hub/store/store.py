@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import psycopg
 import sqlalchemy as sa
+from cryptography.exceptions import InvalidTag
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,6 +39,7 @@ from hub.store.crypto import (
     key_id,
     key_ref,
     new_key,
+    open_sealed,
     seal,
     unseal,
 )
@@ -725,19 +727,28 @@ class EventStore:
         and to say which events are erased). Few objects per row stay alive: the
         garbage collector's passes over them cost as much as the decoding itself."""
         key_refs: list[str | None] = []
+        # Whether the seal is written as `seal` writes it (`_seal_at`): opened in place.
+        in_place: list[bool] = []
         refs: set[str] = set()
         for row in rows:
-            ref = _seal_ref(row[4])
+            text = row[4]
+            at = _seal_at(text)
+            if at >= 0:
+                ref: str | None = "k:" + text[at + _SEAL_ID : at + _SEAL_ID_END]
+            else:
+                ref = _seal_ref(text)
             if ref is not None and ref is not _MANGLED:
                 refs.add(ref)
             key_refs.append(ref)
+            in_place.append(at >= 0)
         keys = await self.keys.load(conn, refs) if refs else {}
 
         records = []
         stamps: dict[Any, datetime] = {}  # a batch's events share their commit's time
         lazy = Recorded.lazy
         decoder = self._open
-        for row, ref in zip(rows, key_refs, strict=True):
+        sealed_decoder = self._open_in_place
+        for row, ref, quick in zip(rows, key_refs, in_place, strict=True):
             position, stream, version, type_name, data, raw_meta, at, key = row
             recorded_at = stamps.get(at)
             if recorded_at is None:
@@ -763,12 +774,36 @@ class EventStore:
                     recorded_at,
                     key,
                     erased,
-                    decoder,
+                    sealed_decoder if quick and opener is not None else decoder,
                     data,
                     opener,
                 )
             )
         return records
+
+    def _open_in_place(self, record: Recorded, text: str, key: bytes) -> Event:
+        """`_open` for a row whose seal `_seal_at` found as `seal` writes it, the
+        document's last member: the sealed fields' plain JSON is decrypted and put in
+        the seal's place, and the whole is parsed once (not the row, then the sealed
+        fields, then merged: a third of the decoding's CPU). Anything unexpected (a
+        seal that does not open, JSON that does not parse, data that does not validate)
+        goes to `_open`, which says what it is as it always has."""
+        at = text.find(_SEAL_START)  # the one `_seal_at` checked
+        try:
+            plain = open_sealed(
+                key, text[at + _SEAL_ID : at + _SEAL_ID_END], text[at + _SEAL_CIPHER : -3]
+            )
+            if plain[:1] != b"{":
+                return self._open(record, text, key)
+            if plain == b"{}":  # nothing was personal: the seal goes, with its comma
+                data = orjson.loads(text[: at - 1 if text[at - 1] == "," else at] + "}")
+            else:  # the personal members follow the others, as `unseal` put them
+                data = orjson.loads(text[:at].encode() + plain[1:])
+            if type(data) is not dict:
+                return self._open(record, text, key)
+            return self.codec.from_data(record.type_name, record.metadata.schema_version, data)
+        except (ValueError, KeyError, TypeError, AttributeError, InvalidTag):
+            return self._open(record, text, key)
 
     def _open(self, record: Recorded, text: str, key: bytes | None) -> Event:
         """A stored event's JSON as its event, unsealed with `key` (None: erased)."""
@@ -805,12 +840,10 @@ class EventStore:
 _MANGLED = "\0mangled"  # the key reference of a seal that names none
 
 
-def _seal_ref(text: str) -> str | None:
-    """The key reference of a stored event's sealed fields (None: nothing sealed;
-    `_MANGLED`: a seal that names no key), without parsing the whole event when the
-    seal is its last member (as `seal` writes it)."""
-    # The common case by position, as `seal` writes it: `"$pd":{"k":"<id>","c":"<base64>"}}`
-    # closing the document (parsing even that member cost more than the rest of a row).
+def _seal_at(text: str) -> int:
+    """Where a stored event's seal starts when it is written as `seal` writes it,
+    `"$pd":{"k":"<id>","c":"<base64>"}}` closing the document; -1 when it is not."""
+    # Found by position (parsing even that member cost more than the rest of a row).
     # A `"$pd":` is never inside a string (the quotes would be escaped); with no quote
     # or backslash after the id's start but the two around `","c":"` and the last one,
     # the member is the top level's last and the id reads as it parses.
@@ -823,6 +856,16 @@ def _seal_ref(text: str) -> str | None:
         and text.find('"', at + _SEAL_CIPHER, -3) < 0
         and text.find("\\", at + _SEAL_ID, -3) < 0
     ):
+        return at
+    return -1
+
+
+def _seal_ref(text: str) -> str | None:
+    """The key reference of a stored event's sealed fields (None: nothing sealed;
+    `_MANGLED`: a seal that names no key), without parsing the whole event when the
+    seal is its last member (as `seal` writes it)."""
+    at = _seal_at(text)
+    if at >= 0:
         return "k:" + text[at + _SEAL_ID : at + _SEAL_ID_END]
     at = text.rfind(_SEALED_MEMBER)
     if at < 0 and SEALED not in text:
