@@ -658,6 +658,10 @@ def scheduled_backup(
     previous = earlier[-1][1] if earlier else None
     target = root / f"kartei-{now.strftime('%Y%m%d-%H%M%S')}"
     try:
+        target.mkdir()  # claimed here: a folder of the same second stays its backup's
+    except FileExistsError:
+        raise BackupError(f"{target} exists: another backup started in the same second") from None
+    try:
         manifest = backup(settings, target, previous=previous)
     except BackupError:
         shutil.rmtree(target, ignore_errors=True)

@@ -350,6 +350,17 @@ def test_daily_backups_rotate_and_link_unchanged_blobs(tmp_path: Path) -> None:
     assert [p.name for p in root.iterdir()] == [names[-1]]
 
 
+def test_a_second_backup_in_the_same_second_leaves_the_first_intact(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "firma", None)
+    settings = load_settings(config)
+    asyncio.run(_migrate(settings))
+    root, now = tmp_path / "backups", datetime(2026, 12, 1, 3, 0, tzinfo=UTC)
+    scheduled_backup(settings, root, keep_days=7, now=now)
+    with pytest.raises(BackupError, match="same second"):
+        scheduled_backup(settings, root, keep_days=7, now=now)
+    verify(root / "kartei-20261201-030000")  # its failed twin did not clean it away
+
+
 async def _migrate(settings: Settings) -> None:
     store = EventStore(Database(settings.database_url))
     await store.start()
