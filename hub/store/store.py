@@ -506,6 +506,8 @@ class EventStore:
         if subject is None or key is not None:
             # Sealed and encoded before the append lock: no other writer waits on it.
             row = self._encode(p, stream, 0, datetime.now(UTC), key)
+        if not self.db.is_sqlite and row is not None:
+            return await self._append_one_pg_in(tx, p, row, expected_version)
         if not self.db.is_sqlite:
             await tx.connection.execute(_LOCK, {"lock": APPEND_LOCK_ID})
         if row is None:
@@ -521,6 +523,36 @@ class EventStore:
         row.update(position=int(inserted.position), version=int(inserted.version))
         tx.recorded.append(_recorded(row, p))
         return AppendResult((int(inserted.position),), int(inserted.version), 1)
+
+    async def _append_one_pg_in(
+        self, tx: Transaction, p: NewEvent, row: dict[str, Any], expected_version: int | None
+    ) -> AppendResult | None:
+        """PostgreSQL inside `transaction()`, an event already sealed: the append lock and
+        the one-statement insert as one query string in the open transaction (one round
+        trip, not two; the insert's snapshot is taken after the lock is granted, as in
+        `_append_one_pg`). None sends the caller to the general path."""
+        del row["version"]
+        driver = (await tx.connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        try:
+            cursor = psycopg.AsyncClientCursor(driver)
+            await cursor.execute(
+                _PG_APPEND_ONE, {**row, "expected": expected_version, "lock": APPEND_LOCK_ID}
+            )
+            while cursor.nextset():  # the insert's RETURNING is the last result
+                pass
+            inserted = await cursor.fetchone()
+        except BaseException:
+            # Cut off with the query in flight, the connection may still owe results:
+            # it is closed, never rolled back and handed on (the transaction is lost).
+            await tx.connection.invalidate()
+            raise
+        if inserted is None:
+            return None
+        position, version = int(inserted[0]), int(inserted[1])
+        row.update(position=position, version=version)
+        tx.recorded.append(_recorded(row, p))
+        return AppendResult((position,), version, 1)
 
     async def _append_state(
         self, conn: AsyncConnection, streams: list[str], keys: list[str]
