@@ -193,84 +193,40 @@ async def against_imap_sync(count: int, folder: Path, pairs: int = 3) -> dict[st
     assert kept is not None
     figures: dict[str, Any] = {"messages": count, "pairs": pairs}
     figures.update(_live_share(runs, count))
-    figures.update(await _apart(kept, runs[False][0], count))
+    figures.update(await _apart(kept / "kartei-workers", runs[False][0], count))
     return figures
 
 
 async def _first_sync(dovecot: Any, work: Path, workers: int, follow: bool) -> dict[str, float]:
-    """bench/imap_sync.run_kartei (workers fetch), with the Merkle follower beside it
-    when `follow`: the clock stops when every projection, and the follower, has caught up
-    with the last event."""
-    import random
+    """bench/imap_sync.run_kartei (workers fetch) into `work`/kartei-workers, with the
+    Merkle follower beside it when `follow`: the clock stops when every projection, and
+    the follower, has caught up with the last event."""
+    from imap_sync import run_kartei
 
-    from imap_sync import RULES, _cpu_seconds, _last_position, message
-
-    from adapters.imap import client
-    from adapters.imap.sync import sync_folder
-    from adapters.mail.pipeline import SLICE, MailIntake
-    from hub.bootstrap import default_projections
-    from hub.capture import Capture
-    from hub.health import ComponentHealth
-    from hub.projection import ProjectionRunner
-    from hub.proofs.follower import MerkleFollower
-    from hub.settings import ImapAccount, Settings
-    from hub.store.leases import Leases
-
-    await asyncio.to_thread(work.mkdir)
-    store = EventStore(Database(f"sqlite:///{work / 'kartei.db'}"))
-    await store.start()
-    intake = MailIntake(Archive(work / "archive"), RULES, workers=workers)
-    warm = [(message(0, random.Random(0)), "warm")] * 2 * SLICE
-    await intake.prepare_many(warm)  # starts the worker processes
-    account = ImapAccount(
-        name="bench",
-        host="127.0.0.1",
-        port=dovecot.port,
-        security="none",
-        username="bench",
-        password=dovecot.PASSWORD,
+    run = await run_kartei(
+        dovecot, "bench", work, workers, "workers", beside=_Follower if follow else None
     )
-    capture = Capture(store, "imap:bench", ComponentHealth("bench"))
-    runners = [ProjectionRunner(store, p) for p in default_projections(Settings())]
-    for runner in runners:
-        await runner.prepare()
-    merkle = MerkleLog(store, work / "archive")
-    follower = MerkleFollower(merkle, Leases(store.db), ComponentHealth(MerkleFollower.name))
-    pids = intake.worker_pids()
-    load = os.getloadavg()[0]
-    workers_cpu, main_cpu = _cpu_seconds(pids), time.process_time()
-    started = time.perf_counter()
-    imap = await asyncio.to_thread(client.connect, account)
-    try:
-        async with asyncio.TaskGroup() as group:
-            following = [group.create_task(runner.run()) for runner in runners]
-            if follow:
-                following.append(group.create_task(follower.run()))
-            result = await sync_folder(
-                imap, "bench", "INBOX", intake, capture, remote_account=account
-            )
-            head = await store.head()
-            for runner in runners:
-                await runner.wait_for(await _last_position(store, runner, head))
-            while follow and (await merkle.state())[1] < head:  # noqa: ASYNC110 - a poll
-                await asyncio.sleep(0.02)
-            total = time.perf_counter() - started
-            for task in following:
-                task.cancel()
-    finally:
-        await asyncio.to_thread(client.logout, imap)
-    main_cpu = time.process_time() - main_cpu
-    workers_cpu = _cpu_seconds(pids) - workers_cpu
-    intake.close()
-    await store.close()
-    return {
-        "captured": result.captured,
-        "total_s": round(total, 3),
-        "cpu_s": round(main_cpu + workers_cpu, 3),
-        "main_cpu_s": round(main_cpu, 3),
-        "workers_cpu_s": round(workers_cpu, 3),
-        "load": round((load + os.getloadavg()[0]) / 2, 1),  # 1-minute load, before and after
-    }
+    return {**run, "cpu_s": run["main_cpu_s"] + run["workers_cpu_s"]}
+
+
+class _Follower:
+    """The Merkle follower as the "workers" role runs it: under its lease, on the tail."""
+
+    def __init__(self, store: EventStore, work: Path) -> None:
+        from hub.health import ComponentHealth
+        from hub.proofs.follower import MerkleFollower
+        from hub.store.leases import Leases
+
+        self.merkle = MerkleLog(store, work / "archive")
+        health = ComponentHealth(MerkleFollower.name)
+        self.follower = MerkleFollower(self.merkle, Leases(store.db), health)
+
+    async def run(self) -> None:
+        await self.follower.run()
+
+    async def caught_up(self, head: int) -> None:
+        while (await self.merkle.state())[1] < head:  # noqa: ASYNC110 - a poll
+            await asyncio.sleep(0.02)
 
 
 def _live_share(runs: dict[bool, list[dict[str, float]]], count: int) -> dict[str, Any]:

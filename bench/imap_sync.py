@@ -33,8 +33,10 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -142,13 +144,28 @@ def run_mbsync(dovecot: Dovecot, user: str, work: Path) -> float:
     return time.perf_counter() - started
 
 
+class Beside(Protocol):
+    """A component run beside capture and the read models (bench/archive.py: the Merkle
+    follower); the clock stops when it has caught up too."""
+
+    async def run(self) -> None: ...
+
+    async def caught_up(self, head: int) -> None: ...
+
+
 async def run_kartei(
-    dovecot: Dovecot, user: str, work: Path, workers: int, fetch_in: str
+    dovecot: Dovecot,
+    user: str,
+    work: Path,
+    workers: int,
+    fetch_in: str,
+    beside: Callable[[EventStore, Path], Beside] | None = None,
 ) -> dict[str, float]:
     """One first sync into a fresh store; `fetch_in` "workers" (as `kartei run` does for
-    big syncs) or "main" (the main process fetches, the workers only parse: the old way)."""
+    big syncs) or "main" (the main process fetches, the workers only parse: the old way).
+    `beside(store, work)`, when given, makes a component that runs beside them."""
     work = work / f"kartei-{fetch_in}"
-    work.mkdir()
+    await asyncio.to_thread(work.mkdir, parents=True)
     store = EventStore(Database(f"sqlite:///{work / 'kartei.db'}"))
     await store.start()
     intake = MailIntake(Archive(work / "archive"), RULES, workers=workers)
@@ -167,13 +184,17 @@ async def run_kartei(
     runners = [ProjectionRunner(store, p) for p in default_projections(Settings())]
     for runner in runners:
         await runner.prepare()
+    extra = beside(store, work) if beside is not None else None
     pids = intake.worker_pids()
+    load = os.getloadavg()[0]
     workers_cpu, main_cpu = _cpu_seconds(pids), time.process_time()
     started = time.perf_counter()
     imap = await asyncio.to_thread(client.connect, account)
     try:
         async with asyncio.TaskGroup() as group:
             following = [group.create_task(runner.run()) for runner in runners]
+            if extra is not None:
+                following.append(group.create_task(extra.run()))
             result = await sync_folder(
                 imap,
                 "bench",
@@ -186,6 +207,8 @@ async def run_kartei(
             head = await store.head()
             for runner in runners:  # the clock stops when every projection has caught up
                 await runner.wait_for(await _last_position(store, runner, head))
+            if extra is not None:
+                await extra.caught_up(head)
             total = time.perf_counter() - started
             for task in following:
                 task.cancel()
@@ -203,6 +226,9 @@ async def run_kartei(
         # and the worker processes together, per message in milliseconds
         "main_cpu_ms_per_msg": 1000 * main_cpu / max(1, result.seen),
         "workers_cpu_ms_per_msg": 1000 * workers_cpu / max(1, result.seen),
+        "main_cpu_s": main_cpu,
+        "workers_cpu_s": workers_cpu,
+        "load": round((load + os.getloadavg()[0]) / 2, 1),  # 1-minute load, before and after
         **result.timings,
     }
 
