@@ -12,6 +12,7 @@ import io
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image, ImageDraw
@@ -83,7 +84,9 @@ async def reply_and_fax(live: Live, stream: str) -> int:
 
 
 def ring_line(kind: str, cid: int, *fields: str) -> str:
-    stamp = datetime.now().strftime("%d.%m.%y %H:%M:%S")
+    # The box writes its own wall clock, the firm's (the default time zone), not this
+    # machine's: in UTC, a ring between 23:00 and midnight was yesterday's on /calls.
+    stamp = datetime.now(ZoneInfo("Europe/Berlin")).strftime("%d.%m.%y %H:%M:%S")
     return ";".join([stamp, kind, str(cid), *fields]) + ";"
 
 
