@@ -5,8 +5,9 @@ The wall clock may step (NTP correcting a wrong clock, someone setting it by han
 APScheduler waits for the next run on the loop's monotonic clock, which does not step:
 after a step forward over a job's time it slept on until the old wait was over, found
 the run more than its grace of an hour late and skipped it, so the job ran never that
-day. Now the scheduler looks at the wall clock at least every RECHECK_SECONDS and runs a
-late job once, however late (coalesced: several missed runs are one).
+day. Now the scheduler looks at the wall clock at least every RECHECK_SECONDS (or the
+environment's KARTEI_SCHEDULER_RECHECK_SECONDS) and runs a late job once, however late
+(coalesced: several missed runs are one).
 
 A step back does not repeat a run: after each run the next is set to the following day,
 and a clock that now reads earlier than the run that happened only makes that next run
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -41,6 +43,7 @@ from hub.job_runs import JobRuns
 log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 60.0  # a step of the wall clock is noticed within this time
+RECHECK_ENV = "KARTEI_SCHEDULER_RECHECK_SECONDS"  # another interval, in seconds (> 0)
 WATCH = "_kartei_wall_clock_watch"  # the scheduler's watch, kept on the scheduler
 RUNS = "_kartei_job_runs"  # the record of runs while the scheduler runs under its lease
 
@@ -52,7 +55,7 @@ def daily(
     timezone: str,
     job_id: str,
     *,
-    recheck_seconds: float = RECHECK_SECONDS,
+    recheck_seconds: float | None = None,
 ) -> None:
     """Runs `job` every day at `at` ("HH:MM", the firm's time zone); a run noticed late
     (the wall clock stepped, the loop was blocked) happens once, as soon as it is seen."""
@@ -65,7 +68,21 @@ def daily(
         coalesce=True,
         misfire_grace_time=None,  # however late: a skipped backup is worse than a late one
     )
-    watch_wall_clock(scheduler, recheck_seconds)
+    watch_wall_clock(scheduler, recheck_seconds or recheck_interval())
+
+
+def recheck_interval() -> float:
+    """RECHECK_SECONDS, or the environment's KARTEI_SCHEDULER_RECHECK_SECONDS."""
+    text = os.environ.get(RECHECK_ENV, "").strip()
+    if not text:
+        return RECHECK_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ValueError(f"{RECHECK_ENV}={text!r}: expected a number of seconds above 0")
+    return seconds
 
 
 def record_runs(scheduler: AsyncIOScheduler, runs: JobRuns | None) -> None:

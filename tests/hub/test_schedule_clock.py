@@ -120,3 +120,18 @@ async def test_a_daily_job_runs_once_whichever_way_the_clock_steps(
             child.kill()
             stderr = child.communicate()[1]
     assert "Traceback" not in stderr, stderr
+
+
+def test_the_recheck_interval_comes_from_the_environment_or_says_what_is_wrong(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hub.schedule import RECHECK_ENV, RECHECK_SECONDS, recheck_interval
+
+    monkeypatch.delenv(RECHECK_ENV, raising=False)
+    assert recheck_interval() == RECHECK_SECONDS
+    monkeypatch.setenv(RECHECK_ENV, "2.5")
+    assert recheck_interval() == 2.5
+    for bad in ("eine Minute", "0", "-1", "nan"):
+        monkeypatch.setenv(RECHECK_ENV, bad)
+        with pytest.raises(ValueError, match=f"{RECHECK_ENV}=.*expected a number of seconds"):
+            recheck_interval()
