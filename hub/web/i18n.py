@@ -559,6 +559,16 @@ GERMAN: dict[str, str] = {
     "Data exported": "Daten exportiert",
     "Contact erased": "Kontakt gelöscht",
     "Administration": "Verwaltung",
+    "Archive list viewed": "Archivliste angesehen",
+    "Archive searched": "Archiv durchsucht",
+    "Archived item viewed": "Archiviertes Stück angesehen",
+    "Archived file downloaded": "Archivierte Datei heruntergeladen",
+    "Tree head signed": "Baumwurzel signiert",
+    "Archive exported": "Archiv exportiert",
+    "User added": "Benutzer angelegt",
+    "Password changed": "Passwort geändert",
+    "API token created": "API-Token erstellt",
+    "Page {number}": "Seite {number}",
     "Retention overridden": "Aufbewahrungspflicht übergangen",
     "Nothing recorded yet. Card views, exports, erasures and user changes appear here.": (
         "Noch nichts protokolliert. Hier erscheinen angesehene Karten, Exporte, Löschungen "

@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from hub.archive import Archive, ArchiveError
 from hub.events import Recorded
 from hub.events.privacy import AdminActionRecorded
+from hub.phone import written_form
 from hub.privacy.audit import record
 from hub.proofs import heads
 from hub.proofs.export import originals
@@ -34,6 +35,10 @@ KINDS = {
 }
 
 
+def _region(request: Request) -> str:
+    return str(request.app.state.kartei.settings.contacts.default_region)
+
+
 def _allowed(request: Request) -> bool:
     user = user_of(request)
     return user.is_auditor or user.is_admin
@@ -45,13 +50,16 @@ async def _audit(request: Request, action: str, target: str) -> None:
     await record(request.app.state.kartei.store, event, durable=False)
 
 
-def _row(r: Recorded) -> dict[str, Any]:
+def _row(r: Recorded, region: str) -> dict[str, Any]:
     e = r.event
+    sender = getattr(e, "sender", "") or getattr(e, "sender_raw", "") or ""
     return {
         "position": r.position,
         "recorded_at": r.recorded_at,
         "kind": KINDS.get(r.type_name, r.type_name),
-        "sender": getattr(e, "sender", "") or getattr(e, "sender_raw", "") or "",
+        # A fax's number as people write it ("030 887479"); the original is unchanged.
+        "sender": written_form(sender, region) if r.type_name == "FaxReceived" else sender,
+        "raw_sender": sender,
         "to": ", ".join(getattr(e, "to", ()) or ()),
         "subject": getattr(e, "subject", "") or getattr(e, "error", ""),
         "erased": r.erased,
@@ -83,12 +91,13 @@ async def archive_list(request: Request, q: str = "", page_no: int = 0) -> Respo
         needle = q.casefold()
         rows = [
             row
-            for row in map(_row, reversed(found))
-            if needle in f"{row['sender']} {row['to']} {row['subject']}".casefold()
+            for row in (_row(r, _region(request)) for r in reversed(found))
+            if needle
+            in f"{row['sender']} {row['raw_sender']} {row['to']} {row['subject']}".casefold()
         ][page_no * PAGE : (page_no + 1) * PAGE]
     else:
         found = await store.read_positions(await _positions(request, PAGE, page_no * PAGE))
-        rows = [_row(r) for r in reversed(found)]
+        rows = [_row(r, _region(request)) for r in reversed(found)]
     await _audit(request, "archive.search" if q else "archive.list", q or f"page {page_no}")
     user = user_of(request)
     until = await request.app.state.accounts.auditor_until(user.username)
@@ -126,7 +135,7 @@ async def archive_item(request: Request, position: int) -> Response:
     signed_at = heads.parse(proof["head"]).signed_at if proof is not None else None
     await _audit(request, "archive.view", str(position))
     return page(
-        request, "archive_item.html", item=_row(item), proof=proof, files=files,
+        request, "archive_item.html", item=_row(item, _region(request)), proof=proof, files=files,
         signed_at=signed_at,
     )  # fmt: skip
 

@@ -193,13 +193,16 @@ async def test_every_page_says_only_the_catalogues_words(
         "/settings",
         "/admin/users",
         "/import",
+        "/archive",
+        "/audit",
         "/no/such/page",
     ]
     checked, findings = {}, {}
     for path in pages:
         response = await http.get(path, headers={"accept": "text/html"})
         assert response.status_code in (200, 404), path
-        left, count = foreign(response.text, DATA, language)
+        assert "<title>Kartei · Kartei</title>" not in response.text, f"{path}: no title of its own"
+        left, count = foreign(response.text, (*DATA, *ids.values()), language)  # /audit: ids
         checked[path] = count
         if left:
             findings[path] = left
