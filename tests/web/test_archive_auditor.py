@@ -52,6 +52,11 @@ async def test_the_auditor_reads_the_archive_and_nothing_else(web: Web) -> None:
         assert "Angebot 1" in found.text and "Angebot 2" not in found.text
         item = await http.get("/archive/2")
         assert "Enthalten in der signierten Baumwurzel 1 (3 Einträge)" in item.text
+        # What was captured, with its sender and subject (a macro of the page frame named
+        # like the page's item once left every fact and the heading empty).
+        assert "<h1>E-Mail empfangen</h1>" in item.text, item.text
+        assert "<dt>Betreff</dt><dd>Angebot 1</dd>" in item.text
+        assert re.search(r"<dt>Absender</dt><dd>[^<]*kunde1@", item.text)
         original = await http.get("/archive/2/original/0")
         assert original.status_code == 200 and archive.get(refs[1]) == original.content
         assert original.headers["content-disposition"].startswith("attachment;")
