@@ -261,7 +261,12 @@ def main() -> None:
     parser.add_argument("--mutations", type=int, default=3000, help="damaged copies")
     parser.add_argument("--repeat", type=int, default=5, help="timing rounds per parser")
     parser.add_argument("--write-digests", action="store_true")
+    parser.add_argument(
+        "--quick", action="store_true", help="200 generated messages, 300 damaged copies, 2 rounds"
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.bench, args.mutations, args.repeat = 200, 300, 2
     with tempfile.TemporaryDirectory() as tmp:
         old = load_baseline(args.baseline, Path(tmp))
         if args.write_digests:

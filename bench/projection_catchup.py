@@ -95,7 +95,10 @@ async def main() -> None:
     parser.add_argument("--batch", type=int, default=200, help="events per batch (sync chunk)")
     parser.add_argument("--profile", type=Path)
     parser.add_argument("--store", type=Path, help="keep the filled store here, reuse it")
+    parser.add_argument("--quick", action="store_true", help="500 messages, 2 rounds")
     args = parser.parse_args()
+    if args.quick:
+        args.messages, args.rounds = 500, 2
     with tempfile.TemporaryDirectory() as tmp:
         work = args.store or Path(tmp)
         filled = (work / "kartei.db").exists()
