@@ -27,6 +27,7 @@ from tests.hub.test_schedule_clock import next_three_oclock, offset_to
 
 # Two start-ups of `kartei run`: on a loaded machine more than the usual five minutes.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(480)]
+BEFORE = timedelta(seconds=10)
 
 
 def configure(data: Path, url: str) -> Path:
@@ -107,13 +108,15 @@ async def test_the_next_holder_with_a_clock_behind_does_not_back_up_twice(
     job = next_three_oclock()
     clock_a, clock_b = Clock(tmp_path / "a.offset"), Clock(tmp_path / "b.offset")
     # Each process starts well before 03:00 (a start-up takes long on a busy machine) and
-    # its clock is stepped to 03:00 once it holds the scheduler's lease: it notices the
-    # step within a minute (hub/schedule.py) and runs the job.
+    # its clock is stepped to ten seconds before 03:00 once it holds the scheduler's lease:
+    # its scheduler, started just before or just after the step, runs the job at 03:00.
+    # (Stepped to 03:00 itself, a scheduler that started a moment after the step planned
+    # its first run for tomorrow: the lease row is written before the scheduler starts.)
     clock_a.set(offset_to(job - timedelta(minutes=10)))
     a = start(config, clock_a, tmp_path / "a.log")
     try:
         await until(lambda: scheduler_holder(database_url) == a.pid, 120)
-        clock_a.set(offset_to(job))
+        clock_a.set(offset_to(job - BEFORE))
         await until(lambda: backed_up(database_url, tmp_path / "a.log"), 120)
     finally:
         stop(a)
@@ -124,7 +127,7 @@ async def test_the_next_holder_with_a_clock_behind_does_not_back_up_twice(
     skipped = "backup of " + job.date().isoformat() + " has run already"
     try:
         await until(lambda: scheduler_holder(database_url) == b.pid, 120)
-        clock_b.set(offset_to(job))
+        clock_b.set(offset_to(job - BEFORE))
 
         def decided() -> bool:  # skipped, or backed up again (into a new folder or not)
             said = (tmp_path / "b.log").read_text()
