@@ -9,9 +9,11 @@ Trigrams find any fragment of three or more characters, so part of a phone numbe
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import AnyStr
 
 import sqlalchemy as sa
@@ -38,15 +40,24 @@ END $$
 """
 
 
-def _sqlite_ddl(table: str, fts: str, detail: str) -> tuple[str, ...]:
-    """An FTS5 trigram index over `table`.body, kept in step by triggers."""
-    return (
+def _sqlite_ddl(table: str, fts: str, detail: str, batched: bool) -> tuple[str, ...]:
+    """An FTS5 trigram index over `table`.body, kept in step by triggers (deletes only,
+    when `batched`: the writer indexes a batch's rows itself, see `index_writes`)."""
+    create = (
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {fts} USING fts5("
-        f"body, content='{table}', content_rowid='id', tokenize='trigram', detail={detail})",
+        f"body, content='{table}', content_rowid='id', tokenize='trigram', detail={detail})"
+    )
+    deleted = (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_ad AFTER DELETE ON {table} BEGIN "
+        f"INSERT INTO {fts}({fts}, rowid, body) VALUES ('delete', old.id, old.body); END"
+    )
+    if batched:
+        return create, deleted
+    return (
+        create,
         f"CREATE TRIGGER IF NOT EXISTS {table}_ai AFTER INSERT ON {table} BEGIN "
         f"INSERT INTO {fts}(rowid, body) VALUES (new.id, new.body); END",
-        f"CREATE TRIGGER IF NOT EXISTS {table}_ad AFTER DELETE ON {table} BEGIN "
-        f"INSERT INTO {fts}({fts}, rowid, body) VALUES ('delete', old.id, old.body); END",
+        deleted,
         f"CREATE TRIGGER IF NOT EXISTS {table}_au AFTER UPDATE ON {table} BEGIN "
         f"INSERT INTO {fts}({fts}, rowid, body) VALUES ('delete', old.id, old.body); "
         f"INSERT INTO {fts}(rowid, body) VALUES (new.id, new.body); END",
@@ -54,7 +65,13 @@ def _sqlite_ddl(table: str, fts: str, detail: str) -> tuple[str, ...]:
 
 
 def text_table(
-    metadata: sa.MetaData, name: str, fts: str, key: str, *, detail: str = "full"
+    metadata: sa.MetaData,
+    name: str,
+    fts: str,
+    key: str,
+    *,
+    detail: str = "full",
+    batched: bool = False,
 ) -> sa.Table:
     """A table of one searchable text per `key`, with each backend's index created along.
 
@@ -62,6 +79,12 @@ def text_table(
     trigram positions with `detail="full"` (MATCH with ranking, as `find` needs); with
     `"none"` it keeps only which rows hold a trigram: less than half the work to write,
     and enough for `matching`, whose LIKE the index answers and then checks on the text.
+
+    With `batched`, SQLite indexes inserted and updated rows only when the writer runs
+    `index_writes` around its upsert: a trigger's insert into FTS5 runs in a savepoint of
+    its own, and FTS5 writes its pending terms to disk at every savepoint, one segment
+    per row. Indexing a whole batch in one statement cost 2.5 times less CPU per mail.
+    Deleted rows still leave the index by trigger (erasure deletes with plain SQL).
     """
     table = sa.Table(
         name,
@@ -70,7 +93,7 @@ def text_table(
         sa.Column(key, sa.Text, nullable=False, unique=True),
         sa.Column("body", sa.Text, nullable=False),
     )
-    for ddl in _sqlite_ddl(name, fts, detail):
+    for ddl in _sqlite_ddl(name, fts, detail, batched):
         sa.event.listen(metadata, "after_create", sa.DDL(ddl).execute_if(dialect="sqlite"))
     sa.event.listen(
         metadata,
@@ -80,6 +103,30 @@ def text_table(
     postgres = _POSTGRES_DDL.replace("{table}", name)
     sa.event.listen(metadata, "after_create", sa.DDL(postgres).execute_if(dialect="postgresql"))
     return table
+
+
+@dataclass(frozen=True, slots=True)
+class IndexWrites:
+    """The two statements that keep a `batched` text table's SQLite index in step with an
+    upsert of rows: `unindex` before it (the old text of rows being replaced leaves the
+    index), `index` after it (the rows' new text enters). Each takes the keys of all the
+    batch's rows at once (`params`): one statement, so FTS5 flushes once per batch."""
+
+    unindex: sa.TextClause
+    index: sa.TextClause
+
+    @staticmethod
+    def params(keys: Iterable[str]) -> dict[str, str]:
+        return {"keys": json.dumps(list(keys))}
+
+
+def index_writes(table: sa.Table, fts: str, key: str) -> IndexWrites:
+    """The `IndexWrites` of `table` (from `text_table(..., batched=True)`) on SQLite."""
+    rows = f"FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(:keys))"
+    return IndexWrites(
+        unindex=sa.text(f"INSERT INTO {fts}({fts}, rowid, body) SELECT 'delete', id, body {rows}"),
+        index=sa.text(f"INSERT INTO {fts}(rowid, body) SELECT id, body {rows}"),
+    )
 
 
 def search_table(metadata: sa.MetaData) -> sa.Table:

@@ -114,7 +114,9 @@ class Timeline(TimelineReads):
         sa.Column("party", sa.Text, primary_key=True),
         sa.Column("entry_id", sa.Text, primary_key=True),
     )
-    text = search.text_table(tables, "timeline_text", "timeline_fts", "entry_id", detail="none")
+    text = search.text_table(
+        tables, "timeline_text", "timeline_fts", "entry_id", detail="none", batched=True
+    )
     text_subjects = sa.Table(
         "timeline_text_subjects",
         tables,
@@ -173,12 +175,17 @@ class Timeline(TimelineReads):
         rows = [{**v, "data": orjson.dumps(v["data"]).decode()} for v in state.touched.values()]
         texts = [{"entry_id": k, "body": b} for k, (b, _) in state.texts.items()]
         subjects = [{"entry_id": k, "subject": s} for k, (_, s) in state.texts.items()]
+        # SQLite's search index takes the batch's texts in one statement (search.IndexWrites).
+        keys = [search.IndexWrites.params(state.texts)] if state.texts else []
+        index = writes.index
         await self._writer.write(
             conn,
             [
                 (writes.entries, rows),
                 (writes.parties, state.links),
+                *([(index.unindex, keys)] if index else []),
                 (writes.text, texts),
+                *([(index.index, keys)] if index else []),
                 (writes.subjects, subjects),
             ],
         )
@@ -191,6 +198,11 @@ class Timeline(TimelineReads):
             parties=dialect_insert(conn, self.parties).on_conflict_do_nothing(),
             text=upsert(conn, self.text, ["entry_id"], ["body"]),
             subjects=upsert(conn, self.text_subjects, ["entry_id"], ["subject"]),
+            index=(
+                search.index_writes(self.text, "timeline_fts", "entry_id")
+                if conn.dialect.name == "sqlite"
+                else None
+            ),
         )
 
     async def _step(self, conn: AsyncConnection, r: Recorded, state: _Batch) -> None:
@@ -379,6 +391,7 @@ class _Writes:
     parties: sa.Executable
     text: sa.Executable
     subjects: sa.Executable
+    index: search.IndexWrites | None  # SQLite's FTS5 index (PostgreSQL's GIN keeps itself)
 
 
 _ENTRIES = Timeline.entries.c
