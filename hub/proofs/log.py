@@ -10,6 +10,9 @@ few hundred stored hashes (merkle.reads), whatever the tree's size.
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hub.archive import Archive
@@ -64,6 +68,107 @@ def stored_row(row: Any) -> leaf.StoredRow:
     return leaf.StoredRow(*row)
 
 
+Blobs = dict[int, list[leaf.BlobEntry]]
+_LEAF_KEYS = ("leaf_index", "position", "leaf_hash", "blobs")
+_NODE_KEYS = ("level", "node_index", "hash")
+
+
+def _grow(
+    frontier: merkle.Frontier, rows: Sequence[leaf.StoredRow], blobs: Blobs
+) -> tuple[list[tuple[int, int, bytes, str]], list[tuple[int, int, bytes]]]:
+    """Appends the rows' leaves to `frontier`: the merkle_leaves and merkle_nodes rows
+    (values in the order of _LEAF_KEYS and _NODE_KEYS)."""
+    leaves = []
+    nodes = []
+    for row in rows:
+        entries = blobs[row.position]
+        hashed = merkle.leaf_hash(leaf.encode(row, entries))
+        leaves.append((frontier.size, row.position, hashed, leaf.pack_blobs(entries)))
+        closed = frontier.append(hashed)
+        for level in merkle.STORED_LEVELS:
+            if len(closed) > level:
+                nodes.append((level, (frontier.size >> level) - 1, closed[level]))
+    return leaves, nodes
+
+
+# SQLite, the follower's batch in one hop to the store's write connection (see
+# `_extend_sqlite`). The rows are read with the columns `ROW_COLUMNS` names; the data and
+# metadata texts as the bytes SQLite holds (its text is UTF-8: the bytes the leaf hashes,
+# without decoding 18 KB of sealed text into a str and encoding it again).
+_SQLITE_STATE = "SELECT size, position, frontier FROM merkle_state WHERE name = ?"
+_SQLITE_ROWS = (
+    "SELECT position, stream, version, type, CAST(data AS BLOB), CAST(metadata AS BLOB),"
+    " idempotency_key, recorded_at FROM events WHERE position > ? AND position <= ?"
+    " ORDER BY position"
+)
+_SQLITE_LEAVES = (
+    "INSERT INTO merkle_leaves (leaf_index, position, leaf_hash, blobs) VALUES (?, ?, ?, ?)"
+)
+_SQLITE_NODES = "INSERT INTO merkle_nodes (level, node_index, hash) VALUES (?, ?, ?)"
+_SQLITE_INSERT_STATE = (
+    "INSERT INTO merkle_state (size, position, frontier, updated_at, name) VALUES (?, ?, ?, ?, ?)"
+)
+_SQLITE_UPDATE_STATE = (
+    "UPDATE merkle_state SET size = ?, position = ?, frontier = ?, updated_at = ?"
+    " WHERE name = ? AND size = ?"
+)
+# SQLAlchemy's SQLite DATETIME text (its storage format; the store writes the same): read
+# with fromisoformat, which gives what SQLAlchemy's own processor gives for it, faster.
+_SQLITE_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}")
+_SQLITE = sqlite_dialect.dialect()
+# Any other stored text is read as SQLAlchemy reads it (the general path's values).
+_read_time = events.c.recorded_at.type.dialect_impl(_SQLITE).result_processor(_SQLITE, None)
+_write_time = merkle_state.c.updated_at.type.dialect_impl(_SQLITE).bind_processor(_SQLITE)
+
+
+def _sqlite_time(text: Any) -> datetime:
+    if isinstance(text, str) and _SQLITE_TIME.fullmatch(text):
+        return datetime.fromisoformat(text)
+    found = _read_time(text) if _read_time is not None else text
+    assert isinstance(found, datetime), text
+    return found
+
+
+def _extend_sqlite(blobs: Blobs, last: int, conn: sqlite3.Connection) -> merkle.Frontier | None:
+    """`MerkleLog.extend` on SQLite's write connection, inside its write transaction, in
+    one hop to its thread (the general path makes a hop per statement, and SQLAlchemy's
+    processing of the rows read back and written cost more than the leaves). Writes the
+    same rows as the general path. None, having written nothing, when a row is not in
+    the batch (its references need reading: the general path does that)."""
+    state = conn.execute(_SQLITE_STATE, (STATE,)).fetchone()
+    if state is None:
+        frontier, position = merkle.Frontier(), 0
+    else:
+        frontier = merkle.Frontier.unpack(int(state[0]), bytes(state[2]))
+        position = int(state[1])
+    raws = conn.execute(_SQLITE_ROWS, (position, last)).fetchall()
+    if not raws:
+        return frontier
+    if any(raw[0] not in blobs for raw in raws):
+        return None
+    rows = [
+        leaf.StoredRow(p, stream, version, type_, data, meta, key, _sqlite_time(at))
+        for p, stream, version, type_, data, meta, key, at in raws
+    ]
+    old_size = frontier.size
+    leaves, nodes = _grow(frontier, rows, blobs)
+    conn.executemany(_SQLITE_LEAVES, leaves)
+    if nodes:
+        conn.executemany(_SQLITE_NODES, nodes)
+    values = (
+        frontier.size,
+        rows[-1].position,
+        frontier.pack(),
+        _write_time(datetime.now(UTC)) if _write_time is not None else datetime.now(UTC),
+        STATE,
+    )
+    if state is None:
+        conn.execute(_SQLITE_INSERT_STATE, values)
+    elif conn.execute(_SQLITE_UPDATE_STATE, (*values, old_size)).rowcount != 1:
+        raise MerkleConflictError(f"the Merkle log is no longer at {old_size} leaves")
+    return frontier
+
+
 class MerkleLog:
     def __init__(self, store: EventStore, archive_root: Path, *, batch_size: int = 1000) -> None:
         self.store = store
@@ -100,49 +205,41 @@ class MerkleLog:
         """Appends the leaves of the events up to the batch's last one (the batch gives
         the decoded events whose archive references are hashed)."""
         blobs = await asyncio.to_thread(self._blob_entries, batch)
+        last = batch[-1].position
+        if self.store.db.is_sqlite:
+            done = await self.store.db.write_direct(
+                functools.partial(_extend_sqlite, blobs, last), durable=False, background=True
+            )
+            if done is not None:
+                return done
         async with self.store.db.write(durable=False, background=True) as conn:
             frontier, position = await self.state(conn)
             old_size = frontier.size
             rows = (
                 await conn.execute(
                     sa.select(*ROW_COLUMNS)
-                    .where(events.c.position > position, events.c.position <= batch[-1].position)
+                    .where(events.c.position > position, events.c.position <= last)
                     .order_by(events.c.position)
                 )
             ).all()
             if not rows:
                 return frontier
-            inserts = []
-            nodes = []
-            for raw in rows:
-                row = stored_row(raw)
-                entries = blobs.get(row.position)
-                if entries is None:  # not in the batch (a batch never skips; defensive)
+            stored = [stored_row(raw) for raw in rows]
+            for row in stored:
+                if row.position not in blobs:  # not in the batch (a batch never skips)
                     found = await asyncio.to_thread(self._blob_entries, await self._read(row))
-                    entries = found.get(row.position, [])
-                hashed = merkle.leaf_hash(leaf.encode(row, entries))
-                inserts.append(
-                    {
-                        "leaf_index": frontier.size,
-                        "position": row.position,
-                        "leaf_hash": hashed,
-                        "blobs": leaf.pack_blobs(entries),
-                    }
-                )
-                closed = frontier.append(hashed)
-                for level in merkle.STORED_LEVELS:
-                    if len(closed) > level:
-                        nodes.append(
-                            {
-                                "level": level,
-                                "node_index": (frontier.size >> level) - 1,
-                                "hash": closed[level],
-                            }
-                        )
-            await conn.execute(sa.insert(merkle_leaves), inserts)
+                    blobs[row.position] = found.get(row.position, [])
+            leaves, nodes = _grow(frontier, stored, blobs)
+            await conn.execute(
+                sa.insert(merkle_leaves),
+                [dict(zip(_LEAF_KEYS, values, strict=True)) for values in leaves],
+            )
             if nodes:
-                await conn.execute(sa.insert(merkle_nodes), nodes)
-            await self._save(conn, frontier, rows[-1].position, old_size)
+                await conn.execute(
+                    sa.insert(merkle_nodes),
+                    [dict(zip(_NODE_KEYS, values, strict=True)) for values in nodes],
+                )
+            await self._save(conn, frontier, stored[-1].position, old_size)
         return frontier
 
     async def _read(self, row: leaf.StoredRow) -> list[Recorded]:
