@@ -106,6 +106,30 @@ async def audit_trail(store: EventStore, limit: int = 200, offset: int = 0) -> l
     return list(reversed(await store.read_positions(positions)))
 
 
+async def erased_among(store: EventStore, contact_ids: set[str]) -> set[str]:
+    """Those of `contact_ids` that were erased (the audit names them without a name)."""
+    streams = sorted(f"contact-{i}" for i in contact_ids)
+    erased: set[str] = set()
+    async with store.db.read() as conn:
+        for start in range(0, len(streams), 500):  # SQLite's limit on bound values
+            chunk = streams[start : start + 500]
+            query = sa.select(events.c.stream).where(
+                events.c.type == "ContactErased", events.c.stream.in_(chunk)
+            )
+            erased.update(str(s).removeprefix("contact-") for (s,) in await conn.execute(query))
+    return erased
+
+
+def contact_ids(trail: list[Recorded]) -> set[str]:
+    """Every contact an audit entry names."""
+    ids: set[str] = set()
+    for r in trail:
+        ids.update(getattr(r.event, "found", ()))
+        if contact_id := getattr(r.event, "contact_id", None):
+            ids.add(contact_id)
+    return ids
+
+
 def describe(r: Recorded) -> str:
     """One line in English (the command line; the web page says it in its language)."""
     e = r.event

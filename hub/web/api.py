@@ -9,10 +9,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPBearer
 
-from hub.events.privacy import ContactsSearched
-from hub.privacy.audit import record
 from hub.web import data
-from hub.web.pages_privacy import card_viewed
+from hub.web.pages_privacy import card_viewed, contacts_searched
 from hub.web.render import user_of
 
 router = APIRouter(
@@ -38,18 +36,8 @@ async def contacts(request: Request, q: str = "", limit: int = 20) -> list[dict[
     kartei = _kartei(request)
     query = q[:200]
     found = (await data.search(kartei, query))["contacts"][: max(1, min(limit, 100))]
-    await _searched(request, query, [c.contact_id for c in found])
+    await contacts_searched(request, query, [c.contact_id for c in found])
     return [_contact(c) for c in found]
-
-
-async def _searched(request: Request, query: str, found: list[str]) -> None:
-    """Audits a lookup of people: who, its size and whom it returned, not what was typed
-    (a name or number that would outlive the person's erasure in the audit trail)."""
-    by = user_of(request).username
-    event = ContactsSearched(
-        by=by, words=len(query.split()), characters=len(query), found=tuple(found)
-    )
-    await record(_kartei(request).store, event, durable=False)
 
 
 @router.get("/contacts/{contact_id}")

@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.staticfiles import StaticFiles
 
 import hub
+from hub.privacy.searches import ContactSearches
 from hub.web import (
     api,
     errors,
@@ -56,6 +57,7 @@ def create_app(
     app.state.tz = ZoneInfo(kartei.settings.kartei.timezone)
     app.state.pop_fade_seconds = kartei.settings.web.pop_fade_seconds
     app.state.pop = screenpop.PopHub(kartei, app.state.accounts)
+    app.state.searches = ContactSearches(kartei.store)  # audited once per burst
     app.state.importer = importer  # the contact importer, from the composition root
     app.state.message_words = message_words  # the classifier's reading of a message
     external: list[APIRoute] = []

@@ -556,6 +556,8 @@ GERMAN: dict[str, str] = {
     "query of {count} characters": "Suche mit {count} Zeichen",
     "{count} contact found": "{count} Kontakt gefunden",
     "{count} contacts found": "{count} Kontakte gefunden",
+    "erased contact": "gelöschter Kontakt",  # never the erased name (hub/privacy/audit.py)
+    "and {count} more": "und {count} weitere",
     "Data exported": "Daten exportiert",
     "Contact erased": "Kontakt gelöscht",
     "Administration": "Verwaltung",

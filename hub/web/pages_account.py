@@ -15,6 +15,7 @@ from hub.privacy.audit import record
 from hub.web import data
 from hub.web.auth import Accounts, UserError
 from hub.web.chart import chart
+from hub.web.pages_privacy import contacts_searched
 from hub.web.render import page, user_of
 from hub.web.security import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 
@@ -91,6 +92,9 @@ async def dashboard(request: Request) -> Response:
 @router.get("/search")
 async def search(request: Request, q: str = "") -> Response:
     found = await data.search(request.app.state.kartei, q[:200]) if q.strip() else None
+    if found is not None:  # audited like the JSON API's search: whose data it showed
+        entries = [e.contact_id for e in found["entries"] if e.contact_id]
+        await contacts_searched(request, q[:200], [*found_ids(found), *entries])
     return page(request, "search.html", q=q[:200], found=found)
 
 
@@ -101,6 +105,7 @@ async def suggest(request: Request, q: str = "") -> JSONResponse:
     if len(q.strip()) < 2:
         return JSONResponse([])
     found = await data.search(request.app.state.kartei, q[:200])
+    await contacts_searched(request, q[:200], found_ids(found)[:8])  # one per burst
     region = request.app.state.kartei.settings.contacts.default_region
     out = []
     for c in found["contacts"][:8]:
@@ -111,6 +116,10 @@ async def suggest(request: Request, q: str = "") -> JSONResponse:
             {"name": c.display_name, "sub": " · ".join(sub), "href": f"/contacts/{c.contact_id}"}
         )
     return JSONResponse(out)
+
+
+def found_ids(found: dict[str, list[Any]]) -> list[str]:
+    return [c.contact_id for c in found["contacts"]]
 
 
 @router.get("/settings")

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -19,10 +21,12 @@ from hub.events.privacy import (
     ContactsSearched,
     DataExported,
 )
-from hub.privacy.audit import CardViews, audit_trail, record
+from hub.privacy.audit import CardViews, audit_trail, contact_ids, erased_among, record
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
+from hub.privacy.searches import ContactSearches
+from hub.web import data
 from hub.web.render import page, user_of
 from projections.erasure import forgetting
 
@@ -44,6 +48,14 @@ async def card_viewed(request: Request, contact_id: str) -> None:
         views = CardViews(kartei.store, kartei.settings.privacy.card_view_minutes)
         request.app.state.card_views = views
     await views.viewed(user_of(request).username, contact_id)
+
+
+async def contacts_searched(request: Request, query: str, found: Iterable[str]) -> None:
+    """Records that the signed-in user looked people up: who, the query's size and whom
+    it returned, not what was typed (a name or number that would outlive the person's
+    erasure in the audit trail); a burst of lookups (typing) is one event."""
+    searches: ContactSearches = request.app.state.searches
+    await searches.searched(user_of(request).username, query, found)
 
 
 @router.get("/contacts/{contact_id}/export")
@@ -126,5 +138,27 @@ def _row(r: Any) -> dict[str, Any]:
 async def audit_page(request: Request) -> Response:
     if not user_of(request).is_admin:
         return _forbidden(request)
-    trail = await audit_trail(request.app.state.kartei.store, SHOWN)
-    return page(request, "audit.html", rows=[_row(r) for r in reversed(trail)])
+    kartei = request.app.state.kartei
+    await request.app.state.searches.flush()  # the searches of the last few seconds too
+    trail = await audit_trail(kartei.store, SHOWN)
+    names, erased = await _names(kartei, contact_ids(trail))
+    rows = [_row(r) for r in reversed(trail)]
+    return page(request, "audit.html", rows=rows, names=names, erased=erased)
+
+
+async def _names(kartei: Any, ids: set[str]) -> tuple[dict[str, str], set[str]]:
+    """The current name of each contact the trail names that still exists, and those
+    erased: the audit shows who was looked at, but never brings back an erased name."""
+    erased = await erased_among(kartei.store, ids)
+    directory = data.projection(kartei, "contacts")
+    names: dict[str, str] = {}
+    if directory is None:
+        return names, erased
+    table, wanted = directory.contacts, sorted(ids - erased)
+    async with kartei.store.db.read() as conn:
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound values
+            chunk = wanted[start : start + 500]
+            query = sa.select(table.c.contact_id, table.c.display_name)
+            rows = await conn.execute(query.where(table.c.contact_id.in_(chunk)))
+            names.update({i: name or i for i, name in rows})
+    return names, erased

@@ -69,3 +69,6 @@ class WebServer:
             if not serving.done():
                 with contextlib.suppress(asyncio.CancelledError):
                     await serving
+            searches = getattr(self.app.state, "searches", None)
+            if searches is not None:
+                await searches.close()  # the last searches into the audit trail

@@ -63,6 +63,7 @@ async def make_web(store: EventStore, tmp_path: Path, routers: tuple = ()) -> We
 async def web(store: EventStore, tmp_path: Path) -> AsyncIterator[Web]:
     app = await make_web(store, tmp_path)
     yield app
+    await app.app.state.searches.close()
     await app.app.state.pop.close()
 
 
