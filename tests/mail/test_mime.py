@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import email
 import random
+import re
 from email import policy
 from email.message import Message
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adapters.mail import mime
 from bench.imap_sync import message
@@ -94,3 +97,26 @@ def test_what_is_not_plainly_well_formed_goes_to_the_standard_parser() -> None:
 
 def raw_crlf(raw: bytes) -> bytes:
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+# Pieces of lines near a boundary line: the delimiter, its close, blanks, CRs, look-alikes.
+_PIECES = ["--b", "--b--", "--bb", "-", "--", " ", "\t", "\r", "x", "Text"]
+_LINE = st.lists(st.sampled_from(_PIECES), max_size=6).map("".join)
+_LINES = st.lists(_LINE, min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=_LINES, ending=st.sampled_from(["\n", "\r\n"]))
+def test_boundary_lines_as_the_regular_expression_finds_them(lines: list[str], ending: str) -> None:
+    text = "Content-Type: multipart/mixed; boundary=b\n\n" + ending.join(lines)
+    pattern = re.compile(r"--b(--)?[ \t]*\r?$", re.MULTILINE)
+    start = text.index("\n\n") + 2
+    expected = [
+        (m.start(), m.end(), bool(m.group(1)))
+        for m in pattern.finditer(text, start, len(text))
+        if m.start() == start or text[m.start() - 1] == "\n"
+    ]
+    assert list(mime._boundary_lines(text, start, len(text), "b")) == expected
+    raw = text.encode()
+    full = email.message_from_bytes(raw, policy=policy.compat32)
+    assert tree(mime.read_message(raw)) == tree(full)
