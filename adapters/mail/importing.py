@@ -15,7 +15,12 @@ EML_SUFFIXES = {".eml", ".msg", ".txt"}
 
 
 class ImportSourceError(ValueError):
-    """A path that is neither an email file, an mbox file, a Maildir nor a PST."""
+    """A path given to import that does not exist (`path`: which; the command line says
+    it in the user's language)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        super().__init__(f"{path}: no such file or folder")
 
 
 def is_maildir(path: Path) -> bool:
@@ -40,7 +45,7 @@ def sources(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if not path.exists():
-            raise ImportSourceError(f"{path}: no such file or folder")
+            raise ImportSourceError(path)
         if is_maildir(path) or path.is_file():
             found.append(path)
         elif path.is_dir():

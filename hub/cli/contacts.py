@@ -17,8 +17,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from adapters.importers.columns import MappingError, parse_mapping
-from adapters.importers.plan import Outcome
-from adapters.importers.remarks import Remark
 from adapters.importers.run import ImportReport, import_file
 from adapters.importers.tabular import FileFormatError
 from hub.bootstrap import Kartei, bootstrap, identity_index
@@ -31,6 +29,8 @@ from hub.cli.common import (
     settings,
     up_to_date,
 )
+from hub.cli.import_report import print_report
+from hub.cli.words import words
 from hub.contacts import Contact, ContactError, ContactService
 from hub.contacts.model import Consent
 from hub.settings import Settings
@@ -206,15 +206,16 @@ def import_command(
 ) -> None:
     """Import contacts from a CSV/Excel export or a vCard file (resumable: run it again)."""
     loaded = settings(config)
+    say = words(loaded)
     try:
         columns = parse_mapping(mapping or [])
     except MappingError as err:
-        fail(str(err))
+        fail(escape(str(err)))
     policy = on_duplicate or loaded.contacts.on_duplicate
     if policy not in ("merge", "report"):
-        fail("--on-duplicate: expected merge or report")
+        fail(say("--on-duplicate: expected merge or report"))
     report = run_async(lambda: _import(loaded, file, columns, dry_run, policy, json))
-    print_report(report, json)
+    print_report(report, json, say)
     if report.count("error") and not json:
         raise typer.Exit(1)
 
@@ -232,7 +233,8 @@ async def _import(
             known = await directory.all(conn)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=console, disable=quiet or dry_run) as bar:
-            task = bar.add_task(f"importing {file.name}", total=None)
+            name = escape(file.name)  # a file name is no markup
+            task = bar.add_task(words(loaded)("importing {file}", file=name), total=None)
             try:
                 report = await import_file(
                     file,
@@ -245,51 +247,13 @@ async def _import(
                     own_area_code=loaded.contacts.own_area_code or None,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
-            except (FileFormatError, MappingError) as err:
-                fail(f"{file}: {err}")
+            except FileFormatError as err:
+                said = words(loaded)(err.remark.key, **err.remark.values)
+                fail(escape(f"{file}: {said}"))
+            except MappingError as err:
+                fail(escape(f"{file}: {err}"))
         await catch_up(kartei)
         return report
-
-
-def print_report(report: ImportReport, as_json: bool) -> None:
-    if as_json:
-        body = {
-            "file": report.file,
-            "format": report.format,
-            "dry_run": report.dry_run,
-            "summary": report.summary(),
-            "appended": report.appended,
-            "rows": [row_json(o) for o in report.outcomes],
-        }
-        typer.echo(orjson.dumps(body).decode())
-        return
-    verb = "would be" if report.dry_run else "were"
-    counts = ", ".join(f"{n} {action}" for action, n in report.summary().items())
-    console.print(f"{report.file} ({report.format}): {counts}", highlight=False)
-    shown = [o for o in report.outcomes if o.action != "create" or o.warnings]
-    if report.dry_run:
-        shown = report.outcomes
-    for o in shown[:200]:
-        note = "; ".join(str(r) for r in (o.reason, *o.warnings) if r)
-        text = " ".join(filter(None, (f"  line {o.line}:", o.action, o.name, note)))
-        # One row a line, however narrow the terminal: people grep and copy these.
-        console.print(text, highlight=False, markup=False, soft_wrap=True)
-    if len(shown) > 200:
-        console.print(f"  ... and {len(shown) - 200} more rows (use --json for all)")
-    if report.dry_run:
-        console.print(f"Dry run: nothing {verb} written.")
-
-
-def row_json(outcome: Outcome) -> dict[str, Any]:
-    """A report row; each remark as English text and as its catalogue key and values."""
-
-    def remark(r: Remark) -> dict[str, Any]:
-        return {"text": str(r), "key": r.key, "values": dict(r.values)}
-
-    row = dataclasses.asdict(outcome)
-    row["reason"] = remark(outcome.reason) if outcome.reason else None
-    row["warnings"] = [remark(w) for w in outcome.warnings]
-    return row
 
 
 def _consent_line(c: Consent) -> str:

@@ -24,6 +24,7 @@ from adapters.mail.pst_folders import DELETED, FolderChoice, Skipped, UnknownFol
 from adapters.mail.pst_import import FolderResult, import_pst
 from hub.capture import Capture
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.cli.words import Words, words
 from hub.health import ComponentHealth
 from hub.settings import Settings
 from hub.store import Database, EventStore
@@ -199,21 +200,24 @@ def import_mail_command(
     A .pst's Deleted Items and Junk E-mail are left out unless asked for. A .pst import
     that was stopped goes on where it stopped when run again."""
     loaded = settings(config)
+    say = words(loaded)
     choice = FolderChoice(include_deleted, include_junk, tuple(folder or ()))
     try:
         outlook, found = outlook_files(sources(paths))
         if outlook:
             libpff()
-    except (ImportSourceError, PstUnavailable) as err:
+    except ImportSourceError as err:
+        fail(escape(say("{path}: no such file or folder", path=str(err.path))))
+    except PstUnavailable as err:
         fail(escape(str(err)))
     if choice.only and not outlook:
-        fail("--folder chooses folders of .pst files, and none was given")
+        fail(say("--folder chooses folders of .pst files, and none was given"))
 
     async def main() -> tuple[int, int, int, list[str], list[str]]:
         store, intake = _store(loaded), mail_intake(loaded)
         await store.start()
         try:
-            added, total = await import_sources(store, intake, found) if found else (0, 0)
+            added, total = await import_sources(store, intake, found, say) if found else (0, 0)
             problems: list[str] = []
             left_out: list[str] = []
             for path in outlook:
@@ -229,7 +233,14 @@ def import_mail_command(
         return added, total, sum(intake.skipped.values()), problems, left_out
 
     added, total, skipped, problems, left_out = run_async(main)
-    console.print(f"{added} of {total} messages were new; {skipped} skipped (internal/excluded).")
+    new = say.counted(
+        total,
+        "{added} of {count} message was new; {skipped} skipped (internal or excluded).",
+        "{added} of {count} messages were new; {skipped} skipped (internal or excluded).",
+        added=format_number(added, say.language),
+        skipped=format_number(skipped, say.language),
+    )
+    console.print(escape(new), highlight=False)
     if left_out:
         console.print(escape(f"übersprungen: {', '.join(left_out)}"), highlight=False)
     if problems:
@@ -278,13 +289,13 @@ async def _import_outlook(
 
 
 async def import_sources(
-    store: EventStore, intake: MailIntake, found: list[Path]
+    store: EventStore, intake: MailIntake, found: list[Path], say: Words
 ) -> tuple[int, int]:
     """Parses and appends in batches, with a progress bar; returns (new, read)."""
     total = sum(await asyncio.to_thread(lambda: [count(p) for p in found]))
     added = read = 0
     with Progress(*_columns(), console=console) as progress:
-        task = progress.add_task("importing", total=total)
+        task = progress.add_task(say("importing"), total=total)
         for path in found:
             batches = _batches(path)
             empty: list[tuple[bytes, str]] = []

@@ -556,6 +556,30 @@ GERMAN: dict[str, str] = {
     "query of {count} characters": "Suche mit {count} Zeichen",
     "{count} contact found": "{count} Kontakt gefunden",
     "{count} contacts found": "{count} Kontakte gefunden",
+    # The command line's import messages (hub/cli/mail.py, hub/cli/contacts.py)
+    "{path}: no such file or folder": "{path}: Datei oder Ordner nicht gefunden",
+    "--folder chooses folders of .pst files, and none was given": (
+        "--folder wählt Ordner in .pst-Dateien, es wurde aber keine angegeben"
+    ),
+    "{added} of {count} message was new; {skipped} skipped (internal or excluded).": (
+        "{added} von {count} Nachricht neu; "
+        "{skipped} nicht übernommen (intern oder ausgeschlossen)."
+    ),
+    "{added} of {count} messages were new; {skipped} skipped (internal or excluded).": (
+        "{added} von {count} Nachrichten neu; "
+        "{skipped} nicht übernommen (intern oder ausgeschlossen)."
+    ),
+    "importing": "Import läuft",
+    "importing {file}": "{file} wird importiert",
+    "--on-duplicate: expected merge or report": "--on-duplicate: merge oder report erwartet",
+    "line {line}:": "Zeile {line}:",
+    "... and {count} more row (use --json for all)": (
+        "... und {count} weitere Zeile (alle mit --json)"
+    ),
+    "... and {count} more rows (use --json for all)": (
+        "... und {count} weitere Zeilen (alle mit --json)"
+    ),
+    "Preview only: nothing was written.": "Nur Vorschau: Es wurde nichts gespeichert.",
     "erased contact": "gelöschter Kontakt",  # never the erased name (hub/privacy/audit.py)
     "and {count} more": "und {count} weitere",
     "Data exported": "Daten exportiert",

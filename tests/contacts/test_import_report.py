@@ -52,20 +52,41 @@ def test_the_command_line_reports_in_file_order(tmp_path: Path) -> None:
     path = tmp_path / "Kontakte.csv"
     path.write_bytes(outlook_export())
     result = runner.invoke(app, ["import", str(path), "--dry-run", "--config", config])
-    lines = [line.strip() for line in result.output.splitlines() if line.startswith("  line ")]
+    assert "Vorschau: " in result.output and "(CSV-Datei) – anlegen: 6" in result.output
+    assert "Nur Vorschau: Es wurde nichts gespeichert." in result.output
+    lines = [line.strip() for line in result.output.splitlines() if line.startswith("  Zeile ")]
     assert [int(line.split()[1].rstrip(":")) for line in lines] == LINES
-    assert lines[2] == (
-        "line 5: error only 2 of the header's 15 fields; not imported "
-        "(check the row's separators and quotes)"
+    assert lines[2] == (  # in German, like the web's import page
+        "Zeile 5: Fehler – nur 2 von 15 Feldern der Kopfzeile; nicht importiert "
+        "(Trennzeichen und Anführungszeichen der Zeile prüfen)"
     )
     result = runner.invoke(app, ["import", str(path), "--config", config])
     assert result.exit_code == 1  # rows were left out: the exit status says so
-    assert "line 5: error" in result.output and "line 8:" not in result.output
+    assert "Zeile 5: Fehler" in result.output and "Zeile 8:" not in result.output
+    assert "Importiert: " in result.output and "angelegt: 6, zusammengeführt: 1" in result.output
     result = runner.invoke(app, ["import", str(path), "--json", "--config", config])
     rows = json.loads(result.output)["rows"]
     assert [r["line"] for r in rows] == LINES
-    assert rows[2]["reason"] == {
-        "text": lines[2].split("error ", 1)[1],
+    assert rows[2]["reason"] == {  # the JSON stays English: it is for programs
+        "text": "only 2 of the header's 15 fields; not imported "
+        "(check the row's separators and quotes)",
         "key": remarks.SHORT_ROW,
         "values": {"found": "2", "expected": "15"},
     }
+
+
+def test_the_command_line_speaks_english_when_configured(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["init", str(tmp_path / "k")]).exit_code == 0
+    config = tmp_path / "k" / "kartei.toml"
+    config.write_text(config.read_text().replace('language = "de"', 'language = "en"'))
+    path = tmp_path / "Kontakte.csv"
+    path.write_bytes(outlook_export())
+    result = runner.invoke(app, ["import", str(path), "--dry-run", "--config", str(config)])
+    assert "Preview: " in result.output and "(CSV file) – create: 6" in result.output
+    assert "  line 5: error – only 2 of the header's 15 fields" in result.output
+    assert "Preview only: nothing was written." in result.output
+    empty = tmp_path / "leer.csv"
+    empty.write_bytes(b"")
+    result = runner.invoke(app, ["import", str(empty), "--config", str(config)])
+    assert result.exit_code == 2 and "the file is empty" in " ".join(result.output.split())

@@ -42,15 +42,22 @@ def test_import_eml_mbox_maildir_twice_adds_nothing(tmp_path: Path, database_url
     for n in (5, 6, 7):  # 5 is in the mbox too
         maildir.add(messages.simple(n))
     paths = [str(tmp_path / "one.eml"), str(tmp_path / "Archiv"), str(tmp_path / "Maildir")]
-    assert "7 of 8 messages were new" in kartei("import-mail", "-c", cfg, *paths)
-    assert "0 of 8 messages were new" in kartei("import-mail", "-c", cfg, *paths)
+    first = kartei("import-mail", "-c", cfg, *paths)
+    assert "7 von 8 Nachrichten neu; 0 nicht übernommen (intern oder ausgeschlossen)." in first
+    assert "0 von 8 Nachrichten neu" in kartei("import-mail", "-c", cfg, *paths)
     status = json.loads(kartei("capture", "status", "-c", cfg, "--json"))
     assert status["events"] == {"EmailReceived": 7}
 
 
 def test_import_of_a_missing_path_fails_clearly(tmp_path: Path, database_url: str) -> None:
     result = runner.invoke(app, ["import-mail", "-c", str(config(tmp_path, database_url)), "/nope"])
-    assert result.exit_code == 2 and "no such file" in result.output
+    assert result.exit_code == 2 and "/nope: Datei oder Ordner nicht gefunden" in result.output
+    english = (
+        config(tmp_path, database_url).read_text().replace("[kartei]", '[kartei]\nlanguage = "en"')
+    )
+    (tmp_path / "en.toml").write_text(english)
+    result = runner.invoke(app, ["import-mail", "-c", str(tmp_path / "en.toml"), "/nope"])
+    assert result.exit_code == 2 and "/nope: no such file or folder" in result.output
 
 
 def test_resync_rereads_without_duplicates(

@@ -166,7 +166,7 @@ def test_pst_import_fills_customer_histories_and_keeps_folders(
     customers = asyncio.run(add_customers(database_url))
     code, out = kartei(cfg, "import-mail", str(SAMPLE))
     assert code == 0, out
-    assert "12 of 12 messages were new" in out
+    assert "12 von 12 Nachrichten neu" in out
     for folder, n in FOLDERS.items():  # progress, folder by folder
         assert f"sample.pst/{folder}: {n} of {n} read, {n} new" in out
     assert "Deleted Items" not in out and "übersprungen" not in out  # empty: nothing to say
@@ -229,11 +229,11 @@ def test_pst_import_fills_customer_histories_and_keeps_folders(
     # A second run goes past what is there; without the marks (a changed file), the
     # capture keys of the same rebuilt bytes still store nothing twice.
     code, out = kartei(cfg, "import-mail", str(SAMPLE))
-    assert code == 0 and "0 of 12 messages were new" in out, out
+    assert code == 0 and "0 von 12 Nachrichten neu" in out, out
     assert "sample.pst/Posteingang: 5 of 5 read (5 by an earlier run), 0 new" in out
     asyncio.run(_forget_marks(database_url))
     code, out = kartei(cfg, "import-mail", str(SAMPLE))
-    assert code == 0 and "0 of 12 messages were new" in out, out
+    assert code == 0 and "0 von 12 Nachrichten neu" in out, out
     assert len(asyncio.run(mail_events(database_url))) == 12
     archive_intact(cfg)
 
@@ -274,7 +274,7 @@ def test_an_import_killed_midway_resumes_with_each_message_once(
     resumed = kartei_process(cfg, str(SAMPLE))
     assert resumed.returncode == 0, resumed.stderr
     assert "sample.pst/Posteingang: 5 of 5 read (4 by an earlier run), 1 new" in resumed.stdout
-    assert "8 of 12 messages were new" in resumed.stdout
+    assert "8 von 12 Nachrichten neu" in resumed.stdout
     events = asyncio.run(mail_events(database_url))
     assert len(events) == 12 and set(subjects(events).values()) == {1}
     archive_intact(cfg)
@@ -287,7 +287,7 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
     truncated.write_bytes(whole[: 100 * 1024])  # cut inside its index
     code, out = kartei(cfg, "import-mail", str(truncated))
     assert code == 1 and "Archiv 2019.pst: not a readable PST file (" in out, out
-    assert "0 of 0 messages were new" in out
+    assert "0 von 0 Nachrichten neu" in out
 
     # A block in the middle overwritten: the third sent mail cannot be read; the rest can.
     damaged = tmp_path / "sample.pst"
@@ -298,13 +298,13 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
     assert code == 1, out
     assert "sample.pst: Gesendete Elemente, message 3: unable to retrieve" in out
     assert "sample.pst/Gesendete Elemente: 2 of 3 read, 2 new" in out
-    assert "11 of 11 messages were new" in out
+    assert "11 von 11 Nachrichten neu" in out
     assert len(asyncio.run(mail_events(database_url))) == 11
 
     # The repaired file (the same name, size and header): only the missing one is added.
     shutil.copyfile(SAMPLE, damaged)
     code, out = kartei(cfg, "import-mail", str(damaged))
-    assert code == 0 and "1 of 12 messages were new" in out, out
+    assert code == 0 and "1 von 12 Nachrichten neu" in out, out
     events = asyncio.run(mail_events(database_url))
     assert len(events) == 12 and set(subjects(events).values()) == {1}
     archive_intact(cfg)
@@ -316,7 +316,7 @@ def test_forwarded_items_rtf_bodies_and_appointments(tmp_path: Path, database_ur
     text. Calendar and contacts are no mail."""
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE.with_name("forwarded.pst")))
-    assert code == 0 and "2 of 2 messages were new" in out, out
+    assert code == 0 and "2 von 2 Nachrichten neu" in out, out
     assert "forwarded.pst/Kalender: 1 of 1 read, 0 new, 1 not mail" in out
     assert "forwarded.pst/Kontakte: 1 of 1 read, 0 new, 1 not mail" in out
     mails = {e.subject.removesuffix(EVAL): e for _, e in asyncio.run(mail_events(database_url))}
@@ -467,7 +467,7 @@ def test_the_junk_folder_is_read_from_outlooks_list_of_special_folders() -> None
 def test_import_only_the_named_folders(tmp_path: Path, database_url: str) -> None:
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE), "--folder", "Kunden")
-    assert code == 0 and "4 of 4 messages were new" in out, out
+    assert code == 0 and "4 von 4 Nachrichten neu" in out, out
     assert "sample.pst/Kunden/Meyer: 3 of 3 read, 3 new" in out and "Posteingang" not in out
     mailboxes = {e.mailboxes for _, e in asyncio.run(mail_events(database_url))}
     assert mailboxes == {("import:sample.pst/Kunden",), ("import:sample.pst/Kunden/Meyer",)}
@@ -486,7 +486,7 @@ def test_the_import_says_which_special_folders_it_left_out(
     monkeypatch.setitem(pst_folders._NAMES, "posteingang", "junk")
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE))
-    assert code == 0 and "7 of 7 messages were new" in out, out
+    assert code == 0 and "7 von 7 Nachrichten neu" in out, out
     assert (
         "sample.pst: übersprungen: Posteingang (5 Nachrichten); einlesen mit --include-junk" in out
     )
@@ -494,7 +494,7 @@ def test_the_import_says_which_special_folders_it_left_out(
     assert "sample.pst/Posteingang:" not in out
 
     code, out = kartei(cfg, "import-mail", str(SAMPLE), "--include-junk")
-    assert code == 0 and "5 of 12 messages were new" in out and "übersprungen" not in out, out
+    assert code == 0 and "5 von 12 Nachrichten neu" in out and "übersprungen" not in out, out
 
 
 def test_erasing_a_customer_forgets_the_file_and_folder_named_for_them(
@@ -509,7 +509,7 @@ def test_erasing_a_customer_forgets_the_file_and_folder_named_for_them(
     shutil.copyfile(SAMPLE, named)
     asyncio.run(_old_mark(database_url))  # as an earlier version kept it: by name
     code, out = kartei(cfg, "import-mail", str(named), "--folder", "Kunden/Meyer")
-    assert code == 0 and "3 of 3 messages were new" in out, out
+    assert code == 0 and "3 von 3 Nachrichten neu" in out, out
     needles = [b"Meyer_privat", b"Kunden/Meyer"]
 
     def found() -> set[bytes]:
