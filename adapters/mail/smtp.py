@@ -25,6 +25,9 @@ from adapters.mail.smtp_data import JournalSMTP
 from hub.capture import Capture
 
 log = logging.getLogger(__name__)
+# aiosmtpd's logger: at INFO it writes every command line, every sender and every
+# recipient, five records per delivery (docs/mail.md, SMTP).
+_AIOSMTPD_LOG = logging.getLogger("mail.log")
 
 MAILBOX = "smtp:journal"
 _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -153,6 +156,16 @@ class JournalHandler:
         return next((route for route in self.routes if route.takes(rcpt_tos)), None)
 
 
+def _quiet_aiosmtpd() -> None:
+    """aiosmtpd logs to warnings only, unless Kartei logs at DEBUG or someone set its level.
+
+    Its INFO records cost the event loop five formatted log lines per delivery, and the
+    addresses in them are personal data in a log, which erasure cannot reach (invariant
+    8). Kartei's own records (storage trouble, 451) are not affected."""
+    if _AIOSMTPD_LOG.level == logging.NOTSET and not log.isEnabledFor(logging.DEBUG):
+        _AIOSMTPD_LOG.setLevel(logging.WARNING)
+
+
 def storage_trouble(err: Exception) -> str:
     """What went wrong, in a line: SQLAlchemy's message for a failed statement carries the
     statement and its parameters (the event's columns), which belong neither in the log,
@@ -193,6 +206,7 @@ class SmtpJournalIntake:
             await self._serve(capture)
 
     async def _serve(self, capture: Capture) -> None:
+        _quiet_aiosmtpd()
         handler = self.handler = JournalHandler(self.rules, self.intake, capture, self.routes)
         loop = asyncio.get_running_loop()
         server = await loop.create_server(

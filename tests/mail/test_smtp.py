@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import smtplib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -129,6 +130,22 @@ async def test_four_connections_every_250_is_stored_once(
     results = await asyncio.gather(*(asyncio.to_thread(deliver, i * 100) for i in range(4)))
     assert all(refused == {} for sent in results for refused in sent)
     assert len(await store.read_all(0, 1000)) == 100
+
+
+async def test_senders_and_recipients_stay_out_of_the_log(
+    store: EventStore, intake: MailIntake, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)  # as `kartei run` logs by default
+    rules = IntakeRules.of([JOURNAL], ["127.0.0.0/8"], 2_000_000)
+    adapter, task = await start(store, intake, rules)
+    assert adapter.bound_port is not None
+    code, _ = await asyncio.to_thread(send, adapter.bound_port, messages.simple(7))
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert code == 250
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "mx@firma.example" not in logged and JOURNAL not in logged
 
 
 def test_archive_fixture_is_used(archive: Archive, intake: MailIntake) -> None:
