@@ -1,0 +1,93 @@
+"""The archive list in a real browser (Chromium) at a desktop's 1280 px, German and English:
+the search box shows its whole placeholder, and the "Art" column (E-Mail, Fax) and its
+header stay on one line beside long senders, recipients and subjects.
+
+Regression: the search box kept the browser's default width and cut its placeholder
+("Absender, Empfänger, Betr…"); "E-Mail" broke at its hyphen in every row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.archive import Archive
+from hub.events import NewEvent
+from hub.events.mail import EmailReceived
+from hub.store import EventStore
+from tests.web.live import running
+
+pytestmark = pytest.mark.slow
+
+# The search box: its placeholder's width in the box's font against the room inside the
+# box; the "kind" column: how many lines its header and each cell take.
+MEASURE = """() => {
+    const box = document.querySelector('form[action="/archive"] input[type=search]');
+    const style = getComputedStyle(box);
+    const canvas = document.createElement("canvas").getContext("2d");
+    canvas.font = style.font;
+    const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    const lines = (node) => {
+        const range = document.createRange();
+        range.selectNodeContents(node);
+        return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+    };
+    const kind = [...document.querySelectorAll("table.list tbody td:nth-child(2)")];
+    const root = document.documentElement;
+    return {
+        placeholder: box.placeholder,
+        placeholderWidth: canvas.measureText(box.placeholder).width,
+        room,
+        scrolls: box.scrollWidth > box.clientWidth,
+        header: document.querySelector("table.list thead th:nth-child(2)").textContent.trim(),
+        headerLines: lines(document.querySelector("table.list thead th:nth-child(2)")),
+        kinds: kind.map(td => td.textContent.trim()),
+        kindLines: kind.map(lines),
+        pageOverflows: root.scrollWidth > root.clientWidth,
+    };
+}"""
+
+SUBJECT = "Angebot für die Lieferung von 40 Paletten Feinsteinzeug, Baustelle Hamburg-Altona"
+TO = tuple(f"{name}@stadtwerke-beispielstadt.example" for name in ("einkauf", "bauleitung"))
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: the layout does not depend on the database."""
+    return f"sqlite:///{tmp_path}/kartei.db"
+
+
+async def test_search_box_and_kind_column_fit_at_desktop_width(
+    store: EventStore, tmp_path: Path
+) -> None:
+    async with running(store, tmp_path) as live:
+        archive = Archive(live.kartei.settings.data_dir / "archive")
+        for i in range(3):
+            raw = f"From: kunde{i}@example.de\r\nSubject: {SUBJECT}\r\n\r\nHallo\r\n".encode()
+            mail = EmailReceived(
+                sender=f"dr.friederike.mustermann-schulze{i}@grosshandel-norddeutschland.example",
+                to=TO,
+                subject=f"{SUBJECT} ({i})",
+                raw_ref=archive.put(raw),
+                raw_size=len(raw),
+            )
+            await store.append(f"email-{i}", 0, [NewEvent(mail, idempotency_key=f"mail:{i}")])
+        page = await live.page()
+        for language, placeholder, header, kind in (
+            ("de", "Absender, Empfänger, Betreff suchen", "Art", "E-Mail empfangen"),
+            ("en", "Search sender, recipient, subject", "Kind", "Email received"),
+        ):
+            if language == "en":
+                await page.goto(f"{live.base_url}/settings")
+                await page.select_option("select[name=language]", "en")
+                await page.click("form:has(select[name=language]) button[type=submit]")
+            await page.goto(f"{live.base_url}/archive")
+            await page.screenshot(path=str(tmp_path / f"archive-1280-{language}.png"))
+            seen = await page.evaluate(MEASURE)
+            assert seen["placeholder"] == placeholder, seen
+            assert seen["placeholderWidth"] <= seen["room"], seen  # the whole text shows
+            assert not seen["scrolls"], seen
+            assert (seen["header"], seen["headerLines"]) == (header, 1), seen
+            assert seen["kinds"] == [kind] * 3 and seen["kindLines"] == [1, 1, 1], seen
+            assert not seen["pageOverflows"], seen
