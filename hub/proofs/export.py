@@ -28,11 +28,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 import hub
 from hub.archive import ArchiveError
 from hub.events import Recorded
-from hub.proofs import heads, leaf, merkle
+from hub.proofs import heads, leaf
 from hub.proofs.log import HeadRow, MerkleLog
+from hub.proofs.paths import TreePaths
+from hub.proofs.schema import merkle_leaves, merkle_nodes
 
 SCRIPT = Path(__file__).with_name("verify_export.py")
 COLUMNS = [
@@ -40,6 +44,10 @@ COLUMNS = [
     "file", "sha256", "leaf_index",
 ]  # fmt: skip
 _SUFFIX = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/png": ".png"}
+
+
+class ExportError(RuntimeError):
+    """The stored tree does not give the signed head's root: no proof would hold."""
 
 
 @dataclass
@@ -83,7 +91,12 @@ async def export(
     """Writes the export of every archived original in `head` to `target` (a new folder,
     or a .zip file)."""
     summary = ExportSummary(target, head)
-    tree = merkle.Tree(await log.leaf_hashes(head.size))
+    tree = TreePaths(LogHashes(log), head.size)
+    if await tree.root() != head.root:
+        raise ExportError(
+            f"the Merkle log's stored hashes do not give the root of head {head.id} "
+            "(kartei archive verify names what changed)"
+        )
     rows: list[dict[str, object]] = []
     entries = summary.entries
     async for batch in log.store.iter_all(0, 500):
@@ -91,9 +104,11 @@ async def export(
         for recorded in batch:
             found = logged.get(recorded.position)
             if found is not None and found[0] < head.size:
-                _add_event(log, recorded, found, tree, summary, rows)
+                files = [] if recorded.erased else list(originals(recorded.event))
+                path = await tree.path(found[0]) if files else []
+                _add_event(log, recorded, found, files, path, summary, rows)
     entries["index.csv"] = _csv(rows)
-    _add_heads(entries, head, await log.heads(), await log.timestamps(), tree)
+    await _add_heads(entries, log, head)
     entries["archive-signing.pub.pem"] = public_pem
     if tsa_ca:
         entries["tsa-ca.pem"] = tsa_ca
@@ -115,16 +130,36 @@ async def export(
     return summary
 
 
-def _add_heads(
-    entries: dict[str, bytes],
-    head: HeadRow,
-    all_heads: list[HeadRow],
-    tokens: dict[int, bytes],
-    tree: merkle.Tree,
-) -> None:
+class LogHashes:
+    """The log's stored leaf and node hashes, as TreePaths reads them."""
+
+    def __init__(self, log: MerkleLog) -> None:
+        self.log = log
+
+    async def hashes(self, level: int, first: int, last: int) -> list[bytes]:
+        if first >= last:
+            return []
+        if level == 0:
+            index, query = merkle_leaves.c.leaf_index, sa.select(merkle_leaves.c.leaf_hash)
+        else:
+            index = merkle_nodes.c.node_index
+            query = sa.select(merkle_nodes.c.hash).where(merkle_nodes.c.level == level)
+        query = query.where(index.between(first, last - 1)).order_by(index)
+        async with self.log.store.db.read() as conn:
+            found = [bytes(h) for h in (await conn.execute(query)).scalars()]
+        if len(found) != last - first:
+            raise ExportError(
+                f"the Merkle log lacks stored hashes of level {level} in {first}..{last - 1} "
+                "(kartei archive verify names them)"
+            )
+        return found
+
+
+async def _add_heads(entries: dict[str, bytes], log: MerkleLog, head: HeadRow) -> None:
     """Every head up to the export's, with its signature and token; consistency proofs
     into the export's head from each timestamped head and from the one before it."""
-    earlier = [h for h in all_heads if h.id < head.id and h.size <= head.size]
+    tokens = await log.timestamps()
+    earlier = [h for h in await log.heads() if h.id < head.id and h.size <= head.size]
     for h in [*earlier, head]:
         entries[f"heads/head-{h.id}.txt"] = h.text.encode()
         entries[f"heads/head-{h.id}.sig"] = h.signature
@@ -135,7 +170,7 @@ def _add_heads(
             step = {
                 "old": h.id,
                 "new": head.id,
-                "path": [p.hex() for p in tree.consistency_path(h.size)],
+                "path": [p.hex() for p in await log.consistency_path(h.size, head.size)],
             }
             entries[f"heads/consistency-{h.id}-{head.id}.json"] = _json(step)
 
@@ -144,7 +179,8 @@ def _add_event(
     log: MerkleLog,
     recorded: Recorded,
     found: tuple[int, bytes],
-    tree: merkle.Tree,
+    files: list[tuple[str, str, str]],
+    path: list[bytes],
     summary: ExportSummary,
     rows: list[dict[str, object]],
 ) -> None:
@@ -162,7 +198,6 @@ def _add_event(
         "subject": getattr(event, "subject", ""),
         "leaf_index": index,
     }
-    files = list(originals(event))
     if recorded.erased or not files:
         summary.erased += recorded.erased
         rows.append({**base, "file": "", "sha256": "erased" if recorded.erased else ""})
@@ -170,10 +205,10 @@ def _add_event(
     proof = {
         "position": recorded.position,
         "leaf_index": index,
-        "tree_size": tree.size,
+        "tree_size": summary.head.size,
         "head_id": summary.head.id,
         "leaf": leaf_bytes.decode(),
-        "path": [p.hex() for p in tree.inclusion_path(index)],
+        "path": [p.hex() for p in path],
     }
     summary.entries[f"proofs/{recorded.position}.json"] = _json(proof)
     for folder, suffix, ref in files:

@@ -13,18 +13,21 @@ import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hub.archive import Archive
 from hub.events.fax import FaxReceived
-from hub.proofs import heads
-from hub.proofs.export import export
+from hub.events.notes import NoteAdded
+from hub.proofs import heads, merkle
+from hub.proofs.export import ExportError, export
 from hub.proofs.follower import HeadSigner
 from hub.proofs.log import MerkleLog
 from hub.proofs.setup import stamper
 from hub.settings import settings_from_dict
 from hub.store import EventStore
+from tests.proofs.conftest import capture_mail, tamper
 from tests.proofs.tsa_server import LocalCA, LocalTSA, make_ca, serve
 
 NOW = datetime.now(UTC)
@@ -166,3 +169,48 @@ async def test_a_zip_export_verifies_once_unpacked(logged: MerkleLog, tmp_path: 
         z.extractall(tmp_path / "unpacked")
     done = check(tmp_path / "unpacked")
     assert done.returncode == 0, done.stdout
+
+
+async def across_a_block(logged: MerkleLog, store: EventStore, archive: Archive) -> None:
+    """Mails on both sides of the first stored 256-leaf block and in the tree's ragged end."""
+    notes = [NoteAdded(note_id=f"n{i}", contact_id="c1", text="Rückruf") for i in range(300)]
+    await store.append("note-2", 0, notes[:250])
+    await capture_mail(store, archive, 3, start=5)  # leaves 256 to 258: the block ends at 255
+    await store.append("note-3", 0, notes[250:])
+    await capture_mail(store, archive, 2, start=8)  # leaves 309, 310
+    await logged.catch_up()
+
+
+async def test_proofs_across_stored_blocks_are_the_whole_trees(
+    logged: MerkleLog, store: EventStore, archive: Archive, tmp_path: Path, monkeypatch: Any
+) -> None:
+    await across_a_block(logged, store, archive)
+    head = await logged.sign(heads.load_key(tmp_path))
+    tree = merkle.Tree(await logged.leaf_hashes(head.size))
+
+    async def every_leaf(*args: object) -> list[bytes]:
+        raise AssertionError("the export read every leaf")
+
+    monkeypatch.setattr(MerkleLog, "leaf_hashes", every_leaf)
+    target = tmp_path / "export"
+    summary = await export(
+        logged, head, target, public_pem=heads.public_pem(heads.load_public(tmp_path))
+    )
+    assert (head.size, summary.events) == (311, 10)
+    for proof_file in (target / "proofs").iterdir():
+        proof = json.loads(proof_file.read_text())
+        assert proof["path"] == [p.hex() for p in tree.inclusion_path(proof["leaf_index"])]
+    step = json.loads((target / f"heads/consistency-1-{head.id}.json").read_text())
+    assert step["path"] == [p.hex() for p in tree.consistency_path(6)]
+    assert check(target, "--no-openssl").stdout.strip() == "Export intact."
+
+
+async def test_a_changed_stored_node_stops_the_export(
+    logged: MerkleLog, store: EventStore, archive: Archive, tmp_path: Path
+) -> None:
+    await across_a_block(logged, store, archive)
+    head = await logged.sign(heads.load_key(tmp_path))
+    await tamper(store, "merkle_nodes", "UPDATE merkle_nodes SET hash = :h", h=bytes(32))
+    with pytest.raises(ExportError, match=f"do not give the root of head {head.id}"):
+        await export(logged, head, tmp_path / "x", public_pem=b"")
+    assert not (tmp_path / "x").exists()
