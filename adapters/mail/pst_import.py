@@ -3,9 +3,11 @@
 Each message is rebuilt as RFC 5322 bytes (pst_eml.py) and goes through the capture
 pipeline as an mbox message does (archived raw, capture key, EmailReceived/EmailSent).
 Its mailbox is `import:<file name>/<folder path>`. A batch's events and the folder's mark
-(pst_progress.py) commit together; a message libpff cannot read stops its folder there,
-with the reason, and the other folders go on. Which folders are read (not Deleted Items
-and Junk E-mail, unless asked for): pst_folders.py.
+(pst_progress.py) commit together. A message Kartei holds already (captured from the mail
+server, or by an earlier import) is counted, not stored again (pst_known.py). A message
+libpff cannot read stops its folder there, with the reason, and the other folders go on.
+Which folders are read (not Deleted Items and Junk E-mail, unless asked for):
+pst_folders.py.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from adapters.mail import pst, pst_progress
+from adapters.mail import pst, pst_known, pst_progress
 from adapters.mail.pipeline import MailIntake, store_prepared
 from adapters.mail.pst_eml import rebuild
 from adapters.mail.pst_folders import FolderChoice, Skipped, select
@@ -36,6 +38,7 @@ class FolderResult:
     resumed_at: int = 0  # messages a stopped run had imported already
     read: int = 0  # up to here (resumed ones included)
     added: int = 0
+    already: int = 0  # held already, e.g. captured from the mail server: not stored again
     not_mail: int = 0  # appointments, contacts, tasks, notes: left out
     error: str | None = None
 
@@ -109,6 +112,9 @@ async def _import_folder(
         label = f"{run.label}/{folder.path}"
         raws = [(raw, label) for _, raw in items if raw is not None]
         result.not_mail += len(items) - len(raws)
+        present = await pst_known.already_stored(run.store, [raw for raw, _ in raws])
+        result.already += len(present)
+        raws = [item for i, item in enumerate(raws) if i not in present]
         prepared = await run.intake.prepare_many(raws) if raws else []
         point = FolderProgress(result.read + len(items), items[-1][0])
         async with run.store.transaction() as tx:
