@@ -122,7 +122,9 @@ class IndexWrites:
 
 def index_writes(table: sa.Table, fts: str, key: str) -> IndexWrites:
     """The `IndexWrites` of `table` (from `text_table(..., batched=True)`) on SQLite."""
-    rows = f"FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(:keys))"
+    # In rowid order: FTS5 also writes its pending terms to disk whenever a rowid is lower
+    # than the one before, and `IN` alone visits the rows in the order of their keys.
+    rows = f"FROM {table.name} WHERE {key} IN (SELECT value FROM json_each(:keys)) ORDER BY id"
     return IndexWrites(
         unindex=sa.text(f"INSERT INTO {fts}({fts}, rowid, body) SELECT 'delete', id, body {rows}"),
         index=sa.text(f"INSERT INTO {fts}(rowid, body) SELECT id, body {rows}"),
