@@ -541,9 +541,9 @@ GERMAN: dict[str, str] = {
     # Privacy: erase, export, audit (hub/web/pages_privacy.py, docs/privacy.md)
     "Privacy": "Datenschutz",
     "Audit trail": "Protokoll",
-    "Who viewed, exported or erased which contact, and what administrators changed.": (
-        "Wer welchen Kontakt angesehen, exportiert oder gelöscht hat, und was Administratoren "
-        "geändert haben."
+    "Who viewed, looked up, exported or erased which contact, and what administrators changed.": (
+        "Wer welchen Kontakt angesehen, gesucht, exportiert oder gelöscht hat, und was "
+        "Administratoren geändert haben."
     ),
     "When": "Wann",
     "Who": "Wer",
