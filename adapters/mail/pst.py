@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.mail.pst_eml import PstAttachment, PstMessage
+from adapters.mail.pst_embedded import embedded_message
+from adapters.mail.pst_eml import PstAttachment, PstMessage, rebuild
 from adapters.mail.pst_folders import DELETED, JUNK, Special, entry_node, multi_binary, special
 
 PST_MAGIC = b"!BDN"
@@ -28,6 +29,9 @@ DISPLAY_NAME, EMAIL_ADDRESS, SMTP_ADDRESS, RECIPIENT_TYPE = 0x3001, 0x3003, 0x39
 ATTACH_METHOD, ATTACH_MIME_TAG, ATTACH_CONTENT_ID = 0x3705, 0x370E, 0x3712
 ATTACH_LONG_NAME, ATTACH_NAME, ATTACH_EMBEDDED = 0x3707, 0x3704, 5
 IPM_SUBTREE_ENTRYID, MESSAGE_CLASS = 0x35E0, 0x001A
+SUBJECT, SENDER_NAME, SENT_REPRESENTING_NAME, TRANSPORT_HEADERS = 0x0037, 0x0C1A, 0x0042, 0x007D
+SUBMIT_TIME, DELIVERY_TIME = 0x0039, 0x0E06
+NESTED = 3  # forwarded items inside forwarded items opened; deeper ones stay opaque
 # Where Outlook marks its special folders: the store names Deleted Items by its entry id;
 # the Junk E-mail folder is the fifth entry id of a list kept on the Inbox and the root
 # ([MS-OXOSFLD] 2.2.4). The names are a fallback for files whose marks are missing.
@@ -161,27 +165,56 @@ def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage | None]
         raise PstReadError(f"{folder.path}, message {index + 1}: {_reason(err)}") from err
 
 
-def _message(item: Any) -> PstMessage:
+def _message(item: Any, depth: int = 0) -> PstMessage:
     props = _properties(item)
     cpid = props.get(INTERNET_CPID)
-    text = _decoded(item.plain_text_body, "utf-8")  # libpff gives UTF-8
-    html = _decoded(item.html_body, _codec(cpid.data_as_integer if cpid else None))
-    rtf = (item.rtf_body or b"").rstrip(b"\0") if text is None and html is None else b""
+    # An attached item (depth > 0) opened by pst_embedded: the binding's getters by
+    # property type fail on it (libpff: "invalid record set"), its property list does not.
+    read = _lenient(props) if depth else getattr
+    text = _decoded(read(item, "plain_text_body"), "utf-8")  # libpff gives UTF-8
+    html = _decoded(read(item, "html_body"), _codec(cpid.data_as_integer if cpid else None))
+    rtf = (read(item, "rtf_body") or b"").rstrip(b"\0") if text is None and html is None else b""
     return PstMessage(
-        transport_headers=item.transport_headers,
-        subject=item.subject or "",
-        sender_name=item.sender_name or "",
+        transport_headers=read(item, "transport_headers"),
+        subject=read(item, "subject") or "",
+        sender_name=read(item, "sender_name") or "",
         sender_email=_text(props, SENDER_SMTP, SENDER_EMAIL, SENT_REPRESENTING_EMAIL),
         **_recipients(item),
-        date=_utc(item.client_submit_time or item.delivery_time),
+        date=_utc(read(item, "client_submit_time") or read(item, "delivery_time")),
         message_id=_text(props, MESSAGE_ID) or None,
         in_reply_to=_text(props, IN_REPLY_TO) or None,
         references=_text(props, REFERENCES) or None,
         text=_rtf_text(rtf) if rtf else text,
         html=html,
         rtf=rtf or None,
-        attachments=[_attachment(a) for a in item.attachments],
+        attachments=[_attachment(a, depth) for a in item.attachments],
     )
+
+
+_FALLBACK = {
+    "transport_headers": (TRANSPORT_HEADERS,),
+    "subject": (SUBJECT,),
+    "sender_name": (SENDER_NAME, SENT_REPRESENTING_NAME),
+    "client_submit_time": (SUBMIT_TIME,),
+    "delivery_time": (DELIVERY_TIME,),
+}
+
+
+def _lenient(props: dict[int, Any]) -> Any:
+    """A getter that reads a property from the item's property list where the binding's
+    getter fails, and gives None for a body libpff cannot decompress."""
+
+    def read(item: Any, name: str) -> Any:
+        try:
+            return getattr(item, name)
+        except OSError:
+            tags = _FALLBACK.get(name, ())
+            if name.endswith("_time"):
+                entry = next((props[t] for t in tags if t in props), None)
+                return entry.data_as_datetime if entry is not None else None
+            return _text(props, *tags) or None if tags else None
+
+    return read
 
 
 def _rtf_text(rtf: bytes) -> str:
@@ -206,19 +239,32 @@ def _recipients(item: Any) -> dict[str, list[tuple[str, str]]]:
     return {"to": kinds[1], "cc": kinds[2], "bcc": kinds[3]}
 
 
-def _attachment(attachment: Any) -> PstAttachment:
+def _attachment(attachment: Any, depth: int = 0) -> PstAttachment:
     props = _properties(attachment)
     name = attachment.long_filename or _text(props, ATTACH_LONG_NAME, ATTACH_NAME)
     method = props.get(ATTACH_METHOD)
     if method is not None and method.data_as_integer == ATTACH_EMBEDDED:
-        # An attached Outlook item (a forwarded mail): libpff's Python binding gives only
-        # its stored bytes (the item's property heap), not the item; kept as they are.
-        data = attachment.read_buffer(attachment.size) if attachment.size else b""
-        return PstAttachment(f"{name or 'Outlook item'}.pst-item", "application/octet-stream", data)
+        return _attached_item(attachment, name, depth)
     mime = _text(props, ATTACH_MIME_TAG) or mimetypes.guess_type(name or "")[0]
     data = attachment.read_buffer(attachment.size) if attachment.size else b""
     cid = _text(props, ATTACH_CONTENT_ID).strip("<>") or None
     return PstAttachment(name or "attachment", mime or "application/octet-stream", data, cid)
+
+
+def _attached_item(attachment: Any, name: str, depth: int) -> PstAttachment:
+    """An attached Outlook item (a forwarded mail) as a message/rfc822 part, rebuilt as
+    the mail itself is; where it cannot be opened (pst_embedded), its stored bytes (the
+    item's property heap) are kept as they are."""
+    inner = embedded_message(attachment) if depth < NESTED else None
+    if inner is not None:
+        try:
+            eml = rebuild(_message(inner, depth + 1))
+        except (OSError, ValueError, TypeError, LookupError):
+            eml = None
+        if eml is not None:
+            return PstAttachment(f"{name or 'Outlook item'}.eml", "message/rfc822", eml)
+    data = attachment.read_buffer(attachment.size) if attachment.size else b""
+    return PstAttachment(f"{name or 'Outlook item'}.pst-item", "application/octet-stream", data)
 
 
 def _ipm_subtree(pst: Any) -> int | None:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes
 from email.message import EmailMessage, MIMEPart
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
@@ -142,7 +143,9 @@ def _body(message: PstMessage, seed: str) -> bytes:
         _attach(part, PstAttachment("body.rtf", "application/rtf", message.rtf))
     for attachment in message.attachments:
         _attach(part, attachment)
-    for index, sub in enumerate(p for p in part.walk() if p.is_multipart()):
+    # (message/rfc822 parts count as multipart to the email package; they take no boundary)
+    multiparts = (p for p in part.walk() if p.get_content_maintype() == "multipart")
+    for index, sub in enumerate(multiparts):
         sub.set_boundary(f"=_kartei_pst_{seed}_{index}")
     return b"MIME-Version: 1.0\r\n" + bytes(part)
 
@@ -153,6 +156,10 @@ def _attach(part: MIMEPart, attachment: PstAttachment) -> None:
     kind = attachment.content_type.strip().lower()
     maintype, _, subtype = kind.partition("/") if _MIME_TYPE.fullmatch(kind) else ("", "", "")
     cid = _one_line(attachment.content_id or "").strip("<>")
+    if kind == "message/rfc822":  # a forwarded item: the message itself, 7bit or 8bit
+        inner = message_from_bytes(attachment.data, policy=SMTP)
+        part.add_attachment(inner, filename=_one_line(attachment.name) or None)
+        return
     part.add_attachment(
         attachment.data,
         maintype=maintype or "application",

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from adapters.mail import pst, pst_folders, pst_progress
+from adapters.mail import pst, pst_embedded, pst_folders, pst_progress
 from adapters.mail.parsing import parse_email
 from adapters.mail.pst_eml import PstAttachment, PstMessage, rebuild
 from adapters.mail.pst_folders import (
@@ -311,9 +311,9 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
 
 
 def test_forwarded_items_rtf_bodies_and_appointments(tmp_path: Path, database_url: str) -> None:
-    """Outlook's "forward as attachment": libpff's Python binding does not open the item;
-    its stored bytes stay with the mail (docs/mail.md). A body that is only RTF gives the
-    text. Calendar and contacts are no mail."""
+    """Outlook's "forward as attachment": the attached item becomes a message/rfc822 part,
+    rebuilt as a mail is (libpff opens it; pst_embedded.py). A body that is only RTF gives
+    the text. Calendar and contacts are no mail."""
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE.with_name("forwarded.pst")))
     assert code == 0 and "2 von 2 Nachrichten neu" in out, out
@@ -321,12 +321,40 @@ def test_forwarded_items_rtf_bodies_and_appointments(tmp_path: Path, database_ur
     assert "forwarded.pst/Kontakte: 1 of 1 read, 0 new, 1 not mail" in out
     mails = {e.subject.removesuffix(EVAL): e for _, e in asyncio.run(mail_events(database_url))}
     [item] = mails["Re: Ihre Reklamation – Gutschrift"].attachments
-    assert item.name == "Ihre Reklamation.pst-item"
-    assert item.content_type == "application/octet-stream"
-    assert item.size > 100
+    assert (item.name, item.content_type) == ("Ihre Reklamation.eml", "message/rfc822")
+    forwarded = parse_email(Archive(tmp_path / "data" / "archive").get(item.ref))
+    assert (forwarded.sender, forwarded.sender_name) == ("anna@firma.example", "Anna Schmidt")
+    assert forwarded.to == ("meyer@kunde.example",)
+    assert forwarded.subject.removesuffix(EVAL) == "Ihre Reklamation – Gutschrift"
+    assert forwarded.message_id == "<pst-06@firma.example>" and forwarded.date is not None
+    assert "wir schreiben Ihnen 120,00 € gut." in forwarded.text
     rtf_only = mails["Termin für das Aufmaß"]
     assert rtf_only.text.strip() == "Hallo Frau Yılmaz,\npaßt Ihnen Donnerstag, 10 Uhr? Grüße"
     assert [a.name for a in rtf_only.attachments] == ["body.rtf"]
+    archive_intact(cfg)
+
+
+def test_a_forwarded_item_stays_opaque_where_libpff_cannot_open_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Another build of libpff's binding (its object layout unchecked): the item's stored
+    bytes are kept, as before."""
+    monkeypatch.setattr(pst_embedded, "CHECKED_VERSIONS", ())
+    pst_embedded._library.cache_clear()
+    try:
+        handle = pst.open_pst(SAMPLE.with_name("forwarded.pst"))
+        [inbox] = [f for f in pst.folders(handle) if f.path == "Posteingang"]
+        _, message = pst.read_message(inbox, 0)
+        handle.close()
+    finally:
+        pst_embedded._library.cache_clear()
+    assert message is not None
+    [item] = message.attachments
+    assert (item.name, item.content_type) == (
+        "Ihre Reklamation.pst-item",
+        "application/octet-stream",
+    )
+    assert len(item.data) > 100
 
 
 def test_without_libpff_the_import_names_the_extra(tmp_path: Path, database_url: str) -> None:
