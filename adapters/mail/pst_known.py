@@ -76,14 +76,17 @@ async def already_stored(store: EventStore, raws: Sequence[bytes]) -> set[int]:
     prefixes = {p for mail in wanted.values() for p in mail.prefixes()}
     # A range on the unique index, not LIKE (which PostgreSQL's index serves only in the
     # C collation): a key goes on with the digest's lower-case hex, all below "g".
+    # (The type is checked here, not in the query: SQLite would pick the type's index.)
     key = events.c.idempotency_key
-    query = sa.select(events.c.position, key).where(
-        events.c.type.in_(_MAIL), sa.or_(*(key.between(p, p + "g") for p in sorted(prefixes)))
+    query = sa.select(events.c.position, key, events.c.type).where(
+        sa.or_(*(key.between(p, p + "g") for p in sorted(prefixes)))
     )
     async with store.db.read() as conn:
         rows = (await conn.execute(query)).all()
     by_prefix: dict[str, list[int]] = {}
-    for position, stored_key in rows:
+    for position, stored_key, kind in rows:
+        if kind not in _MAIL:
+            continue
         prefix = next((p for p in prefixes if stored_key.startswith(p)), None)
         if prefix is not None:
             by_prefix.setdefault(prefix, []).append(int(position))
