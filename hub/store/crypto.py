@@ -195,12 +195,18 @@ def unseal(data: dict[str, Any], key: bytes) -> dict[str, Any]:
     return data
 
 
-def open_sealed(key: bytes, kid: str, ciphertext: str) -> bytes:
+def open_sealed(cipher: AESGCM, kid: str, ciphertext: str) -> bytes:
     """The plain JSON of a sealed document written with a key id (`seal`'s ``k`` and
-    ``c``), as bytes; ValueError or `InvalidTag` when it does not open. For readers
-    that put it back into the stored JSON without parsing the seal."""
+    ``c``), as bytes, opened with the key's `cipher`; ValueError or `InvalidTag` when it
+    does not open. For readers that put it back into the stored JSON without parsing
+    the seal."""
     raw = pybase64.b64decode(ciphertext)
-    return _cipher(key).decrypt(raw[:12], raw[12:], kid.encode())
+    return cipher.decrypt(raw[:12], raw[12:], kid.encode())
+
+
+def cipher(key: bytes) -> AESGCM:
+    """A key's AES-GCM object (cached, see `_cipher`), for `open_sealed`."""
+    return _cipher(key)
 
 
 @functools.lru_cache(maxsize=4096)
