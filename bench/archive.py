@@ -22,14 +22,16 @@
   with the time to build the tree that serves all proofs of an export.
 
     python bench/archive.py [--quick | --full | --events N] [--backend sqlite|postgresql]
-                            [--with-follower] [--imap-messages N]
+                            [--with-follower] [--imap-messages N] [--imap-pairs N]
+                            [--imap-only]
 
-`--quick`: 2,000 events and a 500-message IMAP sync (under a minute); default 100,000
-events and 10,000 messages; `--full` 1,000,000 events with small blobs (the figures for
-verify, proofs and export at a million events; about 17 GB of disk, most of it the file
-system's 4 KB blocks of some 4 million small files, and over an hour on a loaded 2-core
-machine; `--no-export` saves half); `--full --blobs mail` stores realistic mail (about
-100 GB). The output's "stored" says what was stored.
+`--imap-only` runs only the IMAP measurement (live pairs and apart; `--imap-pairs`, default
+3, sets how many pairs). `--quick`: 2,000 events and a 500-message IMAP sync (under a
+minute); default 100,000 events and 10,000 messages; `--full` 1,000,000 events with small
+blobs (the figures for verify, proofs and export at a million events; about 17 GB of disk,
+most of it the file system's 4 KB blocks of some 4 million small files, and over an hour
+on a loaded 2-core machine; `--no-export` saves half); `--full --blobs mail` stores
+realistic mail (about 100 GB). The output's "stored" says what was stored.
 The last line printed is one JSON object with all figures.
 """
 
@@ -499,11 +501,24 @@ def main() -> None:
         help="the follower against a real IMAP first sync of this many messages (needs "
         "Dovecot; default 10,000, --quick 500; 0 skips it)",
     )
+    parser.add_argument(
+        "--imap-pairs", type=int, default=3, help="pairs of IMAP syncs with and without"
+    )
+    parser.add_argument(
+        "--imap-only", action="store_true", help="only the follower against the IMAP sync"
+    )
     args = parser.parse_args()
     n = args.events or (2_000 if args.quick else 1_000_000 if args.full else 100_000)
     small = (args.blobs or ("small" if args.full else "mail")) == "small"
     results: dict[str, Any] = {"quick": args.quick, "backend": args.backend}
     with tempfile.TemporaryDirectory(prefix="kartei-bench-archive-") as tmp:
+        if args.imap_only:
+            imap = args.imap_messages or (500 if args.quick else 10_000)
+            results["imap"] = asyncio.run(against_imap_sync(imap, Path(tmp), args.imap_pairs))
+            for key, value in results["imap"].items():
+                print(f"imap: {key:<32}{value}", file=sys.stderr)
+            print(json.dumps(results))
+            return
         folder = Path(tmp)
         if args.backend == "sqlite":
             url, dropped = f"sqlite:///{folder / 'kartei.db'}", None
@@ -535,7 +550,7 @@ def main() -> None:
     imap = args.imap_messages if args.imap_messages is not None else (500 if args.quick else 10_000)
     if imap:
         with tempfile.TemporaryDirectory(prefix="kartei-bench-archive-") as tmp:
-            results["imap"] = asyncio.run(against_imap_sync(imap, Path(tmp)))
+            results["imap"] = asyncio.run(against_imap_sync(imap, Path(tmp), args.imap_pairs))
         for key, value in results["imap"].items():
             print(f"imap: {key:<32}{value}", file=sys.stderr)
     sizes = [10_000] if args.quick else [100_000, 1_000_000]
