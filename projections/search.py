@@ -190,14 +190,18 @@ def document(parts: Iterable[str | None]) -> str:
 
 def terms(query: str) -> list[str]:
     """The fragments all of which a card must contain; a phone number is one fragment."""
-    text = unicodedata.normalize("NFC", query[:MAX_QUERY]).lower()
-    # Control characters separate words: a NUL ends SQLite's FTS5 query string early
-    # ("unterminated string") and PostgreSQL refuses it in text; nobody searches for one.
-    text = _CONTROL.sub(" ", text).strip()
+    text = _query_text(query)
     if _PHONEISH.match(text) and sum(c.isdigit() for c in text) >= 3:
         digits = re.sub(r"\D", "", text)
         return [digits[2:] if digits.startswith("00") else digits]
     return [t for t in text.split() if t]
+
+
+def _query_text(query: str) -> str:
+    text = unicodedata.normalize("NFC", query[:MAX_QUERY]).lower()
+    # Control characters separate words: a NUL ends SQLite's FTS5 query string early
+    # ("unterminated string") and PostgreSQL refuses it in text; nobody searches for one.
+    return _CONTROL.sub(" ", text).strip()
 
 
 async def find(conn: AsyncConnection, table: sa.Table, query: str, limit: int) -> list[str]:
@@ -248,25 +252,53 @@ def matching(
 
     None when there is nothing to look for. SQLite answers LIKE on fragments of three or
     more characters from the FTS5 trigram index; PostgreSQL uses the pg_trgm index (when it
-    exists) via ILIKE.
+    exists) via ILIKE. A query that looks like a number ("030 1234567", "2024-4711") is
+    looked for as its digits, as `terms` reads it, and as typed: a mail writes numbers
+    with their blanks and dashes.
     """
-    found = [fold_one(t) for t in terms(query)]
-    if not found:
+    readings = [[fold_one(t) for t in found] for found in _readings(query)]
+    if not readings:
         return None
     if conn.dialect.name != "sqlite":
-        return sa.and_(*(table.c.body.ilike(f"%{_escape(t)}%", escape="\\") for t in found))
-    conditions = [table.c.body.like(f"%{_escape(t)}%", escape="\\") for t in found]
+        return sa.or_(
+            *(
+                sa.and_(*(table.c.body.ilike(f"%{_escape(t)}%", escape="\\") for t in found))
+                for found in readings
+            )
+        )
+    if len(readings) == 1:
+        return sa.and_(*_sqlite_holds(table, fts, readings[0]))
+    either = [
+        sa.select(table.c.id).where(*_sqlite_holds(table, fts, r, f"r{n}p"))
+        for n, r in enumerate(readings)
+    ]
+    return table.c.id.in_(sa.union(*either))
+
+
+def _readings(query: str) -> list[list[str]]:
+    """The ways `query` is looked for: its `terms`, and for a number also its words."""
+    found = terms(query)
+    typed = _query_text(query).split()
+    return [r for r in ([found] if typed == found else [found, typed]) if r]
+
+
+def _sqlite_holds(
+    table: sa.Table, fts: str, found: list[str], tag: str = "p"
+) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [
+        table.c.body.like(f"%{_escape(t)}%", escape="\\") for t in found
+    ]
     # The index answers only a LIKE without ESCAPE: it narrows the rows by the pieces
     # between wildcard characters, and the exact LIKE above checks what it found.
     pieces = [p for t in found for p in _WILDCARDS.split(t) if len(p) >= 3]
     if pieces:
-        likes = " AND ".join(f"body LIKE :p{i}" for i in range(len(pieces)))
+        likes = " AND ".join(f"body LIKE :{tag}{i}" for i in range(len(pieces)))
         statement = sa.text(f"SELECT rowid FROM {fts} WHERE {likes}").bindparams(
-            **{f"p{i}": f"%{p}%" for i, p in enumerate(pieces)}
+            **{f"{tag}{i}": f"%{p}%" for i, p in enumerate(pieces)}
         )
         rowids = statement.columns(rowid=sa.Integer).subquery()
         conditions.append(table.c.id.in_(sa.select(rowids.c.rowid)))
-    return sa.and_(*conditions)
+    return conditions
 
 
 def _escape(term: str) -> str:

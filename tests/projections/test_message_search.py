@@ -83,6 +83,36 @@ async def test_what_users_type_finds_the_message(
     assert await found(store, runner.projection, query) == {"email-letter"}  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "0211 9876543",  # a number as the mail writes it
+        "0211-9876543",  # written with a dash
+        "02119876543",  # digits alone: found as written only
+        "2024-4711",  # an order number without its letters
+        "+49 211 9876543",
+    ],
+)
+async def test_a_number_is_found_as_typed_and_as_its_digits(
+    store: EventStore, runner: ProjectionRunner, query: str
+) -> None:
+    await store.append("email-letter", NO_STREAM, [mail(1, LETTER)])
+    dashed = "Rückruf unter +49 211-9876543 oder 0211-9876543, Bestellung AB-2024-4711."
+    await store.append("email-dashed", NO_STREAM, [mail(2, dashed)])
+    await store.append("email-digits", NO_STREAM, [mail(3, "Tel 02119876543")])
+    await store.append("email-other", NO_STREAM, [mail(4)])
+    await runner.catch_up()
+    hits = await found(store, runner.projection, query)  # type: ignore[arg-type]
+    expected = {
+        "0211 9876543": {"email-letter", "email-dashed", "email-digits"},
+        "0211-9876543": {"email-dashed", "email-digits"},
+        "02119876543": {"email-digits"},
+        "2024-4711": {"email-letter", "email-dashed"},
+        "+49 211 9876543": {"email-dashed"},
+    }
+    assert hits == expected[query]
+
+
 @pytest.mark.parametrize("query", ["muller", "4711-AB", "rechnungen", "mülller"])
 async def test_what_the_text_does_not_hold_finds_nothing(
     store: EventStore, runner: ProjectionRunner, query: str
