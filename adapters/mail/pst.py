@@ -255,7 +255,7 @@ def _attached_item(attachment: Any, name: str, depth: int) -> PstAttachment:
     """An attached Outlook item (a forwarded mail) as a message/rfc822 part, rebuilt as
     the mail itself is; where it cannot be opened (pst_embedded), its stored bytes (the
     item's property heap) are kept as they are."""
-    inner = embedded_message(attachment) if depth < NESTED else None
+    inner = embedded_message(libpff(), attachment) if depth < NESTED else None
     if inner is not None:
         try:
             eml = rebuild(_message(inner, depth + 1))

@@ -21,11 +21,9 @@ _ITEM_OBJECT_SIZE = 40  # sizeof(pypff_item_t) in the checked build: header + 3 
 
 
 @functools.cache
-def _library() -> tuple[Any, Any, Any] | None:
+def _library(pypff: Any) -> tuple[Any, Any, Any] | None:
     """(libpff_attachment_get_item, pypff_item_new, libpff_error_free), or None where the
-    binding is not the checked build."""
-    import pypff
-
+    binding (the pypff module, handed in by pst.py) is not the checked build."""
     if (
         pypff.get_version() not in CHECKED_VERSIONS
         or pypff.attachment.__basicsize__ != _ITEM_OBJECT_SIZE
@@ -47,12 +45,10 @@ def _library() -> tuple[Any, Any, Any] | None:
     return get_item, item_new, error_free
 
 
-def embedded_message(attachment: Any) -> Any | None:
+def embedded_message(pypff: Any, attachment: Any) -> Any | None:
     """The message an embedded-message attachment holds, or None where it cannot be
     opened (another binding build, or libpff refused it)."""
-    import pypff
-
-    found = _library()
+    found = _library(pypff)
     if found is None or type(attachment) is not pypff.attachment:
         return None
     get_item, item_new, error_free = found
