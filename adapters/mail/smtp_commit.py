@@ -22,6 +22,9 @@ from adapters.mail.pipeline import MailIntake, Prepared, prepare_batch, store_pr
 from hub.capture import Capture
 
 MAX_GROUP = 256  # deliveries per transaction (one INSERT); more wait for the next one
+# How long a commit waits for the deliveries being prepared when it starts (seconds): a
+# message takes a millisecond or two; a huge one is not waited for.
+JOIN_WAIT = 0.025
 
 
 @dataclass(slots=True, eq=False)  # each delivery is itself (hashed by identity)
@@ -47,6 +50,7 @@ class GroupCommit:
         self._prepared: asyncio.Queue[Delivery] = asyncio.Queue()
         self.batches = self.groups = 0  # how well deliveries share work (the benchmark)
         self._waiting: set[Delivery] = set()  # not yet answered, wherever they are
+        self._preparing: set[asyncio.Task[None]] = set()  # batches in the thread now
 
     async def store(self, raw: bytes, mailbox: str) -> None:
         """Returns once the message is committed (or skipped by the rules); raises otherwise."""
@@ -89,7 +93,9 @@ class GroupCommit:
             await slots.acquire()
             batch = [first, *_drain(self._arrived, MAX_GROUP - 1)]
             self.batches += 1
-            group.create_task(self._prepare(intake, batch, slots))
+            task = group.create_task(self._prepare(intake, batch, slots))
+            self._preparing.add(task)
+            task.add_done_callback(self._preparing.discard)
 
     async def _prepare(
         self, intake: MailIntake, batch: list[Delivery], slots: asyncio.Semaphore
@@ -113,7 +119,13 @@ class GroupCommit:
 
     async def _commit_loop(self) -> None:
         while True:
-            group = [await self._prepared.get(), *_drain(self._prepared, MAX_GROUP - 1)]
+            first = await self._prepared.get()
+            # What is being prepared now joins this commit instead of waiting for the
+            # next one: a commit (a sync of the blobs, then the database's) takes several
+            # times as long as preparing a message, so both are answered sooner.
+            if self._preparing:
+                await asyncio.wait(set(self._preparing), timeout=JOIN_WAIT)
+            group = [first, *_drain(self._prepared, MAX_GROUP - 1)]
             items = [d.item for d in group if d.item is not None]
             self.groups += 1
             unsynced = [ref for d in group if d.item and not d.synced for ref in d.item.refs]
