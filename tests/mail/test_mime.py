@@ -7,6 +7,7 @@ import random
 import re
 from email import policy
 from email.message import Message
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -23,7 +24,7 @@ def tree(msg: Message) -> object:
     payload = msg.get_payload()
     fields = {k: v for k, v in vars(msg).items() if k not in ("_payload", "defects")}
     defects = [(type(d).__name__, str(d)) for d in msg.defects]
-    parts = [tree(p) for p in payload] if isinstance(payload, list) else payload
+    parts = [tree(cast(Message, p)) for p in payload] if isinstance(payload, list) else payload
     return fields, defects, parts
 
 
