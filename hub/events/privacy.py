@@ -41,11 +41,14 @@ class CardViewed(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ContactsSearched(Event):
-    """A staff member or integration looked people up through the JSON API's contact
-    search (stream ``audit-<day>``). The query is not kept, only its size: it is a name,
-    number or address typed in, not tied to any subject's key, so the audit trail would
-    keep it after that person is erased. The contacts it returned are named by id, as a
-    card view names its contact."""
+    """A staff member or integration looked people up: on the search page, in the
+    navigation's suggestions or through the JSON API's contact search (stream
+    ``audit-<day>``). One event stands for a burst of lookups (typing asks once per
+    keystroke; hub/privacy/searches.py): the size of the last query, and every contact
+    the burst returned. The query is not kept, only its size: it is a name, number or
+    address typed in, not tied to any subject's key, so the audit trail would keep it
+    after that person is erased. The contacts returned are named by id, as a card view
+    names its contact."""
 
     by: str
     words: int  # how many words the query had
