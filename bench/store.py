@@ -13,9 +13,12 @@ fsync per commit: SQLite `synchronous=FULL` on both sides, PostgreSQL's default
 - Kartei's log read against a plain Core SELECT of the same rows of its `events` table;
 - Kartei alone: one event and a checkpoint row per `EventStore.transaction()` (capture).
 
-Each Kartei/peer ratio is printed; so are plain Core inserts into a bare table of the same
-shape, the rebuild of a projection, and the cost of one append and of "read after N" with
-a small log and a large one.
+Each count runs in many short slices, the sides taking turns; a side's figure is the
+median of its slices (rate and CPU per event), and each Kartei/peer ratio is printed
+twice: of the medians, and as the median of the ratios of slices run next to each other
+(`<row>_paired_ratio`, `<row>_paired_cpu_ratio`). Printed too: plain Core inserts into a
+bare table of the same shape, the rebuild of a projection, and the cost of one append and
+of "read after N" with a small log and a large one.
 
     python bench/store.py [--quick] [--big N] [--backends sqlite,postgresql]
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -33,6 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -45,7 +50,7 @@ from eventsourcing.domain import event as records
 from eventsourcing.persistence import ApplicationRecorder
 from eventsourcing.sqlite import SQLiteFactory
 
-from hub.events import Event, EventCodec, NewEvent
+from hub.events import Event, EventCodec, NewEvent, Recorded
 from hub.projection import ProjectionRunner
 from hub.store import ANY, NO_STREAM, Database, EventStore
 from hub.store.schema import events
@@ -72,7 +77,10 @@ CODEC = EventCodec({"MessageSeen": MessageSeen})
 # Customers write again and again: their keys exist after the first message. The first
 # message of each sender (creating its key) is appended before the timed runs.
 SENDERS = 50
-ROUNDS = 3
+# Slices: short, many, the sides taking turns (the figures are their medians).
+SINGLE_SLICE = 20  # single appends
+BATCH_SLICE = 500  # events appended 100 per transaction
+READ_SLICE = 2000  # events read
 TEXT = "Sehr geehrte Damen und Herren, die gelieferte Kommode hat einen Kratzer. " * 4
 
 
@@ -181,17 +189,37 @@ def peer_app(url: str) -> Application:
     return Application(env=env)
 
 
-def peer_read(app: Application) -> int:
-    """The peer's whole log, decoded into domain events, in pages of 1000."""
+def peer_read(app: Application, start: int = 1, stop: int | None = None) -> int:
+    """The peer's log (ids `start` to `stop`; all of it by default), decoded into domain
+    events, in pages of 1000."""
     recorder = app.recorder
     assert isinstance(recorder, ApplicationRecorder)
-    start, n = 1, 0
-    while page := recorder.select_notifications(start, 1000):
+    n = 0
+    while page := recorder.select_notifications(start, 1000, stop):
         for notification in page:
             app.mapper.to_domain_event(notification)
         n += len(page)
         start = page[-1].id + 1
     return n
+
+
+async def timed(  # type: ignore[no-untyped-def]
+    label: str,
+    count: int,
+    rates: dict[str, list[float]],
+    cpus: dict[str, list[float]],
+    work,
+    *args: Any,
+) -> None:
+    """One slice of `count` events: its rate and its CPU per event, under `label`."""
+    gc.collect(1)  # each side starts with the young garbage of neither
+    started, cpu = time.perf_counter(), time.process_time()
+    done = work(*args)
+    if done is not None:
+        await done
+    elapsed = time.perf_counter() - started
+    rates.setdefault(label, []).append(count / elapsed)
+    cpus.setdefault(label, []).append((time.process_time() - cpu) / count * 1e6)
 
 
 async def rate(n: int, work) -> float:  # type: ignore[no-untyped-def]
@@ -201,7 +229,7 @@ async def rate(n: int, work) -> float:  # type: ignore[no-untyped-def]
 
 
 async def bench_backend(
-    url: str, n_single: int, n_batch: int, n_read: int, big: int
+    url: str, n_single: int, n_batch: int, n_read: int, read_slices: int, big: int
 ) -> dict[str, Any]:
     store = EventStore(Database(url), CODEC)
     await store.start()
@@ -252,29 +280,22 @@ async def bench_backend(
             async with db.write() as conn:
                 await conn.execute(sa.insert(bare), rows)
 
-    # The machine is shared: each count runs in ROUNDS slices, the sides taking turns
-    # (which goes first alternates), and each side's best slice is its figure.
+    # The machine is shared: each count runs in many short slices, the sides taking
+    # turns (which goes first alternates), and each side's figure is the median of its
+    # slices (rate and CPU per event); each slice starts after a collection of the young
+    # generations, so that no side pays for the young garbage of the other.
     rounds: dict[str, list[float]] = {}
     # CPU of this process per event (all its threads; not the PostgreSQL server's): on a
     # busy machine a steadier measure of each side's own work than the wall clock.
     cpus: dict[str, list[float]] = {}
-    for name, n, sides in (
-        ("single", n_single, (store_single, peer_single, bare_single)),
-        ("batched", n_batch, (store_batched, peer_batched, bare_batched)),
+    for name, n, per_slice, sides in (
+        ("single", n_single, SINGLE_SLICE, (store_single, peer_single, bare_single)),
+        ("batched", n_batch, BATCH_SLICE, (store_batched, peer_batched, bare_batched)),
     ):
-        step = n // ROUNDS
-        for r in range(ROUNDS):
-            lo, hi = r * step, (r + 1) * step
-            order = list(zip(("append", "peer", "plain_insert"), sides, strict=True))
+        order = list(zip(("append", "peer", "plain_insert"), sides, strict=True))
+        for r, lo in enumerate(range(0, n - per_slice + 1, per_slice)):
             for label, work in order if r % 2 == 0 else reversed(order):
-                started, cpu = time.perf_counter(), time.process_time()
-                done = work(lo, hi)
-                if done is not None:
-                    await done
-                elapsed = time.perf_counter() - started
-                rounds.setdefault(f"{name}_{label}", []).append(step / elapsed)
-                used = (time.process_time() - cpu) / step * 1e6
-                cpus.setdefault(f"{name}_{label}", []).append(used)
+                await timed(f"{name}_{label}", per_slice, rounds, cpus, work, lo, lo + per_slice)
     # Capture's shape: one event and its checkpoint row per transaction (IMAP, SMTP),
     # through `EventStore.transaction()`; Kartei only (the peer has no such call).
     async with db.write() as conn:
@@ -285,17 +306,17 @@ async def bench_backend(
         "INSERT INTO bench_checkpoint VALUES ('inbox', :n)"
         " ON CONFLICT (name) DO UPDATE SET n = excluded.n"
     )
-    for r in range(ROUNDS):
-        started, cpu = time.perf_counter(), time.process_time()
-        for i in range(r * (n_single // ROUNDS), (r + 1) * (n_single // ROUNDS)):
+
+    async def store_tx(lo: int, hi: int) -> None:
+        for i in range(lo, hi):
             async with store.transaction() as tx:
                 await tx.append(f"msg-t{i}", NO_STREAM, [NewEvent(event(i), f"t:{i}")])
                 await tx.connection.execute(upsert, {"n": i})
-        step = n_single // ROUNDS
-        rounds.setdefault("single_tx_append", []).append(step / (time.perf_counter() - started))
-        cpus.setdefault("single_tx_append", []).append((time.process_time() - cpu) / step * 1e6)
+
+    for lo in range(0, n_single - SINGLE_SLICE + 1, SINGLE_SLICE):
+        await timed("single_tx_append", SINGLE_SLICE, rounds, cpus, store_tx, lo, lo + SINGLE_SLICE)
     for key, rates in rounds.items():
-        out[f"{key}_per_s"] = max(rates)
+        out[f"{key}_per_s"] = statistics.median(rates)
     out["rounds"] = rounds
     out["single_ratio"] = out["single_append_per_s"] / out["single_plain_insert_per_s"]
     out["batched_ratio"] = out["batched_append_per_s"] / out["batched_plain_insert_per_s"]
@@ -315,58 +336,70 @@ async def bench_backend(
         peer.save(message)
         peer_size = recorder.max_notification_id() or 0
 
-    async def read_log() -> None:  # every event decoded, as the peer's mapper does
-        async for batch in store.iter_all(batch_size=1000):
+    # The logs are read in slices of READ_SLICE events from a window that moves along
+    # them (both sides the same windows, in pages of 1000), the sides taking turns.
+    async def read_log(lo: int, hi: int) -> None:  # every event decoded, as the peer's
+        async for batch in pages(lo, hi):
             for r in batch:
                 r.event  # noqa: B018
 
-    async def read_records() -> None:  # the records; each event decoded if asked for
-        async for _batch in store.iter_all(batch_size=1000):
+    async def read_records(lo: int, hi: int) -> None:  # each event decoded if asked for
+        async for _batch in pages(lo, hi):
             pass
 
-    async def read_plain() -> None:  # the same rows of the same table, as Core returns them
-        after = 0
-        while True:
+    async def pages(lo: int, hi: int) -> AsyncIterator[list[Recorded]]:
+        while lo < hi and (batch := await store.read_all(lo, min(1000, hi - lo))):
+            yield batch
+            lo = batch[-1].position
+
+    def read_peer(lo: int, hi: int) -> None:  # the same window of the peer's log
+        peer_read(peer, lo + 1, hi)
+
+    async def read_plain(lo: int, hi: int) -> None:  # the same rows, as Core returns them
+        while lo < hi:
             async with db.read() as conn:
                 rows = (
                     await conn.execute(
                         sa.select(*events.c)
-                        .where(events.c.position > after)
+                        .where(events.c.position > lo)
                         .order_by(events.c.position)
-                        .limit(1000)
+                        .limit(min(1000, hi - lo))
                     )
                 ).all()
             if not rows:
                 return
-            after = rows[-1].position
+            lo = rows[-1].position
 
     out["log_events"] = total
     reads: dict[str, list[float]] = {}
-    for r in range(ROUNDS):
-        reading: list[tuple[str, Any]] = [
-            ("read_events", read_log()),
-            ("read_peer", None),
-            ("read_plain_select", read_plain()),
-            ("read_records", read_records()),
-        ]
+    reading = list(
+        zip(
+            ("read_events", "read_peer", "read_plain_select", "read_records"),
+            (read_log, read_peer, read_plain, read_records),
+            strict=True,
+        )
+    )
+    window = min(total, peer_size) - READ_SLICE
+    for r in range(read_slices):
+        lo = (r * READ_SLICE) % window // 1000 * 1000
         for label, work in reading if r % 2 == 0 else reversed(reading):
-            started, cpu = time.perf_counter(), time.process_time()
-            if work is None:
-                peer_read(peer)
-            else:
-                await work
-            count = peer_size if work is None else total
-            reads.setdefault(label, []).append(count / (time.perf_counter() - started))
-            cpus.setdefault(label, []).append((time.process_time() - cpu) / count * 1e6)
+            await timed(label, READ_SLICE, reads, cpus, work, lo, lo + READ_SLICE)
     for key, rates in reads.items():
-        out[f"{key}_per_s"] = max(rates)
+        out[f"{key}_per_s"] = statistics.median(rates)
     out["rounds"].update(reads)
     for key, spent in cpus.items():
-        out[f"{key}_cpu_us"] = min(spent)
+        out[f"{key}_cpu_us"] = statistics.median(spent)
     out["cpu_rounds"] = cpus
     out["read_ratio"] = out["read_events_per_s"] / out["read_plain_select_per_s"]
     out["read_records_ratio"] = out["read_records_per_s"] / out["read_plain_select_per_s"]
     out["read_vs_peer"] = out["read_events_per_s"] / out["read_peer_per_s"]
+    # Each Kartei slice against the library's slice next to it (the median of those
+    # ratios): steadier than the ratio of the medians while the machine's load drifts.
+    for _row, ours, theirs in ROWS:
+        paired = [a / b for a, b in zip(out["rounds"][ours], out["rounds"][theirs], strict=True)]
+        cpu_paired = [b / a for a, b in zip(cpus[ours], cpus[theirs], strict=True)]
+        out[f"{ours}_paired_ratio"] = statistics.median(paired)
+        out[f"{ours}_paired_cpu_ratio"] = statistics.median(cpu_paired)
     runner = ProjectionRunner(store, EventStats())
     await runner.prepare()
     out["rebuild_events_per_s"] = await rate(total, runner.rebuild)
@@ -417,13 +450,14 @@ async def main() -> dict[str, Any]:
     args = parser.parse_args()
     n_single, n_batch = (300, 5_000) if args.quick else (2_000, 50_000)
     n_read = 20_000 if args.quick else 100_000
+    read_slices = 20 if args.quick else 50
     big = args.big if args.big is not None else (0 if args.quick else 1_000_000)
     results: dict[str, Any] = {"quick": args.quick}
     for backend in args.backends.split(","):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
                 results["sqlite"] = await bench_backend(
-                    f"sqlite:///{tmp}/bench.db", n_single, n_batch, n_read, big
+                    f"sqlite:///{tmp}/bench.db", n_single, n_batch, n_read, read_slices, big
                 )
         else:
             name = f"kartei_bench_{uuid.uuid4().hex[:8]}"
@@ -431,7 +465,9 @@ async def main() -> dict[str, Any]:
                 conn.execute(f'CREATE DATABASE "{name}"')
             try:
                 url = sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False)
-                results["postgresql"] = await bench_backend(url, n_single, n_batch, n_read, big)
+                results["postgresql"] = await bench_backend(
+                    url, n_single, n_batch, n_read, read_slices, big
+                )
             finally:
                 with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -447,7 +483,11 @@ ROWS = (
 
 if __name__ == "__main__":
     figures = asyncio.run(main())
-    print(f"{'events/s':<36}{'eventsourcing':>14}{'Kartei':>10}{'ratio':>8}", file=sys.stderr)
+    print(
+        f"{'events/s (medians of slices)':<36}{'eventsourcing':>14}{'Kartei':>10}{'ratio':>8}"
+        f"{'CPU us/event: eventsourcing, Kartei, ratio':>46}{'paired: wall, CPU':>19}",
+        file=sys.stderr,
+    )
     for backend in ("sqlite", "postgresql"):
         if backend in figures:
             f = figures[backend]
@@ -456,8 +496,9 @@ if __name__ == "__main__":
                 cpu_mine, cpu_peers = f[f"{ours}_cpu_us"], f[f"{theirs}_cpu_us"]
                 print(
                     f"{backend + ', ' + label:<36}{peers:>14,.0f}{mine:>10,.0f}"
-                    f"{mine / peers:>8.2f}   CPU us/event {cpu_peers:6.1f} {cpu_mine:6.1f}"
-                    f"{cpu_peers / cpu_mine:>6.2f}",
+                    f"{mine / peers:>8.2f}{cpu_peers:>30.1f}{cpu_mine:>8.1f}"
+                    f"{cpu_peers / cpu_mine:>8.2f}{f[f'{ours}_paired_ratio']:>12.2f}"
+                    f"{f[f'{ours}_paired_cpu_ratio']:>7.2f}",
                     file=sys.stderr,
                 )
             for label, ours, ratio in (
