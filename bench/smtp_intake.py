@@ -14,7 +14,8 @@ of its own so that none is a repeat of another.
 
 The sink and Kartei take turns, a quarter of the messages at a time, so that a change of
 load on a shared machine hits both alike; the ratio is Kartei's messages per second over
-the sink's. CPU milliseconds per message are this process's (both servers live here; the
+the sink's (`ratio_median_of_turns`: the same for each pair of turns, the median). CPU
+milliseconds per message are this process's (both servers live here; the
 clients are other processes) while each server had its turn.
 
     python bench/smtp_intake.py [--quick] [--messages N] [--clients N]
@@ -33,6 +34,7 @@ import random
 import re
 import shutil
 import smtplib
+import statistics
 import sys
 import tempfile
 import time
@@ -117,13 +119,16 @@ class Clients:
         self.seconds: dict[int, float] = {}
         self.cpu: dict[int, float] = {}
         self.loop_cpu: dict[int, float] = {}
+        self.turns: dict[int, list[float]] = {}  # seconds of each turn
 
     async def deliver(self, port: int, raws: list[bytes]) -> None:
         loop = asyncio.get_running_loop()
         started, cpu, loop_cpu = time.perf_counter(), time.process_time(), time.thread_time()
         parts = [raws[i :: self.n] for i in range(self.n)]
         await asyncio.gather(*(loop.run_in_executor(self.pool, deliver, port, p) for p in parts))
-        self.seconds[port] = self.seconds.get(port, 0.0) + time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        self.seconds[port] = self.seconds.get(port, 0.0) + seconds
+        self.turns.setdefault(port, []).append(seconds)
         self.cpu[port] = self.cpu.get(port, 0.0) + time.process_time() - cpu
         self.loop_cpu[port] = self.loop_cpu.get(port, 0.0) + time.thread_time() - loop_cpu
 
@@ -172,6 +177,7 @@ async def run_smtp(work: Path, raws: list[bytes], clients: int = 4) -> dict[str,
         feed.seconds.clear()
         feed.cpu.clear()
         feed.loop_cpu.clear()
+        feed.turns.clear()
         size = -(-len(raws) // ROUNDS)
         for turn in (raws[i : i + size] for i in range(0, len(raws), size)):
             await feed.deliver(sink_port, turn)
@@ -188,6 +194,11 @@ async def run_smtp(work: Path, raws: list[bytes], clients: int = 4) -> dict[str,
         "sink_msgs_per_s": rates[sink_port],
         "kartei_msgs_per_s": rates[port],
         "ratio": rates[port] / rates[sink_port],
+        # The same per pair of turns (the sink's, then Kartei's, on the same messages), the
+        # median: a burst of load from elsewhere that hits one turn moves it less.
+        "ratio_median_of_turns": statistics.median(
+            s / k for s, k in zip(feed.turns[sink_port], feed.turns[port], strict=True)
+        ),
         "sink_cpu_ms_per_msg": feed.cpu[sink_port] * 1000 / len(raws),
         "kartei_cpu_ms_per_msg": feed.cpu[port] * 1000 / len(raws),
         # Of it, the event loop's thread (SMTP sessions, commit loop, SQLAlchemy's side
