@@ -35,8 +35,6 @@ class EventCodec:
         self._adapters: dict[type[Event], TypeAdapter[Any]] = {}
         # (name, current version) -> its validator, once one event of it has decoded.
         self._current: dict[tuple[str, int], Callable[[Any], Any]] = {}
-        # (name, stored version) -> `json_validator`'s answer.
-        self._json: dict[tuple[str, int], Callable[[str | bytes], Any] | None] = {}
         for cls in self._types.values():
             _check_personal_fields(cls)
 
@@ -90,22 +88,6 @@ class EventCodec:
         if stored_version == cls.schema_version:
             self._current[name, stored_version] = self._adapter(cls).validator.validate_python
         return event
-
-    def json_validator(self, name: str, stored_version: int) -> Callable[[str | bytes], Any] | None:
-        """For a known type stored at its current version, the validator that makes its
-        event straight from the stored JSON text in one pass (pydantic's JSON mode: no
-        dict in between); it raises `ValidationError` for text that is not such an event
-        (JSON that does not parse included). None for types and versions `from_data` must
-        see (unknown, or to be upcast)."""
-        key = (name, stored_version)
-        try:
-            return self._json[key]
-        except KeyError:
-            cls = self._types.get(name)
-            found = None
-            if cls is not None and cls.schema_version == stored_version:
-                found = self._adapter(cls).validator.validate_json
-            return self._json.setdefault(key, found)
 
     def erased_values(self, cls: type[Event]) -> dict[str, Any]:
         """The values personal fields take once their subject's key has been erased."""
