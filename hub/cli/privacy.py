@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.markup import escape
 
 from hub.archive import Archive
+from hub.cli.audit_report import AuditLines
 from hub.cli.common import ConfigOption, console, fail, run_async, settings
 from hub.cli.settled import settle, settled
+from hub.cli.words import words
 from hub.events.privacy import DataExported
-from hub.privacy.audit import audit_trail, cli_actor, describe, record
+from hub.privacy.audit import audit_names, audit_trail, cli_actor, contact_ids, record
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import ErasurePlan, RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
@@ -118,13 +121,22 @@ def audit_command(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 50,
     config: ConfigOption = None,
 ) -> None:
-    """Who viewed or exported which card, who erased whom, admin actions."""
+    """Who viewed, looked up or exported which card, who erased whom, admin actions."""
     loaded = settings(config)
+    say = words(loaded)
 
     async def main() -> list[str]:
         async with settled(loaded) as kartei:
             trail = await audit_trail(kartei.store, limit)
-            return [f"{r.recorded_at:%Y-%m-%d %H:%M} {describe(r)}" for r in trail]
+            names, erased = await audit_names(kartei, contact_ids(trail))
+        lines = AuditLines(say, ZoneInfo(loaded.kartei.timezone), names, erased)
+        return [lines.line(r) for r in trail]
 
-    for line in run_async(main):
-        console.print(escape(line))
+    said = run_async(main)
+    if not said:
+        said = [
+            say("Nothing recorded yet. Card views, exports, erasures and user changes appear here.")
+        ]
+    for line in said:
+        # One entry a line, however narrow the terminal: people grep and copy these.
+        console.print(line, highlight=False, markup=False, soft_wrap=True)

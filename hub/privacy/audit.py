@@ -11,7 +11,9 @@ import asyncio
 import contextlib
 import getpass
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -19,12 +21,23 @@ from hub.events import Event, Metadata, NewEvent, Recorded
 from hub.events.privacy import (
     AdminActionRecorded,
     CardViewed,
-    ContactErased,
-    ContactsSearched,
-    DataExported,
 )
 from hub.store import ANY, Database, EventStore
 from hub.store.schema import events
+
+# What an administrator's action was, by its catalogue name (hub/web/i18n.py): /audit and
+# `kartei privacy audit` say it alike.
+ADMIN_ACTION_TEXT = {
+    "archive.list": "Archive list viewed",
+    "archive.search": "Archive searched",
+    "archive.view": "Archived item viewed",
+    "archive.download": "Archived file downloaded",
+    "archive.sign": "Tree head signed",
+    "archive.export": "Archive exported",
+    "user.add": "User added",
+    "user.passwd": "Password changed",
+    "user.token": "API token created",
+}
 
 AUDIT_TYPES = (
     "CardViewed",
@@ -120,6 +133,40 @@ async def erased_among(store: EventStore, contact_ids: set[str]) -> set[str]:
     return erased
 
 
+class _ReadModel(Protocol):
+    @property
+    def projection(self) -> Any: ...
+
+
+class _Kartei(Protocol):
+    """What the name lookup needs of a Kartei (the web's port or the command line's)."""
+
+    @property
+    def store(self) -> EventStore: ...
+
+    @property
+    def projections(self) -> Mapping[str, _ReadModel]: ...
+
+
+async def audit_names(kartei: _Kartei, ids: set[str]) -> tuple[dict[str, str], set[str]]:
+    """The current name of each contact the trail names that still exists, and those
+    erased: the audit shows who was looked at, but never brings back an erased name
+    (/audit and `kartei privacy audit`)."""
+    erased = await erased_among(kartei.store, ids)
+    runner = kartei.projections.get("contacts")
+    names: dict[str, str] = {}
+    if runner is None:
+        return names, erased
+    table, wanted = runner.projection.contacts, sorted(ids - erased)
+    async with kartei.store.db.read() as conn:
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound values
+            chunk = wanted[start : start + 500]
+            query = sa.select(table.c.contact_id, table.c.display_name)
+            rows = await conn.execute(query.where(table.c.contact_id.in_(chunk)))
+            names.update({i: name or i for i, name in rows})
+    return names, erased
+
+
 def contact_ids(trail: list[Recorded]) -> set[str]:
     """Every contact an audit entry names."""
     ids: set[str] = set()
@@ -128,24 +175,3 @@ def contact_ids(trail: list[Recorded]) -> set[str]:
         if contact_id := getattr(r.event, "contact_id", None):
             ids.add(contact_id)
     return ids
-
-
-def describe(r: Recorded) -> str:
-    """One line in English (the command line; the web page says it in its language)."""
-    e = r.event
-    match e:
-        case CardViewed():
-            return f"{e.by} viewed contact {e.contact_id}"
-        case ContactsSearched():
-            found = ", ".join(e.found) or "none"
-            return f"{e.by} searched contacts ({e.characters} characters typed), found {found}"
-        case DataExported():
-            return f"{e.by} exported contact {e.contact_id} ({e.documents} documents)"
-        case ContactErased():
-            said = f"{e.by} erased contact {e.contact_id}: {e.reason or '-'}"
-            if e.overridden_holds:
-                said += f" (holds {', '.join(e.overridden_holds)} overridden: {e.justification})"
-            return said
-        case AdminActionRecorded():
-            return f"{e.by}: {e.action} {e.target} {e.detail}".rstrip()
-    return r.type_name

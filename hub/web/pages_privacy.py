@@ -9,7 +9,6 @@ import logging
 from collections.abc import Iterable
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -21,12 +20,18 @@ from hub.events.privacy import (
     ContactsSearched,
     DataExported,
 )
-from hub.privacy.audit import CardViews, audit_trail, contact_ids, erased_among, record
+from hub.privacy.audit import (
+    ADMIN_ACTION_TEXT,
+    CardViews,
+    audit_names,
+    audit_trail,
+    contact_ids,
+    record,
+)
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
 from hub.privacy.searches import ContactSearches
-from hub.web import data
 from hub.web.render import page, user_of
 from projections.erasure import forgetting
 
@@ -141,24 +146,7 @@ async def audit_page(request: Request) -> Response:
     kartei = request.app.state.kartei
     await request.app.state.searches.flush()  # the searches of the last few seconds too
     trail = await audit_trail(kartei.store, SHOWN)
-    names, erased = await _names(kartei, contact_ids(trail))
+    names, erased = await audit_names(kartei, contact_ids(trail))
     rows = [_row(r) for r in reversed(trail)]
-    return page(request, "audit.html", rows=rows, names=names, erased=erased)
-
-
-async def _names(kartei: Any, ids: set[str]) -> tuple[dict[str, str], set[str]]:
-    """The current name of each contact the trail names that still exists, and those
-    erased: the audit shows who was looked at, but never brings back an erased name."""
-    erased = await erased_among(kartei.store, ids)
-    directory = data.projection(kartei, "contacts")
-    names: dict[str, str] = {}
-    if directory is None:
-        return names, erased
-    table, wanted = directory.contacts, sorted(ids - erased)
-    async with kartei.store.db.read() as conn:
-        for start in range(0, len(wanted), 500):  # SQLite's limit on bound values
-            chunk = wanted[start : start + 500]
-            query = sa.select(table.c.contact_id, table.c.display_name)
-            rows = await conn.execute(query.where(table.c.contact_id.in_(chunk)))
-            names.update({i: name or i for i, name in rows})
-    return names, erased
+    actions = ADMIN_ACTION_TEXT
+    return page(request, "audit.html", rows=rows, names=names, erased=erased, actions=actions)

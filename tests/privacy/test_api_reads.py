@@ -81,4 +81,4 @@ async def test_api_reads_are_audited_once_per_ten_minutes(
     page = (await http.get("/audit")).text
     assert page.count("Karte angesehen") == 2 and "integration" in page
     said = await asyncio.to_thread(_cli_audit, database_url, tmp_path)
-    assert said.count(f"integration viewed contact {contact_id}") == 2, said
+    assert said.count("integration  Karte angesehen: Ottilie Abgefragt") == 2, said

@@ -63,4 +63,5 @@ async def test_api_searches_are_audited_without_what_was_typed(
     assert f'<a href="/contacts/{contact_id}">Ottilie {WANTED}</a>' in page
     assert UNKNOWN not in page
     said = " ".join((await asyncio.to_thread(_cli_audit, database_url, tmp_path)).split())
-    assert f"integration searched contacts (22 characters typed), found {contact_id}" in said, said
+    listed = f"Kontakte gesucht: Suche mit 22 Zeichen · 1 Kontakt gefunden: Ottilie {WANTED}"
+    assert f"integration {listed}" in said and UNKNOWN not in said, said

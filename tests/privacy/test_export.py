@@ -35,6 +35,6 @@ async def test_export_holds_summary_data_and_documents(firm: Firm) -> None:
     assert len(emls) == 1 and MAIL_SENTENCE.encode() in emls[0]
     assert len(pdfs) == 1 and pdfs[0].startswith(b"%PDF")
     code, output = await asyncio.to_thread(firm.cli, "privacy", "audit")
-    assert "exported contact" in output and firm.person in output
+    assert f"Daten exportiert: {GIVEN} {FAMILY}" in output  # by name, in German
     code, output = await asyncio.to_thread(firm.cli, "privacy", "export", "nobody")
     assert code == 2 and "no contact" in output
