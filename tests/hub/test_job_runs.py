@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -112,6 +112,14 @@ async def test_the_next_holder_of_the_lease_does_not_run_the_day_again(
     assert done == 1
 
 
+async def heartbeat_stopped_long_ago(store: EventStore) -> None:
+    """Half a minute (the default staleness) and more passes without a heartbeat."""
+    async with store.db.write() as conn:
+        await conn.execute(
+            sa.update(job_runs).values(heartbeat_at=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+
+
 def rebuild(database_url: str, data_dir: Path) -> None:
     config = data_dir / "kartei.toml"
     config.write_text(f'[kartei]\ndata_dir = "{data_dir}"\n[database]\nurl = "{database_url}"\n')
@@ -125,6 +133,7 @@ async def test_a_run_that_never_finished_is_run_again_by_the_next_holder(
     store = await make_store()
     dead = JobRuns(store.db, "elsewhere:99:gone")  # claimed the run, then its process died
     assert await dead.claim("backup", today())
+    await heartbeat_stopped_long_ago(store)
     runs: list[str] = []
     second = Process(store, runs, "b")
     async with second.holding():

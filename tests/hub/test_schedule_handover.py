@@ -5,24 +5,29 @@ Process a runs the backup at 03:00 (its clock, libfaketime) and stops. Process b
 with its clock before 03:00 again (a restart after the clock was stepped back, or a
 second machine whose clock is behind), takes the scheduler's lease and passes 03:00 by
 its clock: it finds today's backup done in the database and does not make a second one.
-On SQLite (one file, processes on one host) and on PostgreSQL.
+And processes started at 03:05, after a night in which none ran, make the missed backup
+at once, one of them, once. On SQLite (one file, processes on one host) and on
+PostgreSQL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from hub.job_runs import job_runs
 from hub.schedule import RECHECK_ENV
 from tests.hub.test_cli import free_port, kartei
 from tests.hub.test_clock import LIBFAKETIME, Clock
 from tests.hub.test_cluster import until
+from tests.hub.test_job_runs import rebuild
 from tests.hub.test_schedule_clock import next_three_oclock, offset_to
 
 # Two start-ups of `kartei run`: on a loaded machine more than the usual five minutes.
@@ -141,3 +146,61 @@ async def test_the_next_holder_with_a_clock_behind_does_not_back_up_twice(
         text = (tmp_path / log).read_text()
         assert "Traceback" not in text, text
     assert skipped in (tmp_path / "b.log").read_text()
+
+
+def backed_up_yesterday(url: str, today: date, elsewhere: Path) -> None:
+    """The firm's Kartei has run before: its read models are there (pg_dump fails on
+    tables a first start creates while it reads), yesterday's backup is recorded done."""
+    elsewhere.mkdir()
+    rebuild(url, elsewhere)
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    at = datetime.now(UTC) - timedelta(days=1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(job_runs).values(
+                    job="backup",
+                    day=today - timedelta(days=1),
+                    owner="elsewhere:1:earlier",
+                    started_at=at,
+                    finished_at=at,
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+async def test_processes_started_after_the_time_make_the_missed_backup_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    if not LIBFAKETIME.exists():
+        pytest.skip("libfaketime is not installed (Debian package faketime)")
+    config = configure(tmp_path / "firma", database_url)
+    # Leases that outlast a loaded machine's stalls (the handover here is by SIGTERM).
+    config.write_text(config.read_text().replace("takeover_seconds = 3", "takeover_seconds = 10"))
+    root = tmp_path / "firma" / "backups"
+    job = next_three_oclock()
+    await asyncio.to_thread(backed_up_yesterday, database_url, job.date(), tmp_path / "earlier")
+    # Nothing ran over 03:00 (the server was down): a starts at 03:05, then b, once a's
+    # backup is made (b's start creates nothing, but a first start would: see above).
+    clock_a, clock_b = Clock(tmp_path / "a.offset"), Clock(tmp_path / "b.offset")
+    for clock in (clock_a, clock_b):
+        clock.set(offset_to(job + timedelta(minutes=5)))
+    took = "the scheduler makes up"  # logged on taking the scheduler's lease
+    a = start(config, clock_a, tmp_path / "a.log")
+    b = None
+    try:
+        await until(lambda: backed_up(database_url, tmp_path / "a.log"), 180)
+        assert f"{took} backup" in (tmp_path / "a.log").read_text()
+        b = start(config, clock_b, tmp_path / "b.log")
+        stop(a)  # b takes the scheduler over and finds today's backup done
+        await until(lambda: took in (tmp_path / "b.log").read_text(), 120)
+    finally:
+        stop(a)
+        if b is not None:
+            stop(b)
+    said = (tmp_path / "b.log").read_text()
+    assert f"{took} no job's run" in said and f"{took} backup" not in said
+    assert len(backups(root)) == 1
+    assert (tmp_path / "a.log").read_text().count("INFO hub.backup: backup ") == 1
+    assert "hub.backup: backup " not in said
