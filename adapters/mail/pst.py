@@ -46,8 +46,24 @@ class PstUnavailable(RuntimeError):
     """libpff is not installed (Kartei without the `pst` extra)."""
 
 
+UNAVAILABLE = (
+    "reading Outlook .pst files needs libpff, which Kartei installs with its "
+    "extra 'pst': pip install 'kartei[pst]'"
+)
+NOT_A_PST = "not a readable PST file ({reason})"
+DAMAGED_TREE = "the folder tree is damaged ({reason})"
+UNREADABLE = "{folder}, message {number}: {reason}"
+UNREBUILT = "{folder}, message {number}: cannot rebuild it ({reason})"
+
+
 class PstReadError(ValueError):
-    """The file cannot be read as a PST (damaged, truncated, not a PST)."""
+    """The file cannot be read as a PST (damaged, truncated, not a PST), or one message
+    of it cannot. `what` is one of the wordings above (the command line says it in the
+    user's language), `values` fill it in; `reason` is libpff's own (not translated)."""
+
+    def __init__(self, what: str, reason: str, **values: object) -> None:
+        self.what, self.reason, self.values = what, reason, values
+        super().__init__(what.format(reason=reason, **values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +97,7 @@ def libpff() -> Any:
     try:
         import pypff  # type: ignore[import-not-found]  # an optional extra
     except ImportError as err:
-        raise PstUnavailable(
-            "reading Outlook .pst files needs libpff, which Kartei installs with its "
-            "extra 'pst': pip install 'kartei[pst]'"
-        ) from err
+        raise PstUnavailable(UNAVAILABLE) from err
     return pypff
 
 
@@ -94,7 +107,7 @@ def open_pst(path: Path) -> Any:
     try:
         pst.open(str(path))
     except OSError as err:
-        raise PstReadError(f"not a readable PST file ({_reason(err)})") from err
+        raise PstReadError(NOT_A_PST, _reason(err)) from err
     return pst
 
 
@@ -122,7 +135,7 @@ def folders(pst: Any) -> list[PstFolder]:
     try:
         walk(pst.root_folder, (), (), top is None)
     except OSError as err:
-        raise PstReadError(f"the folder tree is damaged ({_reason(err)})") from err
+        raise PstReadError(DAMAGED_TREE, _reason(err)) from err
     return [
         PstFolder("/".join(path) or "(top)", folder, count, special(path, nodes, marked))
         for path, folder, count, nodes in walked
@@ -162,7 +175,7 @@ def read_message(folder: PstFolder, index: int) -> tuple[int, PstMessage | None]
         mail = not kind or kind.startswith(MAIL_CLASSES)
         return int(item.identifier), _message(item) if mail else None
     except OSError as err:
-        raise PstReadError(f"{folder.path}, message {index + 1}: {_reason(err)}") from err
+        raise PstReadError(UNREADABLE, _reason(err), folder=folder.path, number=index + 1) from err
 
 
 def _message(item: Any, depth: int = 0) -> PstMessage:

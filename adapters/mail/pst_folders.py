@@ -33,7 +33,17 @@ _MAX_VALUES = 1024  # a list of special folders' ids has a handful; more is dama
 
 
 class UnknownFolder(ValueError):
-    """`--folder` named a folder the file does not have."""
+    """`--folder` named folders the file does not have (`unknown`); `have`: its folders."""
+
+    def __init__(self, unknown: Sequence[str], have: Sequence[str]) -> None:
+        self.unknown, self.have = tuple(unknown), tuple(have)
+        names = ", ".join(map(repr, self.unknown))
+        super().__init__(f"no folder {names}; it has {', '.join(map(quoted, self.have))}")
+
+
+def quoted(name: str) -> str:
+    """A folder's name as the messages show it: "Kunden/Meyer"."""
+    return f'"{name}"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +105,7 @@ def select(found: Sequence[PstFolder], choice: FolderChoice) -> Selection:
     named = {f.path for f in found if any(_within(f.path, n) for n in choice.only)}
     unknown = [n for n in choice.only if not any(_within(f.path, n) for f in found)]
     if unknown:
-        have = ", ".join(f'"{f.path}"' for f in found if f.path != "(top)")
-        raise UnknownFolder(f"no folder {', '.join(map(repr, unknown))}; it has {have}")
+        raise UnknownFolder(unknown, [f.path for f in found if f.path != "(top)"])
     include = {DELETED: choice.include_deleted, JUNK: choice.include_junk}
     read: list[PstFolder] = []
     skipped: dict[str, Skipped] = {}

@@ -40,7 +40,7 @@ class FolderResult:
     added: int = 0
     already: int = 0  # held already, e.g. captured from the mail server: not stored again
     not_mail: int = 0  # appointments, contacts, tasks, notes: left out
-    error: str | None = None
+    error: pst.PstReadError | None = None  # why the folder stopped early
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +127,7 @@ async def _import_folder(
 
 def _read(
     folder: pst.PstFolder, start: int, size: int
-) -> tuple[list[tuple[int, bytes | None]], str | None]:
+) -> tuple[list[tuple[int, bytes | None]], pst.PstReadError | None]:
     """Up to `size` items as (node id, rebuilt bytes or None for an item that is no
     mail), and why reading stopped early."""
     items: list[tuple[int, bytes | None]] = []
@@ -136,9 +136,12 @@ def _read(
             node, message = pst.read_message(folder, index)
             items.append((node, rebuild(message) if message is not None else None))
         except pst.PstReadError as err:
-            return items, str(err)
+            return items, err
         except (ValueError, TypeError, LookupError) as err:  # the email package refused it
-            return items, f"{folder.path}, message {index + 1}: cannot rebuild it ({err})"
+            number = index + 1
+            return items, pst.PstReadError(
+                pst.UNREBUILT, str(err), folder=folder.path, number=number
+            )
     return items, None
 
 

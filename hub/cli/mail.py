@@ -19,10 +19,11 @@ from adapters.imap.sync import sync_folder
 from adapters.mail.build import mail_intake
 from adapters.mail.importing import ImportSourceError, count, messages, outlook_files, sources
 from adapters.mail.pipeline import MailIntake, store_prepared
-from adapters.mail.pst import PstReadError, PstUnavailable, libpff
-from adapters.mail.pst_folders import DELETED, FolderChoice, Skipped, UnknownFolder
+from adapters.mail.pst import UNAVAILABLE, PstReadError, PstUnavailable, libpff
+from adapters.mail.pst_folders import FolderChoice, Skipped, UnknownFolder
 from adapters.mail.pst_import import FolderResult, import_pst
 from hub.capture import Capture
+from hub.cli import pst_report
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
 from hub.cli.words import Words, words
 from hub.health import ComponentHealth
@@ -208,31 +209,33 @@ def import_mail_command(
             libpff()
     except ImportSourceError as err:
         fail(escape(say("{path}: no such file or folder", path=str(err.path))))
-    except PstUnavailable as err:
-        fail(escape(str(err)))
+    except PstUnavailable:
+        fail(escape(say(UNAVAILABLE)))
     if choice.only and not outlook:
         fail(say("--folder chooses folders of .pst files, and none was given"))
 
-    async def main() -> tuple[int, int, int, list[str], list[str]]:
+    async def main() -> tuple[int, int, int, int, list[str], list[str]]:
         store, intake = _store(loaded), mail_intake(loaded)
         await store.start()
         try:
             added, total = await import_sources(store, intake, found, say) if found else (0, 0)
+            already = 0
             problems: list[str] = []
             left_out: list[str] = []
             for path in outlook:
-                results, skipped, problem = await _import_outlook(store, intake, path, choice)
+                results, skipped, problem = await _import_outlook(store, intake, path, choice, say)
                 added += sum(r.added for r in results)
+                already += sum(r.already for r in results)
                 total += sum(r.read - r.not_mail for r in results)
                 problems += [problem] if problem else []
                 named = f"{path.name}/" if len(outlook) > 1 else ""
-                left_out += [_skipped(s, named) for s in skipped]
+                left_out += [pst_report.skipped(s, say, named) for s in skipped]
         finally:
             intake.close()
             await store.close()
-        return added, total, sum(intake.skipped.values()), problems, left_out
+        return added, total, already, sum(intake.skipped.values()), problems, left_out
 
-    added, total, skipped, problems, left_out = run_async(main)
+    added, total, already, skipped, problems, left_out = run_async(main)
     new = say.counted(
         total,
         "{added} of {count} message was new; {skipped} skipped (internal or excluded).",
@@ -240,23 +243,17 @@ def import_mail_command(
         added=format_number(added, say.language),
         skipped=format_number(skipped, say.language),
     )
+    if already:  # "...; 2 bereits erfasst."
+        new = f"{new.removesuffix('.')}; {pst_report.already(already, say)}."
     console.print(escape(new), highlight=False)
     if left_out:
-        console.print(escape(f"übersprungen: {', '.join(left_out)}"), highlight=False)
+        console.print(escape(pst_report.left_out(left_out, say)), highlight=False)
     if problems:
-        message = "; ".join(problems) + ". What could be read is imported; run again "
-        message += "once the file is repaired (scanpst.exe): nothing is stored twice."
-        fail(escape(message), code=1)
-
-
-def _skipped(folder: Skipped, prefix: str = "") -> str:
-    """ "Gelöschte Elemente (1.234 Nachrichten)" """
-    word = "Nachricht" if folder.messages == 1 else "Nachrichten"
-    return f"{prefix}{folder.folder} ({format_number(folder.messages, 'de')} {word})"
+        fail(escape(pst_report.problems(problems, say)), code=1)
 
 
 async def _import_outlook(
-    store: EventStore, intake: MailIntake, path: Path, choice: FolderChoice
+    store: EventStore, intake: MailIntake, path: Path, choice: FolderChoice, say: Words
 ) -> tuple[list[FolderResult], list[Skipped], str | None]:
     """One .pst file with a progress bar per folder; (results, special folders left out,
     what could not be read)."""
@@ -269,22 +266,18 @@ async def _import_outlook(
             progress.update(tasks[folder], completed=done)
 
         def skip(folder: Skipped) -> None:
-            option = "--include-deleted" if folder.special == DELETED else "--include-junk"
-            line = f"{path.name}: übersprungen: {_skipped(folder)}; einlesen mit {option}"
+            line = pst_report.skip_line(path.name, folder, say)
             progress.console.print(escape(line), highlight=False)
 
         try:
             done = await import_pst(store, intake, path, advance, choice=choice, skip=skip)
         except UnknownFolder as err:
-            fail(escape(f"{path.name}: {err}"))
+            fail(escape(pst_report.unknown_folder(path.name, err, say)))
         except PstReadError as err:
-            return [], [], f"{path.name}: {err}"
+            return [], [], pst_report.read_error(path.name, err, say)
     for r in done.folders:
-        resumed = f" ({r.resumed_at} by an earlier run)" if r.resumed_at else ""
-        line = f"{path.name}/{r.folder}: {r.read} of {r.total} read{resumed}, {r.added} new"
-        line += f", {r.not_mail} not mail (calendar, contacts ...)" if r.not_mail else ""
-        console.print(escape(line), highlight=False)
-    errors = [f"{path.name}: {r.error}" for r in done.folders if r.error]
+        console.print(escape(pst_report.folder_line(path.name, r, say)), highlight=False)
+    errors = [pst_report.read_error(path.name, r.error, say) for r in done.folders if r.error]
     return done.folders, done.skipped, "; ".join(errors) or None
 
 

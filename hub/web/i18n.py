@@ -580,6 +580,37 @@ GERMAN: dict[str, str] = {
         "... und {count} weitere Zeilen (alle mit --json)"
     ),
     "Preview only: nothing was written.": "Nur Vorschau: Es wurde nichts gespeichert.",
+    # kartei import-mail FILE.pst (hub/cli/pst_report.py, adapters/mail/pst.py's errors)
+    "{file}/{folder}: {read} of {total} read": "{file}/{folder}: {read} von {total} gelesen",
+    "({count} by an earlier run)": "({count} aus einem früheren Lauf)",
+    "{count} new": "{count} neu",
+    "{count} already archived": "{count} bereits erfasst",
+    "{count} not mail (calendar, contacts ...)": "{count} keine E-Mail (Kalender, Kontakte ...)",
+    "{folder} ({count} message)": "{folder} ({count} Nachricht)",
+    "{folder} ({count} messages)": "{folder} ({count} Nachrichten)",
+    "{file}: skipped: {folders}; read it with {option}": (
+        "{file}: übersprungen: {folders}; einlesen mit {option}"
+    ),
+    "skipped: {folders}": "übersprungen: {folders}",
+    "{file}: no folder {names}; it has {folders}": (
+        "{file}: Ordner {names} nicht gefunden; vorhanden sind {folders}"
+    ),
+    "not a readable PST file ({reason})": "keine lesbare PST-Datei ({reason})",
+    "the folder tree is damaged ({reason})": "die Ordnerstruktur ist beschädigt ({reason})",
+    "{folder}, message {number}: {reason}": "{folder}, Nachricht {number}: {reason}",
+    "{folder}, message {number}: cannot rebuild it ({reason})": (
+        "{folder}, Nachricht {number}: lässt sich nicht als E-Mail zusammensetzen ({reason})"
+    ),
+    "What could be read is imported; run again once the file is repaired (scanpst.exe): "
+    "nothing is stored twice.": (
+        "Was lesbar war, ist importiert; nach der Reparatur der Datei (scanpst.exe) erneut "
+        "ausführen: Nichts wird doppelt gespeichert."
+    ),
+    "reading Outlook .pst files needs libpff, which Kartei installs with its extra 'pst': "
+    "pip install 'kartei[pst]'": (
+        "Zum Lesen von Outlook-.pst-Dateien braucht Kartei libpff; es wird mit dem Extra "
+        "'pst' installiert: pip install 'kartei[pst]'"
+    ),
     "erased contact": "gelöschter Kontakt",  # never the erased name (hub/privacy/audit.py)
     "and {count} more": "und {count} weitere",
     "Data exported": "Daten exportiert",
@@ -623,6 +654,17 @@ GERMAN: dict[str, str] = {
     "Phone numbers": "Telefonnummern",
     "Documents": "Dokumente",
     "All data in machine-readable form: data.json": "Alle Daten maschinenlesbar: data.json",
+    # The contact import's column mapping (adapters/importers/columns.py, kartei import
+    # --mapping COLUMN=FIELD; field names stay as the option takes them)
+    "mapping '{item}': write it as COLUMN=FIELD": (
+        "Zuordnung '{item}': bitte als SPALTE=FELD angeben"
+    ),
+    "mapping '{item}': unknown field '{field}'; known: {known}": (
+        "Zuordnung '{item}': unbekanntes Feld '{field}'; bekannt sind: {known}"
+    ),
+    "mapped columns not in the header row: {columns}": (
+        "zugeordnete Spalten fehlen in der Kopfzeile: {columns}"
+    ),
 }
 
 

@@ -37,7 +37,8 @@ from adapters.mail.pst_folders import (
 from hub.archive import Archive
 from hub.bootstrap import bootstrap
 from hub.cli import app
-from hub.cli.mail import _skipped
+from hub.cli.pst_report import skipped
+from hub.cli.words import Words
 from hub.contacts import ContactService
 from hub.events.mail import EmailReceived, EmailSent
 from hub.settings import load_settings
@@ -168,7 +169,7 @@ def test_pst_import_fills_customer_histories_and_keeps_folders(
     assert code == 0, out
     assert "12 von 12 Nachrichten neu" in out
     for folder, n in FOLDERS.items():  # progress, folder by folder
-        assert f"sample.pst/{folder}: {n} of {n} read, {n} new" in out
+        assert f"sample.pst/{folder}: {n} von {n} gelesen, {n} neu" in out
     assert "Deleted Items" not in out and "übersprungen" not in out  # empty: nothing to say
 
     events = asyncio.run(mail_events(database_url))
@@ -230,7 +231,7 @@ def test_pst_import_fills_customer_histories_and_keeps_folders(
     # capture keys of the same rebuilt bytes still store nothing twice.
     code, out = kartei(cfg, "import-mail", str(SAMPLE))
     assert code == 0 and "0 von 12 Nachrichten neu" in out, out
-    assert "sample.pst/Posteingang: 5 of 5 read (5 by an earlier run), 0 new" in out
+    assert "sample.pst/Posteingang: 5 von 5 gelesen (5 aus einem früheren Lauf), 0 neu" in out
     asyncio.run(_forget_marks(database_url))
     code, out = kartei(cfg, "import-mail", str(SAMPLE))
     assert code == 0 and "0 von 12 Nachrichten neu" in out, out
@@ -273,7 +274,8 @@ def test_an_import_killed_midway_resumes_with_each_message_once(
 
     resumed = kartei_process(cfg, str(SAMPLE))
     assert resumed.returncode == 0, resumed.stderr
-    assert "sample.pst/Posteingang: 5 of 5 read (4 by an earlier run), 1 new" in resumed.stdout
+    line = "sample.pst/Posteingang: 5 von 5 gelesen (4 aus einem früheren Lauf), 1 neu"
+    assert line in resumed.stdout
     assert "8 von 12 Nachrichten neu" in resumed.stdout
     events = asyncio.run(mail_events(database_url))
     assert len(events) == 12 and set(subjects(events).values()) == {1}
@@ -286,7 +288,8 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
     truncated = tmp_path / "Archiv 2019.pst"
     truncated.write_bytes(whole[: 100 * 1024])  # cut inside its index
     code, out = kartei(cfg, "import-mail", str(truncated))
-    assert code == 1 and "Archiv 2019.pst: not a readable PST file (" in out, out
+    assert code == 1 and "Archiv 2019.pst: keine lesbare PST-Datei (" in out, out
+    assert "Was lesbar war, ist importiert; nach der Reparatur der Datei (scanpst.exe)" in out
     assert "0 von 0 Nachrichten neu" in out
 
     # A block in the middle overwritten: the third sent mail cannot be read; the rest can.
@@ -296,8 +299,8 @@ def test_a_damaged_pst_says_what_and_loses_nothing(tmp_path: Path, database_url:
     damaged.write_bytes(bytes(broken))
     code, out = kartei(cfg, "import-mail", str(damaged))
     assert code == 1, out
-    assert "sample.pst: Gesendete Elemente, message 3: unable to retrieve" in out
-    assert "sample.pst/Gesendete Elemente: 2 of 3 read, 2 new" in out
+    assert "sample.pst: Gesendete Elemente, Nachricht 3: unable to retrieve" in out
+    assert "sample.pst/Gesendete Elemente: 2 von 3 gelesen, 2 neu" in out
     assert "11 von 11 Nachrichten neu" in out
     assert len(asyncio.run(mail_events(database_url))) == 11
 
@@ -317,8 +320,9 @@ def test_forwarded_items_rtf_bodies_and_appointments(tmp_path: Path, database_ur
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE.with_name("forwarded.pst")))
     assert code == 0 and "2 von 2 Nachrichten neu" in out, out
-    assert "forwarded.pst/Kalender: 1 of 1 read, 0 new, 1 not mail" in out
-    assert "forwarded.pst/Kontakte: 1 of 1 read, 0 new, 1 not mail" in out
+    calendar = "forwarded.pst/Kalender: 1 von 1 gelesen, 0 neu, 1 keine E-Mail (Kalender, "
+    assert calendar + "Kontakte ...)" in out
+    assert "forwarded.pst/Kontakte: 1 von 1 gelesen, 0 neu, 1 keine E-Mail" in out
     mails = {e.subject.removesuffix(EVAL): e for _, e in asyncio.run(mail_events(database_url))}
     [item] = mails["Re: Ihre Reklamation – Gutschrift"].attachments
     assert (item.name, item.content_type) == ("Ihre Reklamation.eml", "message/rfc822")
@@ -453,7 +457,7 @@ def test_deleted_items_and_junk_are_left_out_unless_asked_for() -> None:
         Skipped("Deleted Items", "deleted", 3),
         Skipped("Junk-E-Mail", "junk", 3),
     ]
-    assert _skipped(Skipped("Gelöschte Elemente", "deleted", 1234)) == (
+    assert skipped(Skipped("Gelöschte Elemente", "deleted", 1234), Words("de")) == (
         "Gelöschte Elemente (1.234 Nachrichten)"  # as the summary says it
     )
     assert read(FolderChoice(include_deleted=True)) == ["Deleted Items", *FOLDERS]
@@ -496,13 +500,14 @@ def test_import_only_the_named_folders(tmp_path: Path, database_url: str) -> Non
     cfg = config(tmp_path, database_url)
     code, out = kartei(cfg, "import-mail", str(SAMPLE), "--folder", "Kunden")
     assert code == 0 and "4 von 4 Nachrichten neu" in out, out
-    assert "sample.pst/Kunden/Meyer: 3 of 3 read, 3 new" in out and "Posteingang" not in out
+    assert "sample.pst/Kunden/Meyer: 3 von 3 gelesen, 3 neu" in out and "Posteingang" not in out
     mailboxes = {e.mailboxes for _, e in asyncio.run(mail_events(database_url))}
     assert mailboxes == {("import:sample.pst/Kunden",), ("import:sample.pst/Kunden/Meyer",)}
 
     code, out = kartei(cfg, "import-mail", str(SAMPLE), "--folder", "Archiv 2019")
     assert code == 2, out
-    assert 'sample.pst: no folder \'Archiv 2019\'; it has "Deleted Items", "Posteingang"' in out
+    missing = 'sample.pst: Ordner "Archiv 2019" nicht gefunden; vorhanden sind'
+    assert f'{missing} "Deleted Items", "Posteingang"' in out
     assert len(asyncio.run(mail_events(database_url))) == 4
 
 
@@ -523,6 +528,42 @@ def test_the_import_says_which_special_folders_it_left_out(
 
     code, out = kartei(cfg, "import-mail", str(SAMPLE), "--include-junk")
     assert code == 0 and "5 von 12 Nachrichten neu" in out and "übersprungen" not in out, out
+
+
+def english(cfg: Path) -> Path:
+    """The same installation with `[kartei] language = "en"`."""
+    path = cfg.with_name("en.toml")
+    path.write_text(cfg.read_text().replace("[kartei]", '[kartei]\nlanguage = "en"'))
+    return path
+
+
+def test_the_pst_import_speaks_english_with_an_english_config(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each folder's line, the folders left out, a file that is no PST, a folder it does
+    not have: in English where the firm set English (German is the default, above)."""
+    monkeypatch.setitem(pst_folders._NAMES, "posteingang", "junk")  # as in the test above
+    cfg = english(config(tmp_path, database_url))
+    code, out = kartei(cfg, "import-mail", str(SAMPLE))
+    assert code == 0 and "7 of 7 messages were new; 0 skipped" in out, out
+    assert "sample.pst/Kunden/Meyer: 3 of 3 read, 3 new" in out
+    assert "sample.pst: skipped: Posteingang (5 messages); read it with --include-junk" in out
+    assert out.endswith("skipped: Posteingang (5 messages)")
+    assert "gelesen" not in out and "übersprungen" not in out
+
+    code, out = kartei(cfg, "import-mail", str(SAMPLE), "--include-junk")
+    assert "sample.pst/Posteingang: 5 of 5 read, 5 new" in out
+    assert "sample.pst/Kunden: 1 of 1 read (1 by an earlier run), 0 new" in out
+
+    code, out = kartei(cfg, "import-mail", str(SAMPLE), "--folder", "Archiv 2019")
+    assert code == 2, out
+    assert 'sample.pst: no folder "Archiv 2019"; it has "Deleted Items", "Posteingang"' in out
+
+    truncated = tmp_path / "Archiv 2019.pst"
+    truncated.write_bytes(SAMPLE.read_bytes()[: 100 * 1024])
+    code, out = kartei(cfg, "import-mail", str(truncated))
+    assert code == 1 and "Archiv 2019.pst: not a readable PST file (" in out, out
+    assert "What could be read is imported; run again once the file is repaired" in out
 
 
 def test_erasing_a_customer_forgets_the_file_and_folder_named_for_them(

@@ -15,7 +15,8 @@ from adapters.mail.pst_eml import rebuild
 from adapters.mail.pst_import import import_pst
 from hub.archive import Archive
 from hub.events.mail import EmailReceived, EmailSent
-from hub.store import EventStore
+from hub.store import Database, EventStore
+from tests.mail.test_pst_import import _forget_marks, config, english, kartei
 
 SAMPLE = Path(__file__).parents[1] / "data" / "pst" / "sample.pst"
 RULES = MailRules(own_domains=frozenset({"firma.example"}))
@@ -114,3 +115,42 @@ async def test_a_pst_does_not_bring_back_an_erased_mail(
     done = await import_pst(store, intake, SAMPLE, lambda *_: None, batch=1)
     assert {r.folder: r.already for r in done.folders}[RECEIVED] == 1
     assert mail.message_id not in {m.message_id for m in await mails(store)}  # nor the PST's
+
+
+async def _captured_from_the_server(url: str, archive: Path) -> None:
+    store = EventStore(Database(url))
+    await store.start()
+    intake = MailIntake(Archive(archive), RULES, workers=1)
+    try:
+        received = await asyncio.to_thread(as_the_server_had_it, RECEIVED)
+        sent = await asyncio.to_thread(as_the_server_had_it, SENT)
+        await capture(store, intake, received, "imap:info@firma.example/INBOX")
+        await capture(store, intake, sent, "imap:anna@firma.example/Sent")
+    finally:
+        intake.close()
+        await store.close()
+
+
+def test_the_import_says_what_kartei_held_already(tmp_path: Path, database_url: str) -> None:
+    """`kartei import-mail FILE.pst` after IMAP captured two of its mails: each folder's
+    line and the summary count them as already archived (German by default, English
+    where the firm set it)."""
+    asyncio.run(_captured_from_the_server(database_url, tmp_path / "data" / "archive"))
+    cfg = config(tmp_path, database_url)
+    code, out = kartei(cfg, "import-mail", str(SAMPLE))
+    assert code == 0, out
+    assert f"sample.pst/{RECEIVED}: 3 von 3 gelesen, 2 neu, 1 bereits erfasst" in out
+    assert "sample.pst/Posteingang: 5 von 5 gelesen, 5 neu" in out  # none there: not said
+    assert "Posteingang: 5 von 5 gelesen, 5 neu, 0" not in out
+    assert (
+        "10 von 12 Nachrichten neu; 0 nicht übernommen (intern oder ausgeschlossen); "
+        "2 bereits erfasst." in out
+    )
+
+    asyncio.run(_forget_marks(database_url))  # read again: every message is there now
+    code, out = kartei(english(cfg), "import-mail", str(SAMPLE))
+    assert code == 0, out
+    assert f"sample.pst/{SENT}: 3 of 3 read, 0 new, 3 already archived" in out
+    assert (
+        "0 of 12 messages were new; 0 skipped (internal or excluded); 12 already archived." in out
+    )
