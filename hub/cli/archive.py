@@ -15,7 +15,7 @@ from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, s
 from hub.events.privacy import AdminActionRecorded
 from hub.privacy.audit import cli_actor, record
 from hub.proofs import heads, tsa
-from hub.proofs.export import export
+from hub.proofs.export import ExportError, export
 from hub.proofs.follower import HeadSigner, MerkleFollower
 from hub.proofs.log import MerkleLog
 from hub.proofs.procedure import facts, render
@@ -213,6 +213,8 @@ def export_command(
 
     try:
         summary = _run(loaded, work)
+    except ExportError as err:  # the stored tree does not give the head: no proof would hold
+        fail(escape(str(err)), code=1)
     except OSError as err:
         fail(f"{target}: {err.strerror or err}")
     console.print(
