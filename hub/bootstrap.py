@@ -27,7 +27,7 @@ from adapters.telephony.setup import telephony_adapters, telephony_routers
 from hub.backup import schedule_backup
 from hub.capture import Adapter, Capture
 from hub.health import ComponentHealth, HealthRegistry
-from hub.job_runs import JobRuns
+from hub.job_runs import STALE_SECONDS, JobRuns
 from hub.policy import Policy, PolicyRunner
 from hub.projection import Projection, ProjectionRunner
 from hub.proofs.follower import MerkleFollower
@@ -242,7 +242,9 @@ class _SchedulerComponent:
         self._health.set("standby", holder=holder)
 
     async def _run_owned(self) -> None:
-        runs = JobRuns(self._leases.db, self._leases.owner)
+        # A run is judged dead no sooner than the lease itself would change hands.
+        stale = max(self._leases.ttl, STALE_SECONDS)
+        runs = JobRuns(self._leases.db, self._leases.owner, stale_seconds=stale)
         record_runs(self._scheduler, runs)
         for job in self._jobs or ():
             self._scheduler.add_job(

@@ -267,4 +267,7 @@ def schedule_digest(settings: Settings, kartei: Any, deliverer: Deliverer) -> No
         settings.alerts.digest_time,
         settings.kartei.timezone,
         "alerts-digest",
+        # The digest covers the last 24 hours: made up late in the evening it would
+        # overlap the next morning's and reach staff after work.
+        catch_up_within=timedelta(hours=3),
     )
