@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from adapters.importers.remarks import RemarkError
+
 FIELDS = (
     "name",
     "given_name",
@@ -62,8 +64,17 @@ _PRIVATE = re.compile(r"privat|home|weitere|other|andere")
 _SPELLING = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 
-class MappingError(ValueError):
-    """A column mapping that names an unknown field or a column the file does not have."""
+# What is wrong with a --mapping, as catalogue keys (hub/web/i18n.py), like the importer's
+# other remarks (adapters/importers/remarks.py).
+NOT_COLUMN_FIELD = "mapping '{item}': write it as COLUMN=FIELD"
+UNKNOWN_FIELD = "mapping '{item}': unknown field '{field}'; known: {known}"
+NOT_IN_HEADER = "mapped columns not in the header row: {columns}"
+KEYS = (NOT_COLUMN_FIELD, UNKNOWN_FIELD, NOT_IN_HEADER)
+
+
+class MappingError(RemarkError):
+    """A column mapping that names an unknown field or a column the file does not have
+    (`remark`: what, as a catalogue key; str(): in English)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,11 +110,9 @@ def parse_mapping(items: list[str]) -> dict[str, str]:
         header, sep, field = item.rpartition("=")
         field = field.strip()
         if not sep or not header.strip():
-            raise MappingError(f"mapping {item!r}: write it as COLUMN=FIELD")
+            raise MappingError(NOT_COLUMN_FIELD, item=item)
         if field not in FIELDS:
-            raise MappingError(
-                f"mapping {item!r}: unknown field {field!r}; known: " + ", ".join(FIELDS)
-            )
+            raise MappingError(UNKNOWN_FIELD, item=item, field=field, known=", ".join(FIELDS))
         mapping[normalize_header(header)] = field
     return mapping
 

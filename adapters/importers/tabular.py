@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from adapters.importers import remarks
 from adapters.importers.cards import Draft
 from adapters.importers.columns import (
+    NOT_IN_HEADER,
     Column,
     MappingError,
     header_score,
@@ -160,7 +161,7 @@ def _table(
     header_line, headers = head[-minus_index]
     headers = [h.strip() for h in headers]
     if mapping and (missing := missing_mapped(headers, mapping)):
-        raise MappingError(f"mapped columns not in the header row: {', '.join(missing)}")
+        raise MappingError(NOT_IN_HEADER, columns=", ".join(missing))
     columns = map_columns(headers, mapping)
     data = list(islice(chain(head[-minus_index + 1 :], rows), MAX_ROWS + 1))
     if len(data) > MAX_ROWS:

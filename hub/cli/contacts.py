@@ -210,7 +210,7 @@ def import_command(
     try:
         columns = parse_mapping(mapping or [])
     except MappingError as err:
-        fail(escape(str(err)))
+        fail(escape(say(err.remark.key, **err.remark.values)))
     policy = on_duplicate or loaded.contacts.on_duplicate
     if policy not in ("merge", "report"):
         fail(say("--on-duplicate: expected merge or report"))
@@ -247,11 +247,9 @@ async def _import(
                     own_area_code=loaded.contacts.own_area_code or None,
                     progress=lambda done, total: bar.update(task, completed=done, total=total),
                 )
-            except FileFormatError as err:
+            except (FileFormatError, MappingError) as err:
                 said = words(loaded)(err.remark.key, **err.remark.values)
                 fail(escape(f"{file}: {said}"))
-            except MappingError as err:
-                fail(escape(f"{file}: {err}"))
         await catch_up(kartei)
         return report
 
