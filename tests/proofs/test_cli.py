@@ -45,7 +45,7 @@ def test_sign_verify_prove_and_a_tampered_row(tmp_path: Path, database_url: str)
     assert code == 0, out
     assert "7 events, 10 blobs" in out and "Archive intact." in out
     audit = runner.invoke(app, ["privacy", "audit", "-c", str(config)])
-    assert audit.exit_code == 0 and audit.output.count(": archive.sign tree head") == 2
+    assert audit.exit_code == 0 and audit.output.count("Verwaltung: Baumwurzel signiert") == 2
 
     proof = json.loads(kartei("prove", "2")[1])
     assert merkle.verify_inclusion(
