@@ -10,33 +10,62 @@ import typer
 from rich.markup import escape
 
 from hub.archive import Archive
-from hub.cli.audit_report import AuditLines
+from hub.cli.audit_report import AuditLines, _plain
 from hub.cli.common import ConfigOption, console, fail, run_async, settings
+from hub.cli.confirm import confirmed
 from hub.cli.settled import settle, settled
-from hub.cli.words import words
+from hub.cli.words import Words, words
 from hub.events.privacy import DataExported
 from hub.privacy.audit import audit_names, audit_trail, cli_actor, contact_ids, record
 from hub.privacy.dossier import PrivacyError
 from hub.privacy.erase import ErasurePlan, RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
+from hub.privacy.holds import Hold
+from hub.web.i18n import format_date
 from projections.erasure import forgetting
 
 app = typer.Typer(help="Privacy: erase a person, export their data, show the audit trail.")
 
 
-def _say_plan(plan: ErasurePlan) -> None:
+HOLD_NAMES = {"business_letters": "Business letters", "invoices": "Invoices"}  # as the web
+
+
+def _say_plan(plan: ErasurePlan, say: Words) -> None:
     d = plan.dossier
-    console.print(
-        f"contact {d.contact.contact_id} ({escape(d.contact.display_name)}): "
-        f"{len(d.subjects)} keys, {len(d.records)} events, {len(d.own_documents)} documents"
-    )
+    parts = [
+        say.counted(len(d.subjects), "{count} key", "{count} keys"),
+        say.counted(len(d.records), "{count} event", "{count} events"),
+        say.counted(len(d.own_documents), "{count} document", "{count} documents"),
+    ]
+    head = say("contact {contact} ({name})", contact=d.contact.contact_id,
+               name=_plain(d.contact.display_name))  # fmt: skip
+    _print(f"{head}: {', '.join(parts)}")
     for subject in d.shared:
-        console.print(f"  kept (another contact has it too): {escape(subject)}")
+        _print("  " + say("kept (another contact has it too): {subject}", subject=subject))
     for hold in plan.holds:
-        console.print(
-            f"  retention hold {hold.name} ({hold.years} years): {hold.documents} documents "
-            f"until {hold.until:%d.%m.%Y}"
-        )
+        _print("  " + _hold(hold, say))
+
+
+def _hold(hold: Hold, say: Words) -> str:
+    """ "Aufbewahrungspflicht Geschäftsbriefe (6 Jahre): 3 Dokumente bis 31.12.2032" """
+    return say(
+        "retention hold {name} ({years}): {documents} until {until}",
+        name=say(HOLD_NAMES.get(hold.name, hold.name)),
+        years=say.counted(hold.years, "{count} year", "{count} years"),
+        documents=say.counted(hold.documents, "{count} document", "{count} documents"),
+        until=format_date(hold.until, say.language),
+    )
+
+
+def _error(err: PrivacyError, say: Words) -> str:
+    """A PrivacyError in the configured language (str(err) is the English)."""
+    if isinstance(err, RetentionHoldError):
+        return say(err.key, holds="; ".join(_hold(h, say) for h in err.holds))
+    return say(err.key, **err.values)
+
+
+def _print(line: str) -> None:
+    console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("erase")
@@ -54,6 +83,7 @@ def erase_command(
 ) -> None:
     """Erases a contact's personal data everywhere (GDPR Art. 17); the log keeps its events."""
     loaded = settings(config)
+    say = words(loaded)
 
     async def planned() -> ErasurePlan:
         async with settled(loaded) as kartei:
@@ -62,12 +92,14 @@ def erase_command(
     try:
         plan = run_async(planned)
     except PrivacyError as err:
-        fail(str(err))
-    _say_plan(plan)
+        fail(escape(_error(err, say)))
+    _say_plan(plan, say)
     if plan.holds and not override_retention.strip():
-        fail("retention holds apply: erase with --override-retention 'justification'", 3)
-    if not yes and not typer.confirm("Erase this contact's personal data for good?"):
-        fail("nothing erased", 1)
+        fail(
+            escape(say("retention holds apply: erase with --override-retention 'justification'")), 3
+        )
+    if not yes and not confirmed(say("Erase this contact's personal data for good?"), say):
+        fail(say("nothing erased"), 1)
 
     async def main() -> int:
         async with settled(loaded) as kartei:
@@ -86,9 +118,16 @@ def erase_command(
 
     try:
         documents = run_async(main)
-    except (PrivacyError, RetentionHoldError) as err:
-        fail(str(err))
-    console.print(f"erased contact {contact} ({documents} documents removed)")
+    except PrivacyError as err:  # a RetentionHoldError too
+        fail(escape(_error(err, say)))
+    _print(
+        say.counted(
+            documents,
+            "erased contact {contact} ({count} document removed)",
+            "erased contact {contact} ({count} documents removed)",
+            contact=contact,
+        )
+    )
 
 
 @app.command("export")
@@ -99,6 +138,7 @@ def export_command(
 ) -> None:
     """Writes everything stored about a contact to a ZIP (GDPR Art. 15)."""
     loaded = settings(config)
+    say = words(loaded)
     target = out or Path(f"kartei-export-{contact}.zip")
 
     async def main() -> int:
@@ -112,8 +152,8 @@ def export_command(
     try:
         size = run_async(main)
     except PrivacyError as err:
-        fail(str(err))
-    console.print(f"wrote {escape(str(target))} ({size} bytes)")
+        fail(escape(_error(err, say)))
+    _print(say("wrote {file} ({size} bytes)", file=_plain(str(target)), size=size))
 
 
 @app.command("audit")

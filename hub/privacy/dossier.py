@@ -26,8 +26,23 @@ from hub.store.schema import events, subject_keys
 DOCUMENT_TYPES = ("EmailReceived", "EmailSent", "FaxReceived", "CaptureFailed")
 
 
+# Why an erasure or export cannot be done, as catalogue keys (hub/web/i18n.py): the command
+# line and the web say them in the reader's language; str() of the error is the English.
+NO_CONTACT = "no contact '{contact}'"
+MERGED = "contact {contact} was merged into {into}; use that"
+ERASED_ALREADY = "contact {contact} is erased already"
+HELD = "retention holds keep documents of this contact ({holds})"
+KEYS = (NO_CONTACT, MERGED, ERASED_ALREADY, HELD)
+
+
 class PrivacyError(Exception):
-    """An erasure or export cannot be done as asked; the message says why."""
+    """An erasure or export cannot be done as asked: `key` (a catalogue key) and `values`
+    (its placeholders) say why; str() says it in English."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(key.format(**values))
 
 
 @dataclass
@@ -95,9 +110,9 @@ async def dossier(store: EventStore, contact_id: str) -> Dossier:
     cards = await all_contacts(store)
     card = cards.get(contact_id)
     if card is None or not card.exists:
-        raise PrivacyError(f"no contact {contact_id!r}")
+        raise PrivacyError(NO_CONTACT, contact=contact_id)
     if card.merged_into:
-        raise PrivacyError(f"contact {contact_id} was merged into {card.merged_into}; use that")
+        raise PrivacyError(MERGED, contact=contact_id, into=card.merged_into)
     ids = {contact_id} | {c.contact_id for c in cards.values() if c.merged_into == contact_id}
     emails: set[str] = set()
     numbers: set[str] = set()

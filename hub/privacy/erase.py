@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hub.archive import Archive
 from hub.events import Metadata, NewEvent
 from hub.events.privacy import ContactErased
-from hub.privacy.dossier import Dossier, PrivacyError, dossier
+from hub.privacy.dossier import ERASED_ALREADY, HELD, Dossier, PrivacyError, dossier
 from hub.privacy.free_pages import free_pages
 from hub.privacy.holds import Hold, holds_on
 from hub.settings import RetentionHold
@@ -40,12 +40,13 @@ class Forgetting(Protocol):
 
 
 class RetentionHoldError(PrivacyError):
-    """Erasing now would break a retention duty; it needs an override with a reason."""
+    """Erasing now would break a retention duty; it needs an override with a reason.
+    `holds` are the holds (the command line and the web word them in their language)."""
 
     def __init__(self, holds: Sequence[Hold]) -> None:
         self.holds = tuple(holds)
         said = ", ".join(f"{h.name}: {h.documents} until {h.until:%d.%m.%Y}" for h in holds)
-        super().__init__(f"retention holds keep documents of this contact ({said})")
+        super().__init__(HELD, holds=said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,7 @@ async def plan_erasure(
 ) -> ErasurePlan:
     found = await dossier(store, contact_id)
     if found.contact.erased:
-        raise PrivacyError(f"contact {contact_id} is erased already")
+        raise PrivacyError(ERASED_ALREADY, contact=contact_id)
     return ErasurePlan(found, tuple(holds_on(found.records, holds, today)))
 
 

@@ -665,6 +665,44 @@ GERMAN: dict[str, str] = {
     "mapped columns not in the header row: {columns}": (
         "zugeordnete Spalten fehlen in der Kopfzeile: {columns}"
     ),
+    # kartei privacy erase|export (hub/cli/privacy.py) and why an erasure or export cannot
+    # be done (hub/privacy/dossier.py's PrivacyError; the web says it too)
+    "[y/N]": "[j/N]",
+    "{count} key": "{count} Schlüssel",
+    "{count} keys": "{count} Schlüssel",
+    "{count} event": "{count} Ereignis",
+    "{count} events": "{count} Ereignisse",
+    "{count} year": "{count} Jahr",
+    "{count} years": "{count} Jahre",
+    "contact {contact} ({name})": "Kontakt {contact} ({name})",
+    "kept (another contact has it too): {subject}": (
+        "bleibt (ein anderer Kontakt hat es auch): {subject}"
+    ),
+    "retention hold {name} ({years}): {documents} until {until}": (
+        "Aufbewahrungspflicht {name} ({years}): {documents} bis {until}"
+    ),
+    "retention holds apply: erase with --override-retention 'justification'": (
+        "Aufbewahrungspflichten gelten: löschen nur mit --override-retention 'Begründung'"
+    ),
+    "Erase this contact's personal data for good?": (
+        "Die personenbezogenen Daten dieses Kontakts endgültig löschen?"
+    ),
+    "nothing erased": "nichts gelöscht",
+    "erased contact {contact} ({count} document removed)": (
+        "Kontakt {contact} gelöscht ({count} Dokument entfernt)"
+    ),
+    "erased contact {contact} ({count} documents removed)": (
+        "Kontakt {contact} gelöscht ({count} Dokumente entfernt)"
+    ),
+    "wrote {file} ({size} bytes)": "{file} geschrieben ({size} Bytes)",
+    "no contact '{contact}'": "kein Kontakt '{contact}'",
+    "contact {contact} was merged into {into}; use that": (
+        "Kontakt {contact} wurde mit {into} zusammengeführt; bitte {into} verwenden"
+    ),
+    "contact {contact} is erased already": "Kontakt {contact} ist bereits gelöscht",
+    "retention holds keep documents of this contact ({holds})": (
+        "Aufbewahrungspflichten halten Unterlagen dieses Kontakts ({holds})"
+    ),
 }
 
 

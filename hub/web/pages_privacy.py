@@ -28,10 +28,11 @@ from hub.privacy.audit import (
     contact_ids,
     record,
 )
-from hub.privacy.dossier import PrivacyError
+from hub.privacy.dossier import NO_CONTACT, PrivacyError
 from hub.privacy.erase import RetentionHoldError, erase, now_day, plan_erasure
 from hub.privacy.export import export_zip
 from hub.privacy.searches import ContactSearches
+from hub.web.i18n import said
 from hub.web.render import page, user_of
 from projections.erasure import forgetting
 
@@ -43,6 +44,14 @@ SETTLE_SECONDS = 60.0
 
 def _forbidden(request: Request) -> Response:
     return page(request, "message.html", 403, message="Forbidden.")
+
+
+def _refused(request: Request, err: PrivacyError) -> Response:
+    """Why an export or erasure cannot be done, in the user's language ("Kontakt ... ist
+    bereits gelöscht"); 404 where there is no such contact."""
+    status = 404 if err.key == NO_CONTACT else 409
+    message = said([(err.key, err.values)], user_of(request).language)
+    return page(request, "message.html", status, message=message)
 
 
 async def card_viewed(request: Request, contact_id: str) -> None:
@@ -72,8 +81,8 @@ async def export_contact(request: Request, contact_id: str) -> Response:
     archive = Archive(kartei.settings.data_dir / "archive")
     try:
         zipped, held = await export_zip(kartei, archive, contact_id, user.language)
-    except PrivacyError:
-        return page(request, "message.html", 404, message="Not found.")
+    except PrivacyError as err:
+        return _refused(request, err)
     await record(kartei.store, DataExported(contact_id=contact_id, by=user.username, **held))
     name = f"kartei-export-{contact_id}.zip"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
@@ -122,8 +131,8 @@ async def erase_contact(
         )
     except RetentionHoldError as err:
         return page(request, "privacy_held.html", 409, contact_id=contact_id, holds=err.holds)
-    except PrivacyError:
-        return page(request, "message.html", 404, message="Not found.")
+    except PrivacyError as err:
+        return _refused(request, err)
     return RedirectResponse("/audit", status_code=303)
 
 

@@ -37,4 +37,4 @@ async def test_export_holds_summary_data_and_documents(firm: Firm) -> None:
     code, output = await asyncio.to_thread(firm.cli, "privacy", "audit")
     assert f"Daten exportiert: {GIVEN} {FAMILY}" in output  # by name, in German
     code, output = await asyncio.to_thread(firm.cli, "privacy", "export", "nobody")
-    assert code == 2 and "no contact" in output
+    assert code == 2 and "kein Kontakt 'nobody'" in output, output  # German by default

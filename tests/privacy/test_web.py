@@ -70,6 +70,12 @@ async def test_admin_exports_and_erases_from_the_card(
     )
     assert done.status_code == 303 and done.headers["location"] == "/audit"
     assert (await http.get(f"/contacts/{contact_id}")).status_code == 404
+    again = await http.post(
+        f"/contacts/{contact_id}/erase", data={"csrf": csrf, "confirm": contact_id}
+    )
+    assert again.status_code == 409 and f"Kontakt {contact_id} ist bereits gelöscht" in again.text
+    nobody = await http.get("/contacts/niemand/export")
+    assert nobody.status_code == 404 and "kein Kontakt" in nobody.text
     with pytest.raises(ContactError, match="erased"):
         await ContactService(web.kartei.store).change(contact_id, {"given_name": "Neu"})
     found = await http.get("/contacts", params={"q": "Vergessen"})
