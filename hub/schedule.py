@@ -34,6 +34,12 @@ is at its time, not at the first start. A claim whose job is still running elsew
 fresh) is left to it: the scheduler looks again every heartbeat until it finished or
 its heartbeat stopped. The job's run outlives the loss of the lease in its own process
 for the same reason, and keeps its claim's heartbeat while it runs.
+
+A job that raises leaves its day's run unfinished (`abandon`): the next holder of the
+lease makes it up at once. A job given `retry_after` (the backup) is also tried again by
+the process it failed in, that much later, and again after each failure until a run
+finishes; the day's other jobs keep their own times. Without it a job that raised waits
+for its next time, or for the lease to change hands.
 """
 
 from __future__ import annotations
@@ -71,13 +77,17 @@ def daily(
     *,
     recheck_seconds: float | None = None,
     catch_up_within: timedelta | None = None,
+    retry_after: timedelta | None = None,
 ) -> None:
     """Runs `job` every day at `at` ("HH:MM", the firm's time zone); a run noticed late
     (the wall clock stepped, the loop was blocked) happens once, as soon as it is seen.
     A run missed while no process held the scheduler's lease is made up on taking it if
-    at most `catch_up_within` late (None: until the next run; see the module's note)."""
+    at most `catch_up_within` late (None: until the next run; see the module's note).
+    A run that raised is tried again `retry_after` later (None: at its next time)."""
     hour, minute = (int(x) for x in at.split(":"))
-    once = OnceADay(scheduler, job, job_id, hour, minute, ZoneInfo(timezone), catch_up_within)
+    once = OnceADay(
+        scheduler, job, job_id, hour, minute, ZoneInfo(timezone), catch_up_within, retry_after
+    )
     scheduler.add_job(
         once.run,
         CronTrigger(hour=hour, minute=minute, timezone=timezone),
@@ -135,6 +145,7 @@ class OnceADay:
         minute: int,
         zone: ZoneInfo,
         catch_up_within: timedelta | None = None,
+        retry_after: timedelta | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.job = job
@@ -142,6 +153,7 @@ class OnceADay:
         self.at = (hour, minute)
         self.zone = zone
         self.catch_up_within = catch_up_within
+        self.retry_after = retry_after
         self.running: asyncio.Task[None] | None = None  # the claimed run, while it runs
 
     def day(self, now: datetime | None = None) -> date:
@@ -167,7 +179,22 @@ class OnceADay:
 
     async def run(self) -> None:
         """Runs the job unless its day's run has finished or is running elsewhere (a
-        coroutine function, as APScheduler needs to await it on the loop)."""
+        coroutine function, as APScheduler needs to await it on the loop); one that
+        raised is tried again `retry_after` later."""
+        try:
+            await self._run()
+        except Exception:
+            if self.retry_after is not None:
+                later = datetime.now(self.zone) + self.retry_after
+                log.warning("%s failed; trying again at %s", self.job_id, later.isoformat())
+                self._next_run(later)
+            raise
+
+    def _next_run(self, at: datetime) -> None:
+        with contextlib.suppress(JobLookupError):  # the scheduler stopped meanwhile
+            self.scheduler.modify_job(self.job_id, next_run_time=at)
+
+    async def _run(self) -> None:
         runs: JobRuns | None = getattr(self.scheduler, RUNS, None)
         if runs is None:
             await self.job()
@@ -192,9 +219,7 @@ class OnceADay:
         log.info(
             "%s of %s is still running in %s; looking again in %g s", self.job_id, day, owner, wait
         )
-        later = datetime.now(self.zone) + timedelta(seconds=wait)
-        with contextlib.suppress(JobLookupError):  # the scheduler stopped meanwhile
-            self.scheduler.modify_job(self.job_id, next_run_time=later)
+        self._next_run(datetime.now(self.zone) + timedelta(seconds=wait))
 
     async def _claimed(self, runs: JobRuns, day: date) -> None:
         heart = asyncio.create_task(self._beat(runs, day), name=f"{self.job_id} heartbeat")
