@@ -16,6 +16,12 @@ after it: capture stores a blob before the event that names it, so every blob th
 snapshot's events refer to is there already. The manifest is written last; a folder
 without one is an interrupted backup. Blobs are immutable, so a daily backup links the
 blobs the previous one holds instead of copying them again.
+
+On PostgreSQL pg_dump fails with "cache lookup failed for index" when another process
+creates or drops tables while it reads the catalogue (a first start on a new schema, an
+upgrade that adds a read model): the database's part is then taken again, in a new
+snapshot, up to CATALOGUE_TRIES times, CATALOGUE_PAUSE_SECONDS apart. Nothing else is
+tried again here (pg_dump missing, a full disk): those need a person.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,10 +58,20 @@ PG_FILE = "database.pgdump"
 _CHUNK = 1 << 20
 # Folders the scheduled backup makes (and rotation may remove): kartei-YYYYmmdd-HHMMSS.
 _SCHEDULED = re.compile(r"^kartei-\d{8}-\d{6}$")
+# pg_dump met a catalogue entry that another transaction dropped or replaced meanwhile.
+_CATALOGUE_RACE = re.compile(r"cache lookup failed for")
+CATALOGUE_TRIES = 4  # pg_dump runs at most this often per backup
+CATALOGUE_PAUSE_SECONDS = 2.0  # between them: the tables' creation is over by then
+RETRY_AFTER = timedelta(hours=1)  # a failed daily backup is tried again this much later
 
 
 class BackupError(Exception):
     """A backup cannot be written, read or restored; the message says why."""
+
+
+class CatalogueChangedError(BackupError):
+    """pg_dump read a table or index that another process created or dropped meanwhile;
+    a new snapshot a moment later does not meet it."""
 
 
 class RestoreRefusedError(BackupError):
@@ -207,7 +224,8 @@ def _run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[st
     except FileNotFoundError:
         raise BackupError(f"{argv[0]} not found: install the PostgreSQL client tools") from None
     if done.returncode != 0:
-        raise BackupError(f"{argv[0]} failed: {done.stderr.strip() or done.returncode}")
+        error = CatalogueChangedError if _CATALOGUE_RACE.search(done.stderr) else BackupError
+        raise error(f"{argv[0]} failed: {done.stderr.strip() or done.returncode}")
     return done
 
 
@@ -298,6 +316,27 @@ def _backup_sqlite(url: URL, dst: Path) -> tuple[LogSummary, str | None, list[st
 
 
 def _backup_postgres(url: URL, dst: Path) -> tuple[LogSummary, str | None, list[str]]:
+    """The database's part, taken again in a new snapshot when pg_dump met a catalogue
+    that changed under it (see the module's note)."""
+    for attempt in range(1, CATALOGUE_TRIES + 1):
+        try:
+            return _dump_postgres(url, dst)
+        except CatalogueChangedError as err:
+            if attempt == CATALOGUE_TRIES:
+                raise
+            log.warning(
+                "backup: %s; dumping again in %g s (try %d of %d)",
+                err,
+                CATALOGUE_PAUSE_SECONDS,
+                attempt + 1,
+                CATALOGUE_TRIES,
+            )
+            dst.unlink(missing_ok=True)
+            time.sleep(CATALOGUE_PAUSE_SECONDS)  # in the backup's thread, not on the loop
+    raise AssertionError("unreachable")
+
+
+def _dump_postgres(url: URL, dst: Path) -> tuple[LogSummary, str | None, list[str]]:
     engine = sa.create_engine(_sync_url(url), poolclass=sa.NullPool)
     try:
         with engine.connect() as conn:
@@ -653,7 +692,10 @@ def scheduled_backup(
     """One daily backup into `root`/kartei-YYYYmmdd-HHMMSS, then rotation: backups older
     than `keep_days` are removed, but never the newest verified one."""
     now = now or datetime.now(UTC)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BackupError(f"cannot write backups into {root}: {err}") from err
     earlier = _scheduled(root)
     previous = earlier[-1][1] if earlier else None
     target = root / f"kartei-{now.strftime('%Y%m%d-%H%M%S')}"
@@ -661,11 +703,16 @@ def scheduled_backup(
         target.mkdir()  # claimed here: a folder of the same second stays its backup's
     except FileExistsError:
         raise BackupError(f"{target} exists: another backup started in the same second") from None
+    except OSError as err:
+        raise BackupError(f"cannot write backups into {root}: {err}") from err
     try:
         manifest = backup(settings, target, previous=previous)
     except BackupError:
         shutil.rmtree(target, ignore_errors=True)
         raise
+    except OSError as err:  # a full disk, a folder Kartei may not write
+        shutil.rmtree(target, ignore_errors=True)
+        raise BackupError(f"cannot write the backup {target}: {err}") from err
     rotate(root, keep_days, now)
     return manifest
 
@@ -708,16 +755,34 @@ def schedule_backup(settings: Settings, kartei: Any) -> None:
     async def run() -> None:
         try:
             manifest = await asyncio.to_thread(scheduled_backup, settings, root, keep)
-        except Exception as err:  # a failed backup must be seen, and tried again tomorrow
-            log.exception("the daily backup failed")
-            health.set("degraded", str(err), dir=str(root))
-            return
+        except Exception as err:
+            # Seen in health until a backup succeeds; raised, so the day's run stays
+            # unfinished and the scheduler tries again RETRY_AFTER later (hub/schedule.py).
+            failed = datetime.now(UTC)
+            log.error("the daily backup failed: %s", err)
+            health.set(
+                "degraded",
+                str(err),
+                dir=str(root),
+                failed_at=failed.isoformat(timespec="seconds"),
+                retry_at=(failed + RETRY_AFTER).isoformat(timespec="seconds"),
+            )
+            raise
         health.set(
             "ok",
             dir=str(root),
             last=manifest.created_at,
             events=manifest.event_count,
             last_position=manifest.last_position,
+            failed_at=None,
+            retry_at=None,
         )
 
-    daily(kartei.scheduler, run, settings.backup.time, settings.kartei.timezone, "backup")
+    daily(
+        kartei.scheduler,
+        run,
+        settings.backup.time,
+        settings.kartei.timezone,
+        "backup",
+        retry_after=RETRY_AFTER,
+    )
