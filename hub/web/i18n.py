@@ -703,6 +703,36 @@ GERMAN: dict[str, str] = {
     "retention holds keep documents of this contact ({holds})": (
         "Aufbewahrungspflichten halten Unterlagen dieses Kontakts ({holds})"
     ),
+    # kartei retention run (hub/cli/retention.py); --json stays English
+    "no retention rules configured ([[retention.rules]] in kartei.toml)": (
+        "keine Löschregeln eingerichtet ([[retention.rules]] in kartei.toml)"
+    ),
+    "--as-of only with --dry-run (nothing is erased against another day)": (
+        "--as-of nur mit --dry-run (gelöscht wird nur nach dem heutigen Tag)"
+    ),
+    "--as-of {value}: expected a day like 2030-01-31": (
+        "--as-of {value}: erwartet wird ein Tag wie 2030-01-31"
+    ),
+    "Erase this {count} contact for good?": "Diesen {count} Kontakt endgültig löschen?",
+    "Erase these {count} contacts for good?": "Diese {count} Kontakte endgültig löschen?",
+    "Retention dry run, {day}": "Löschregeln, Probelauf, {day}",
+    "Retention run, {day}": "Löschregeln, Lauf, {day}",
+    "contact": "Kontakt",
+    "name": "Name",
+    "rule": "Regel",
+    "last contact": "letzter Kontakt",
+    "outcome": "Ergebnis",
+    "would be erased": "würde gelöscht",
+    "erased": "gelöscht",
+    "kept: retention hold": "bleibt: Aufbewahrungspflicht",
+    "kept: exempt": "bleibt: ausgenommen",
+    "{erase} to erase, {erased} erased, {held} kept by retention holds, {exempt} exempt, "
+    "{failed} failed.": (
+        "{erase} zu löschen, {erased} gelöscht, {held} wegen Aufbewahrungspflicht behalten, "
+        "{exempt} ausgenommen, {failed} fehlgeschlagen."
+    ),
+    "{count} contact checked: {counts}": "{count} Kontakt geprüft: {counts}",
+    "{count} contacts checked: {counts}": "{count} Kontakte geprüft: {counts}",
 }
 
 

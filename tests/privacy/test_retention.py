@@ -199,14 +199,23 @@ async def test_run_erases_what_no_hold_keeps(firm: Firm) -> None:
 
 
 def test_retention_from_the_command_line(firm: Firm) -> None:
+    """German unless configured otherwise; --json stays English."""
     runner = CliRunner()
     config = ["--config", str(firm.config)]
     shown = runner.invoke(app, ["retention", "run", "--dry-run", "--as-of", "2031-06-01", *config])
     assert shown.exit_code == 0, shown.output
-    assert "would be erased" in shown.output and "Olga Alt" in shown.output
-    assert "2 to erase, 0 erased, 1 kept by retention holds, 1 exempt" in shown.output
+    assert "Löschregeln, Probelauf, 01.06.2031" in shown.output
+    assert "würde gelöscht" in shown.output and "Olga Alt" in shown.output
+    assert (
+        "2 zu löschen, 0 gelöscht, 1 wegen Aufbewahrungspflicht behalten, 1 ausgenommen"
+        in shown.output
+    )
     refused = runner.invoke(app, ["retention", "run", "--as-of", "2031-06-01", *config])
-    assert refused.exit_code == 2 and "only with --dry-run" in refused.output
+    assert refused.exit_code == 2 and "--as-of nur mit --dry-run" in refused.output
+    declined = runner.invoke(app, ["retention", "run", *config], input="n\n")
+    assert declined.exit_code == 1, declined.output
+    assert "Diesen 1 Kontakt endgültig löschen? [j/N]" in declined.output
+    assert "nichts gelöscht" in declined.output
     # Today only Olga's 2019 mail is over three years old (and past its 6-year hold);
     # every card without mail is new. The real run erases her, and only her.
     today = runner.invoke(app, ["retention", "run", "--yes", "--json", *config])
@@ -214,6 +223,26 @@ def test_retention_from_the_command_line(firm: Firm) -> None:
     done = json.loads(today.output)
     assert (done["erased"], done["held"], done["exempt"]) == (1, 0, 0)
     assert [c["contact_id"] for c in done["candidates"]] == [firm.ids["olga"]]
+
+
+def test_retention_in_english_when_configured(firm: Firm) -> None:
+    english = firm.config.parent / "english.toml"
+    english.write_text(firm.config.read_text().replace("[kartei]\n", '[kartei]\nlanguage = "en"\n'))
+    runner = CliRunner()
+    config = ["--config", str(english)]
+    shown = runner.invoke(app, ["retention", "run", "--dry-run", "--as-of", "2031-06-01", *config])
+    assert shown.exit_code == 0, shown.output
+    assert "Retention dry run, 2031-06-01" in shown.output
+    assert "would be erased" in shown.output and "Olga Alt" in shown.output
+    assert "2 to erase, 0 erased, 1 kept by retention holds, 1 exempt" in shown.output
+    refused = runner.invoke(app, ["retention", "run", "--as-of", "2031-06-01", *config])
+    assert refused.exit_code == 2 and "only with --dry-run" in refused.output
+    declined = runner.invoke(app, ["retention", "run", *config], input="no\n")
+    assert declined.exit_code == 1 and "Erase this 1 contact for good? [y/N]" in declined.output
+    assert "nothing erased" in declined.output
+    done = runner.invoke(app, ["retention", "run", *config], input="y\n")
+    assert done.exit_code == 0, done.output
+    assert "Retention run, " in done.output and "0 to erase, 1 erased" in done.output
 
 
 async def test_the_scheduler_runs_a_dry_run_daily_and_reports_in_health(firm: Firm) -> None:
