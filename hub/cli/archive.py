@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.cli.words import Words, words
 from hub.events.privacy import AdminActionRecorded
 from hub.privacy.audit import cli_actor, record
 from hub.proofs import heads, tsa
@@ -27,15 +28,18 @@ from hub.proofs.setup import (
     timestamp_checker,
     tsa_ca_file,
 )
-from hub.proofs.verify import verify
+from hub.proofs.verify import Finding, Report, verify
 from hub.settings import Settings
 from hub.store import Database, EventStore
 from hub.store.leases import LeaseBusyError, Leases
+from hub.web.i18n import translator
 
 app = typer.Typer(
     help="The archive's proofs: sign, verify, prove, export (GoBD).", no_args_is_help=True
 )
 T = TypeVar("T")
+NO_EVENT = "no event at position {position} in the Merkle log (yet)"
+NOT_SIGNED = "no signed tree head covers position {position} yet (kartei archive sign)"
 
 
 @asynccontextmanager
@@ -92,7 +96,15 @@ def sign_command(config: ConfigOption = None, json: JsonOption = False) -> None:
     if json:
         _print({"id": head.id, "size": head.size, "root": head.root.hex(), "head": head.text})
     else:
-        console.print(f"Tree head {head.id}: {head.size} events, root {head.root.hex()}")
+        say = words(loaded)
+        size = say.counted(head.size, "{count} event", "{count} events")
+        line = say(
+            "Tree head {head}: {events}, root {root}",
+            head=str(head.id),
+            events=size,
+            root=head.root.hex(),
+        )
+        console.print(line, highlight=False)
 
 
 @app.command("timestamp")
@@ -102,8 +114,12 @@ def timestamp_command(config: ConfigOption = None) -> None:
     try:
         done = _run(loaded, lambda merkle: stamp_pending(loaded, merkle))
     except tsa.TimestampError as err:
-        fail(str(err), code=1)
-    console.print(f"Timestamped {len(done)} tree head(s).")
+        fail(escape(_reason(str(err), loaded)), code=1)
+    say = words(loaded)
+    console.print(
+        say.counted(len(done), "Timestamped {count} tree head.", "Timestamped {count} tree heads."),
+        highlight=False,
+    )
 
 
 @app.command("verify")
@@ -115,7 +131,7 @@ def verify_command(config: ConfigOption = None, json: JsonOption = False) -> Non
         check = timestamp_checker(loaded)
         public = heads.load_public(loaded.data_dir)
     except (tsa.TimestampError, heads.HeadError) as err:
-        fail(str(err))
+        fail(escape(_reason(str(err), loaded)))
     report = _run(loaded, lambda merkle: verify(merkle, public, check))
     summary = {
         "ok": report.ok,
@@ -130,19 +146,61 @@ def verify_command(config: ConfigOption = None, json: JsonOption = False) -> Non
     if json:
         _print(summary)
     else:
-        console.print(
-            f"{report.events} events, {report.blobs} blobs ({report.erased_blobs} erased, "
-            f"kept as hashes), {report.heads} tree heads, {report.timestamps} timestamps "
-            "checked.",
-            highlight=False,
-        )
-        if report.unlogged:
-            console.print(f"{report.unlogged} newer events are not logged yet.")
-        for problem in report.problems:
-            console.print(f"[red]PROBLEM[/red] {problem}", highlight=False, markup=True)
-        console.print("Archive intact." if report.ok else "[red]Archive NOT intact.[/red]")
+        _verify_report(report, words(loaded))
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _verify_report(report: Report, say: Words) -> None:
+    """What `kartei archive verify` prints: what was checked, each finding, the verdict."""
+    counts = {
+        "events": say.counted(report.events, "{count} event", "{count} events"),
+        "blobs": say.counted(report.blobs, "{count} blob", "{count} blobs"),
+        "heads": say.counted(report.heads, "{count} tree head", "{count} tree heads"),
+        "timestamps": say.counted(report.timestamps, "{count} timestamp", "{count} timestamps"),
+    }
+    checked = say(
+        "{events}, {blobs} ({erased} erased, kept as hashes), {heads}, {timestamps} checked.",
+        erased=report.erased_blobs,
+        **counts,
+    )
+    console.print(checked, highlight=False, markup=False)
+    if report.unlogged:
+        unlogged = say.counted(
+            report.unlogged,
+            "{count} newer event is not logged yet.",
+            "{count} newer events are not logged yet.",
+        )
+        console.print(unlogged, highlight=False, markup=False)
+    for finding in report.findings:
+        text = escape(finding_text(finding, say))
+        console.print(f"[red]{say('PROBLEM')}[/red] {text}", highlight=False, markup=True)
+    if report.ok:
+        console.print(say("Archive intact."), highlight=False)
+    else:
+        console.print(f"[red]{say('Archive NOT intact.')}[/red]", highlight=False)
+
+
+def finding_text(finding: Finding, say: Words) -> str:
+    """ "Datei 3f/a2… (Ereignis 5) geändert: …": a finding of verify in the configured
+    language; a reason worded elsewhere (the signature check, the timestamp check) is
+    translated where the catalogue has it, else it stays English."""
+    values = _shown(finding.values)
+    if "reason" in values:
+        values["reason"] = translator(say.language)(str(values["reason"]))
+    return say(finding.key, **values)
+
+
+def _reason(text: str, loaded: Settings) -> str:
+    """An error worded elsewhere (hub/proofs/tsa.py, heads.py, setup.py): translated where
+    the catalogue has its text, else as it is (it names a path or a server's answer)."""
+    return str(translator(loaded.kartei.language)(text))
+
+
+def _shown(values: dict[str, object]) -> dict[str, object]:
+    """Positions, ids and indexes as written ("12345", not "12.345"): they are what one
+    types into `kartei archive prove`."""
+    return {name: str(value) for name, value in values.items()}
 
 
 @app.command("prove")
@@ -152,10 +210,21 @@ def prove_command(
 ) -> None:
     """Print the inclusion proof of one event in the newest signed tree head (JSON)."""
     loaded = settings(config)
+    say = words(loaded)
+
+    async def work(merkle: MerkleLog) -> Any:
+        found = await merkle.leaf_of(position)
+        if found is None:
+            fail(say(NO_EVENT, position=str(position)), code=1)
+        covering = await merkle.heads(covering=found[0])
+        if not covering:
+            fail(say(NOT_SIGNED, position=str(position)), code=1)
+        return await merkle.inclusion(position, covering[-1])
+
     try:
-        _print(_run(loaded, lambda merkle: merkle.inclusion(position)))
-    except LookupError as err:
-        fail(str(err).strip("'\""), code=1)
+        _print(_run(loaded, work))
+    except LookupError as err:  # a stored node is missing (kartei archive verify names it)
+        fail(escape(str(err).strip("'\"")), code=1)
 
 
 @app.command("consistency")
@@ -167,14 +236,21 @@ def consistency_command(
     """Print the consistency proof between two signed tree heads (JSON): the newer tree
     extends the older one, nothing in it was changed or removed."""
     loaded = settings(config)
+    say = words(loaded)
 
     async def work(merkle: MerkleLog) -> Any:
         by_id = {h.id: h for h in await merkle.heads()}
         if first not in by_id or second not in by_id:
-            fail(f"no tree head {first if first not in by_id else second}")
+            fail(say("no tree head {head}", head=str(first if first not in by_id else second)))
         old, new = by_id[first], by_id[second]
         if old.size > new.size:
-            fail(f"tree head {first} is larger than {second}")
+            fail(
+                say(
+                    "tree head {first} is larger than {second}",
+                    first=str(first),
+                    second=str(second),
+                )
+            )
         return await merkle.consistency(old, new)
 
     _print(_run(loaded, work))
@@ -196,8 +272,9 @@ def export_command(
     originals, index.csv, inclusion proofs, signed tree heads, timestamp tokens, a
     manifest and verify_export.py, the check that needs no Kartei (docs/archive.md)."""
     loaded = settings(config)
+    say = words(loaded)
     if target.exists():
-        fail(f"{target} exists already; name a new folder or .zip file")
+        fail(escape(say("{target} exists already; name a new folder or .zip file", target=target)))
     ca_file = tsa_ca_file(loaded)
 
     async def work(merkle: MerkleLog) -> Any:
@@ -214,15 +291,23 @@ def export_command(
     try:
         summary = _run(loaded, work)
     except ExportError as err:  # the stored tree does not give the head: no proof would hold
-        fail(escape(str(err)), code=1)
+        fail(escape(say(err.key, **_shown(err.values))), code=1)
     except OSError as err:
-        fail(f"{target}: {err.strerror or err}")
+        fail(escape(f"{target}: {err.strerror or err}"))
+    folder = say("<the unpacked folder>") if target.suffix.lower() == ".zip" else str(target)
     console.print(
-        f"Exported {summary.files} original files of {summary.events} events "
-        f"({summary.erased} erased, listed without file) to {target}, proven in tree head "
-        f"{summary.head.id}. Check it with: python3 verify_export.py "
-        f"{'<the unpacked folder>' if target.suffix.lower() == '.zip' else target}",
+        say(
+            "Exported {files} {events} ({erased} erased, listed without file) to {target}, "
+            "proven in tree head {head}. Check it with: python3 verify_export.py {folder}",
+            files=say.counted(summary.files, "{count} original file", "{count} original files"),
+            events=say.counted(summary.events, "of {count} event", "of {count} events"),
+            erased=summary.erased,
+            target=str(target),
+            head=str(summary.head.id),
+            folder=folder,
+        ),
         highlight=False,
+        markup=False,
     )
 
 
@@ -244,9 +329,10 @@ def procedure_command(
     """Write the Verfahrensdokumentation (German, HTML or PDF) from this configuration and
     the archive's current state; the parts only the firm can state are marked to fill in."""
     loaded = settings(config)
+    say = words(loaded)
     form = (form or ("pdf" if target.suffix.lower() == ".pdf" else "html")).lower()
     if form not in ("html", "pdf"):
-        fail(f"--format {form}: html or pdf")
+        fail(escape(say("--format {form}: html or pdf", form=form)))
 
     async def work(merkle: MerkleLog) -> str:
         heads.ensure_key(loaded.data_dir)
@@ -261,5 +347,5 @@ def procedure_command(
     except PdfUnavailableError as err:
         fail(escape(str(err)))  # "kartei[pdf]" is not markup
     except OSError as err:
-        fail(f"{target}: {err.strerror or err}")
-    console.print(f"Wrote {target}.")
+        fail(escape(f"{target}: {err.strerror or err}"))
+    console.print(say("Wrote {target}.", target=str(target)), highlight=False, markup=False)

@@ -47,7 +47,14 @@ _SUFFIX = {"application/pdf": ".pdf", "image/tiff": ".tif", "image/png": ".png"}
 
 
 class ExportError(RuntimeError):
-    """The stored tree does not give the signed head's root: no proof would hold."""
+    """The stored tree does not give the signed head's root: no proof would hold. Carries
+    its wording's catalogue key and values (the command line words it in the configured
+    language); str() is the English text."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key.format(**values))
+        self.key = key
+        self.values = values
 
 
 @dataclass
@@ -94,8 +101,9 @@ async def export(
     tree = TreePaths(LogHashes(log), head.size)
     if await tree.root() != head.root:
         raise ExportError(
-            f"the Merkle log's stored hashes do not give the root of head {head.id} "
-            "(kartei archive verify names what changed)"
+            "the Merkle log's stored hashes do not give the root of head {head} "
+            "(kartei archive verify names what changed)",
+            head=head.id,
         )
     rows: list[dict[str, object]] = []
     entries = summary.entries
@@ -149,8 +157,11 @@ class LogHashes:
             found = [bytes(h) for h in (await conn.execute(query)).scalars()]
         if len(found) != last - first:
             raise ExportError(
-                f"the Merkle log lacks stored hashes of level {level} in {first}..{last - 1} "
-                "(kartei archive verify names them)"
+                "the Merkle log lacks stored hashes of level {level} in {first}..{last} "
+                "(kartei archive verify names them)",
+                level=level,
+                first=first,
+                last=last - 1,
             )
         return found
 

@@ -19,8 +19,25 @@ from hub.store.crypto import SEALED
 from hub.store.schema import events, subject_keys
 
 CHUNK = 5000
+# Findings whose reason comes worded from elsewhere (heads.HeadError, the timestamp check)
+HEAD_PROBLEM = "tree head {head}: {reason}"
+TIMESTAMP_PROBLEM = "tree head {head}: timestamp {reason}"
+NODE = "tree node at level {level}, index {index} (leaves {first}-{last})"
 
 TimestampCheck = Callable[[bytes, str], str | None]  # (token, head text) -> problem or None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing that does not hold: its wording's catalogue key (English, with
+    placeholders) and the values; the command line words it in the configured language
+    (hub/cli/archive.py), str() is the English text (`--json`, logs)."""
+
+    key: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.key.format(**self.values)
 
 
 @dataclass
@@ -31,11 +48,19 @@ class Report:
     heads: int = 0
     timestamps: int = 0
     unlogged: int = 0  # events committed after the follower's last batch
-    problems: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """The findings in English."""
+        return [str(f) for f in self.findings]
 
     @property
     def ok(self) -> bool:
-        return not self.problems
+        return not self.findings
+
+    def found(self, key: str, **values: object) -> None:
+        self.findings.append(Finding(key, values))
 
 
 @dataclass(slots=True)
@@ -69,7 +94,7 @@ def _signed_heads(
         try:
             head = heads.verify(public, row.text, row.signature)
         except heads.HeadError as err:
-            report.problems.append(f"tree head {row.id}: {err}")
+            report.found(HEAD_PROBLEM, head=row.id, reason=str(err))
             continue
         by_size.setdefault(head.size, []).append((row.id, head))
     return by_size
@@ -112,17 +137,18 @@ async def _verify_events(
         by_position = {int(r.position): r for r in rows}
         for entry in leaves:
             if entry.leaf_index != frontier.size:
-                report.problems.append(f"leaf {frontier.size} is missing from the leaf table")
+                report.found("leaf {leaf} is missing from the leaf table", leaf=frontier.size)
             raw = by_position.pop(int(entry.position), None)
             entries = leaf.unpack_blobs(entry.blobs)
             if raw is None:
-                report.problems.append(f"event at position {entry.position} is gone")
+                report.found("event at position {position} is gone", position=int(entry.position))
             else:
                 report.events += 1
                 hashed = merkle.leaf_hash(leaf.encode(stored_row(raw), entries))
                 if hashed != bytes(entry.leaf_hash):
-                    report.problems.append(
-                        f"event at position {entry.position} differs from its logged leaf"
+                    report.found(
+                        "event at position {position} differs from its logged leaf",
+                        position=int(entry.position),
                     )
                 subject = _subject(raw.data)
                 for b in entries:
@@ -132,22 +158,22 @@ async def _verify_events(
                     if subject:
                         blob.subjects.add(subject)
                     if blob.stored_sha256 != b.stored_sha256:
-                        report.problems.append(f"blob {b.locator}: logged with two hashes")
+                        report.found("blob {locator}: logged with two hashes", locator=b.locator)
             closed = frontier.append(bytes(entry.leaf_hash))
             for level in merkle.STORED_LEVELS:
                 if len(closed) > level:
                     nodes[level, (frontier.size >> level) - 1] = closed[level]
             _check_roots(frontier, signed, report)
         for position in by_position:
-            report.problems.append(f"event at position {position} is not in the Merkle log")
+            report.found("event at position {position} is not in the Merkle log", position=position)
         after = int(leaves[-1].leaf_index)
         previous_position = int(leaves[-1].position)
     await _check_nodes(log, nodes, report)
     if (frontier.size, frontier.root()) != (state.size, state.root()):
-        report.problems.append("the stored tree state does not match the leaves")
+        report.found("the stored tree state does not match the leaves")
     for size in signed:
         if size > frontier.size:
-            report.problems.append(f"a signed head covers {size} leaves; the log holds fewer")
+            report.found("a signed head covers {size} leaves; the log holds fewer", size=size)
     async with log.store.db.read() as conn:
         report.unlogged = int(
             await conn.scalar(
@@ -170,14 +196,16 @@ async def _check_nodes(
     for row in stored:
         key = (int(row.level), int(row.node_index))
         first, last = key[1] << key[0], ((key[1] + 1) << key[0]) - 1
-        where = f"tree node at level {key[0]}, index {key[1]} (leaves {first}-{last})"
+        where = {"level": key[0], "index": key[1], "first": first, "last": last}
         hashed = computed.pop(key, None)
         if hashed is None:
-            report.problems.append(f"{where} has no complete block of leaves")
+            report.found(NODE + " has no complete block of leaves", **where)
         elif hashed != bytes(row.hash):
-            report.problems.append(f"{where} does not match the leaves")
+            report.found(NODE + " does not match the leaves", **where)
     for level, index in sorted(computed):
-        report.problems.append(f"tree node at level {level}, index {index} is missing")
+        report.found(
+            "tree node at level {level}, index {index} is missing", level=level, index=index
+        )
 
 
 def _check_roots(
@@ -187,7 +215,7 @@ def _check_roots(
 ) -> None:
     for head_id, head in signed.get(frontier.size, ()):
         if head.root != frontier.root():
-            report.problems.append(f"tree head {head_id}: root does not match the log")
+            report.found("tree head {head}: root does not match the log", head=head_id)
 
 
 def _subject(data: str) -> str | None:
@@ -215,16 +243,17 @@ async def _verify_timestamps(
         report.timestamps += 1
         text = texts.get(int(token.head_id))
         if text is None:
-            report.problems.append(f"timestamp for unknown tree head {token.head_id}")
+            report.found("timestamp for unknown tree head {head}", head=int(token.head_id))
             continue
         if check is None:
-            report.problems.append(
-                f"tree head {token.head_id}: timestamped, but no TSA certificate is configured "
-                "to check it ([archive] tsa_ca_file)"
+            report.found(
+                "tree head {head}: timestamped, but no TSA certificate is configured "
+                "to check it ([archive] tsa_ca_file)",
+                head=int(token.head_id),
             )
             continue
         if (problem := check(bytes(token.token), text)) is not None:
-            report.problems.append(f"tree head {token.head_id}: timestamp {problem}")
+            report.found(TIMESTAMP_PROBLEM, head=int(token.head_id), reason=problem)
 
 
 def _verify_blobs(root: Path, blobs: dict[str, _Blob], report: Report) -> None:
@@ -234,8 +263,10 @@ def _verify_blobs(root: Path, blobs: dict[str, _Blob], report: Report) -> None:
             continue  # gone: a tombstone if its subjects are erased (checked next)
         report.blobs += 1
         if digest != blob.stored_sha256:
-            report.problems.append(
-                f"blob {locator} (event {blob.position}) differs from its logged hash"
+            report.found(
+                "blob {locator} (event {event}) differs from its logged hash",
+                locator=locator,
+                event=blob.position,
             )
         blob.stored_sha256 = "present"
 
@@ -257,10 +288,14 @@ async def _tombstones(log: MerkleLog, blobs: dict[str, _Blob], report: Report) -
                 alive.update(f"{kind}:{n}" for n in (await conn.execute(query)).scalars())
     for locator, blob in missing.items():
         if blob.stored_sha256 == "missing":
-            report.problems.append(
-                f"blob {locator} (event {blob.position}) was missing when logged"
+            report.found(
+                "blob {locator} (event {event}) was missing when logged",
+                locator=locator,
+                event=blob.position,
             )
         elif blob.subjects & alive or not blob.subjects:
-            report.problems.append(f"blob {locator} (event {blob.position}) is missing")
+            report.found(
+                "blob {locator} (event {event}) is missing", locator=locator, event=blob.position
+            )
         else:
             report.erased_blobs += 1

@@ -665,6 +665,125 @@ GERMAN: dict[str, str] = {
     "mapped columns not in the header row: {columns}": (
         "zugeordnete Spalten fehlen in der Kopfzeile: {columns}"
     ),
+    # kartei archive (hub/cli/archive.py; verify's findings from hub/proofs/verify.py, the
+    # export's errors from hub/proofs/export.py). Terms as the archive pages say them:
+    # tree head = Baumwurzel, leaf = Blatt, hash = Hashwert, blob = (archivierte) Datei.
+    "{count} blob": "{count} Datei",
+    "{count} blobs": "{count} Dateien",
+    "{count} tree head": "{count} Baumwurzel",
+    "{count} tree heads": "{count} Baumwurzeln",
+    "{count} timestamp": "{count} Zeitstempel",
+    "{count} timestamps": "{count} Zeitstempel",
+    "{events}, {blobs} ({erased} erased, kept as hashes), {heads}, {timestamps} checked.": (
+        "Geprüft: {events}, {blobs} ({erased} davon gelöscht, als Hashwert erhalten), "
+        "{heads}, {timestamps}."
+    ),
+    "{count} newer event is not logged yet.": (
+        "{count} neueres Ereignis ist noch nicht im Merkle-Log."
+    ),
+    "{count} newer events are not logged yet.": (
+        "{count} neuere Ereignisse sind noch nicht im Merkle-Log."
+    ),
+    "PROBLEM": "PROBLEM",
+    "Archive intact.": "Archiv unversehrt.",
+    "Archive NOT intact.": "Archiv NICHT unversehrt.",
+    "tree head {head}: {reason}": "Baumwurzel {head}: {reason}",
+    "tree head {head}: timestamp {reason}": "Baumwurzel {head}: Zeitstempel {reason}",
+    "signature does not match the head": "Signatur passt nicht zur Baumwurzel",
+    "not a kartei-tree-head/1 text": "kein Text im Format kartei-tree-head/1",
+    "is over other data than this tree head": "gilt für andere Daten als diese Baumwurzel",
+    "has a signature that does not match": "hat eine Signatur, die nicht passt",
+    "was altered after the TSA signed it": (
+        "wurde nach der Signatur des Zeitstempeldienstes verändert"
+    ),
+    "does not carry the TSA's certificate": "enthält das Zertifikat des Zeitstempeldienstes nicht",
+    "leaf {leaf} is missing from the leaf table": "Blatt {leaf} fehlt in der Blatttabelle",
+    "event at position {position} is gone": "Ereignis an Position {position} fehlt",
+    "event at position {position} differs from its logged leaf": (
+        "Ereignis an Position {position} geändert: passt nicht mehr zu seinem Blatt im Merkle-Log"
+    ),
+    "blob {locator}: logged with two hashes": (
+        "Datei {locator}: mit zwei verschiedenen Hashwerten protokolliert"
+    ),
+    "event at position {position} is not in the Merkle log": (
+        "Ereignis an Position {position} fehlt im Merkle-Log"
+    ),
+    "the stored tree state does not match the leaves": (
+        "der gespeicherte Stand des Baums passt nicht zu den Blättern"
+    ),
+    "a signed head covers {size} leaves; the log holds fewer": (
+        "eine signierte Baumwurzel umfasst {size} Blätter; das Merkle-Log enthält weniger"
+    ),
+    "tree node at level {level}, index {index} (leaves {first}-{last}) has no complete "
+    "block of leaves": (
+        "Baumknoten auf Ebene {level}, Index {index} (Blätter {first}-{last}): "
+        "die Blätter dazu sind nicht vollständig"
+    ),
+    "tree node at level {level}, index {index} (leaves {first}-{last}) does not match the leaves": (
+        "Baumknoten auf Ebene {level}, Index {index} (Blätter {first}-{last}) "
+        "passt nicht zu den Blättern"
+    ),
+    "tree node at level {level}, index {index} is missing": (
+        "Baumknoten auf Ebene {level}, Index {index} fehlt"
+    ),
+    "tree head {head}: root does not match the log": (
+        "Baumwurzel {head}: Wurzel-Hashwert passt nicht zum Merkle-Log"
+    ),
+    "timestamp for unknown tree head {head}": "Zeitstempel zu unbekannter Baumwurzel {head}",
+    "tree head {head}: timestamped, but no TSA certificate is configured to check it "
+    "([archive] tsa_ca_file)": (
+        "Baumwurzel {head}: hat einen Zeitstempel, aber zum Prüfen ist kein Zertifikat des "
+        "Zeitstempeldienstes eingerichtet ([archive] tsa_ca_file)"
+    ),
+    "blob {locator} (event {event}) differs from its logged hash": (
+        "Datei {locator} (Ereignis {event}) geändert: passt nicht zum protokollierten Hashwert"
+    ),
+    "blob {locator} (event {event}) was missing when logged": (
+        "Datei {locator} (Ereignis {event}) fehlte schon bei der Protokollierung"
+    ),
+    "blob {locator} (event {event}) is missing": "Datei {locator} (Ereignis {event}) fehlt",
+    "Tree head {head}: {events}, root {root}": (
+        "Baumwurzel {head}: {events}, Wurzel-Hashwert {root}"
+    ),
+    "Timestamped {count} tree head.": "{count} Baumwurzel mit Zeitstempel versehen.",
+    "Timestamped {count} tree heads.": "{count} Baumwurzeln mit Zeitstempel versehen.",
+    "no event at position {position} in the Merkle log (yet)": (
+        "kein Ereignis an Position {position} im Merkle-Log (noch nicht)"
+    ),
+    "no signed tree head covers position {position} yet (kartei archive sign)": (
+        "noch keine signierte Baumwurzel umfasst Position {position} (kartei archive sign)"
+    ),
+    "no tree head {head}": "keine Baumwurzel {head}",
+    "tree head {first} is larger than {second}": "Baumwurzel {first} ist größer als {second}",
+    "{target} exists already; name a new folder or .zip file": (
+        "{target} gibt es schon; bitte einen neuen Ordner oder eine neue .zip-Datei angeben"
+    ),
+    "the Merkle log's stored hashes do not give the root of head {head} "
+    "(kartei archive verify names what changed)": (
+        "die im Merkle-Log gespeicherten Hashwerte ergeben nicht den Wurzel-Hashwert der "
+        "Baumwurzel {head} (kartei archive verify nennt, was sich geändert hat)"
+    ),
+    "the Merkle log lacks stored hashes of level {level} in {first}..{last} "
+    "(kartei archive verify names them)": (
+        "im Merkle-Log fehlen gespeicherte Hashwerte der Ebene {level} in {first}..{last} "
+        "(kartei archive verify nennt sie)"
+    ),
+    "{count} original file": "{count} Originaldatei",
+    "{count} original files": "{count} Originaldateien",
+    "<the unpacked folder>": "<der entpackte Ordner>",
+    "of {count} event": "von {count} Ereignis",
+    "of {count} events": "von {count} Ereignissen",
+    "Exported {files} {events} ({erased} erased, listed without file) to {target}, "
+    "proven in tree head {head}. Check it with: python3 verify_export.py {folder}": (
+        "{files} {events} ({erased} gelöscht, ohne Datei aufgeführt) nach {target} "
+        "exportiert, nachgewiesen in Baumwurzel {head}. Prüfen mit: "
+        "python3 verify_export.py {folder}"
+    ),
+    "--format {form}: html or pdf": "--format {form}: html oder pdf",
+    "no timestamp authority configured ([archive] tsa_url)": (
+        "kein Zeitstempeldienst eingerichtet ([archive] tsa_url)"
+    ),
+    "Wrote {target}.": "{target} geschrieben.",
     # kartei privacy erase|export (hub/cli/privacy.py) and why an erasure or export cannot
     # be done (hub/privacy/dossier.py's PrivacyError; the web says it too)
     "[y/N]": "[j/N]",

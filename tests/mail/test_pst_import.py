@@ -157,7 +157,7 @@ def subjects(events: list[tuple[str, Mail]]) -> Counter[str]:
 def archive_intact(cfg: Path) -> None:
     assert kartei(cfg, "archive", "sign")[0] == 0
     code, out = kartei(cfg, "archive", "verify")
-    assert code == 0 and "Archive intact." in out, out
+    assert code == 0 and "Archiv unversehrt." in out, out
 
 
 def test_pst_import_fills_customer_histories_and_keeps_folders(
