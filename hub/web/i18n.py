@@ -852,6 +852,29 @@ GERMAN: dict[str, str] = {
     ),
     "{count} contact checked: {counts}": "{count} Kontakt geprüft: {counts}",
     "{count} contacts checked: {counts}": "{count} Kontakte geprüft: {counts}",
+    # kartei backup, backup verify, restore (hub/cli/backup.py); hub/backup.py's reasons
+    # stay English
+    "{folder}: intact ({database}, {events} up to position {position}, {files} files, "
+    "taken {taken})": (
+        "{folder}: unversehrt ({database}, {events} bis Position {position}, {files} Dateien, "
+        "erstellt {taken})"
+    ),
+    "unexpected argument {folder} (did you mean: kartei backup verify {folder}?)": (
+        "unerwartetes Argument {folder} (gemeint: kartei backup verify {folder}?)"
+    ),
+    "Backing up ...": "Sichere ...",
+    "Backed up and verified: {events} up to position {position}, {files} files in {target}.": (
+        "Gesichert und geprüft: {events} bis Position {position}, {files} Dateien in {target}."
+    ),
+    "Restoring ...": "Stelle wieder her ...",
+    "Wrote the backup's configuration to {path}.": (
+        "Konfiguration der Sicherung nach {path} geschrieben."
+    ),
+    "Restored {events} up to position {position} (backup of {taken}). "
+    "Start Kartei with: kartei run --config {path}": (
+        "{events} bis Position {position} wiederhergestellt (Sicherung vom {taken}). "
+        "Kartei starten mit: kartei run --config {path}"
+    ),
 }
 
 

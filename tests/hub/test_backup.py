@@ -278,15 +278,15 @@ def test_a_damaged_backup_is_found(tmp_path: Path) -> None:
     asyncio.run(_migrate(load_settings(config)))
     made = run("backup", str(target), "--config", str(config))
     assert made.exit_code == 0, made.output
-    assert "verified" in made.output
+    assert "Gesichert und geprüft" in made.output  # German unless configured
     intact = run("backup", "verify", str(target))
-    assert intact.exit_code == 0 and "intact" in intact.output
+    assert intact.exit_code == 0 and "unversehrt" in intact.output
     new = tmp_path / "neu" / "kartei.toml"
     restored = run("restore", str(target), "--config", str(new))
     assert restored.exit_code == 0, restored.output
-    assert "Wrote the backup's configuration" in restored.output and new.exists()
+    assert "Konfiguration der Sicherung" in restored.output and new.exists()
     again = run("restore", str(target), "--config", str(new))  # no events: no history
-    assert again.exit_code == 0 and "Restored 0 events" in again.output
+    assert again.exit_code == 0 and "0 Ereignisse bis Position 0 wiederhergestellt" in again.output
 
     manifest = Manifest.read(target)
     blob = next(target / rel for rel in manifest.files if rel.startswith("archive/"))
