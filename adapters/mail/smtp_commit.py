@@ -1,12 +1,18 @@
 """From DATA to 250: deliveries prepared in batches, committed in groups.
 
 Every delivery waits in two queues. The first hands whatever has arrived together to a
-thread as one batch (parse and archive, one hop for what came at once); the second
-commits whatever is prepared in one transaction, and one sync makes the blobs of the
-whole group durable while its rows are written, before the commit that makes the
-events referencing them visible. A delivery's future resolves after its commit, so the
-SMTP answer 250 follows the commit (invariant 3), and an error reaches every delivery
+thread as one batch: parse, archive and one sync that makes the batch's blobs durable,
+one hop for what came at once. The second commits whatever is prepared in one
+transaction; its blobs are durable before the commit that makes the events referencing
+them visible. A commit that starts while batches are in the thread waits for them (at
+most JOIN_WAIT) and takes them along. A delivery's future resolves after its commit, so
+the SMTP answer 250 follows the commit (invariant 3), and an error reaches every delivery
 it concerns, which then answers 451.
+
+The sync in the batch's hop, not in the commit: the next batch's blob sync runs while a
+group's commit syncs the database, and the file system's journal takes both in one go
+often enough; the commit, shorter by a sync, waits for the batches in the thread, so
+groups are larger (docs/mail.md, SMTP: 3.2-3.9 deliveries a commit against 1.8-2.2).
 
 A thread, not the worker processes: the round trip to a worker cost more than it took
 off the main process on the 2-core test machine under load (docs/mail.md, SMTP).
@@ -23,7 +29,7 @@ from hub.capture import Capture
 
 MAX_GROUP = 256  # deliveries per transaction (one INSERT); more wait for the next one
 # How long a commit waits for the deliveries being prepared when it starts (seconds): a
-# message takes a millisecond or two; a huge one is not waited for.
+# batch takes a few milliseconds (parse, archive, sync); a huge one is not waited for.
 JOIN_WAIT = 0.025
 
 
@@ -33,8 +39,7 @@ class Delivery:
 
     raw: bytes
     mailbox: str
-    item: Prepared | None = None  # set by the batch, or by another intake
-    synced: bool = False  # the other intake made its blobs durable already
+    item: Prepared | None = None  # set by the batch (its blobs durable), or by another intake
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -60,7 +65,7 @@ class GroupCommit:
 
     async def commit(self, item: Prepared) -> None:
         """Commits an item another intake prepared (its blobs are durable already)."""
-        delivery = Delivery(b"", item.mailbox, item, synced=True)
+        delivery = Delivery(b"", item.mailbox, item)
         self._prepared.put_nowait(delivery)
         await self._answer(delivery)
 
@@ -103,7 +108,7 @@ class GroupCommit:
         raws = [(d.raw, d.mailbox) for d in batch]
         root = str(intake.archive.root)
         try:
-            items = await asyncio.to_thread(prepare_batch, raws, intake.rules, root, sync=False)
+            items = await asyncio.to_thread(prepare_batch, raws, intake.rules, root, sync=True)
         except Exception as err:  # storage trouble (archive unwritable): 451 for the batch
             _fail(batch, err)
             return
@@ -121,31 +126,20 @@ class GroupCommit:
         while True:
             first = await self._prepared.get()
             # What is being prepared now joins this commit instead of waiting for the
-            # next one: a commit (a sync of the blobs, then the database's) takes several
-            # times as long as preparing a message, so both are answered sooner.
+            # next one: a commit (the database's sync) takes longer than a batch, so both
+            # are answered sooner, and the group's rows share one transaction.
             if self._preparing:
                 await asyncio.wait(set(self._preparing), timeout=JOIN_WAIT)
             group = [first, *_drain(self._prepared, MAX_GROUP - 1)]
             items = [d.item for d in group if d.item is not None]
             self.groups += 1
-            unsynced = [ref for d in group if d.item and not d.synced for ref in d.item.refs]
             try:
                 async with self.capture.transaction() as tx:
-                    # The blobs become durable while the rows are written, and before
-                    # the commit that makes the events referencing them visible.
-                    synced = asyncio.ensure_future(self._sync(unsynced))
-                    try:
-                        await store_prepared(tx, items, self.capture.source)
-                    finally:
-                        await synced
+                    await store_prepared(tx, items, self.capture.source)
             except Exception as err:
                 _fail(group, err)
             else:
                 _resolve(group)
-
-    async def _sync(self, refs: list[str]) -> None:
-        if refs and self.intake is not None:
-            await asyncio.to_thread(self.intake.archive.sync, refs)
 
 
 class IntakeStopped(Exception):
