@@ -1,12 +1,17 @@
-"""`kartei users add|list|passwd|token`: staff accounts for the web app."""
+"""`kartei users add|list|passwd|token`: staff accounts for the web app.
+
+The command speaks the configured language ([kartei] language, German by default); the
+reasons of hub/web/auth.py's UserError are English (the web app shows them so too);
+--json stays English."""
 
 from __future__ import annotations
 
 import contextlib
 import getpass
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import orjson
 import typer
@@ -14,10 +19,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from hub.cli.common import ConfigOption, JsonOption, console, fail, run_async, settings
+from hub.cli.words import Words, words
 from hub.privacy.audit import record_admin_action
 from hub.settings import Settings
 from hub.store import Database
 from hub.web.auth import Accounts, UserError
+from hub.web.i18n import format_datetime
 
 app = typer.Typer(help="Staff accounts for the web app: add, list, change passwords.")
 
@@ -33,13 +40,17 @@ async def opened(loaded: Settings) -> AsyncIterator[Accounts]:
         await db.dispose()
 
 
-def _password(from_stdin: bool) -> str:
+def _password(from_stdin: bool, say: Words) -> str:
     if from_stdin:
         return typer.get_text_stream("stdin").readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if first != getpass.getpass("Repeat: "):
-        fail("the passwords differ")
+    first = getpass.getpass(say("Password") + ": ")
+    if first != getpass.getpass(say("Repeat") + ": "):
+        fail(say("the passwords differ"))
     return first
+
+
+def _print(line: str) -> None:
+    console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("add")
@@ -58,11 +69,12 @@ def add_command(
 ) -> None:
     """Adds a user (asks for the password)."""
     loaded = settings(config)
+    say = words(loaded)
     try:
         last_day = date.fromisoformat(until) if until is not None else None
     except ValueError:
-        fail(f"--until {until!r}: expected a day as YYYY-MM-DD")
-    password = _password(stdin)
+        fail(escape(say("--until {value}: expected a day as YYYY-MM-DD", value=repr(until))))
+    password = _password(stdin, say)
 
     async def main() -> None:
         async with opened(loaded) as accounts:
@@ -76,8 +88,8 @@ def add_command(
     try:
         run_async(main)
     except UserError as err:
-        fail(str(err))
-    console.print(f"added {escape(username)} ({role})")
+        fail(escape(str(err)))
+    _print(say("added {user} ({role})", user=username, role=role))
 
 
 @app.command("passwd")
@@ -88,7 +100,8 @@ def passwd_command(
 ) -> None:
     """Sets a user's password, unlocks the account and ends its sessions."""
     loaded = settings(config)
-    password = _password(stdin)
+    say = words(loaded)
+    password = _password(stdin, say)
 
     async def main() -> None:
         async with opened(loaded) as accounts:
@@ -98,8 +111,8 @@ def passwd_command(
     try:
         run_async(main)
     except UserError as err:
-        fail(str(err))
-    console.print(f"password of {escape(username)} changed")
+        fail(escape(str(err)))
+    _print(say("password of {user} changed", user=username))
 
 
 @app.command("list")
@@ -115,14 +128,15 @@ def list_command(config: ConfigOption = None, as_json: JsonOption = False) -> No
     if as_json:
         print(orjson.dumps(users, default=str).decode())
         return
-    table = Table("user", "name", "role", "language", "locked until")
+    say = words(loaded)
+    zone = ZoneInfo(loaded.kartei.timezone)
+    table = Table(*(say(h) for h in ("user", "name", "role", "language", "locked until")))
     for u in users:
-        table.add_row(
-            *(
-                escape(str(u[k] or ""))
-                for k in ("username", "display_name", "role", "language", "locked_until")
-            )
-        )
+        locked = u["locked_until"]
+        if isinstance(locked, datetime):
+            locked = format_datetime(locked, say.language, zone)
+        cells = (u["username"], u["display_name"], u["role"], u["language"], locked)
+        table.add_row(*(escape(str(c or "")) for c in cells))
     console.print(table)
 
 
@@ -130,11 +144,12 @@ def list_command(config: ConfigOption = None, as_json: JsonOption = False) -> No
 def token_command(username: str, label: str = "api", config: ConfigOption = None) -> None:
     """Creates an API token for a user (printed once)."""
     loaded = settings(config)
+    say = words(loaded)
 
     async def main() -> str:
         async with opened(loaded) as accounts:
             if username not in {u["username"] for u in await accounts.list()}:
-                raise UserError(f"no user {username!r}")
+                raise UserError(say("no user '{user}'", user=username))
             token = await accounts.new_token(username, label)
             await record_admin_action(accounts.db, "user.token", username, label)
             return token
@@ -142,4 +157,4 @@ def token_command(username: str, label: str = "api", config: ConfigOption = None
     try:
         print(run_async(main))
     except UserError as err:
-        fail(str(err))
+        fail(escape(str(err)))

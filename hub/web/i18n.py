@@ -875,6 +875,19 @@ GERMAN: dict[str, str] = {
         "{events} bis Position {position} wiederhergestellt (Sicherung vom {taken}). "
         "Kartei starten mit: kartei run --config {path}"
     ),
+    # kartei users (hub/cli/users.py); hub/web/auth.py's UserError reasons stay English
+    "Repeat": "Wiederholen",
+    "the passwords differ": "die Passwörter stimmen nicht überein",
+    "--until {value}: expected a day as YYYY-MM-DD": (
+        "--until {value}: erwartet wird ein Tag als JJJJ-MM-TT"
+    ),
+    "added {user} ({role})": "{user} angelegt ({role})",
+    "password of {user} changed": "Passwort von {user} geändert",
+    "no user '{user}'": "kein Benutzer '{user}'",
+    "user": "Benutzer",
+    "role": "Rolle",
+    "language": "Sprache",
+    "locked until": "gesperrt bis",
 }
 
 
