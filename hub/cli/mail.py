@@ -34,6 +34,13 @@ from hub.web.i18n import format_number
 
 app = typer.Typer(help="Email and other capture: state, resync.", no_args_is_help=True)
 IMPORT_BATCH = 200
+STATUS_COLUMNS = ("account", "folder", "uidvalidity", "last UID", "captured", "last sync", "error")
+EVENT_NAMES = {  # as the archive page names them (hub/web/labels.py)
+    "EmailReceived": "Email received",
+    "EmailSent": "Email sent",
+    "CaptureFailed": "Unreadable input",
+    "EmailSeenInMailbox": "Seen in a mailbox again",
+}
 
 
 def _store(loaded: Settings) -> EventStore:
@@ -85,7 +92,8 @@ def status_command(json: JsonOption = False, config: ConfigOption = None) -> Non
     if json:
         console.print_json(orjson.dumps(state, default=str).decode())
         return
-    table = Table("account", "folder", "uidvalidity", "last UID", "captured", "last sync", "error")
+    say = words(loaded)
+    table = Table(*(say(h) for h in STATUS_COLUMNS))
     for r in state["folders"]:
         table.add_row(
             str(r["account"]),
@@ -98,19 +106,34 @@ def status_command(json: JsonOption = False, config: ConfigOption = None) -> Non
         )
     console.print(table)
     for account, found in state["sent"].items():
-        console.print(_sent_line(account, found), highlight=False)
-    console.print(", ".join(f"{k}: {v}" for k, v in sorted(state["events"].items())) or "no mail")
+        console.print(_sent_line(account, found, say), highlight=False)
+    counts = sorted(state["events"].items(), key=lambda item: list(EVENT_NAMES).index(item[0]))
+    shown = ", ".join(f"{say(EVENT_NAMES[k])}: {format_number(v, say.language)}" for k, v in counts)
+    console.print(shown or say("no mail"), highlight=False)
 
 
-def _sent_line(account: str, found: dict[str, Any] | None) -> str:
-    """Where an account's sent mail comes from, or a loud line when from nowhere."""
+def _sent_line(account: str, found: dict[str, Any] | None, say: Words) -> str:
+    """Where an account's sent mail comes from, or a loud line when from nowhere. The
+    warning is the IMAP adapter's (adapters/imap/client.py), English as it words it."""
     name = escape(account)
     if found is None:
-        return f"{name}: Sent folder not known yet (`kartei run` has not connected)"
+        return escape(
+            say(
+                "{account}: Sent folder not known yet (`kartei run` has not connected)",
+                account=account,
+            )
+        )
     if found["warning"]:
         return f"[bold red]WARNING {name}: {escape(found['warning'])}[/]"
-    folders = ", ".join(f'"{escape(f)}"' for f in found["sent_folders"])
-    return f"{name}: sent mail from {folders} (found by {found['found_by']})"
+    folders = ", ".join(f'"{f}"' for f in found["sent_folders"])
+    return escape(
+        say(
+            "{account}: sent mail from {folders} (found by {found_by})",
+            account=account,
+            folders=folders,
+            found_by=found["found_by"],
+        )
+    )
 
 
 @app.command("resync")
@@ -121,12 +144,17 @@ def resync_command(
 ) -> None:
     """Re-read a mailbox folder from the start; nothing already captured is added twice."""
     loaded = settings(config)
+    say = words(loaded)
     found = [a for a in loaded.mail.imap if a.name == account]
     if not found:
+        known = ", ".join(a.name for a in loaded.mail.imap) or say("none")
         fail(
             escape(
-                f"no [[mail.imap]] account {account!r}; known: "
-                f"{', '.join(a.name for a in loaded.mail.imap) or 'none'}"
+                say(
+                    "no [[mail.imap]] account {account}; known: {known}",
+                    account=repr(account),
+                    known=known,
+                )
             )
         )
     acct = found[0]
@@ -173,7 +201,15 @@ def resync_command(
             await store.close()
         return captured
 
-    console.print(f"{run_async(main)} new messages captured (the rest were there already).")
+    captured = run_async(main)
+    console.print(
+        say.counted(
+            captured,
+            "{count} new message captured (the rest were there already).",
+            "{count} new messages captured (the rest were there already).",
+        ),
+        highlight=False,
+    )
 
 
 def import_mail_command(

@@ -875,6 +875,32 @@ GERMAN: dict[str, str] = {
         "{events} bis Position {position} wiederhergestellt (Sicherung vom {taken}). "
         "Kartei starten mit: kartei run --config {path}"
     ),
+    # kartei capture status | resync (hub/cli/mail.py); --json stays English
+    "account": "Konto",
+    "folder": "Ordner",
+    "uidvalidity": "UIDVALIDITY",
+    "last UID": "letzte UID",
+    "captured": "erfasst",
+    "last sync": "letzter Abgleich",
+    "none": "keines",
+    "no mail": "keine E-Mails",
+    "Seen in a mailbox again": "In einem weiteren Postfach gefunden",
+    "{account}: Sent folder not known yet (`kartei run` has not connected)": (
+        "{account}: Ordner der gesendeten E-Mails noch nicht bekannt "
+        "(`kartei run` war noch nicht verbunden)"
+    ),
+    "{account}: sent mail from {folders} (found by {found_by})": (
+        "{account}: gesendete E-Mails aus {folders} (gefunden über {found_by})"
+    ),
+    "no [[mail.imap]] account {account}; known: {known}": (
+        "kein [[mail.imap]]-Konto {account}; bekannt sind: {known}"
+    ),
+    "{count} new message captured (the rest were there already).": (
+        "{count} neue Nachricht erfasst (die übrigen waren schon da)."
+    ),
+    "{count} new messages captured (the rest were there already).": (
+        "{count} neue Nachrichten erfasst (die übrigen waren schon da)."
+    ),
     # kartei users (hub/cli/users.py); hub/web/auth.py's UserError reasons stay English
     "Repeat": "Wiederholen",
     "the passwords differ": "die Passwörter stimmen nicht überein",

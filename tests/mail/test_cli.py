@@ -72,11 +72,47 @@ def test_resync_rereads_without_duplicates(
         f'security = "none"\nusername = "{mailbox_user}"\npassword = "{Dovecot.PASSWORD}"\n'
     )
     cfg = str(config(tmp_path, database_url, account))
-    assert "40 new messages" in kartei("capture", "resync", "-c", cfg, "info")
-    assert "0 new messages" in kartei("capture", "resync", "-c", cfg, "info", "INBOX")
+    assert "40 neue Nachrichten erfasst" in kartei("capture", "resync", "-c", cfg, "info")
+    assert "0 neue Nachrichten" in kartei("capture", "resync", "-c", cfg, "info", "INBOX")
     status = json.loads(kartei("capture", "status", "-c", cfg, "--json"))
     [inbox] = [f for f in status["folders"] if f["folder"] == "INBOX"]
     assert inbox["last_uid"] == 41 and inbox["last_sync"]
     assert status["events"] == {"EmailReceived": 40}
     result = runner.invoke(app, ["capture", "resync", "-c", cfg, "nobody"])
-    assert result.exit_code == 2 and "no [[mail.imap]] account" in result.output
+    assert result.exit_code == 2 and "kein [[mail.imap]]-Konto" in result.output
+
+
+def test_capture_status_speaks_german_by_default_and_english_when_configured(
+    tmp_path: Path, database_url: str
+) -> None:
+    account = (
+        '[[mail.imap]]\nname = "info"\nhost = "127.0.0.1"\nport = 1\n'
+        'security = "none"\nusername = "info"\npassword = "x"\n'
+    )
+    german = str(config(tmp_path, database_url, account))
+    english = tmp_path / "en.toml"
+    english.write_text(Path(german).read_text().replace("[kartei]", '[kartei]\nlanguage = "en"'))
+    assert "keine E-Mails" in kartei("capture", "status", "-c", german)
+    assert "no mail" in kartei("capture", "status", "-c", str(english))
+    (tmp_path / "one.eml").write_bytes(messages.simple(1))
+    kartei("import-mail", "-c", german, str(tmp_path / "one.eml"))
+
+    out = " ".join(kartei("capture", "status", "-c", german).split())
+    assert "Konto" in out and "Abgleich" in out  # a header may wrap
+    assert (
+        "info: Ordner der gesendeten E-Mails noch nicht bekannt "
+        "(`kartei run` war noch nicht verbunden)"
+    ) in out
+    assert out.endswith("E-Mail empfangen: 1")
+    out = " ".join(kartei("capture", "status", "-c", str(english)).split())
+    assert "account" in out and "sync" in out
+    assert "info: Sent folder not known yet (`kartei run` has not connected)" in out
+    assert out.endswith("Email received: 1")
+
+    result = runner.invoke(app, ["capture", "resync", "-c", german, "nobody"])
+    assert result.exit_code == 2
+    assert "kein [[mail.imap]]-Konto 'nobody'; bekannt sind: info" in result.output
+    result = runner.invoke(app, ["capture", "resync", "-c", str(english), "nobody"])
+    assert (
+        result.exit_code == 2 and "no [[mail.imap]] account 'nobody'; known: info" in result.output
+    )
