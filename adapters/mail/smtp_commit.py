@@ -10,9 +10,9 @@ the SMTP answer 250 follows the commit (invariant 3), and an error reaches every
 it concerns, which then answers 451.
 
 The sync in the batch's hop, not in the commit: the next batch's blob sync runs while a
-group's commit syncs the database, and the file system's journal takes both in one go
-often enough; the commit, shorter by a sync, waits for the batches in the thread, so
-groups are larger (docs/mail.md, SMTP: 3.2-3.9 deliveries a commit against 1.8-2.2).
+group's commit syncs the database, so the two waits for the disk overlap; the commit,
+shorter by a sync, waits for the batches in the thread, so groups are larger
+(docs/mail.md, SMTP: 3.2-3.9 deliveries a commit against 1.8-2.2).
 
 A thread, not the worker processes: the round trip to a worker cost more than it took
 off the main process on the 2-core test machine under load (docs/mail.md, SMTP).
