@@ -11,6 +11,7 @@ from rich.table import Table
 
 from hub.bootstrap import bootstrap
 from hub.cli.common import ConfigOption, JsonOption, console, run_async, settings
+from hub.cli.words import words
 from hub.store.schema import leases
 
 app = typer.Typer(help="Several Kartei processes on one PostgreSQL: who owns what.")
@@ -20,6 +21,7 @@ app = typer.Typer(help="Several Kartei processes on one PostgreSQL: who owns wha
 def status_command(json: JsonOption = False, config: ConfigOption = None) -> None:
     """Every lease: what it covers, the process holding it, and for how long yet."""
     loaded = settings(config)
+    say = words(loaded)  # --json stays English
 
     async def main() -> list[dict[str, object]]:
         kartei = bootstrap(loaded, adapters=[], policies=[], projections=[])
@@ -40,11 +42,14 @@ def status_command(json: JsonOption = False, config: ConfigOption = None) -> Non
         typer.echo(orjson.dumps(rows).decode())
         return
     if not rows:
-        console.print("No process holds anything: no Kartei is running on this database.")
+        console.print(
+            say("No process holds anything: no Kartei is running on this database."),
+            highlight=False,
+        )
         return
-    table = Table("covers", "owner (host:pid:id)", "valid for")
+    table = Table(*(say(h) for h in ("covers", "owner (host:pid:id)", "valid for")))
     for row in rows:
         left = float(row["expires_in"])  # type: ignore[arg-type]
-        valid = f"{left:.0f} s" if left > 0 else "expired"
+        valid = say("{seconds} s", seconds=round(left)) if left > 0 else say("expired")
         table.add_row(str(row["name"]), str(row["owner"]), valid)
     console.print(table)

@@ -914,6 +914,15 @@ GERMAN: dict[str, str] = {
     "role": "Rolle",
     "language": "Sprache",
     "locked until": "gesperrt bis",
+    # kartei cluster status (hub/cli/cluster.py); --json stays English
+    "No process holds anything: no Kartei is running on this database.": (
+        "Kein Prozess hält etwas: Auf dieser Datenbank läuft kein Kartei."
+    ),
+    "covers": "zuständig für",
+    "owner (host:pid:id)": "Inhaber (Host:PID:ID)",
+    "valid for": "gültig noch",
+    "{seconds} s": "{seconds} s",
+    "expired": "abgelaufen",
 }
 
 
