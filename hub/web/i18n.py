@@ -923,6 +923,28 @@ GERMAN: dict[str, str] = {
     "valid for": "gültig noch",
     "{seconds} s": "{seconds} s",
     "expired": "abgelaufen",
+    # kartei fax test (hub/cli/fax.py): the plain output's labels (--json keeps them)
+    "profile": "Profil",
+    "sender": "Absender",
+    "sender_e164": "Absender (E.164)",
+    "receiver": "Empfänger",
+    "receiver_e164": "Empfänger (E.164)",
+    "received_at": "empfangen am",
+    "document": "Dokument",
+    "document_error": "Dokumentfehler",
+    "preview": "Vorschau",
+    "text_source": "Textquelle",
+    "ocr_status": "Texterkennung",
+    "ocr_error": "Fehler der Texterkennung",
+    "text": "Text",
+    "None": "keine",
+    "yes": "ja",
+    "no": "nein",
+    "unknown (the email names no sender number)": (
+        "unbekannt (die E-Mail nennt keine Absendernummer)"
+    ),
+    "{name} ({type}, {size} bytes)": "{name} ({type}, {size} Bytes)",
+    "{file}: larger than {size} bytes": "{file}: größer als {size} Bytes",
 }
 
 

@@ -75,8 +75,15 @@ def test_kartei_fax_test_reads_the_german_fax_and_says_when_the_sender_is_unknow
     sample.write_bytes(faxrcvd(tmp_path / "spool", NO_NUMBER)[RECIPIENT])
     result = runner.invoke(app, ["fax", "test", str(sample), "--no-ocr", "--config", str(config)])
     assert result.exit_code == 0, result.output
+    # German unless configured otherwise; English with language = "en" (--json: English)
+    assert "Absender: unbekannt (die E-Mail nennt keine Absendernummer)" in result.output
+    assert "Absender (E.164): keine" in result.output and "Vorschau: " in result.output
+    english = tmp_path / "english.toml"
+    english.write_text("[kartei]\nlanguage = 'en'\ndata_dir = 'data'\n")
+    result = runner.invoke(app, ["fax", "test", str(sample), "--no-ocr", "--config", str(english)])
+    assert result.exit_code == 0, result.output
     assert "sender: unknown (the email names no sender number)" in result.output
-    assert "sender_e164: None" in result.output
+    assert "sender_e164: None" in result.output and " bytes)" in result.output
 
 
 async def test_a_german_hylafax_fax_lands_on_the_senders_card(

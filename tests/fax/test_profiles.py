@@ -114,7 +114,14 @@ def test_cli_shows_what_a_profile_extracts(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "bad pattern" in result.output
     sample.write_bytes(b"not an email at all")
     result = runner.invoke(app, ["fax", "test", str(sample), "--no-ocr", "--config", str(config)])
-    assert result.exit_code == 1 and "error" in result.output
+    assert result.exit_code == 1 and "Fehler: " in result.output  # German unless configured
+
+
+def test_every_label_of_fax_test_has_german_words() -> None:
+    from hub.cli.fax import LABELS
+    from hub.web.i18n import GERMAN
+
+    assert [label for label in LABELS if not GERMAN.get(label)] == []
 
 
 def test_ocr_readiness_names_the_missing_package(monkeypatch: pytest.MonkeyPatch) -> None:
