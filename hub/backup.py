@@ -17,11 +17,12 @@ snapshot's events refer to is there already. The manifest is written last; a fol
 without one is an interrupted backup. Blobs are immutable, so a daily backup links the
 blobs the previous one holds instead of copying them again.
 
-On PostgreSQL pg_dump fails with "cache lookup failed for index" when another process
-creates or drops tables while it reads the catalogue (a first start on a new schema, an
-upgrade that adds a read model): the database's part is then taken again, in a new
-snapshot, up to CATALOGUE_TRIES times, CATALOGUE_PAUSE_SECONDS apart. Nothing else is
-tried again here (pg_dump missing, a full disk): those need a person.
+On PostgreSQL pg_dump fails with "cache lookup failed for index" (or "relation ... does
+not exist") when another process creates or drops tables while it reads the catalogue (a
+first start on a new schema, an upgrade that adds a read model): the database's part is
+then taken again, in a new snapshot, up to CATALOGUE_TRIES times, CATALOGUE_PAUSE_SECONDS
+apart. Nothing else is tried again here (pg_dump missing, a full disk): those need a
+person.
 """
 
 from __future__ import annotations
@@ -58,8 +59,10 @@ PG_FILE = "database.pgdump"
 _CHUNK = 1 << 20
 # Folders the scheduled backup makes (and rotation may remove): kartei-YYYYmmdd-HHMMSS.
 _SCHEDULED = re.compile(r"^kartei-\d{8}-\d{6}$")
-# pg_dump met a catalogue entry that another transaction dropped or replaced meanwhile.
-_CATALOGUE_RACE = re.compile(r"cache lookup failed for")
+# pg_dump met a table or index that another transaction dropped meanwhile: its snapshot
+# still lists it, the catalogue's functions and LOCK TABLE no longer find it (seen with
+# PostgreSQL 15 while another connection creates and drops tables with indexes).
+_CATALOGUE_RACE = re.compile(r'ERROR:\s+(cache lookup failed for |relation "[^"]+" does not exist)')
 CATALOGUE_TRIES = 4  # pg_dump runs at most this often per backup
 CATALOGUE_PAUSE_SECONDS = 2.0  # between them: the tables' creation is over by then
 RETRY_AFTER = timedelta(hours=1)  # a failed daily backup is tried again this much later
