@@ -8,16 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 
 from hub.events.fax import FaxReceived, FaxTextRecognized
 from hub.events.mail import EmailReceived
 from hub.projection import ProjectionRunner
-from hub.store import NO_STREAM, Database, EventStore
-from hub.store.database import MIGRATIONS
+from hub.store import NO_STREAM, EventStore
 from projections import search
 from projections.timeline import Timeline
+from tests.migrate import alembic
 
 LETTER = (
     "Sehr geehrte Damen und Herren,\n"
@@ -168,21 +166,6 @@ async def test_forgotten_text_leaves_the_index_and_a_rebuild_restores_it(
     await index_matches_text(store)
 
 
-def _alembic(db: Database, action: str, revision: str) -> None:
-    engine = sa.create_engine(
-        db.url.set(drivername="sqlite" if db.is_sqlite else "postgresql+psycopg"),
-        poolclass=sa.NullPool,
-    )
-    try:
-        with engine.begin() as conn:
-            config = AlembicConfig()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = conn
-            getattr(command, action)(config, revision)
-    finally:
-        engine.dispose()
-
-
 async def test_an_index_kept_by_the_old_triggers_upgrades_in_place(
     store: EventStore, runner: ProjectionRunner
 ) -> None:
@@ -190,13 +173,13 @@ async def test_an_index_kept_by_the_old_triggers_upgrades_in_place(
     the upgrade its texts are still found, new ones are indexed once, nothing rebuilt."""
     await store.append("email-old", NO_STREAM, [mail(1, LETTER)])
     await runner.catch_up()
-    _alembic(store.db, "downgrade", "0009-1")  # the triggers as they were
+    alembic(store.db, "downgrade", "0009-1")  # the triggers as they were
     timeline: Timeline = runner.projection  # type: ignore[assignment]
     async with store.db.write() as conn:  # a text written as the old projection wrote it
         await conn.execute(
             sa.insert(timeline.text).values(entry_id="email-older", body="altkunde meier")
         )
-    _alembic(store.db, "upgrade", "head")
+    alembic(store.db, "upgrade", "head")
     runner = ProjectionRunner(store, timeline, batch_size=50)
     await runner.prepare()  # same version: kept, not rebuilt
     await store.append("email-new", NO_STREAM, [mail(2, "Neukunde Meier, Bestellung 13579")])

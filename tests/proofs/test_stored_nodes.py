@@ -11,8 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from typer.testing import CliRunner
 
 from hub.cli import app
@@ -24,6 +22,7 @@ from hub.proofs.schema import merkle_leaves, merkle_nodes
 from hub.proofs.verify import verify
 from hub.store import Database, EventStore
 from hub.store.database import MIGRATIONS
+from tests.migrate import alembic
 from tests.proofs.conftest import tamper
 
 
@@ -165,29 +164,14 @@ async def test_the_log_stores_each_complete_block_and_proves_as_the_whole_tree(
         await big.inclusion(711)
 
 
-def _alembic(db: Database, action: str, revision: str) -> None:
-    engine = sa.create_engine(
-        db.url.set(drivername="sqlite" if db.is_sqlite else "postgresql+psycopg"),
-        poolclass=sa.NullPool,
-    )
-    try:
-        with engine.begin() as conn:
-            config = AlembicConfig()
-            config.set_main_option("script_location", str(MIGRATIONS))
-            config.attributes["connection"] = conn
-            getattr(command, action)(config, revision)
-    finally:
-        engine.dispose()
-
-
 async def test_the_migration_fills_the_nodes_of_an_older_log(
     big: MerkleLog, store: EventStore, tmp_path: Path
 ) -> None:
     """A log kept before the nodes were stored: the migration computes them from its
     leaves, the follower goes on from there and proofs are what they were."""
     written = await stored_nodes(store)
-    _alembic(store.db, "downgrade", "0008-1")  # the log as it was: no node table
-    _alembic(store.db, "upgrade", "head")
+    alembic(store.db, "downgrade", "0008-1")  # the log as it was: no node table
+    alembic(store.db, "upgrade", "head")
     assert await stored_nodes(store) == written
     await append_notes(store, 100, start=700)
     assert await big.catch_up() == 800
