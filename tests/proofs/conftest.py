@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from hub.events.mail import Attachment, EmailReceived
 from hub.events.notes import NoteAdded
 from hub.proofs import heads
 from hub.proofs.log import MerkleLog
-from hub.store import EventStore
+from hub.store import Database, EventStore
 
 
 async def capture_mail(store: EventStore, archive: Archive, n: int, start: int = 0) -> list[str]:
@@ -72,3 +73,13 @@ async def tamper(store: EventStore, table: str, statement: str, **params: object
             await conn.execute(sa.text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
             await conn.execute(sa.text(statement), params)
             await conn.execute(sa.text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+
+
+async def with_store(url: str, work: Callable[[EventStore], Awaitable[object]]) -> None:
+    """Runs `work` on a store opened on `url` and closes it (as a command run beside)."""
+    store = EventStore(Database(url))
+    await store.start()
+    try:
+        await work(store)
+    finally:
+        await store.close()

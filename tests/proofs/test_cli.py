@@ -11,33 +11,23 @@ from typer.testing import CliRunner
 from hub.archive import Archive
 from hub.cli import app
 from hub.proofs import merkle
-from hub.store import Database, EventStore
-from tests.proofs.conftest import capture_mail, tamper
+from tests.proofs.conftest import capture_mail, tamper, with_store
 
 runner = CliRunner()
-
-
-async def _with_store(url: str, work) -> None:  # type: ignore[no-untyped-def]
-    store = EventStore(Database(url))
-    await store.start()
-    try:
-        await work(store)
-    finally:
-        await store.close()
 
 
 def test_sign_verify_prove_and_a_tampered_row(tmp_path: Path, database_url: str) -> None:
     config = tmp_path / "kartei.toml"
     config.write_text(f'[kartei]\ndata_dir = "."\n[database]\nurl = "{database_url}"\n')
     archive = Archive(tmp_path / "archive")
-    asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 3)))
+    asyncio.run(with_store(database_url, lambda s: capture_mail(s, archive, 3)))
 
     def kartei(*args: str) -> tuple[int, str]:
         result = runner.invoke(app, ["archive", *args, "-c", str(config)])
         return result.exit_code, result.output
 
     assert kartei("sign")[0] == 0
-    asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 2, start=5)))
+    asyncio.run(with_store(database_url, lambda s: capture_mail(s, archive, 2, start=5)))
     code, out = kartei("sign", "--json")
     # 5 mails and each signing's audit event (AdminActionRecorded): events, so logged too
     assert code == 0 and json.loads(out)["size"] == 7
@@ -70,10 +60,10 @@ def test_sign_verify_prove_and_a_tampered_row(tmp_path: Path, database_url: str)
     )
 
     statement = "UPDATE events SET recorded_at = recorded_at WHERE position = 2"
-    asyncio.run(_with_store(database_url, lambda s: tamper(s, "events", statement)))
+    asyncio.run(with_store(database_url, lambda s: tamper(s, "events", statement)))
     assert kartei("verify")[0] == 0  # an UPDATE that changes nothing changes no leaf
     statement = "UPDATE events SET type = 'EmailSent' WHERE position = 2"
-    asyncio.run(_with_store(database_url, lambda s: tamper(s, "events", statement)))
+    asyncio.run(with_store(database_url, lambda s: tamper(s, "events", statement)))
     code, out = kartei("verify")
     assert code == 1
     out = " ".join(out.split())
@@ -101,7 +91,7 @@ def test_verify_speaks_german_by_default_and_english_when_configured(
 ) -> None:
     german, english = _configs(tmp_path, database_url)
     archive = Archive(tmp_path / "archive")
-    asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 1)))
+    asyncio.run(with_store(database_url, lambda s: capture_mail(s, archive, 1)))
     code, out = _kartei("sign", "-c", str(german))
     assert code == 0 and out.startswith("Baumwurzel 1: 2 Ereignisse, Wurzel-Hashwert "), out
     code, out = _kartei("verify", "-c", str(german))
@@ -142,7 +132,7 @@ def test_verify_speaks_german_by_default_and_english_when_configured(
 def test_prove_and_consistency_errors_in_both_languages(tmp_path: Path, database_url: str) -> None:
     german, english = _configs(tmp_path, database_url)
     archive = Archive(tmp_path / "archive")
-    asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 1)))
+    asyncio.run(with_store(database_url, lambda s: capture_mail(s, archive, 1)))
     assert _kartei("prove", "1", "-c", str(german)) == (
         1,
         "error: noch keine signierte Baumwurzel umfasst Position 1 (kartei archive sign)",

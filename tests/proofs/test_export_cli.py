@@ -10,31 +10,21 @@ from typer.testing import CliRunner
 
 from hub.archive import Archive
 from hub.cli import app
-from hub.store import Database, EventStore
-from tests.proofs.conftest import capture_mail, tamper
+from tests.proofs.conftest import capture_mail, tamper, with_store
 
 runner = CliRunner()
-
-
-async def _with_store(url: str, work) -> None:  # type: ignore[no-untyped-def]
-    store = EventStore(Database(url))
-    await store.start()
-    try:
-        await work(store)
-    finally:
-        await store.close()
 
 
 def test_an_export_of_a_changed_tree_fails_clearly(tmp_path: Path, database_url: str) -> None:
     config = tmp_path / "kartei.toml"
     config.write_text(f'[kartei]\ndata_dir = "."\n[database]\nurl = "{database_url}"\n')
     archive = Archive(tmp_path / "archive")
-    asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 3)))
+    asyncio.run(with_store(database_url, lambda s: capture_mail(s, archive, 3)))
     signed = runner.invoke(app, ["archive", "sign", "-c", str(config)])
     assert signed.exit_code == 0, signed.output
     statement = "UPDATE merkle_leaves SET leaf_hash = :h WHERE leaf_index = 0"
     asyncio.run(
-        _with_store(database_url, lambda s: tamper(s, "merkle_leaves", statement, h=bytes(32)))
+        with_store(database_url, lambda s: tamper(s, "merkle_leaves", statement, h=bytes(32)))
     )
 
     target = tmp_path / "export.zip"
@@ -65,7 +55,7 @@ def test_an_export_to_a_taken_name_and_a_good_export(tmp_path: Path, database_ur
     english = tmp_path / "en.toml"
     english.write_text(config.read_text().replace("[kartei]", '[kartei]\nlanguage = "en"'))
     archive = Archive(tmp_path / "archive")
-    asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 1)))
+    asyncio.run(with_store(database_url, lambda s: capture_mail(s, archive, 1)))
     taken = tmp_path / "taken"
     taken.mkdir()
 

@@ -22,8 +22,7 @@ from hub.proofs.log import MerkleLog
 from hub.proofs.procedure import facts, render
 from hub.proofs.procedure_pdf import to_pdf
 from hub.settings import load_settings, settings_from_dict
-from tests.proofs.conftest import capture_mail
-from tests.proofs.test_cli import _with_store
+from tests.proofs.conftest import capture_mail, with_store
 
 runner = CliRunner()
 
@@ -90,7 +89,7 @@ tsa_url = "https://zeitstempel.example/tsr"
         encoding="utf-8",
     )
     archive = Archive(tmp_path / "archive")
-    asyncio.run(_with_store(database_url, lambda s: capture_mail(s, archive, 3)))
+    asyncio.run(with_store(database_url, lambda s: capture_mail(s, archive, 3)))
     return config
 
 
