@@ -12,6 +12,7 @@ import functools
 import hashlib
 import multiprocessing
 import os
+import weakref
 from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import asynccontextmanager
@@ -27,7 +28,7 @@ from hub.archive import Archive
 from hub.events import Metadata, NewEvent
 from hub.events.mail import Attachment, CaptureFailed, EmailReceived, EmailSeenInMailbox, EmailSent
 from hub.phone import normalize
-from hub.store import ANY, Transaction
+from hub.store import ANY, EventStore, Transaction
 from hub.store.crypto import SEALED, key_ref, keys_by_ref, unseal
 from hub.store.schema import events
 from hub.workers import exit_with
@@ -215,11 +216,27 @@ _STORED_KEYS = sa.select(events.c.idempotency_key).where(
 _STORED_DATA = sa.select(events.c.data).where(events.c.idempotency_key == sa.bindparam("key"))
 
 
+# Whether a store may hold keys of the old form, by the old key's start ("email:<",
+# "fax:email:<"): asked once per store and process (_may_hold_old_keys).
+_OLD_KEYS: weakref.WeakKeyDictionary[EventStore, dict[str, bool]] = weakref.WeakKeyDictionary()
+_KEY = events.c.idempotency_key
+# Any key in [start, start's end] on the unique index; or the database's order is not
+# bytewise for these characters (a collation that ignores punctuation puts "email:<z"
+# after "email:="), where the range would miss keys: then the answer is yes.
+_ANY_OLD_KEY = sa.select(
+    sa.or_(
+        sa.exists().where(_KEY.between(sa.bindparam("low"), sa.bindparam("high"))),
+        sa.bindparam("probe", type_=sa.Text) >= sa.bindparam("high", type_=sa.Text),
+    )
+)
+
+
 async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -> list[Prepared]:
     """Items as they were captured before Message-IDs were hashed in capture keys: one
     found under its old key keeps that key and stream, so it is not captured twice (one
-    query per chunk, on the unique index)."""
+    query per chunk, on the unique index; none where the store holds no old keys)."""
     legacy = {item.legacy_key for item in items if item.legacy_key and item.event is not None}
+    legacy = {old for old in legacy if await _may_hold_old_keys(tx, old)}
     if not legacy:
         return list(items)
     result = await tx.connection.execute(_STORED_KEYS, {"keys": sorted(legacy)})
@@ -233,6 +250,22 @@ async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -
             item = replace(item, stream=stream_for(old), key=old, legacy_key=None)
         kept.append(item)
     return kept
+
+
+async def _may_hold_old_keys(tx: Transaction, old: str) -> bool:
+    """Whether the store may hold keys of `old`'s form. Old keys hold the Message-ID in
+    plain, which always starts with "<" (parsing._message_id); new captures never write
+    one, so a store found without them stays so, and the answer is kept for the process:
+    the lookup per commit is left out on stores that were never upgraded."""
+    cut = old.find("<")
+    if cut < 0:
+        return True
+    start = old[: cut + 1]
+    known = _OLD_KEYS.setdefault(tx.store, {})
+    if (found := known.get(start)) is None:
+        params = {"low": start, "high": old[:cut] + "=", "probe": start + "z"}
+        found = known[start] = bool((await tx.connection.execute(_ANY_OLD_KEY, params)).scalar())
+    return found
 
 
 async def _first_seen_in(tx: Transaction, item: Prepared) -> bool:

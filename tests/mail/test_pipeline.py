@@ -6,6 +6,8 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from adapters.mail.parsing import capture_keys
 from adapters.mail.pipeline import SLICE, MailIntake, store_prepared, stream_for
 from hub.archive import Archive
@@ -191,3 +193,27 @@ async def test_mail_captured_under_a_plain_message_id_key_is_not_captured_again(
     assert await capture(store, intake, [messages.simple(2)], "imap:info/INBOX") == 1
     keys = [r.idempotency_key for r in await store.read_all(0, 100)]
     assert keys[-1] is not None and "@kunde.example" not in keys[-1]
+
+
+async def test_a_store_without_plain_message_id_keys_is_not_asked_for_them_per_commit(
+    store: EventStore, intake: MailIntake
+) -> None:
+    """A store that never held mail captured under a plain Message-ID (none written since
+    they are hashed) is asked once whether it does, not in every commit (issue 17)."""
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, sql: str, *args: object) -> None:
+        statements.append(sql)
+
+    engine = store.db.writer.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for n in range(1, 4):
+            assert await capture(store, intake, [messages.simple(n)], "imap:info/INBOX") == 1
+        assert await capture(store, intake, [messages.simple(1)], "imap:info/INBOX") == 0
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    lookups = [s for s in statements if "idempotency_key IN" in s]
+    checks = [s for s in statements if "EXISTS" in s and "BETWEEN" in s]
+    assert lookups == [] and len(checks) == 1
+    assert len(await store.read_all(0, 100)) == 3
