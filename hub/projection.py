@@ -155,7 +155,8 @@ class ProjectionRunner:
         """Brings the read model to the log's head, for a command run beside the server.
 
         With nobody else holding the projection, it is caught up here; while a running
-        Kartei holds it, this waits until that process's checkpoint reaches the head.
+        Kartei holds it, this waits until that process's checkpoint reaches the last event
+        of the read model's types up to the head.
         """
         head = await self.store.head()
         try:
@@ -164,13 +165,16 @@ class ProjectionRunner:
                 return await self.catch_up(progress)
         except LeaseBusyError:
             pass
+        # The holder reads only the projection's own types, and its checkpoint moves only
+        # with them: the read model is at the head once it has the last of them.
+        target = await self.store.last_before(head + 1, self.projection.event_types)
         async with asyncio.timeout(WAIT_SECONDS):
-            while (position := await self._stored_position()) < head:
+            while (position := await self._stored_position()) < target:
                 if progress:
-                    progress(position, head)
+                    progress(position, target)
                 await asyncio.sleep(WAIT_POLL_SECONDS)
         if progress:
-            progress(position, head)
+            progress(position, target)
         self.position = position
         return position
 

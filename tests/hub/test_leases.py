@@ -11,11 +11,13 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
 
+from hub.events.notes import NoteAdded
 from hub.events.tasks import TaskOpened
 from hub.projection import ProjectionRunner
 from hub.store import NO_STREAM, EventStore
 from hub.store.leases import Leases
 from projections.event_stats import EventStats
+from projections.tasks import TaskQueue
 
 
 async def _counts(store: EventStore) -> dict[str, int]:
@@ -68,6 +70,32 @@ async def test_one_process_keeps_a_projection_the_other_stands_by_and_waits(
             # A command beside them waits for the owner too, and projects nothing itself.
             assert await runner_on(second_store).bring_up_to_date() == result.positions[-1]
     assert await _counts(first_store) == {"TaskOpened": 20}
+
+
+async def test_a_command_beside_the_owner_does_not_wait_for_events_the_model_never_reads(
+    make_store: Callable[..., asyncio.Future[EventStore]],
+) -> None:
+    """`kartei privacy audit` beside a running server waited two minutes and failed with
+    "projection:tasks did not catch up in time" when the log's newest events were mail: the
+    owner reads only task events, so its checkpoint stays at the last of them."""
+    first_store, second_store = await make_store(), await make_store()
+    first = ProjectionRunner(first_store, TaskQueue())
+    first.leases = Leases(first_store.db, ttl=15.0)
+    async with running(first):
+        await until(lambda: first.following)
+        opened = await second_store.append(
+            "task-1", NO_STREAM, [TaskOpened(task_id="1", title="Rückruf")]
+        )
+        async with asyncio.timeout(10):
+            await first.wait_for(opened.positions[-1])
+        for i in range(3):  # what the model never reads comes last
+            await second_store.append(
+                f"note-{i}", NO_STREAM, [NoteAdded(note_id=f"n{i}", contact_id="c1", text="x")]
+            )
+        beside = ProjectionRunner(second_store, TaskQueue())
+        beside.leases = Leases(second_store.db, ttl=15.0)
+        async with asyncio.timeout(10):  # the old wait gave up after 120 s
+            assert await beside.bring_up_to_date() == opened.positions[-1]
 
 
 async def test_the_standby_takes_over_when_the_owner_stops(
