@@ -70,6 +70,7 @@ class Database:
             self.writer = _sqlite_engine(
                 async_url, begin="BEGIN IMMEDIATE", pool_size=1, synchronous=self._next_sync
             )
+            _roll_back_open_on_return(self.writer)
             self.reader = _sqlite_engine(async_url, begin="BEGIN", pool_size=pool_size)
         else:
             async_url = self.url.set(drivername="postgresql+psycopg")
@@ -112,6 +113,58 @@ class Database:
                 if not durable:
                     await conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 yield conn
+
+    @asynccontextmanager
+    async def write_deferred(
+        self, *, durable: bool = True, background: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        """SQLite: `write`, with BEGIN IMMEDIATE left to the transaction's first statement.
+
+        A statement through the connection begins as in `write`; work on the driver's
+        own thread (`begin_sqlite` first) begins in its own hop, so a transaction that only
+        appends costs two hops to the connection's thread (BEGIN with the append, COMMIT),
+        not six (BEGIN, the append, COMMIT, the pool's reset, each through the driver).
+        Committed when the block ends, rolled back on error, as `write`."""
+        if not self.is_sqlite:
+            raise TypeError("write_deferred is for SQLite")
+        if self._write_lock is None:
+            self._write_lock = _WriteLock()
+        await self._write_lock.acquire(background)
+        try:
+            self._synchronous = "FULL" if durable else "NORMAL"
+            async with self.writer.connect() as conn:
+                raw: Any = (await conn.get_raw_connection()).driver_connection  # aiosqlite's
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction():
+                        await conn.rollback()
+                    # After any hop of the block still on the thread (one cut off);
+                    # one cut off inside a statement closed the connection already.
+                    if not conn.invalidated and raw._connection is not None:
+                        await raw._execute(_roll_back_if_open, raw._conn)
+                    raise
+                if conn.in_transaction():
+                    await conn.commit()
+                elif raw._conn.in_transaction:  # begun on the thread; nothing in flight
+                    await raw._execute(raw._conn.execute, "COMMIT")
+        finally:
+            self._write_lock.release()
+
+    def begin_sqlite(self, conn: sqlite3.Connection, info: dict[str, Any]) -> None:
+        """On a `write_deferred` connection's thread: BEGIN IMMEDIATE unless begun, with
+        the synchronous level set before it as the engine's own BEGIN does (`info`: the
+        connection's, as the engine keeps it). A lock not granted raises as there."""
+        if conn.in_transaction:
+            return
+        try:
+            level = self._synchronous
+            if info.get("synchronous") != level:
+                conn.execute(f"PRAGMA synchronous={level}")
+                info["synchronous"] = level
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as err:
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, err) from err
 
     @asynccontextmanager
     async def write_turn(self) -> AsyncIterator[None]:
@@ -339,6 +392,24 @@ def _roll_back_on_return(engine: AsyncEngine) -> None:
                 record.invalidate(err)
 
 
+def _roll_back_if_open(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.rollback()
+
+
+def _roll_back_open_on_return(engine: AsyncEngine) -> None:
+    """SQLite's writer: the pool's reset-on-return, a rollback, only where a transaction
+    is open (`write` and `write_deferred` commit or roll back themselves): the rollback
+    was a hop to the driver's thread after every write."""
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, _record: Any, state: Any) -> None:
+        if state.terminate_only or not state.asyncio_safe or state.transaction_was_reset:
+            return
+        if dbapi_connection._connection._conn.in_transaction:
+            dbapi_connection.rollback()
+
+
 def _switch_to_wal(cursor: Any) -> None:
     """Put the file in WAL mode unless it is already; safe against a second process.
 
@@ -372,7 +443,12 @@ def _use_wal(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_engine(
     url: URL, *, begin: str, pool_size: int, synchronous: Callable[[], str] | None = None
 ) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_reset_on_return="rollback" if synchronous is None else None,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _configure(dbapi_connection: Any, record: Any) -> None:
@@ -389,6 +465,9 @@ def _sqlite_engine(
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(conn: sa.Connection) -> None:
+        adapted: Any = conn.connection.dbapi_connection  # SQLAlchemy's, around aiosqlite's
+        if adapted._connection._conn.in_transaction:
+            return  # begun on the driver's thread already (`Database.begin_sqlite`)
         # SQLite refuses to change the level inside a transaction, so it is set before BEGIN
         # (WAL with NORMAL skips the fsync at commit and keeps the database consistent).
         if synchronous is not None and conn.info.get("synchronous") != (level := synchronous()):

@@ -210,8 +210,11 @@ class EventStore:
         self, *, durable: bool = True, background: bool = False
     ) -> AsyncIterator[Transaction]:
         """Appends and other statements (checkpoints, read-model rows) in one commit
-        (`durable`, `background`: see `Database.write`)."""
-        async with self.db.write(durable=durable, background=background) as conn:
+        (`durable`, `background`: see `Database.write`). On SQLite BEGIN waits for the
+        first statement: appends begin in the same hop as their work
+        (`Database.write_deferred`)."""
+        write = self.db.write_deferred if self.db.is_sqlite else self.db.write
+        async with write(durable=durable, background=background) as conn:
             tx = Transaction(self, conn)
             yield tx
         self.keys.remember(tx.created_keys)
@@ -409,12 +412,13 @@ class EventStore:
     async def _append_in_sqlite(
         self, tx: Transaction, batch: Sequence[tuple[str, int | None, Sequence[NewEvent]]]
     ) -> list[AppendResult]:
-        """SQLite inside `transaction()`: the whole append (state, plan, keys, sealing,
-        insert) in one hop to the thread of the transaction's own connection, which holds
-        the write lock since its BEGIN IMMEDIATE (the async driver makes a hop per
+        """SQLite inside `transaction()`: the whole append (BEGIN IMMEDIATE where the
+        transaction has not begun yet, state, plan, keys, sealing, insert) in one hop to
+        the thread of the transaction's own connection (the async driver makes a hop per
         statement, and SQLAlchemy's row processing costs more than the insert)."""
         raw = (await tx.connection.get_raw_connection()).driver_connection
         assert raw is not None
+        info = tx.connection.info
         keys: dict[str, SubjectKey] = {}
         for _, _, pending in batch:
             for p in pending:
@@ -430,8 +434,7 @@ class EventStore:
 
         def work() -> tuple[list[AppendResult], list[Recorded]]:
             conn: sqlite3.Connection = raw._conn  # aiosqlite's, on its thread
-            if not conn.in_transaction:  # never expected: BEGIN IMMEDIATE came first
-                raise RuntimeError("the SQLite write transaction has not begun")
+            self.db.begin_sqlite(conn, info)
             return self._sqlite_append(
                 conn, batch, now, stamp, keys, loaded=loaded, created=created
             )
