@@ -247,7 +247,10 @@ async def _captured_before_hashing(tx: Transaction, items: Sequence[Prepared]) -
     for item in items:
         old = item.legacy_key
         if old is not None and old in found:
-            item = replace(item, stream=stream_for(old), key=old, legacy_key=None)
+            # The stream's kind stays ("email-", "fax-": both hash the key alike).
+            kind = item.stream.partition("-")[0]
+            stream = f"{kind}-{hashlib.sha256(old.encode()).hexdigest()[:32]}"
+            item = replace(item, stream=stream, key=old, legacy_key=None)
         kept.append(item)
     return kept
 
