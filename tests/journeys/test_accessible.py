@@ -111,8 +111,8 @@ async def test_every_page_passes_axe_in_both_languages_at_three_widths(
         for language in ("de", "en"):
             await page.goto(firm.base_url + "/settings")
             await page.select_option("select[name=language]", language)
-            await page.locator("form:has(select[name=language]) [type=submit]").click()
-            await page.wait_for_load_state()
+            async with page.expect_navigation():  # the answer loaded before the next goto
+                await page.locator("form:has(select[name=language]) [type=submit]").click()
             for path in paths:
                 await page.goto(firm.base_url + path)
                 for width in WIDTHS:

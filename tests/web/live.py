@@ -53,6 +53,14 @@ class Live:
         await page.wait_for_url(f"{self.base_url}/")
         return page
 
+    async def choose_language(self, page: Page, language: str) -> None:
+        """Sets the signed-in user's language on /settings and waits until the form's
+        answer has loaded (a reload or goto while it is on its way races with it)."""
+        await page.goto(f"{self.base_url}/settings")
+        await page.select_option("select[name=language]", language)
+        async with page.expect_navigation():
+            await page.click("form:has(select[name=language]) button[type=submit]")
+
 
 @contextlib.asynccontextmanager
 async def running(store: EventStore, tmp_path: Path) -> AsyncIterator[Live]:

@@ -85,9 +85,7 @@ async def test_search_box_and_kind_column_fit_at_desktop_width(
             ("en", "Search sender, recipient, subject", "Kind", "Email received"),
         ):
             if language == "en":
-                await page.goto(f"{live.base_url}/settings")
-                await page.select_option("select[name=language]", "en")
-                await page.click("form:has(select[name=language]) button[type=submit]")
+                await live.choose_language(page, "en")
             await page.goto(f"{live.base_url}/archive")
             await page.screenshot(path=str(tmp_path / f"archive-1280-{language}.png"))
             seen = await page.evaluate(MEASURE_FITS)

@@ -56,9 +56,7 @@ async def test_admin_nav_on_one_line_at_desktop_width(store: EventStore, tmp_pat
         page = await live.page()
         for language in ("de", "en"):
             if language == "en":
-                await page.goto(f"{live.base_url}/settings")
-                await page.select_option("select[name=language]", "en")
-                await page.click("form:has(select[name=language]) button[type=submit]")
+                await live.choose_language(page, "en")
             nav = await measured(page, 1280)
             assert nav["links"] == ADMIN_ITEMS, nav
             assert nav["lines"] == 1, (language, nav)
