@@ -458,7 +458,7 @@ async def run(
             exported = time.perf_counter() - started
             figures["export_s"] = round(exported, 2)
             figures["export_events_per_s"] = round(summary.events / exported)
-            size = sum(len(v) for v in summary.entries.values())
+            size = summary.size
             figures["export_mb_per_s"] = round(size / exported / 1e6, 1)
     finally:
         await store.close()

@@ -21,9 +21,10 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,7 @@ class ExportSummary:
     files: int = 0
     erased: int = 0
     events: int = 0
-    entries: dict[str, bytes] = field(default_factory=dict)
+    size: int = 0  # bytes of all files written, before compression
 
 
 def originals(event: Any) -> Iterator[tuple[str, str, str]]:
@@ -106,35 +107,34 @@ async def export(
             head=head.id,
         )
     rows: list[dict[str, object]] = []
-    entries = summary.entries
-    async for batch in log.store.iter_all(0, 500):
-        logged = await log.leaves_between(batch[0].position, batch[-1].position)
-        for recorded in batch:
-            found = logged.get(recorded.position)
-            if found is not None and found[0] < head.size:
-                files = [] if recorded.erased else list(originals(recorded.event))
-                path = await tree.path(found[0]) if files else []
-                _add_event(log, recorded, found, files, path, summary, rows)
-    entries["index.csv"] = _csv(rows)
-    await _add_heads(entries, log, head)
-    entries["archive-signing.pub.pem"] = public_pem
-    if tsa_ca:
-        entries["tsa-ca.pem"] = tsa_ca
-    entries["verify_export.py"] = SCRIPT.read_bytes()
-    manifest = {
-        "format": "kartei-archive-export/1",
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "kartei": hub.__version__,
-        "head_id": head.id,
-        "tree_size": head.size,
-        "root": head.root.hex(),
-        "events": summary.events,
-        "originals": summary.files,
-        "erased": summary.erased,
-        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(entries.items())},
-    }
-    entries["manifest.json"] = _json(manifest)
-    _write(target, entries)
+    with _Writer(target, summary) as out:
+        async for batch in log.store.iter_all(0, 500):
+            logged = await log.leaves_between(batch[0].position, batch[-1].position)
+            for recorded in batch:
+                found = logged.get(recorded.position)
+                if found is not None and found[0] < head.size:
+                    files = [] if recorded.erased else list(originals(recorded.event))
+                    path = await tree.path(found[0]) if files else []
+                    _add_event(log, recorded, found, files, path, out, rows)
+        out.add("index.csv", _csv(rows))
+        await _add_heads(out, log, head)
+        out.add("archive-signing.pub.pem", public_pem)
+        if tsa_ca:
+            out.add("tsa-ca.pem", tsa_ca)
+        out.add("verify_export.py", SCRIPT.read_bytes())
+        manifest = {
+            "format": "kartei-archive-export/1",
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "kartei": hub.__version__,
+            "head_id": head.id,
+            "tree_size": head.size,
+            "root": head.root.hex(),
+            "events": summary.events,
+            "originals": summary.files,
+            "erased": summary.erased,
+            "files": dict(sorted(out.hashes.items())),
+        }
+        out.add("manifest.json", _json(manifest))
     return summary
 
 
@@ -166,16 +166,16 @@ class LogHashes:
         return found
 
 
-async def _add_heads(entries: dict[str, bytes], log: MerkleLog, head: HeadRow) -> None:
+async def _add_heads(out: _Writer, log: MerkleLog, head: HeadRow) -> None:
     """Every head up to the export's, with its signature and token; consistency proofs
     into the export's head from each timestamped head and from the one before it."""
     tokens = await log.timestamps()
     earlier = [h for h in await log.heads() if h.id < head.id and h.size <= head.size]
     for h in [*earlier, head]:
-        entries[f"heads/head-{h.id}.txt"] = h.text.encode()
-        entries[f"heads/head-{h.id}.sig"] = h.signature
+        out.add(f"heads/head-{h.id}.txt", h.text.encode())
+        out.add(f"heads/head-{h.id}.sig", h.signature)
         if h.id in tokens:
-            entries[f"heads/head-{h.id}.tst"] = tokens[h.id]
+            out.add(f"heads/head-{h.id}.tst", tokens[h.id])
     for h in earlier:
         if h.size and (h.id in tokens or h is earlier[-1]):
             step = {
@@ -183,7 +183,7 @@ async def _add_heads(entries: dict[str, bytes], log: MerkleLog, head: HeadRow) -
                 "new": head.id,
                 "path": [p.hex() for p in await log.consistency_path(h.size, head.size)],
             }
-            entries[f"heads/consistency-{h.id}-{head.id}.json"] = _json(step)
+            out.add(f"heads/consistency-{h.id}-{head.id}.json", _json(step))
 
 
 def _add_event(
@@ -192,11 +192,12 @@ def _add_event(
     found: tuple[int, bytes],
     files: list[tuple[str, str, str]],
     path: list[bytes],
-    summary: ExportSummary,
+    out: _Writer,
     rows: list[dict[str, object]],
 ) -> None:
     index, leaf_bytes = found
     event = recorded.event
+    summary = out.summary
     summary.events += 1
     base = {
         "position": recorded.position,
@@ -221,7 +222,7 @@ def _add_event(
         "leaf": leaf_bytes.decode(),
         "path": [p.hex() for p in path],
     }
-    summary.entries[f"proofs/{recorded.position}.json"] = _json(proof)
+    out.add(f"proofs/{recorded.position}.json", _json(proof))
     for folder, suffix, ref in files:
         try:
             data = log.archive.get(ref)
@@ -230,9 +231,8 @@ def _add_event(
             continue
         stem = f"{folder}/{recorded.position}"
         name = f"{stem}-email.eml" if folder == "faxes" and suffix == ".eml" else stem + suffix
-        summary.entries[name] = data
         summary.files += 1
-        rows.append({**base, "file": name, "sha256": hashlib.sha256(data).hexdigest()})
+        rows.append({**base, "file": name, "sha256": out.add(name, data)})
 
 
 def _csv(rows: list[dict[str, object]]) -> bytes:
@@ -248,19 +248,58 @@ def _json(data: object) -> bytes:
     return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def _write(target: Path, entries: dict[str, bytes]) -> None:
-    if target.suffix.lower() == ".zip":
+class _Writer:
+    """Writes the export's files as they come, into a .zip or a folder, and keeps only
+    each file's SHA-256 for the manifest: an export of years of mail never holds its
+    originals in memory. It is written under `<target>.partial` and gets its name only
+    when complete; an export that fails leaves nothing."""
+
+    def __init__(self, target: Path, summary: ExportSummary) -> None:
         if target.exists():
             raise FileExistsError(f"{target} exists already")
-        with zipfile.ZipFile(target, "x", zipfile.ZIP_DEFLATED) as z:
-            for name, data in sorted(entries.items()):
-                z.writestr(name, data)
-        return
-    target.mkdir(parents=True, exist_ok=False)
-    for name, data in sorted(entries.items()):
-        path = target / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        self.summary = summary
+        self.target = target
+        self.partial = target.with_name(target.name + ".partial")
+        self.hashes: dict[str, str] = {}
+        self.zip: zipfile.ZipFile | None = None
+
+    def __enter__(self) -> _Writer:
+        _remove(self.partial)  # what an interrupted export left
+        if self.target.suffix.lower() == ".zip":
+            self.zip = zipfile.ZipFile(self.partial, "x", zipfile.ZIP_DEFLATED)
+        else:
+            self.partial.mkdir(parents=True)
+        return self
+
+    def add(self, name: str, data: bytes) -> str:
+        """Writes one file of the export; returns its SHA-256 (hex)."""
+        digest = self.hashes[name] = hashlib.sha256(data).hexdigest()
+        self.summary.size += len(data)
+        if self.zip is not None:
+            self.zip.writestr(name, data)
+        else:
+            path = self.partial / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        return digest
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if self.zip is not None:
+            self.zip.close()
+        if kind is not None:
+            _remove(self.partial)
+        elif self.target.exists():
+            _remove(self.partial)
+            raise FileExistsError(f"{self.target} exists already")
+        else:
+            self.partial.rename(self.target)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def public_key_pem(data_dir: Path) -> bytes:

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
+import tracemalloc
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +20,9 @@ from typing import Any
 import pytest
 
 from hub.archive import Archive
+from hub.events import NewEvent
 from hub.events.fax import FaxReceived
+from hub.events.mail import EmailReceived
 from hub.events.notes import NoteAdded
 from hub.proofs import heads, merkle
 from hub.proofs.export import ExportError, export
@@ -214,3 +218,61 @@ async def test_a_changed_stored_node_stops_the_export(
     with pytest.raises(ExportError, match=f"do not give the root of head {head.id}"):
         await export(logged, head, tmp_path / "x", public_pem=b"")
     assert not (tmp_path / "x").exists()
+
+
+async def big_mails(store: EventStore, archive: Archive, count: int, size: int) -> None:
+    """`count` received mails of `size` bytes each that zstd cannot shrink (scanned PDFs)."""
+    for i in range(count):
+        raw = b"From: kunde@example.de\r\nSubject: Scan\r\n\r\n" + os.urandom(size)
+        event = EmailReceived(sender="kunde@example.de", raw_ref=archive.put(raw), raw_size=size)
+        await store.append(f"email-big-{i}", 0, [NewEvent(event, idempotency_key=f"big:{i}")])
+
+
+async def test_an_export_larger_than_what_it_holds_in_memory(
+    logged: MerkleLog, store: EventStore, archive: Archive, tmp_path: Path
+) -> None:
+    """Years of mail are exported file by file: the originals are never all in memory at
+    once (the export held every file until the end: 86 KB an event, gigabytes for a firm's
+    archive)."""
+    await big_mails(store, archive, 12, 1_000_000)
+    await logged.catch_up()
+    head = await logged.sign(heads.load_key(tmp_path))
+    target = tmp_path / "pruefung.zip"
+    tracemalloc.start()
+    try:
+        summary = await export(logged, head, target, public_pem=b"")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert summary.files == 12 + 5 and summary.size > 12_000_000
+    assert peak < 6_000_000, peak  # a few originals at most, not all twelve megabytes
+    with zipfile.ZipFile(target) as z:
+        manifest = json.loads(z.read("manifest.json"))
+        assert all(
+            hashlib.sha256(z.read(name)).hexdigest() == digest
+            for name, digest in manifest["files"].items()
+        )
+    assert not target.with_name("pruefung.zip.partial").exists()
+
+
+async def test_an_export_that_fails_midway_leaves_nothing(
+    logged: MerkleLog, tmp_path: Path, monkeypatch: Any
+) -> None:
+    head = await logged.sign(heads.load_key(tmp_path))
+    calls = 0
+
+    def failing_get(self: Archive, ref: str) -> bytes:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError(5, "Input/output error")  # the disk failed while reading
+        return original_get(self, ref)
+
+    original_get = Archive.get
+    monkeypatch.setattr(Archive, "get", failing_get)
+    for name in ("export", "export.zip"):
+        calls = 0
+        with pytest.raises(OSError, match="Input/output error"):
+            await export(logged, head, tmp_path / name, public_pem=b"")
+        assert not (tmp_path / name).exists()
+        assert not (tmp_path / f"{name}.partial").exists()
