@@ -60,10 +60,13 @@ def one_round(tree: Path, count: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--messages", type=int, default=1000)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--messages", type=int, help="per round (default 1,000; --quick 300)")
+    parser.add_argument("--rounds", type=int, help="per tree (default 5; --quick 3)")
     parser.add_argument("--against", type=Path, help="another tree (a clone), run in turns")
+    parser.add_argument("--quick", action="store_true", help="a few seconds a tree")
     args = parser.parse_args()
+    args.messages = args.messages or (300 if args.quick else 1000)
+    args.rounds = args.rounds or (3 if args.quick else 5)
     trees = {"this": HERE, **({"other": args.against.resolve()} if args.against else {})}
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
     load = os.getloadavg()[0]
